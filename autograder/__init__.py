@@ -1,0 +1,1 @@
+"""Grader for the conv2d backprop assignment: `python -m autograder ...`."""
