@@ -1,0 +1,197 @@
+"""Frames exchanged between the grader (trusted) and the sandboxed worker (not trusted).
+
+A frame is::
+
+    magic b"CKF1" | u32 header_len | u32 n_blobs | n_blobs x u64 blob_len | JSON header | blobs
+
+(little-endian).  The header is a small JSON object; each blob is one array in ``.npy``
+format.  Nothing in a frame is ever unpickled or evaluated: the parent reads the JSON
+with ``json.loads`` and every blob with ``np.load(allow_pickle=False)``, after checking
+the ``.npy`` header itself so that a forged shape cannot make it allocate more memory
+than the bytes it was sent.  Sizes, header length and blob count are capped before any
+body byte is buffered.
+
+``worker.py`` runs alone in the sandbox (only it and the student's file are there), so it
+carries its own copy of the few lines that write and read this format; the constants
+below are the contract both sides follow.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import struct
+
+import numpy as np
+
+MAGIC = b"CKF1"
+PREFIX = struct.Struct("<4sII")        # magic, header_len, n_blobs
+BLOB_LEN = struct.Struct("<Q")
+MAX_HEADER_BYTES = 64 * 1024           # headers carry an op name, a few ints, a message
+MAX_BLOBS = 64
+NPY_MAX_HEADER = 10_000                # numpy's own default cap on a .npy header
+ALLOWED_KINDS = "biufc"                # bool, int, uint, float, complex: numbers only
+
+
+class ProtocolError(Exception):
+    """A frame that breaks the format or a cap; the peer is not to be trusted further."""
+
+
+# ---------------------------------------------------------------- encoding (both sides)
+
+def array_to_npy(array: np.ndarray) -> bytes:
+    """The ``.npy`` bytes of one plain numeric array."""
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(array), allow_pickle=False)
+    return buf.getvalue()
+
+
+def encode_frame(header: dict, arrays=()) -> bytes:
+    """One frame holding ``header`` (JSON-able dict) and ``arrays`` as ``.npy`` blobs."""
+    head = json.dumps(header, separators=(",", ":")).encode()
+    blobs = [array_to_npy(a) for a in arrays]
+    parts = [PREFIX.pack(MAGIC, len(head), len(blobs))]
+    parts += [BLOB_LEN.pack(len(b)) for b in blobs]
+    parts.append(head)
+    parts += blobs
+    return b"".join(parts)
+
+
+def pack_value(value, arrays: list):
+    """JSON form of one call argument; arrays are appended to ``arrays`` and referenced.
+
+    Supported: ndarray, int, float, bool, None, str, and tuples/lists of those.
+    Tuples stay tuples on the other side (``kernel_size=(3, 2)``).
+    """
+    if isinstance(value, np.ndarray):
+        arrays.append(value)
+        return {"__array__": len(arrays) - 1}
+    if isinstance(value, np.generic):            # numpy scalars: keep their Python meaning
+        return pack_value(value.item(), arrays)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, tuple):
+        return {"__tuple__": [pack_value(v, arrays) for v in value]}
+    if isinstance(value, list):
+        return [pack_value(v, arrays) for v in value]
+    raise TypeError(f"cannot send a {type(value).__name__} to the worker")
+
+
+def pack_args(args) -> tuple[list, list]:
+    """(JSON list, arrays) for a sequence of call arguments."""
+    arrays: list = []
+    return [pack_value(a, arrays) for a in args], arrays
+
+
+# ---------------------------------------------------------------- decoding (parent side)
+
+def npy_to_array(blob: bytes) -> np.ndarray:
+    """A plain numeric ndarray from untrusted ``.npy`` bytes, or ProtocolError."""
+    f = io.BytesIO(blob)
+    try:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(
+                f, max_header_size=NPY_MAX_HEADER)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(
+                f, max_header_size=NPY_MAX_HEADER)
+        else:
+            raise ProtocolError(f"unsupported .npy version {version}")
+    except ProtocolError:
+        raise
+    except Exception as exc:                     # malformed header: anything numpy raises
+        raise ProtocolError(f"malformed array header ({type(exc).__name__})") from None
+    check_dtype(dtype)
+    if not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise ProtocolError("malformed array shape")
+    if math.prod(shape) * dtype.itemsize != len(blob) - f.tell():
+        raise ProtocolError("array data does not match its header")
+    f.seek(0)
+    try:
+        array = np.load(f, allow_pickle=False)
+    except Exception as exc:
+        raise ProtocolError(f"unreadable array ({type(exc).__name__})") from None
+    if type(array) is not np.ndarray:            # np.load never builds subclasses; be sure
+        raise ProtocolError("not a plain ndarray")
+    return array
+
+
+def check_dtype(dtype: np.dtype) -> None:
+    """Only plain numeric dtypes may cross: no objects, records, strings, dates."""
+    if (dtype.kind not in ALLOWED_KINDS or dtype.hasobject
+            or dtype.fields is not None or dtype.subdtype is not None):
+        raise ProtocolError(f"arrays of dtype {dtype} are not accepted")
+
+
+class FrameDecoder:
+    """Incremental parser for one frame from an untrusted peer.
+
+    ``feed`` bytes as they arrive; ``done`` turns True when a whole frame is in, then
+    ``frame()`` returns ``(header, arrays)``.  Every cap is checked as soon as the
+    lengths are known, so at most ``max_bytes`` are ever buffered.
+    """
+
+    def __init__(self, max_bytes: int, max_header: int = MAX_HEADER_BYTES,
+                 max_blobs: int = MAX_BLOBS):
+        self.max_bytes = max_bytes
+        self.max_header = max_header
+        self.max_blobs = max_blobs
+        self._buf = bytearray()
+        self._stage = "prefix"                 # -> "lengths" -> "body"
+        self._need = PREFIX.size               # bytes the current stage waits for
+        self._header_len = 0
+        self._blob_lens: list[int] = []
+        self.done = False
+
+    def feed(self, data: bytes) -> None:
+        """Add received bytes; raises ProtocolError on anything malformed or too big."""
+        self._buf += data
+        if self._stage == "prefix" and len(self._buf) >= self._need:
+            self._read_prefix()
+        if self._stage == "lengths" and len(self._buf) >= self._need:
+            self._read_lengths()
+        if self._stage == "body":
+            if len(self._buf) > self._need:    # a second frame nobody asked for
+                raise ProtocolError("unexpected bytes after the reply")
+            self.done = len(self._buf) == self._need
+
+    def _read_prefix(self) -> None:
+        magic, self._header_len, n_blobs = PREFIX.unpack_from(self._buf)
+        if magic != MAGIC:
+            raise ProtocolError("not a reply frame")
+        if self._header_len > self.max_header:
+            raise ProtocolError("reply header too large")
+        if n_blobs > self.max_blobs:
+            raise ProtocolError("too many arrays in the reply")
+        self._blob_lens = [0] * n_blobs
+        self._stage, self._need = "lengths", PREFIX.size + BLOB_LEN.size * n_blobs
+
+    def _read_lengths(self) -> None:
+        self._blob_lens = [BLOB_LEN.unpack_from(self._buf, PREFIX.size + BLOB_LEN.size * i)[0]
+                           for i in range(len(self._blob_lens))]
+        total = self._need + self._header_len + sum(self._blob_lens)
+        if total > self.max_bytes:
+            raise ProtocolError(f"a reply of {total} bytes is over the "
+                                f"{self.max_bytes / 2**20:g} MB cap")
+        self._stage, self._need = "body", total
+
+    def frame(self) -> tuple[dict, list[np.ndarray]]:
+        """The decoded (header, arrays) of a complete frame."""
+        if not self.done:
+            raise ProtocolError("incomplete frame")
+        pos = PREFIX.size + BLOB_LEN.size * len(self._blob_lens)
+        raw = bytes(self._buf[pos:pos + self._header_len])
+        try:
+            header = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError):
+            raise ProtocolError("reply header is not JSON") from None
+        if not isinstance(header, dict):
+            raise ProtocolError("reply header is not an object")
+        pos += self._header_len
+        arrays = []
+        for n in self._blob_lens:
+            arrays.append(npy_to_array(bytes(self._buf[pos:pos + n])))
+            pos += n
+        return header, arrays

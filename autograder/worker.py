@@ -1,0 +1,332 @@
+"""The sandboxed side: imports the student's ``conv2d.py`` and answers the grader's calls.
+
+It is copied alone into the sandbox's work dir, next to a copy of the student's file, and
+run as ``python -I -B worker.py CONFIG_JSON``; it therefore imports nothing from the kit
+and carries its own few lines of the frame format described in ``protocol.py``.  Student
+code runs in this very process, so nothing here is trusted by the grader: the parent
+checks every frame it gets back, and this file only tries to make honest answers and
+useful error messages.
+
+Order of events: apply the resource limits; (levels without a PID namespace) fork and
+stay behind as a small init that takes every descendant down with the worker; import
+numpy; say hello; on the grader's "import" request import the student's file; answer
+requests until the grader goes away.  Apart from the hello, every frame answers one
+request, so the grader can treat any extra byte as a forgery.
+"""
+
+import io
+import json
+import os
+import resource
+import signal
+import struct
+import sys
+import traceback
+
+MAGIC = b"CKF1"
+PREFIX = struct.Struct("<4sII")        # magic, header_len, n_blobs
+BLOB_LEN = struct.Struct("<Q")
+NUMERIC_KINDS = "biufc"
+MESSAGE_CAP = 2000                     # characters of an exception message worth showing
+STUDENT_FRAMES = 3                     # traceback lines from conv2d.py kept in a message
+
+np = None                              # numpy, imported after the limits are in place
+
+
+# ------------------------------------------------------------------ limits and supervisor
+
+def apply_limits(config: dict) -> None:
+    """Lower this process's rlimits (its children inherit them; none can be raised again)."""
+    mb = 2 ** 20
+    limits = [(resource.RLIMIT_CORE, 0),
+              (resource.RLIMIT_AS, config["memory_mb"] * mb),
+              (resource.RLIMIT_FSIZE, config["file_size_mb"] * mb),
+              (resource.RLIMIT_NOFILE, config["open_files"])]
+    if config.get("processes") is not None:
+        limits.append((resource.RLIMIT_NPROC, config["processes"]))
+    for which, value in limits:
+        resource.setrlimit(which, (value, value))
+    # SIGXCPU at the soft limit (fatal by default), SIGKILL one second later.
+    resource.setrlimit(resource.RLIMIT_CPU, (config["cpu_s"], config["cpu_s"] + 1))
+
+
+def _prctl(option: int, value: int) -> None:
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+
+
+def children_of(pid: int) -> list:
+    """Pids whose parent is ``pid`` (read from /proc; no procps needed)."""
+    kids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(b")") + 2:].split()[1]) == pid:
+                kids.append(int(name))
+    return kids
+
+
+def supervise(config: dict) -> None:
+    """Fork; the child returns and becomes the worker, this process never returns.
+
+    The parent side is a child subreaper: processes the student's code forks and orphans
+    (even after setsid) are re-parented here, and when the worker exits, or the grader
+    sends SIGTERM, or the grader dies, they are all killed and reaped.  Exit status:
+    the worker's exit code, or 128 + signal number (as bwrap reports it).
+    """
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    me = os.getpid()
+    worker = os.fork()
+    if worker == 0:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != me:                 # the supervisor died before prctl
+            os._exit(1)
+        return
+    signal.signal(signal.SIGTERM, lambda *_: os.kill(worker, signal.SIGKILL))
+    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)   # grader gone -> take everything down
+    for fd in (config["req"], config["rep"]):  # only the worker speaks the protocol
+        os.close(fd)
+    status = None
+    while status is None:
+        pid, st = os.waitpid(-1, 0)            # reaps orphans on the way
+        if pid == worker:
+            status = st
+    while True:                                # kill, reap, repeat until no child is left
+        for pid in children_of(me):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+    code = os.waitstatus_to_exitcode(status)
+    os._exit(128 - code if code < 0 else code)
+
+
+# ------------------------------------------------------------------ frames
+
+def read_exact(fd: int, n: int) -> bytes:
+    """n bytes from fd; exits quietly when the grader has gone away."""
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            os._exit(0)
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def recv(fd: int):
+    """(header, arrays) of the grader's next request."""
+    magic, header_len, n_blobs = PREFIX.unpack(read_exact(fd, PREFIX.size))
+    if magic != MAGIC:
+        raise SystemExit("bad request frame")
+    lens = [BLOB_LEN.unpack(read_exact(fd, BLOB_LEN.size))[0] for _ in range(n_blobs)]
+    header = json.loads(read_exact(fd, header_len))
+    arrays = [np.load(io.BytesIO(read_exact(fd, n)), allow_pickle=False) for n in lens]
+    return header, arrays
+
+
+def send(fd: int, header: dict, arrays=()) -> None:
+    """Write one frame (see protocol.py)."""
+    head = json.dumps(header).encode()
+    blobs = []
+    for a in arrays:
+        buf = io.BytesIO()
+        np.save(buf, a, allow_pickle=False)
+        blobs.append(buf.getvalue())
+    data = memoryview(b"".join([PREFIX.pack(MAGIC, len(head), len(blobs))]
+                               + [BLOB_LEN.pack(len(b)) for b in blobs] + [head] + blobs))
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def unpack(value, arrays):
+    """Inverse of protocol.pack_value."""
+    if isinstance(value, dict):
+        if "__array__" in value:
+            return arrays[value["__array__"]]
+        return tuple(unpack(v, arrays) for v in value["__tuple__"])
+    if isinstance(value, list):
+        return [unpack(v, arrays) for v in value]
+    return value
+
+
+# ------------------------------------------------------------------ messages for students
+
+class BadResult(Exception):
+    """The student's code returned something that is not an array of numbers."""
+
+
+def describe_exception(what: str, exc: BaseException, student_path: str) -> str:
+    """'col2im raised ValueError: ...' plus the last lines of conv2d.py involved."""
+    try:
+        text = str(exc)
+    except Exception:
+        text = "(the exception could not be printed)"
+    message = f"{what} raised {type(exc).__name__}" + (f": {text}" if text else "")
+    if len(message) > MESSAGE_CAP:
+        message = message[:MESSAGE_CAP] + " ..."
+    if isinstance(exc, SystemExit):
+        message += " (conv2d.py must not call exit() or sys.exit())"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if os.path.abspath(f.filename) == student_path][-STUDENT_FRAMES:]
+    lines = [f"  conv2d.py, line {f.lineno}, in {f.name}: {(f.line or '').strip()}"
+             for f in frames]
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        lines.append(f"  conv2d.py, line {exc.lineno}: {(exc.text or '').strip()}")
+    return "\n".join([message] + lines)
+
+
+def as_result(value, what: str):
+    """np.asarray(value) when it holds numbers, else BadResult with a student message."""
+    if value is None or isinstance(value, (str, bytes, dict, set)):
+        raise BadResult(f"{what} returned {type(value).__name__}, expected a numpy array")
+    try:
+        array = np.asarray(value)
+    except Exception:
+        raise BadResult(f"{what} returned {type(value).__name__}, "
+                        "which cannot be turned into a numpy array") from None
+    dtype = array.dtype
+    if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields is not None:
+        kind = f"an array of dtype {dtype}" if isinstance(value, np.ndarray) \
+            else type(value).__name__
+        raise BadResult(f"{what} returned {kind}, expected a numpy array of numbers")
+    return array
+
+
+# ------------------------------------------------------------------ serving requests
+
+class Worker:
+    """Holds the student's module and the layers built so far; answers one request."""
+
+    def __init__(self, module, max_reply_bytes: int):
+        self.module = module
+        self.student_path = os.path.abspath(module.__file__)
+        self.max_reply_bytes = max_reply_bytes
+        self.layers = {}
+
+    def handle(self, header: dict, arrays: list):
+        """(reply header, reply arrays) for one request; student errors become replies."""
+        op = header["op"]
+        what = header.get("what", op)
+        try:
+            result = getattr(self, "op_" + op)(header, arrays, what)
+        except BadResult as exc:
+            return {"ok": False, "kind": "bad_reply", "message": str(exc)}, []
+        except BaseException as exc:           # SystemExit too: it is not a success
+            return {"ok": False, "kind": "exception",
+                    "message": describe_exception(what, exc, self.student_path)}, []
+        reply, out = result
+        size = sum(a.nbytes for a in out)
+        if size > self.max_reply_bytes:
+            return {"ok": False, "kind": "bad_reply",
+                    "message": f"the reply to {what} would be {size / 2**20:.0f} MB, more "
+                               f"than the {self.max_reply_bytes / 2**20:g} MB allowed"}, []
+        return reply, out
+
+    def op_call(self, header, arrays, what):
+        function = getattr(self.module, header["function"], None)
+        if not callable(function):
+            raise AttributeError(f"conv2d.py has no function {header['function']}()")
+        args = unpack(header["args"], arrays)
+        return {"ok": True}, [as_result(function(*args), what)]
+
+    def op_new_layer(self, header, arrays, what):
+        cls = getattr(self.module, "Conv2d", None)
+        if not callable(cls):
+            raise AttributeError("conv2d.py has no class Conv2d")
+        layer = cls(*unpack(header["args"], arrays))
+        layer_id = len(self.layers) + 1
+        self.layers[layer_id] = layer
+        return {"ok": True, "layer": layer_id}, []
+
+    def op_get(self, header, arrays, what):
+        value = getattr(self.layers[header["layer"]], header["attr"])
+        return {"ok": True}, [as_result(value, what)]
+
+    def op_set(self, header, arrays, what):
+        setattr(self.layers[header["layer"]], header["attr"], arrays[0])
+        return {"ok": True}, []
+
+    def op_forward(self, header, arrays, what):
+        return self._layer_step(header, arrays, what, "forward")
+
+    def op_backward(self, header, arrays, what):
+        return self._layer_step(header, arrays, what, "backward")
+
+    def _layer_step(self, header, arrays, what, method):
+        """forward/backward; also returns the array arguments as they are afterwards."""
+        layer = self.layers[header["layer"]]
+        args = unpack(header["args"], arrays)
+        result = as_result(getattr(layer, method)(*args), what)
+        return {"ok": True}, [result] + list(arrays)
+
+    def op_zero_grad(self, header, arrays, what):
+        self.layers[header["layer"]].zero_grad()
+        return {"ok": True}, []
+
+
+def flush_output() -> None:
+    """Push the student's buffered prints into the output pipe before replying."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def import_student(workdir: str):
+    """Import conv2d.py from the work dir as module ``conv2d``."""
+    import importlib
+    sys.path.insert(0, workdir)                # -I left the script's folder off sys.path
+    return importlib.import_module("conv2d")
+
+
+def serve(config: dict) -> None:
+    """Say hello, import the student's file, then answer requests forever."""
+    global np
+    import numpy
+    np = numpy
+    req, rep = config["req"], config["rep"]
+    send(rep, {"hello": True})
+    recv(req)                                  # "import": replies strictly alternate
+    workdir = os.path.dirname(os.path.abspath(__file__))
+    try:
+        module = import_student(workdir)
+    except BaseException as exc:
+        message = describe_exception("importing conv2d.py", exc,
+                                     os.path.join(workdir, "conv2d.py"))
+        flush_output()
+        send(rep, {"ok": False, "kind": "import", "message": message})
+        os._exit(0)
+    flush_output()
+    send(rep, {"ok": True})
+    worker = Worker(module, config["max_reply_bytes"])
+    while True:
+        header, arrays = recv(req)
+        reply, out = worker.handle(header, arrays)
+        flush_output()
+        send(rep, reply, out)
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    apply_limits(config)
+    if config.get("supervise"):
+        supervise(config)
+    serve(config)
+
+
+if __name__ == "__main__":
+    main()

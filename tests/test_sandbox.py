@@ -1,0 +1,436 @@
+"""The sandbox against hostile student files, with real processes.
+
+Every behavioural test runs at the level this machine gets (``detect_isolation``) and at
+the ``uid`` (root only) and ``process`` levels forced explicitly.  Limits are small so
+that each test is bounded in time.
+"""
+
+import os
+import pickle
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from autograder import protocol, runtime  # noqa: E402
+from autograder.protocol import FrameDecoder, ProtocolError, encode_frame  # noqa: E402
+from autograder.sandbox import (ISOLATION_LEVELS, Limits, Sandbox, StudentError,  # noqa: E402
+                                detect_isolation)
+
+ROOT = os.geteuid() == 0
+BEST = detect_isolation()
+LEVELS = list(dict.fromkeys([BEST, "uid", "process"]))
+FAST = Limits(call_timeout_s=2, import_timeout_s=5, cpu_s=30, memory_mb=512)
+MARGIN_S = 1.5                         # kill + reap + restart on a busy 2-core machine
+
+FAKE_CONV = '''
+import numpy as np
+
+def col2im(X_col, C, H, W, kH, kW, stride=1):
+    print("col2im saw", X_col.shape, X_col.dtype)
+    return np.zeros((C, H, W), dtype=X_col.dtype) + X_col.sum()
+
+class Conv2d:
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0):
+        k = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+        self.weight = np.ones((out_channels, in_channels) + k)
+        self.grad_weight = np.zeros_like(self.weight)
+
+    def forward(self, x):
+        return x * 2
+
+    def backward(self, dY):
+        dY *= 3                        # modifies its argument: the parent must see it
+        self.grad_weight += 1
+        return dY
+
+    def zero_grad(self):
+        self.grad_weight[...] = 0
+'''
+
+
+@pytest.fixture(params=LEVELS)
+def level(request):
+    if request.param == "uid" and not ROOT:
+        pytest.skip("the 'uid' level needs root")
+    return request.param
+
+
+def sandbox(tmp_path, level, body, limits=FAST, **kwargs) -> Sandbox:
+    """A Sandbox on a student file made of the fake Conv2d plus ``body``."""
+    student = tmp_path / "conv2d.py"
+    student.write_text(FAKE_CONV + body)
+    return Sandbox(student, limits, isolation=level, **kwargs)
+
+
+def raises(kind, fn, *args) -> StudentError:
+    with pytest.raises(StudentError) as info:
+        fn(*args)
+    assert info.value.kind == kind, info.value.message
+    return info.value
+
+
+def processes_named(token: str) -> list[int]:
+    """Live processes whose argv[0] is ``token`` (works across PID namespaces)."""
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            if name.isdigit() and Path(f"/proc/{name}/cmdline").read_bytes().split(b"\0")[0] \
+                    == token.encode():
+                found.append(int(name))
+        except OSError:
+            pass
+    return found
+
+
+# ------------------------------------------------------------------ honest code
+
+def test_normal_file_works(tmp_path, level):
+    with sandbox(tmp_path, level, "") as sb:
+        assert sb.isolation == level and sb.import_error is None
+        x = np.arange(12, dtype=np.float32).reshape(4, 3)
+        y = sb.call("col2im", x, 2, 5, 5, 3, 3, 1)
+        assert type(y) is np.ndarray and y.dtype == np.float32 and y.shape == (2, 5, 5)
+        assert np.all(y == 66)
+        assert sb.call("col2im", x.astype(np.float64), 1, 2, 2, 1, 1).dtype == np.float64
+
+        layer = sb.new_layer(2, 3, (3, 2), stride=1, padding=0)
+        assert layer.get("weight").shape == (3, 2, 3, 2)
+        layer.set("weight", np.full((3, 2, 3, 2), 0.5))
+        assert np.all(layer.get("weight") == 0.5)
+        x = np.ones((1, 2, 4, 4))
+        assert np.all(layer.forward(x) == 2) and np.all(layer.args_after_last_call[0] == 1)
+        dY = np.ones((1, 3, 2, 3), dtype=np.float32)
+        dX = layer.backward(dY)
+        assert dX.dtype == np.float32 and np.all(dY == 1)      # the parent's copy is intact
+        assert np.all(layer.args_after_last_call[0] == 3)      # ...and the change is visible
+        assert np.all(layer.get("grad_weight") == 1)
+        assert layer.zero_grad() is None and np.all(layer.get("grad_weight") == 0)
+        assert "col2im saw (4, 3) float32" in sb.output()
+    sb.close()                                                   # idempotent
+
+
+def test_exception_message_points_at_student_lines(tmp_path, level):
+    body = "\ndef broken():\n    return np.zeros(12).reshape(2, 3, 3)\n"
+    with sandbox(tmp_path, level, body) as sb:
+        err = raises("exception", sb.call, "broken")
+        assert err.message.startswith("broken raised ValueError: cannot reshape array")
+        line = (FAKE_CONV + body).splitlines().index("    return np.zeros(12).reshape(2, 3, 3)")
+        assert f"conv2d.py, line {line + 1}, in broken" in err.message
+        assert "worker.py" not in err.message and "autograder" not in err.message
+        assert "no function" in raises("exception", sb.call, "missing").message
+
+
+def test_import_error_is_reported_for_every_call(tmp_path, level):
+    with sandbox(tmp_path, level, "\nx = 1 / 0\n") as sb:
+        assert sb.import_error.kind == "import"
+        assert "ZeroDivisionError" in sb.import_error.message
+        line = (FAKE_CONV + "\nx = 1 / 0\n").splitlines().index("x = 1 / 0") + 1
+        assert f"conv2d.py, line {line}, in <module>" in sb.import_error.message
+        raises("import", sb.call, "col2im")
+        raises("import", sb.new_layer, 1, 1, 3)
+
+
+# ------------------------------------------------------------------ runaway code
+
+def test_infinite_loop_times_out_and_the_next_call_works(tmp_path, level):
+    with sandbox(tmp_path, level, "\ndef spin():\n    while True:\n        pass\n") as sb:
+        layer = sb.new_layer(1, 1, 3)
+        start = time.monotonic()
+        err = raises("timeout", sb.call, "spin")
+        assert time.monotonic() - start < FAST.call_timeout_s + MARGIN_S
+        assert "did not finish within 2 s" in err.message
+        assert sb.call("col2im", np.ones((1, 1)), 1, 1, 1, 1, 1).shape == (1, 1, 1)
+        assert "gone" in raises("lost", layer.forward, np.ones((1, 1, 3, 3))).message
+        assert sb.new_layer(1, 1, 3).forward(np.ones((1, 1, 3, 3))).shape == (1, 1, 3, 3)
+
+
+def test_sleep_at_import_is_an_import_timeout(tmp_path, level):
+    limits = Limits(call_timeout_s=2, import_timeout_s=1.5)
+    start = time.monotonic()
+    with sandbox(tmp_path, level, "\nimport time\ntime.sleep(60)\n", limits) as sb:
+        assert time.monotonic() - start < limits.import_timeout_s + MARGIN_S
+        assert sb.import_error.kind == "timeout"
+        raises("timeout", sb.call, "col2im")
+
+
+def test_os_exit_is_a_crash_and_the_worker_restarts(tmp_path, level):
+    body = "\ndef leave():\n    import os\n    os._exit(0)\n"
+    with sandbox(tmp_path, level, body) as sb:
+        assert "os._exit(0)" in raises("crashed", sb.call, "leave").message
+        assert sb.call("col2im", np.ones((1, 1)), 1, 1, 1, 1, 1).shape == (1, 1, 1)
+
+
+def test_system_exit_is_not_a_success(tmp_path, level):
+    with sandbox(tmp_path, level, "\ndef quit_():\n    import sys\n    sys.exit(3)\n") as sb:
+        err = raises("exception", sb.call, "quit_")
+        assert "SystemExit" in err.message
+        assert sb.call("col2im", np.ones((1, 1)), 1, 1, 1, 1, 1).shape == (1, 1, 1)
+
+
+def test_segfault_is_a_crash(tmp_path, level):
+    with sandbox(tmp_path, level, "\ndef segv():\n    import ctypes\n    ctypes.string_at(0)\n") as sb:
+        assert "segmentation fault" in raises("crashed", sb.call, "segv").message
+        assert sb.call("col2im", np.ones((1, 1)), 1, 1, 1, 1, 1).shape == (1, 1, 1)
+
+
+def test_memory_bomb_is_bounded(tmp_path, level):
+    body = "\ndef bomb():\n    chunks = []\n    while True:\n        chunks.append(np.ones(10_000_000))\n"
+    with sandbox(tmp_path, level, body) as sb:
+        start = time.monotonic()
+        with pytest.raises(StudentError) as info:
+            sb.call("bomb")
+        assert info.value.kind in ("exception", "crashed")
+        assert info.value.kind == "crashed" or "MemoryError" in info.value.message
+        assert time.monotonic() - start < FAST.call_timeout_s
+        assert sb.call("col2im", np.ones((1, 1)), 1, 1, 1, 1, 1).shape == (1, 1, 1)
+
+
+def test_escaped_process_is_gone_after_close(tmp_path, level):
+    """A double fork + setsid child that tries to outlive grading.
+
+    It names itself with a fresh token (argv[0]) so the test can find it in /proc
+    whatever PID namespace it lives in; its pid inside bwrap would mean nothing here.
+    """
+    body = '''
+def escape(token):
+    import os
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execv("/usr/bin/sleep", [token, "300"])
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return 1
+'''
+    token = f"escapee-{uuid.uuid4().hex[:12]}"
+    sb = sandbox(tmp_path, level, body)
+    try:
+        workdir = sb._worker.workdir
+        sb.call("escape", token)
+        deadline = time.monotonic() + 3
+        while not processes_named(token) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert processes_named(token), "the escapee never started"
+    finally:
+        sb.close()
+    assert processes_named(token) == []
+    assert not workdir.exists()
+
+
+# ------------------------------------------------------------------ reaching out
+
+def test_secret_files_are_unreadable(tmp_path, level):
+    if level == "process":
+        pytest.skip("the 'process' level runs with the grader's rights: no secrets kept")
+    folder = Path(tempfile.mkdtemp(prefix="convkit-secret-", dir="/tmp"))
+    try:
+        folder.chmod(0o755)                    # like a checkout: everything world-readable
+        secret, public = folder / "hidden_fixtures.npz", folder / "public.txt"
+        for path in (secret, public):
+            path.write_text("42")
+            path.chmod(0o644)
+        body = ("\ndef peek(path):\n    try:\n        open(path).read()\n        return 1\n"
+                "    except OSError:\n        return 0\n")
+        with sandbox(tmp_path, level, body, secret_paths=[secret]) as sb:
+            assert sb.call("peek", str(secret)) == 0
+            if level == "bwrap":               # nothing of the host exists inside
+                assert sb.call("peek", str(public)) == 0
+                assert sb.call("peek", "/work/main/requirements.txt") == 0
+                assert sb.call("peek", "/etc/passwd") == 0
+            else:                              # the documented limit of the 'uid' level
+                assert sb.call("peek", str(public)) == 1
+    finally:
+        for path in folder.iterdir():
+            path.unlink()
+        folder.rmdir()
+
+
+@pytest.mark.skipif(BEST != "bwrap", reason="only bubblewrap cuts the network")
+def test_network_is_unreachable_under_bwrap(tmp_path):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.setblocking(False)
+    body = ("\ndef dial(port):\n    import socket\n    try:\n"
+            "        socket.create_connection(('127.0.0.1', port), timeout=1).close()\n"
+            "        return 1\n    except OSError:\n        return 0\n")
+    try:
+        with sandbox(tmp_path, "bwrap", body) as sb:
+            assert sb.call("dial", listener.getsockname()[1]) == 0
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    finally:
+        listener.close()
+
+
+def test_huge_output_is_capped(tmp_path, level):
+    body = ("\ndef shout():\n    import sys\n    line = 'x' * (1 << 20)\n"
+            "    for _ in range(100):\n        sys.stdout.write(line)\n"
+            "    print('THE END')\n    return np.zeros(1)\n")
+    limits = Limits(call_timeout_s=20, output_cap_kb=64)
+    with sandbox(tmp_path, level, body, limits) as sb:
+        tracemalloc.start()
+        try:
+            assert sb.call("shout").shape == (1,)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        text = sb.output()
+    assert peak < 8 * 2**20, f"the parent buffered {peak} bytes"
+    assert len(text) < 64 * 1024 + 200
+    assert "bytes of output left out" in text and text.rstrip().endswith("THE END")
+
+
+# ------------------------------------------------------------------ forged replies
+
+class MarkerOnUnpickle:
+    """Unpickling this creates a file: proof that something was unpickled."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def forged_frame(marker: Path) -> bytes:
+    """A well-formed frame whose one array is an object array holding a pickle bomb."""
+    import io
+    buf = io.BytesIO()
+    bomb = np.empty(1, dtype=object)
+    bomb[0] = MarkerOnUnpickle(str(marker))
+    np.save(buf, bomb, allow_pickle=True)
+    head, blob = b'{"ok":true}', buf.getvalue()
+    return (protocol.PREFIX.pack(protocol.MAGIC, len(head), 1)
+            + protocol.BLOB_LEN.pack(len(blob)) + head + blob)
+
+
+@pytest.mark.parametrize("payload", ["pickle", "frame"])
+def test_forged_reply_is_refused_and_never_unpickled(tmp_path, level, payload):
+    marker = tmp_path / f"unpickled-{payload}"
+    data = (pickle.dumps(MarkerOnUnpickle(str(marker))) if payload == "pickle"
+            else forged_frame(marker))
+    body = f'''
+def forge():
+    import os
+    for fd in range(3, 64):            # whichever one is the reply pipe
+        try:
+            os.write(fd, {data!r})
+        except OSError:
+            pass
+    return np.zeros(1)
+'''
+    with sandbox(tmp_path, level, body) as sb:
+        raises("bad_reply", sb.call, "forge")
+        assert sb.call("col2im", np.ones((1, 1)), 1, 1, 1, 1, 1).shape == (1, 1, 1)
+    assert not marker.exists()
+
+
+def test_results_arrive_as_plain_numeric_arrays(tmp_path, level):
+    body = '''
+class Liar(np.ndarray):
+    def __eq__(self, other):
+        return True
+
+def liar():
+    return np.array([1.0, 2.0, 3.0]).view(Liar)
+
+def objects():
+    return np.array([object(), 1], dtype=object)
+
+def nothing():
+    return None
+
+def scalar():
+    return np.float32(2.5)
+'''
+    with sandbox(tmp_path, level, body) as sb:
+        got = sb.call("liar")
+        assert type(got) is np.ndarray and got.tolist() == [1.0, 2.0, 3.0]
+        assert not np.all(got == 999)
+        assert "dtype object" in raises("bad_reply", sb.call, "objects").message
+        err = raises("bad_reply", sb.call, "nothing")
+        assert err.message == "nothing returned NoneType, expected a numpy array"
+        got = sb.call("scalar")
+        assert got.shape == () and got.dtype == np.float32 and got == 2.5
+
+
+# ------------------------------------------------------------------ frames, no processes
+
+def decode(data: bytes, max_bytes: int = 2**20):
+    decoder = FrameDecoder(max_bytes)
+    decoder.feed(data)
+    assert decoder.done
+    return decoder.frame()
+
+
+def test_frames_round_trip_exactly():
+    arrays = [np.arange(6, dtype=np.float32).reshape(2, 3), np.asfortranarray(np.eye(3)),
+              np.array(True), np.zeros((0, 4), np.int16), np.array([1 + 2j])]
+    header, out = decode(encode_frame({"ok": True, "n": 5}, arrays))
+    assert header == {"ok": True, "n": 5}
+    for a, b in zip(arrays, out):
+        assert type(b) is np.ndarray and a.dtype == b.dtype and np.array_equal(a, b)
+    packed, blobs = protocol.pack_args((np.ones(2), 3, (3, 2), [1, 2], None, "s", np.int64(4)))
+    assert packed[1:] == [3, {"__tuple__": [3, 2]}, [1, 2], None, "s", 4] and len(blobs) == 1
+
+
+@pytest.mark.parametrize("case", ["magic", "too_big", "blobs", "trailing", "shape",
+                                  "structured", "strings", "json"])
+def test_malformed_frames_are_refused(case):
+    good_npy = protocol.array_to_npy(np.zeros(4))
+    frame = encode_frame({"ok": True}, [np.zeros(4)])
+    head = b'{"ok":true}'
+
+    def with_blob(blob, header=head):
+        return (protocol.PREFIX.pack(protocol.MAGIC, len(header), 1)
+                + protocol.BLOB_LEN.pack(len(blob)) + header + blob)
+
+    data = {
+        "magic": b"XXXX" + frame[4:],
+        "too_big": with_blob(good_npy)[:12] + protocol.BLOB_LEN.pack(2**40),
+        "blobs": protocol.PREFIX.pack(protocol.MAGIC, 2, 10_000),
+        "trailing": frame + b"\0",
+        "shape": with_blob(good_npy.replace(b"(4,)", b"(9999999999999,)".ljust(4))),
+        "structured": with_blob(protocol.array_to_npy(np.zeros(2, dtype=[("a", "f8")]))),
+        "strings": with_blob(protocol.array_to_npy(np.array(["x"]))),
+        "json": with_blob(good_npy, b"[" * 5000),
+    }[case]
+    with pytest.raises(ProtocolError):
+        decode(data)
+
+
+# ------------------------------------------------------------------ machine set-up
+
+def test_detect_isolation_and_runtime_setup_line():
+    assert BEST in ISOLATION_LEVELS
+    if ROOT and not runtime.worker_venv_ready():
+        pytest.skip("worker venv not built yet (python -m autograder.runtime)")
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "autograder.runtime"], capture_output=True,
+                          text=True, cwd=Path(__file__).resolve().parents[1], timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"sandbox isolation on this machine: {BEST} (")
+    assert time.monotonic() - start < 3        # < 1 s of work; slack for a loaded machine
+
+
+def test_limits_apply_inside_the_worker(tmp_path, level):
+    body = ("\ndef limits():\n    import resource as r\n    return np.array([r.getrlimit(k)[1] "
+            "for k in (r.RLIMIT_AS, r.RLIMIT_CPU, r.RLIMIT_FSIZE, r.RLIMIT_NOFILE, "
+            "r.RLIMIT_CORE)])\n")
+    with sandbox(tmp_path, level, body) as sb:
+        got = sb.call("limits").tolist()
+    assert got == [512 * 2**20, 31, 16 * 2**20, 64, 0]
+    assert resource.getrlimit(resource.RLIMIT_AS)[0] != 512 * 2**20   # not the parent's
