@@ -6,9 +6,10 @@ A frame is::
 
 (little-endian).  The header is a small JSON object; each blob is one array in ``.npy``
 format.  Nothing in a frame is ever unpickled or evaluated: the parent reads the JSON
-with ``json.loads`` and every blob with ``np.load(allow_pickle=False)``, after checking
-the ``.npy`` header itself so that a forged shape cannot make it allocate more memory
-than the bytes it was sent.  Sizes, header length and blob count are capped before any
+with ``json.loads`` and every blob's ``.npy`` header with numpy's own header reader,
+then accepts only plain numeric dtypes whose data is exactly as long as the header
+says, and builds the array from those bytes (what ``np.load(allow_pickle=False)`` does,
+minus any chance of a pickle or of an allocation sized by a forged shape).  Sizes, header length and blob count are capped before any
 body byte is buffered.
 
 ``worker.py`` runs alone in the sandbox (only it and the student's file are there), so it
@@ -40,21 +41,37 @@ class ProtocolError(Exception):
 
 # ---------------------------------------------------------------- encoding (both sides)
 
-def array_to_npy(array: np.ndarray) -> bytes:
+def npy_parts(array) -> tuple[bytes, memoryview]:
+    """(.npy header, data) of one plain numeric array, the data not copied.
+
+    The same bytes ``np.save(allow_pickle=False)`` writes, without its slow path for
+    in-memory files (a 13 MB array: 11 ms there, ~0 here).
+    """
+    array = np.asarray(array)
+    check_dtype(array.dtype)
+    if not (array.flags.c_contiguous or array.flags.f_contiguous):
+        array = np.ascontiguousarray(array)
+    head = io.BytesIO()
+    np.lib.format.write_array_header_1_0(head, np.lib.format.header_data_from_array_1_0(array))
+    fortran_only = array.flags.f_contiguous and not array.flags.c_contiguous
+    flat = (array.T if fortran_only else array).reshape(-1).view(np.uint8)
+    return head.getvalue(), memoryview(flat)
+
+
+def array_to_npy(array) -> bytes:
     """The ``.npy`` bytes of one plain numeric array."""
-    buf = io.BytesIO()
-    np.save(buf, np.asarray(array), allow_pickle=False)
-    return buf.getvalue()
+    return b"".join(npy_parts(array))
 
 
 def encode_frame(header: dict, arrays=()) -> bytes:
     """One frame holding ``header`` (JSON-able dict) and ``arrays`` as ``.npy`` blobs."""
     head = json.dumps(header, separators=(",", ":")).encode()
-    blobs = [array_to_npy(a) for a in arrays]
+    blobs = [npy_parts(a) for a in arrays]
     parts = [PREFIX.pack(MAGIC, len(head), len(blobs))]
-    parts += [BLOB_LEN.pack(len(b)) for b in blobs]
+    parts += [BLOB_LEN.pack(len(h) + d.nbytes) for h, d in blobs]
     parts.append(head)
-    parts += blobs
+    for h, d in blobs:
+        parts += [h, d]
     return b"".join(parts)
 
 
@@ -86,9 +103,14 @@ def pack_args(args) -> tuple[list, list]:
 
 # ---------------------------------------------------------------- decoding (parent side)
 
-def npy_to_array(blob: bytes) -> np.ndarray:
-    """A plain numeric ndarray from untrusted ``.npy`` bytes, or ProtocolError."""
-    f = io.BytesIO(blob)
+def npy_to_array(blob) -> np.ndarray:
+    """A plain numeric ndarray (its own copy) from untrusted ``.npy`` bytes, or ProtocolError.
+
+    The header is parsed by numpy's own reader (a literal, never code), checked, and
+    the data must be exactly as long as the header says; the array is then built from
+    those bytes directly, so no allocation is ever sized by an unchecked header.
+    """
+    f = io.BytesIO(bytes(blob[:NPY_MAX_HEADER + 16]))   # the header only: no data copy
     try:
         version = np.lib.format.read_magic(f)
         if version == (1, 0):
@@ -106,16 +128,11 @@ def npy_to_array(blob: bytes) -> np.ndarray:
     check_dtype(dtype)
     if not all(isinstance(n, int) and n >= 0 for n in shape):
         raise ProtocolError("malformed array shape")
-    if math.prod(shape) * dtype.itemsize != len(blob) - f.tell():
+    count = math.prod(shape)
+    if count * dtype.itemsize != len(blob) - f.tell():
         raise ProtocolError("array data does not match its header")
-    f.seek(0)
-    try:
-        array = np.load(f, allow_pickle=False)
-    except Exception as exc:
-        raise ProtocolError(f"unreadable array ({type(exc).__name__})") from None
-    if type(array) is not np.ndarray:            # np.load never builds subclasses; be sure
-        raise ProtocolError("not a plain ndarray")
-    return array
+    flat = np.frombuffer(blob, dtype=dtype, count=count, offset=f.tell())
+    return flat.reshape(shape, order="F" if fortran else "C").copy(order="K")
 
 
 def check_dtype(dtype: np.dtype) -> None:
@@ -191,7 +208,8 @@ class FrameDecoder:
             raise ProtocolError("reply header is not an object")
         pos += self._header_len
         arrays = []
-        for n in self._blob_lens:
-            arrays.append(npy_to_array(bytes(self._buf[pos:pos + n])))
-            pos += n
+        with memoryview(self._buf) as view:
+            for n in self._blob_lens:
+                arrays.append(npy_to_array(view[pos:pos + n]))
+                pos += n
         return header, arrays
