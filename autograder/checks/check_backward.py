@@ -1,0 +1,123 @@
+"""Checks of Conv2d: forward (given), dX shape/dtype/values, dW, crop, stride, batch, accumulation, inputs."""
+
+import numpy as np
+import pytest
+
+from autograder.compare import CheckFailure, expect_array, matches
+
+check = pytest.mark.check
+
+
+def _variants(case, prefix):
+    return [(name[len("variant_"):], case.array(name)) for name in case.arrays
+            if name.startswith("variant_" + prefix)]
+
+
+def _crop_hint(case):
+    """Explains a wrong dX shape in terms of the padding crop."""
+    p = case.params
+    N, C, H, W, pad = p["N"], p["C_in"], p["H"], p["W"], p["padding"]
+
+    def why(shape):
+        if len(shape) == 4 and 0 in shape[2:] and pad == 0:
+            return "padding was not cropped correctly when padding = 0 (the slice p:-p is empty for p = 0)"
+        if tuple(shape) == (N, C, H + 2 * pad, W + 2 * pad):
+            return "the padding was not cropped off"
+        if tuple(shape) == (N, C, H + pad, W + pad):
+            return "the padding was cropped on one side only"
+        if len(shape) == 3:
+            return "the batch dimension N is missing"
+        return ""
+    return why
+
+
+def expect_dX(student, config, case, what="dX"):
+    expected = case.array("dX")
+    expect_array(student.layer_run(case)["dX"], expected, config.tolerance(expected.dtype), what, case,
+                 hint=config.checks["backward_dx_values"].hint, variants=_variants(case, "dX_"),
+                 shape_hint=_crop_hint(case))
+
+
+def expect_dW(student, config, case):
+    expected = case.array("dW")
+    expect_array(student.layer_run(case)["dW"], expected, config.tolerance(expected.dtype),
+                 "grad_weight after one backward (from zero)", case,
+                 hint=config.checks["backward_dw_values"].hint, variants=_variants(case, "dW_"),
+                 batch=case.params["N"])
+
+
+@check("forward_output")
+def test_forward_output(student, config, case):
+    expected = case.array("y")
+    expect_array(student.layer_run(case)["y"], expected, config.tolerance(expected.dtype),
+                 "forward's output", case, hint="forward (given code) was changed")
+
+
+@check("backward_dx_shape_dtype")
+def test_backward_dx_shape_dtype(student, case):
+    dX = student.layer_run(case)["dX"]
+    p = case.params
+    shape = (p["N"], p["C_in"], p["H"], p["W"])
+    if dX.shape != shape:
+        why = _crop_hint(case)(dX.shape)
+        raise CheckFailure(f"[{case.describe()}] dX has shape {dX.shape}, expected (N, C_in, H, W) = {shape}"
+                           + (f"; likely bug: {why}" if why else ""))
+    if dX.dtype != np.dtype(p["dtype"]):
+        raise CheckFailure(f"[{case.describe()}] dX has dtype {dX.dtype}, expected dY's dtype {p['dtype']}")
+
+
+@check("backward_dx_values")
+def test_backward_dx_values(student, config, case):
+    expect_dX(student, config, case)
+
+
+@check("backward_dw_values")
+def test_backward_dw_values(student, config, case):
+    expect_dW(student, config, case)
+
+
+@check("padding_crop")
+def test_padding_crop(student, config, case):
+    expect_dX(student, config, case, what=f"dX (padding = {case.params['padding']})")
+
+
+@check("stride")
+def test_stride(student, config, case):
+    expect_dX(student, config, case, what=f"dX (stride = {case.params['stride']})")
+    expect_dW(student, config, case)
+
+
+@check("batch_sum")
+def test_batch_sum(student, config, case):
+    expect_dW(student, config, case)
+    expect_dX(student, config, case)
+
+
+@check("grad_accumulates")
+def test_grad_accumulates(student, config, case):
+    """Starting from grad0, one backward gives grad0 + dW and another gives grad0 + 2 dW (the student's own dW)."""
+    run = student.layer_run(case)
+    dW, grad0 = run["dW"], case.array("grad0").astype(np.float64)
+    tol = config.tolerance(case.params["dtype"])
+    for calls, got in ((1, run["grad_acc1"]), (2, run["grad_acc2"])):
+        if got.shape != grad0.shape or dW.shape != grad0.shape:
+            raise CheckFailure(f"[{case.describe()}] grad_weight has shape {got.shape}, expected {grad0.shape}")
+        if not matches(got, grad0 + calls * dW.astype(np.float64), tol):
+            if matches(got, calls * dW.astype(np.float64), tol) or matches(got, dW.astype(np.float64), tol):
+                why = "backward overwrote or reset grad_weight instead of adding to it (use +=)"
+            else:
+                why = "grad_weight did not grow by dW with each backward call"
+            raise CheckFailure(f"[{case.describe()}] after {calls} backward call(s) starting from a nonzero "
+                               f"grad_weight: {why}")
+
+
+@check("inputs_unchanged")
+def test_inputs_unchanged(student, case):
+    run = student.layer_run(case)
+    if not np.array_equal(run["dY_after"], case.array("dY")):
+        raise CheckFailure(f"[{case.describe()}] backward modified dY in place")
+    if not np.array_equal(run["x_after"], case.array("x")):
+        raise CheckFailure(f"[{case.describe()}] forward or backward modified the input x in place")
+    if not np.array_equal(run["dX_again"], run["dX"]):
+        raise CheckFailure(f"[{case.describe()}] a second backward with the same dY returned a different dX: "
+                           f"backward changed its cache (X_cols, W_col) or dY")

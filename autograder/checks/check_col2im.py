@@ -1,0 +1,73 @@
+"""Checks of col2im: shape and dtype, overlap summation, uncovered pixels, channel order, adjoint."""
+
+import numpy as np
+import pytest
+
+from autograder.compare import CheckFailure, expect_array
+
+check = pytest.mark.check
+
+
+def _variants(case):
+    return [(name[len("variant_"):], case.array(name)) for name in case.arrays if name.startswith("variant_")]
+
+
+def _expect_folded(student, config, case, hint):
+    expected = case.array("expected")
+    expect_array(student.col2im(case), expected, config.tolerance(expected.dtype), "col2im's result",
+                 case, hint=hint, variants=_variants(case))
+
+
+@check("col2im_shape_dtype")
+def test_col2im_shape_dtype(student, case):
+    p = case.params
+    folded = student.col2im(case)
+    if folded.shape != (p["C"], p["H"], p["W"]):
+        raise CheckFailure(f"[{case.describe()}] col2im returned shape {folded.shape}, "
+                           f"expected (C, H, W) = {(p['C'], p['H'], p['W'])}")
+    if folded.dtype != np.dtype(p["dtype"]):
+        raise CheckFailure(f"[{case.describe()}] col2im returned dtype {folded.dtype} for "
+                           f"{p['dtype']} columns: keep X_col's dtype")
+
+
+@check("col2im_overlap_sum")
+def test_col2im_overlap_sum(student, config, case):
+    _expect_folded(student, config, case, "check that overlapping windows are added")
+
+
+@check("col2im_uncovered_zero")
+def test_col2im_uncovered_zero(student, config, case):
+    expected = case.array("expected")
+    folded = student.col2im(case)
+    if folded.shape == expected.shape:
+        uncovered = np.ones(expected.shape[1:], bool)
+        p = case.params
+        s = p["stride"]
+        H_out, W_out = (p["H"] - p["kH"]) // s + 1, (p["W"] - p["kW"]) // s + 1
+        uncovered[: (H_out - 1) * s + p["kH"], : (W_out - 1) * s + p["kW"]] = False
+        if np.any(folded[:, uncovered] != 0):
+            raise CheckFailure(f"[{case.describe()}] pixels that no window covers (the last rows or "
+                               f"columns when (H - kH) % stride != 0) are not zero")
+    _expect_folded(student, config, case, "windows start at multiples of the stride")
+
+
+@check("col2im_channel_order")
+def test_col2im_channel_order(student, config, case):
+    _expect_folded(student, config, case, "reshape each column to (C, kH, kW)")
+
+
+@check("col2im_adjoint")
+def test_col2im_adjoint(student, config, case):
+    """sum(im2col(x) * Y) == sum(x * col2im(Y)), the first precomputed, the second from the student."""
+    folded = student.col2im(case)
+    x = case.array("x")
+    if folded.shape != x.shape:
+        raise CheckFailure(f"[{case.describe()}] col2im returned shape {folded.shape}, expected {x.shape}")
+    lhs = float(case.array("adjoint_lhs"))
+    rhs = float(np.sum(x.astype(np.float64) * folded.astype(np.float64)))
+    tol = config.tolerance(x.dtype)
+    scale = float(np.sum(np.abs(x.astype(np.float64)) * np.abs(case.array("expected").astype(np.float64))))
+    if not abs(lhs - rhs) <= (tol.rtol + tol.atol) * max(1.0, scale):
+        raise CheckFailure(f"[{case.describe()}] sum(im2col(x) * Y) differs from sum(x * col2im(Y)) by "
+                           f"{abs(lhs - rhs):.2e}: col2im is not the adjoint of im2col (each column must be "
+                           f"added at its own window, in im2col's order)")

@@ -1,0 +1,139 @@
+"""The grader's command line, for staff and for the Makefile.
+
+    python -m autograder grade SUBMISSION --out DIR     grade one zip / folder / conv2d.py
+    python -m autograder batch FOLDER --out OUT         grade every submission in FOLDER
+    python -m autograder batch --examples --out OUT     grade the bundled example submissions
+    python -m autograder fixtures [--seed N]            build the hidden and public fixture sets
+
+Exit codes of `grade`: 0 graded (whatever the score), 2 the submission is invalid,
+1 grading could not run (a staff problem: config, fixtures, grader). results.json
+is written in every case.
+"""
+
+import argparse
+import re
+import sys
+import traceback
+from pathlib import Path
+
+from autograder.config import ConfigError, load_config
+from autograder.results import GradeReport, write_report
+
+EXIT_GRADED, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
+
+
+def cmd_grade(args):
+    from autograder.grading import GradingOptions, grade_submission
+    options = GradingOptions(which="public" if args.public else "hidden", public_only=args.public,
+                             isolation=args.isolation,
+                             fixtures_root=Path(args.fixtures) if args.fixtures else None)
+    try:
+        report = grade_submission(args.submission, args.out, options)
+    except Exception as exc:     # never leave without results.json, whatever went wrong
+        report = GradeReport(status="error", message=f"The grader failed (staff problem): {exc}", checks=[],
+                             max_score=0, extra={"traceback": traceback.format_exc()[-4000:]})
+        write_report(report, args.out)
+    if not args.quiet:
+        print(f"{args.submission}: {report.status}, {report.score:g} / {report.max_score:g}")
+        if report.status != "graded":
+            print(f"  {report.message}")
+        for c in report.checks:
+            if c.total and c.passed < c.total:
+                print(f"  FAIL {c.name}: {c.score:g} / {c.points:g} ({c.passed}/{c.total} cases)")
+        print(f"  wrote {Path(args.out) / 'results.json'} and feedback.md")
+    return {"graded": EXIT_GRADED, "invalid": EXIT_INVALID}.get(report.status, EXIT_ERROR)
+
+
+def cmd_batch(args):
+    from autograder.batch import BatchError, grade_table, run_batch
+    from autograder.catalogue import write_examples
+    if args.examples:
+        folder = Path(args.out) / "example-submissions"
+        write_examples(folder)
+    elif args.folder:
+        folder = Path(args.folder)
+    else:
+        print("error: give a FOLDER of submissions, or --examples", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        records = run_batch(folder, Path(args.out), jobs=args.jobs, force=args.force)
+    except BatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(grade_table(records, load_config()))
+    out = Path(args.out)
+    print(f"\nwrote {out / 'grades.csv'}, {out / 'summary.md'} (+ scores.png, checks.png) and "
+          f"per-submission feedback in {out / 'submissions'}/")
+    return 0 if all(r["status"] != "error" for r in records) else EXIT_ERROR
+
+
+def set_hidden_seed(config_path, seed):
+    """Rewrites `hidden_seed = N` in the config file, keeping everything else as it is."""
+    text = Path(config_path).read_text(encoding="utf-8")
+    new, count = re.subn(r"(?m)^(hidden_seed\s*=\s*)\d+", rf"\g<1>{seed}", text)
+    if count != 1:
+        raise ConfigError(f"{config_path}: expected one 'hidden_seed = N' line, found {count}")
+    Path(config_path).write_text(new, encoding="utf-8")
+
+
+def cmd_fixtures(args):
+    from autograder.fixture_builder import build_fixture_set
+    from autograder.fixtures import FIXTURES_ROOT
+    config = load_config()
+    if args.seed is not None and args.seed != config.hidden_seed:
+        if args.seed == config.public_seed:
+            raise ConfigError(f"seed {args.seed} is the public seed; choose another for the hidden set")
+        set_hidden_seed(config.path, args.seed)
+        print(f"assignment/config.toml: hidden_seed {config.hidden_seed} -> {args.seed}")
+        config = load_config()
+    root = Path(args.out) if args.out else FIXTURES_ROOT
+    for which, seed in (("hidden", config.hidden_seed), ("public", config.public_seed)):
+        folder = root / which
+        before = _old_hash(folder)
+        manifest = build_fixture_set(folder, seed, config.training_kernels, public=(which == "public"))
+        change = "unchanged" if before == manifest["set_hash"] else f"was {before[:12] if before else 'absent'}"
+        print(f"{which} fixtures: seed {seed}, {len(manifest['files'])} files, "
+              f"set hash {manifest['set_hash'][:12]} ({change}) -> {folder}")
+    return 0
+
+
+def _old_hash(folder):
+    import json
+    try:
+        return json.loads((folder / "manifest.json").read_text())["set_hash"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="grade one submission (zip, folder or conv2d.py)")
+    g.add_argument("submission")
+    g.add_argument("--out", required=True, help="folder for results.json and feedback.md")
+    g.add_argument("--public", action="store_true", help="public checks on the public fixtures (self-check)")
+    g.add_argument("--fixtures", help="folder holding hidden/ and public/ fixture sets")
+    g.add_argument("--isolation", choices=["bwrap", "uid", "process"], help="force a sandbox level")
+    g.add_argument("--quiet", action="store_true")
+    g.set_defaults(func=cmd_grade)
+    b = sub.add_parser("batch", help="grade a folder of submissions in parallel (resumable)")
+    b.add_argument("folder", nargs="?", help="folder of .zip files, folders or .py files")
+    b.add_argument("--examples", action="store_true", help="grade the bundled example submissions")
+    b.add_argument("--out", required=True, help="folder for grades.csv, summary.md and feedback")
+    b.add_argument("--jobs", type=int, help="submissions graded at once (default: number of cores)")
+    b.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    b.set_defaults(func=cmd_batch)
+    f = sub.add_parser("fixtures", help="build the hidden and public fixture sets from the reference")
+    f.add_argument("--seed", type=int, help="new hidden seed (written into assignment/config.toml)")
+    f.add_argument("--out", help="folder for hidden/ and public/ (default build/fixtures)")
+    f.set_defaults(func=cmd_fixtures)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,203 @@
+"""Building a fixture set from the reference solution (staff machines only).
+
+    python -m autograder fixtures [--seed N] [--public]
+
+The case list below is fixed and covers what the checks need (square and
+rectangular kernels 1x1, 1x3, 3x2, kernel = padded image; non-square images;
+stride 1-3 with uneven coverage; padding 0-2; C_in, C_out 1-4; batch 1-4;
+float64 and float32). The seed draws every array. Same seed and numpy version,
+byte-identical files. Every expected answer from the reference is checked
+against the independent oracle before it is written.
+
+Each case also stores the answers of a few typical bugs ("variants") so that a
+failing check can name the likely bug in a student's words.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from autograder import fixtures as fx
+from reference.conv2d import Conv2d, col2im, im2col
+from reference.oracle import conv2d_backward, conv2d_forward
+from reference.training import KERNELS, filter_problem
+
+DTYPES = ("float64", "float32")
+
+# (C, H, W, kH, kW, stride). Which col2im checks a case serves follows from its shape.
+COL2IM_SHAPES = [
+    (1, 5, 5, 3, 3, 1), (1, 6, 7, 2, 3, 1), (2, 6, 5, 3, 2, 1), (3, 7, 7, 3, 3, 2),
+    (1, 8, 8, 3, 3, 2), (2, 9, 7, 2, 2, 3), (4, 6, 6, 1, 1, 1), (2, 5, 7, 1, 3, 1),
+    (1, 4, 4, 4, 4, 1), (3, 8, 6, 3, 2, 3),
+]
+# (N, C_in, C_out, H, W, (kH, kW), stride, padding)
+LAYER_SHAPES = [
+    (2, 1, 1, 5, 5, (3, 3), 1, 1), (3, 2, 3, 6, 5, (3, 2), 1, 0), (2, 3, 2, 7, 7, (3, 3), 2, 1),
+    (4, 2, 4, 8, 6, (2, 3), 3, 2), (1, 4, 2, 5, 6, (1, 3), 1, 1), (2, 2, 1, 4, 3, (6, 5), 1, 1),
+    (3, 1, 2, 6, 6, (1, 1), 2, 0), (2, 3, 3, 9, 8, (3, 3), 2, 2), (4, 2, 2, 6, 7, (3, 2), 1, 2),
+    (1, 2, 3, 6, 6, (3, 3), 1, 0),
+]
+# Students see a few shapes in the public set; the hidden set has them all.
+PUBLIC_COL2IM = [0, 2, 4]
+PUBLIC_LAYER = [0, 1, 2]
+
+
+def col2im_checks(C, H, W, kH, kW, s):
+    checks = ["col2im_shape_dtype", "col2im_adjoint"]
+    if s < kH or s < kW:
+        checks.append("col2im_overlap_sum")
+    if (H - kH) % s or (W - kW) % s:
+        checks.append("col2im_uncovered_zero")
+    if C > 1:
+        checks.append("col2im_channel_order")
+    return checks
+
+
+def layer_checks(N, C_in, C_out, H, W, k, s, p, dtype, index):
+    """Which layer checks a case serves; chosen so that each check isolates one idea."""
+    checks = ["forward_output", "backward_dx_shape_dtype"]
+    if s == 1 and p == 1:
+        checks.append("backward_dx_values")
+    if s == 1 and N == 1:
+        checks.append("backward_dw_values")
+    if s == 1 and p in (0, 2):
+        checks.append("padding_crop")
+    if s > 1:
+        checks.append("stride")
+    if s == 1 and N > 1:
+        checks.append("batch_sum")
+    if index in (0, 3):
+        checks.append("grad_accumulates")
+    if index in (1, 2):
+        checks.append("inputs_unchanged")
+    if dtype == "float64" and index in (0, 1, 3, 7):
+        checks += ["finite_difference_dx", "finite_difference_dw"]
+    return checks
+
+
+def col2im_variants(Y, C, H, W, kH, kW, s):
+    """Answers of typical col2im bugs, for naming the likely bug."""
+    variants = {}
+    H_out, W_out = (H - kH) // s + 1, (W - kW) // s + 1
+    if s < kH or s < kW:
+        over = np.zeros((C, H, W), Y.dtype)
+        for col, (i, j) in enumerate(np.ndindex(H_out, W_out)):
+            over[:, i * s:i * s + kH, j * s:j * s + kW] = Y[:, col].reshape(C, kH, kW)
+        variants["overwrite"] = over
+    if C > 1:
+        last = np.zeros((C, H, W), Y.dtype)
+        for col, (i, j) in enumerate(np.ndindex(H_out, W_out)):
+            last[:, i * s:i * s + kH, j * s:j * s + kW] += Y[:, col].reshape(kH, kW, C).transpose(2, 0, 1)
+        variants["channel_last"] = last
+    if s > 1:
+        ignore = np.zeros((C, H, W), Y.dtype)
+        for col, (i, j) in enumerate(np.ndindex(H_out, W_out)):
+            ignore[:, i:i + kH, j:j + kW] += Y[:, col].reshape(C, kH, kW)
+        variants["ignore_stride"] = ignore
+    return variants
+
+
+def layer_variants(x, weight, dY, s, p):
+    """Answers of typical backward bugs, for naming the likely bug."""
+    N = x.shape[0]
+    variants = {}
+    if N > 1:
+        _, dW_first = conv2d_backward(x[:1], weight, dY[:1], s, p)
+        variants["dW_first_image"] = dW_first
+        dX0, _ = conv2d_backward(x[:1], weight, dY[:1], s, p)
+        variants["dX_first_image_for_all"] = np.repeat(dX0, N, axis=0)
+    dX_flip, _ = conv2d_backward(x, weight[:, :, ::-1, ::-1], dY, s, p)
+    variants["dX_flipped_kernel"] = dX_flip
+    return variants
+
+
+def _close(a, b, dtype):
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=1e-5, atol=1e-6)
+    return np.allclose(a, b, **tol)
+
+
+def build_col2im_cases(rng, shapes):
+    for C, H, W, kH, kW, s in shapes:
+        for dtype in DTYPES:
+            x = rng.standard_normal((C, H, W)).astype(dtype)
+            cols_shape = im2col(x, kH, kW, s).shape
+            Y = rng.standard_normal(cols_shape).astype(dtype)
+            expected = col2im(Y, C, H, W, kH, kW, s)
+            # Independent check: fold by the oracle's definition (adjoint of a direct convolution).
+            one_hot = np.eye(C * kH * kW, dtype=np.float64).reshape(C * kH * kW, C, kH, kW)
+            H_out, W_out = (H - kH) // s + 1, (W - kW) // s + 1
+            oracle, _ = conv2d_backward(np.zeros((1, C, H, W)), one_hot,
+                                        Y.astype(np.float64).reshape(1, -1, H_out, W_out), s, 0)
+            assert _close(expected, oracle[0], dtype), f"reference col2im disagrees with the oracle at {C, H, W, kH, kW, s}"
+            arrays = {"Y": Y, "x": x, "expected": expected,
+                      "adjoint_lhs": np.array(np.sum(im2col(x, kH, kW, s).astype(np.float64) * Y))}
+            arrays.update({f"variant_{k}": v for k, v in col2im_variants(Y, C, H, W, kH, kW, s).items()})
+            params = dict(C=C, H=H, W=W, kH=kH, kW=kW, stride=s, dtype=dtype)
+            yield f"col2im_C{C}_{H}x{W}_k{kH}x{kW}_s{s}_{dtype}", "col2im", params, \
+                col2im_checks(C, H, W, kH, kW, s), arrays
+
+
+def build_layer_cases(rng, shapes, indices):
+    for index, (N, C_in, C_out, H, W, k, s, p) in zip(indices, shapes):
+        for dtype in DTYPES:
+            weight = rng.standard_normal((C_out, C_in) + k).astype(dtype)
+            x = rng.standard_normal((N, C_in, H, W)).astype(dtype)
+            layer = Conv2d(C_in, C_out, k, stride=s, padding=p)
+            layer.weight = weight.copy()
+            layer.zero_grad()
+            y = layer.forward(x)
+            dY = rng.standard_normal(y.shape).astype(dtype)
+            grad0 = rng.standard_normal(weight.shape).astype(dtype)
+            dX = layer.backward(dY)
+            dW = layer.grad_weight
+            y_o = conv2d_forward(x, weight, s, p)
+            dX_o, dW_o = conv2d_backward(x, weight, dY, s, p)
+            assert _close(y, y_o, dtype) and _close(dX, dX_o, dtype) and _close(dW, dW_o, dtype), \
+                f"reference Conv2d disagrees with the oracle at {N, C_in, C_out, H, W, k, s, p}"
+            arrays = {"weight": weight, "x": x, "dY": dY, "y": y, "dX": dX, "dW": dW, "grad0": grad0,
+                      "fd_dirs_x": rng.standard_normal((2,) + x.shape),
+                      "fd_dirs_w": rng.standard_normal((2,) + weight.shape)}
+            arrays.update({f"variant_{k_}": v.astype(dtype)
+                           for k_, v in layer_variants(x, weight, dY, s, p).items()})
+            params = dict(N=N, C_in=C_in, C_out=C_out, H=H, W=W, kernel_size=list(k),
+                          stride=s, padding=p, dtype=dtype)
+            kH, kW = k
+            yield (f"layer_N{N}_Cin{C_in}_Cout{C_out}_{H}x{W}_k{kH}x{kW}_s{s}_p{p}_{dtype}", "layer",
+                   params, layer_checks(N, C_in, C_out, H, W, k, s, p, dtype, index), arrays)
+
+
+def build_training_cases(seed, kernels):
+    for name in kernels:
+        x, target, w0 = filter_problem(KERNELS[name], seed=seed)
+        arrays = {"x": x, "target": target, "w0": w0, "kernel": KERNELS[name]}
+        yield f"train_{name}", "training", dict(kernel=name, dtype="float64"), ["learns_filters"], arrays
+
+
+def build_fixture_set(folder, seed, kernels, public=False):
+    """Writes a complete fixture set into `folder` (replacing it); returns its manifest."""
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    col_shapes = [COL2IM_SHAPES[i] for i in PUBLIC_COL2IM] if public else COL2IM_SHAPES
+    layer_idx = PUBLIC_LAYER if public else range(len(LAYER_SHAPES))
+    generated = [*build_col2im_cases(rng, col_shapes),
+                 *build_layer_cases(rng, [LAYER_SHAPES[i] for i in layer_idx], layer_idx),
+                 *build_training_cases(seed, kernels)]
+    cases = []
+    for case_id, kind, params, checks, arrays in generated:
+        for name, array in arrays.items():
+            np.save(tmp / f"{case_id}__{name}.npy", np.asarray(array, order="C"), allow_pickle=False)
+        cases.append(dict(id=case_id, kind=kind, params=params, checks=checks, arrays=sorted(arrays)))
+    (tmp / "cases.json").write_text(json.dumps({"cases": cases}, indent=1, sort_keys=True) + "\n")
+    files = {p.name: fx.sha256_file(p) for p in sorted(tmp.iterdir())}
+    manifest = dict(seed=seed, which="public" if public else "hidden",
+                    generator_version=fx.GENERATOR_VERSION, numpy_version=np.__version__,
+                    files=files, set_hash=fx.set_hash(files))
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)                      # the old set is replaced only by a complete new one
+    return manifest

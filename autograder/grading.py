@@ -1,0 +1,188 @@
+"""Grading one submission: unpack, sandbox, run the checks, write the results.
+
+    report = grade_submission(path, out_dir)
+
+Data flow (design.md section 2): submission -> fixtures -> sandbox -> checks ->
+results. The checks are pytest tests run here, in the trusted process; the
+student's code only ever runs inside the sandbox's worker.
+"""
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autograder import checks as checks_package
+from autograder.config import load_config
+from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
+from autograder.results import CheckOutcome, GradeReport, write_report
+from autograder.sandbox import Limits, Sandbox, StudentError
+from autograder.student import StudentCode
+from autograder.submission import InvalidSubmission, load_submission, write_source
+
+CHECKS_DIR = Path(checks_package.__file__).parent
+
+
+@dataclass(frozen=True)
+class GradingOptions:
+    """Which fixtures and checks to use; the defaults grade for real."""
+    which: str = "hidden"                # 'hidden' or 'public' fixture set
+    public_only: bool = False            # run only checks marked public (students' self-check)
+    fixtures_root: Path = None           # folder holding hidden/ and public/ (default build/fixtures)
+    isolation: str = None                # force a sandbox level (tests); None picks the best
+    config_path: Path = None
+
+
+class GradingPlugin:
+    """pytest plugin: feeds cases and the student's code to the checks, collects outcomes."""
+
+    def __init__(self, config, fixture_set, student, selected):
+        self._config, self._fixture_set, self._student = config, fixture_set, student
+        self.selected = selected
+        self.outcomes = {name: CheckOutcome(name, spec.title, spec.points, spec.visibility,
+                                            spec.category, spec.hint)
+                         for name, spec in config.checks.items() if name in selected}
+        self.internal_errors = []
+
+    @staticmethod
+    def check_name(item):
+        marker = item.get_closest_marker("check")
+        return marker.args[0] if marker else None
+
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "check(name): a graded check named in assignment/config.toml")
+
+    def pytest_generate_tests(self, metafunc):
+        marker = metafunc.definition.get_closest_marker("check")
+        if marker and "case" in metafunc.fixturenames:
+            cases = self._fixture_set.for_check(marker.args[0])
+            metafunc.parametrize("case", cases, ids=[c.id for c in cases])
+
+    def pytest_collection_modifyitems(self, items):
+        items[:] = [item for item in items if self.check_name(item) in self.outcomes]
+
+    @pytest.fixture(name="student")
+    def student_fixture(self):
+        return self._student
+
+    @pytest.fixture(name="config")
+    def config_fixture(self):
+        return self._config
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_pyfunc_call(self, pyfuncitem):
+        """Turns an expected failure into a plain message (pytest's traceback rendering costs 0.1 s each)."""
+        try:
+            return (yield)
+        except StudentError as exc:
+            case = pyfuncitem.callspec.params.get("case") if hasattr(pyfuncitem, "callspec") else None
+            prefix = f"[{case.describe()}] " if case is not None else ""
+            pyfuncitem.grading_failure = f"{prefix}your code failed: {exc.message}"
+        except AssertionError as exc:         # CheckFailure, written for the student
+            pyfuncitem.grading_failure = str(exc)
+        pytest.fail(pyfuncitem.grading_failure, pytrace=False)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            self._record(item, report)
+        return report
+
+    def _record(self, item, report):
+        outcome = self.outcomes[self.check_name(item)]
+        outcome.total += 1
+        if report.outcome == "passed":
+            outcome.passed += 1
+        elif getattr(item, "grading_failure", None):
+            outcome.failures.append(item.grading_failure)
+        else:
+            # A bug in the grader itself: the student sees a neutral line, staff see the traceback.
+            outcome.failures.append("the grader hit an internal error on this case (course staff have been told)")
+            if len(self.internal_errors) < 5:
+                self.internal_errors.append(f"{item.nodeid}: {report.longreprtext[-1500:]}")
+
+
+def run_checks(config, fixture_set, student, selected):
+    """Runs the selected checks with pytest in this process; returns the plugin with outcomes."""
+    plugin = GradingPlugin(config, fixture_set, student, selected)
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"     # hypothesis's plugin costs 0.5 s to load
+    args = [str(CHECKS_DIR), "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:warnings",
+            "--assert=plain", "-c", os.devnull, "--rootdir", str(CHECKS_DIR),
+            "-o", "python_files=check_*.py", "-o", "python_functions=test_*"]
+    code = pytest.main(args, plugins=[plugin])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        plugin.internal_errors.append(f"pytest exited with {code!r}")
+    for name, outcome in plugin.outcomes.items():
+        if outcome.total == 0:
+            plugin.internal_errors.append(f"check {name} has no case in the fixture set")
+    return plugin
+
+
+def limits_from(config):
+    lim = config.limits
+    return Limits(call_timeout_s=float(lim["call_timeout_s"]), import_timeout_s=float(lim["import_timeout_s"]),
+                  cpu_s=int(lim["cpu_s"]), memory_mb=int(lim["memory_mb"]),
+                  file_size_mb=int(lim["file_size_mb"]), open_files=int(lim["open_files"]),
+                  processes=int(lim["processes"]))
+
+
+def _report_without_checks(status, message, config, started, extra):
+    outcomes = [CheckOutcome(n, s.title, s.points, s.visibility, s.category, s.hint)
+                for n, s in config.checks.items()]
+    return GradeReport(status=status, message=message, checks=outcomes, max_score=config.max_score,
+                       execution_time=time.monotonic() - started, extra=extra)
+
+
+def grade_submission(path, out_dir, options=GradingOptions()):
+    """Grades one submission into out_dir/results.json and feedback.md; returns the GradeReport.
+
+    Never raises for anything the student did: an unusable submission gives status
+    'invalid' with a message, a fixture problem gives status 'error' for the staff.
+    """
+    started = time.monotonic()
+    config = load_config(options.config_path) if options.config_path else load_config()
+    extra = {"check_set": "public" if options.public_only else "all", "fixture_set": options.which}
+    try:
+        seed = config.hidden_seed if options.which == "hidden" else config.public_seed
+        folder = fixture_folder(options.which, options.fixtures_root) if options.fixtures_root \
+            else fixture_folder(options.which)
+        fixture_set = load_fixture_set(folder, seed, options.which)
+        extra.update(fixture_set_hash=fixture_set.set_hash, fixture_seed=seed)
+        submission = load_submission(Path(path))
+        extra.update(submission_sha256=submission.sha256, submission_origin=submission.origin)
+    except FixtureError as exc:
+        report = _report_without_checks("error", f"Grading could not start (staff problem, not yours): {exc}",
+                                        config, started, extra)
+        write_report(report, out_dir)
+        return report
+    except InvalidSubmission as exc:
+        report = _report_without_checks("invalid", f"Your submission could not be graded: {exc.message}",
+                                        config, started, extra)
+        write_report(report, out_dir)
+        return report
+
+    selected = {n for n, s in config.checks.items() if s.public or not options.public_only}
+    with tempfile.TemporaryDirectory(prefix="convkit-src-") as src:
+        student_file = write_source(submission, Path(src))
+        with Sandbox(student_file, limits_from(config), isolation=options.isolation) as sandbox:
+            extra["isolation"] = sandbox.isolation
+            student = StudentCode(sandbox, float(config.limits["total_timeout_s"]))
+            plugin = run_checks(config, fixture_set, student, selected)
+            printed = sandbox.output()
+            import_error = sandbox.import_error
+    outcomes = [plugin.outcomes[n] for n in config.checks if n in plugin.outcomes]
+    if import_error is not None:
+        message = f"Your conv2d.py could not be imported, so every check failed: {import_error.message}"
+    else:
+        message = f"Graded {len(outcomes)} checks against the {options.which} fixtures."
+    if plugin.internal_errors:
+        extra["internal_errors"] = plugin.internal_errors
+    report = GradeReport(status="error" if plugin.internal_errors else "graded", message=message,
+                         checks=outcomes, max_score=sum(c.points for c in outcomes),
+                         execution_time=time.monotonic() - started, extra=extra, student_output=printed)
+    write_report(report, out_dir)
+    return report

@@ -1,0 +1,145 @@
+"""The grader end to end: full marks for the reference, zero for the template, bugs caught."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from autograder.catalogue import load_catalogue, write_zip
+from autograder.config import load_config
+from autograder.fixture_builder import build_fixture_set
+from autograder.grading import GradingOptions, grade_submission
+from conftest import REPO, TEMPLATE
+
+CONFIG = load_config()
+CATALOGUE, EXAMPLES = load_catalogue()
+GRADESCOPE_TEST_KEYS = {"name", "score", "max_score", "status", "output", "visibility"}
+
+
+def assert_gradescope_schema(results):
+    """The fields Gradescope reads, with their types; the scores add up."""
+    assert isinstance(results["score"], (int, float)) and isinstance(results["execution_time"], (int, float))
+    assert isinstance(results["output"], str) and isinstance(results["tests"], list)
+    for test in results["tests"]:
+        assert GRADESCOPE_TEST_KEYS <= set(test), test
+        assert test["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
+        assert test["status"] in ("passed", "failed")
+        assert 0 <= test["score"] <= test["max_score"]
+    assert abs(results["score"] - sum(t["score"] for t in results["tests"])) < 0.05
+    extra = results["extra_data"]
+    assert extra["grader_version"] and extra["status"] in ("graded", "invalid", "error")
+
+
+def grade(path, tmp_path, **options):
+    report = grade_submission(path, tmp_path / "out", GradingOptions(**options))
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert_gradescope_schema(results)
+    assert (tmp_path / "out" / "feedback.md").read_text().startswith("# Feedback:")
+    return report, results
+
+
+def failed_checks(report):
+    return {c.name for c in report.checks if c.passed < c.total}
+
+
+@pytest.mark.parametrize("which", ["hidden", "public"])
+def test_reference_earns_full_marks(tmp_path, which):
+    report, results = grade(REPO / "reference" / "conv2d.py", tmp_path, which=which, public_only=which == "public")
+    assert report.status == "graded" and report.score == report.max_score, report.to_markdown()
+    assert results["extra_data"]["fixture_set_hash"] and results["extra_data"]["isolation"]
+    if which == "hidden":
+        assert report.max_score == CONFIG.max_score == 100
+
+
+def test_untouched_template_earns_zero_with_not_implemented_feedback(tmp_path):
+    report, results = grade(TEMPLATE, tmp_path)
+    assert report.status == "graded" and report.score == 0
+    feedback = (tmp_path / "out" / "feedback.md").read_text()
+    assert "col2im is not implemented yet" in feedback and "Conv2d.backward is not implemented yet" in feedback
+
+
+@pytest.mark.parametrize("key", [k for k in CATALOGUE if k.startswith("bug/")])
+def test_known_bug_is_caught(tmp_path, key):
+    entry = CATALOGUE[key]
+    report, _ = grade(write_zip(entry, tmp_path / "sub.zip"), tmp_path)
+    failed = failed_checks(report)
+    assert report.score < report.max_score, f"{key} ({entry.story}) earned full marks"
+    assert set(entry.fails) <= failed, f"{key} should fail {set(entry.fails) - failed}; failed {sorted(failed)}"
+    assert not set(entry.passes) & failed, f"{key} should pass {set(entry.passes) & failed}"
+
+
+def test_failure_feedback_names_case_and_likely_bug_without_expected_values(tmp_path):
+    report, results = grade(write_zip(CATALOGUE["bug/overwrite_overlaps"], tmp_path / "sub.zip"), tmp_path)
+    overlap = next(t for t in results["tests"] if t["extra_data"]["check"] == "col2im_overlap_sum")
+    assert "likely bug: overlapping windows were overwritten instead of summed" in overlap["output"]
+    assert "stride=" in overlap["output"] and "kH=" in overlap["output"]
+    # no array of numbers is printed: only counts, one largest error and an index
+    assert "[[" not in overlap["output"] and "array(" not in overlap["output"]
+
+
+def test_invalid_submission_exits_2_with_results_written(tmp_path):
+    import zipfile
+    bad = tmp_path / "sub.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("conv.py", "x = 1\n")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(bad), "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    results = json.loads((out / "results.json").read_text())
+    assert_gradescope_schema(results)
+    assert results["score"] == 0 and "no conv2d.py found" in results["output"] and "conv.py" in results["output"]
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_graded_submission_exits_0_whatever_its_score(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(TEMPLATE), "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads((out / "results.json").read_text())["score"] == 0
+
+
+def test_fixture_build_is_deterministic_and_seeded(tmp_path):
+    a = build_fixture_set(tmp_path / "a", 123, ["blur"])
+    b = build_fixture_set(tmp_path / "b", 123, ["blur"])
+    c = build_fixture_set(tmp_path / "c", 124, ["blur"])
+    assert a == b
+    assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in a["files"])
+    assert a["set_hash"] != c["set_hash"]
+    assert a["numpy_version"] and a["seed"] == 123 and a["generator_version"]
+
+
+def copy_fixtures(tmp_path):
+    root = tmp_path / "fixtures"
+    shutil.copytree(REPO / "build" / "fixtures", root)
+    return root
+
+
+def test_tampered_fixture_set_is_refused_with_what_to_run(tmp_path):
+    root = copy_fixtures(tmp_path)
+    victim = next((root / "hidden").glob("*__expected.npy"))
+    victim.write_bytes(victim.read_bytes()[:-8] + b"\0" * 8)
+    report, results = grade(REPO / "reference" / "conv2d.py", tmp_path, fixtures_root=root)
+    assert report.status == "error" and report.score == 0
+    assert "does not match its sha256" in results["output"] and "make fixtures" in results["output"]
+
+
+def test_fixture_set_from_another_seed_is_refused(tmp_path):
+    root = tmp_path / "fixtures"
+    build_fixture_set(root / "hidden", CONFIG.hidden_seed + 1, list(CONFIG.training_kernels))
+    report, results = grade(REPO / "reference" / "conv2d.py", tmp_path, fixtures_root=root)
+    assert report.status == "error"
+    assert f"seed {CONFIG.hidden_seed + 1}" in results["output"] and "make fixtures" in results["output"]
+
+
+def test_every_check_in_config_has_hidden_cases_and_a_test():
+    from autograder.fixtures import fixture_folder, load_fixture_set
+    hidden = load_fixture_set(fixture_folder("hidden"), CONFIG.hidden_seed)
+    for name in CONFIG.checks:
+        assert hidden.for_check(name), f"no hidden case for check {name}"
+    sources = "".join(p.read_text() for p in (REPO / "autograder" / "checks").glob("check_*.py"))
+    for name in CONFIG.checks:
+        assert f'@check("{name}")' in sources, f"check {name} has no test function"
