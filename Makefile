@@ -1,0 +1,58 @@
+# Conv2d backprop assignment kit. `make help` lists the commands by role.
+# Every target sets up what it needs: the virtual environment (.venv, pinned
+# requirements), the sandbox runtime and the fixture sets.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+FIXTURES := build/fixtures/hidden/manifest.json
+SUBMISSIONS ?=
+OUT ?= out/grades
+
+.DEFAULT_GOAL := help
+.PHONY: help setup venv sandbox fixtures grade test figures clean
+
+help:
+	@echo "Instructor:  make grade [SUBMISSIONS=folder] [OUT=out/grades]   grade a folder of zips"
+	@echo "TA:          make fixtures [SEED=N]                            (re)build the fixture sets"
+	@echo "Developer:   make test                                          the kit's whole test suite"
+	@echo "Handout:     make figures                                       regenerate the handout's figures"
+
+# --- set-up -----------------------------------------------------------------
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+# bubblewrap (apt, when root) and the worker's Python for the sandbox; idempotent.
+sandbox: $(STAMP)
+	@$(PY) -m autograder.runtime
+
+setup: venv sandbox
+
+# Rebuilt when the reference, the builder or the config changes; fast (well under a second).
+$(FIXTURES): $(STAMP) assignment/config.toml reference/*.py autograder/fixture_builder.py autograder/fixtures.py
+	$(PY) -m autograder fixtures
+
+fixtures: $(STAMP)
+	$(PY) -m autograder fixtures $(if $(SEED),--seed $(SEED))
+
+# --- instructor ---------------------------------------------------------------
+grade: setup $(FIXTURES)
+	$(PY) -m autograder batch $(if $(SUBMISSIONS),"$(SUBMISSIONS)",--examples) --out "$(if $(SUBMISSIONS),$(OUT),out/examples)"
+
+# --- developer ----------------------------------------------------------------
+# pytest exits 5 when it collects nothing: that must fail loudly, never pass.
+test: setup $(FIXTURES)
+	@$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "ERROR: pytest collected no tests" >&2; fi; exit $$rc
+
+figures: $(STAMP)
+	$(PY) assignment/make_figures.py
+
+clean:
+	rm -rf build out .pytest_cache .hypothesis
