@@ -12,7 +12,9 @@ the worker gets its own environment.  The rule, in one place:
 * It is made by ``/usr/bin/python3 -m venv`` + ``pip install numpy==<pin>``, then
   ``chmod -R a+rX``; a marker file written last says it is complete.
 * Without dropping privileges (not root, or isolation forced to 'process') the worker
-  simply uses ``sys.executable``.
+  simply uses ``sys.executable``.  So does a root grader whose venv cannot be built
+  (say /usr/bin/python3 is older than the pinned numpy allows) when other users can
+  reach and read ``sys.executable`` and its prefixes; a warning says so.
 
 ``python -m autograder.runtime`` prepares all of this idempotently (installs bubblewrap
 with apt-get when root and it is missing, builds the worker venv) and prints the
@@ -117,7 +119,7 @@ def _make_world_readable(root: Path) -> None:
     subprocess.run(["chmod", "-R", "a+rX", str(root)], check=True)
 
 
-def _untraversable_ancestor(path: Path) -> Path | None:
+def untraversable_ancestor(path: Path) -> Path | None:
     """The first folder above ``path`` that other users cannot enter, if any."""
     for folder in Path(path).resolve().parents:
         if not folder.stat().st_mode & 0o001:
@@ -136,12 +138,26 @@ def worker_python(drop_privileges: bool | None = None) -> str:
         drop_privileges = os.geteuid() == 0
     if not drop_privileges:
         return sys.executable
-    venv = ensure_worker_venv()
-    blocked = _untraversable_ancestor(venv / "bin")
+    try:
+        venv = ensure_worker_venv()
+    except RuntimeError as exc:                # e.g. /usr/bin/python3 too old for the pin
+        if not _others_can_run(sys.executable):
+            raise
+        print(f"WARNING: {exc}\nthe sandbox uses {sys.executable} instead", file=sys.stderr)
+        return sys.executable
+    blocked = untraversable_ancestor(venv / "bin")
     if blocked is not None:
         raise RuntimeError(f"the worker venv {venv} sits under {blocked}, which other users "
                            f"cannot enter; set {VENV_ENV_VAR} to a folder under /opt")
     return str(venv / "bin" / "python")
+
+
+def _others_can_run(python: str) -> bool:
+    """Whether other uids can reach and read ``python`` and its prefixes (a rough check)."""
+    for path in [os.path.realpath(python), *runtime_paths(python)]:
+        if untraversable_ancestor(Path(path)) or os.stat(path).st_mode & 0o005 != 0o005:
+            return False
+    return True
 
 
 def runtime_paths(python: str) -> list[str]:

@@ -46,6 +46,7 @@ import select
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -275,7 +276,7 @@ class _Output:
 class _Worker:
     """A started worker: its process, pipes and work dir, and how to take it all down."""
 
-    def __init__(self, cmd, *, level, uid, workdir, cwd, env, config_fds, output, max_reply):
+    def __init__(self, cmd, *, level, uid, workdir, cwd, env, config, output, max_reply):
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
         self.out_r, out_w = os.pipe()
@@ -283,7 +284,7 @@ class _Worker:
             _try_grow_pipe(fd)
         self.level, self.uid, self.workdir = level, uid, workdir
         self.output, self.max_reply = output, max_reply
-        config = dict(config_fds, req=req_r, rep=rep_w)
+        config = dict(config, req=req_r, rep=rep_w)   # the fds as the child sees them
         try:
             self.proc = subprocess.Popen(
                 cmd + [json.dumps(config)], stdin=subprocess.DEVNULL, stdout=out_w,
@@ -332,8 +333,8 @@ class _Worker:
                 elif fd == self.out_r:
                     if not self.drain_output():
                         poller.unregister(self.out_r)
-                elif not self._read_reply(decoder):
-                    raise _Gone(self._exit_code_soon())
+                elif not self._read_reply(decoder) and not decoder.done:
+                    raise _Gone(self._exit_code_soon())     # EOF before a whole reply
             if decoder.done:
                 break
         self.drain_output()
@@ -406,7 +407,8 @@ class _Worker:
             self.proc.wait()
 
     def _kill_supervised(self) -> None:
-        # The supervisor kills and reaps every descendant on SIGTERM, then exits.
+        # The supervisor kills and reaps every descendant on SIGTERM, then exits
+        # (unsupervised, off Linux, SIGTERM goes to the worker itself).
         if self.alive():
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -542,11 +544,12 @@ class Sandbox:
                   "file_size_mb": limits.file_size_mb, "open_files": limits.open_files,
                   # as the user's own uid, NPROC would count all of the user's processes
                   "processes": None if self.isolation == "process" else limits.processes,
-                  "supervise": self.isolation != "bwrap",
+                  # the supervisor needs Linux (prctl, /proc); elsewhere killpg must do
+                  "supervise": self.isolation != "bwrap" and sys.platform.startswith("linux"),
                   "max_reply_bytes": limits.max_reply_mb * 2**20}
         try:
             worker = _Worker(cmd, level=self.isolation, uid=self._uid, workdir=workdir,
-                             cwd=cwd, env=_child_env(home), config_fds=config,
+                             cwd=cwd, env=_child_env(home), config=config,
                              output=self._output, max_reply=limits.max_reply_mb * 2**20)
         except BaseException:
             _remove_tree(workdir)
@@ -561,7 +564,7 @@ class Sandbox:
 
     def _await_ready(self, worker: _Worker, deadline: float) -> None:
         """Hello (the worker is up: failures before it are ours) then the import result."""
-        what = "importing conv2d.py"
+        what = "the import of conv2d.py"
         try:
             hello, _ = worker.transact(b"", deadline)
         except (_Timeout, _Gone, ProtocolError) as exc:
@@ -590,7 +593,7 @@ class Sandbox:
     def _make_workdir(self) -> Path:
         """A fresh private dir with copies of the student's file and worker.py."""
         base = tempfile.gettempdir()
-        if self._uid is not None and runtime._untraversable_ancestor(Path(base) / "x"):
+        if self._uid is not None and runtime.untraversable_ancestor(Path(base) / "x"):
             base = "/tmp"                      # the sandbox uid must reach its work dir
         workdir = Path(tempfile.mkdtemp(prefix="convkit-", dir=base))
         try:

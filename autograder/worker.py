@@ -45,9 +45,23 @@ def apply_limits(config: dict) -> None:
     if config.get("processes") is not None:
         limits.append((resource.RLIMIT_NPROC, config["processes"]))
     for which, value in limits:
-        resource.setrlimit(which, (value, value))
+        lower_limit(which, value, value)
     # SIGXCPU at the soft limit (fatal by default), SIGKILL one second later.
-    resource.setrlimit(resource.RLIMIT_CPU, (config["cpu_s"], config["cpu_s"] + 1))
+    lower_limit(resource.RLIMIT_CPU, config["cpu_s"], config["cpu_s"] + 1)
+
+
+def lower_limit(which: int, soft: int, hard: int) -> None:
+    """setrlimit, never above a hard limit already in force (raising one is refused)."""
+    current = resource.getrlimit(which)[1]
+    if current != resource.RLIM_INFINITY:
+        hard = min(hard, current)
+        soft = min(soft, hard)
+    try:
+        resource.setrlimit(which, (soft, hard))
+    except (ValueError, OSError):
+        if sys.platform.startswith("linux"):
+            raise
+        # macOS refuses some limits (RLIMIT_AS); the 'process' level is best effort there.
 
 
 def _prctl(option: int, value: int) -> None:
