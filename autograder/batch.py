@@ -186,7 +186,8 @@ def run_batch(folder, out_dir, jobs=None, force=False, extra_args=(), progress_s
         raise BatchError(str(exc)) from None
     entries = discover(folder)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "submissions").mkdir(parents=True, exist_ok=True)
+    os.chmod(out_dir / "submissions", 0o700)     # students' results are private to the staff
     check_names = list(config.checks)
     records = {}
     todo = []

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from autograder import checks as checks_package
-from autograder.config import load_config
+from autograder.config import KIT_ROOT, load_config
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
 from autograder.results import CheckOutcome, GradeReport, write_report
 from autograder.sandbox import Limits, Sandbox, StudentError
@@ -122,6 +122,14 @@ def run_checks(config, fixture_set, student, selected):
     return plugin
 
 
+def secret_paths(fixture_folder, out_dir):
+    """What the worker must not read where only file permissions protect it ('uid' isolation):
+    the fixture set, the reference solution and this submission's results. Only these
+    folders themselves are closed (never a parent such as /tmp); batch mode closes
+    its own output folder so students cannot read each other's results."""
+    return [p for p in (Path(fixture_folder), Path(out_dir), KIT_ROOT / "reference") if p.exists()]
+
+
 def limits_from(config):
     lim = config.limits
     return Limits(call_timeout_s=float(lim["call_timeout_s"]), import_timeout_s=float(lim["import_timeout_s"]),
@@ -166,9 +174,11 @@ def grade_submission(path, out_dir, options=GradingOptions()):
         return report
 
     selected = {n for n, s in config.checks.items() if s.public or not options.public_only}
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="convkit-src-") as src:
         student_file = write_source(submission, Path(src))
-        with Sandbox(student_file, limits_from(config), isolation=options.isolation) as sandbox:
+        with Sandbox(student_file, limits_from(config), isolation=options.isolation,
+                     secret_paths=secret_paths(fixture_set.folder, out_dir)) as sandbox:
             extra["isolation"] = sandbox.isolation
             student = StudentCode(sandbox, float(config.limits["total_timeout_s"]))
             plugin = run_checks(config, fixture_set, student, selected)
