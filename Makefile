@@ -11,11 +11,14 @@ SUBMISSIONS ?=
 OUT ?= out/grades
 
 .DEFAULT_GOAL := help
-.PHONY: help setup venv sandbox fixtures grade test figures clean
+.PHONY: help setup venv sandbox fixtures grade test figures autograder handout verify clean
 
 help:
 	@echo "Instructor:  make grade [SUBMISSIONS=folder] [OUT=out/grades]   grade a folder of zips"
+	@echo "             make autograder                                    build/autograder.zip for Gradescope"
+	@echo "             make handout                                       build/handout.zip for students"
 	@echo "TA:          make fixtures [SEED=N]                            (re)build the fixture sets"
+	@echo "             make verify                                        reference full, template zero, examples"
 	@echo "Developer:   make test                                          the kit's whole test suite"
 	@echo "Handout:     make figures                                       regenerate the handout's figures"
 
@@ -44,6 +47,16 @@ fixtures: $(STAMP)
 # --- instructor ---------------------------------------------------------------
 grade: setup $(FIXTURES)
 	$(PY) -m autograder batch $(if $(SUBMISSIONS),"$(SUBMISSIONS)",--examples) --out "$(if $(SUBMISSIONS),$(OUT),out/examples)"
+
+autograder: setup $(FIXTURES)
+	$(PY) -m autograder package gradescope --out build/autograder.zip
+
+handout: setup $(FIXTURES)
+	$(PY) -m autograder package handout --out build/handout.zip
+
+# --- TA -------------------------------------------------------------------------
+verify: setup $(FIXTURES)
+	$(PY) -m autograder verify
 
 # --- developer ----------------------------------------------------------------
 # pytest exits 5 when it collects nothing: that must fail loudly, never pass.

@@ -4,6 +4,10 @@
     python -m autograder batch FOLDER --out OUT         grade every submission in FOLDER
     python -m autograder batch --examples --out OUT     grade the bundled example submissions
     python -m autograder fixtures [--seed N]            build the hidden and public fixture sets
+    python -m autograder verify                         reference full marks, template zero, examples
+    python -m autograder package gradescope|handout     build autograder.zip / handout.zip
+    python -m autograder check conv2d.py                (students) public checks with points
+    python -m autograder submit conv2d.py               (students) validate and write submission.zip
 
 Exit codes of `grade`: 0 graded (whatever the score), 2 the submission is invalid,
 1 grading could not run (a staff problem: config, fixtures, grader). results.json
@@ -105,6 +109,33 @@ def _old_hash(folder):
         return None
 
 
+def cmd_check(args):
+    from autograder.student_tools import cmd_check as check
+    return check(args.file)
+
+
+def cmd_submit(args):
+    from autograder.student_tools import cmd_submit as submit
+    return submit(args.file, args.out)
+
+
+def cmd_verify(args):
+    from autograder.student_tools import cmd_verify as verify
+    return verify()
+
+
+def cmd_package(args):
+    from autograder import packaging
+    build = {"gradescope": packaging.build_gradescope_zip, "handout": packaging.build_handout_zip}[args.what]
+    try:
+        dest = build(args.out)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"wrote {dest}")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,6 +158,19 @@ def build_parser():
     f.add_argument("--seed", type=int, help="new hidden seed (written into assignment/config.toml)")
     f.add_argument("--out", help="folder for hidden/ and public/ (default build/fixtures)")
     f.set_defaults(func=cmd_fixtures)
+    for name, func, text in (("check", cmd_check, "public checks on your conv2d.py, with points"),
+                             ("submit", cmd_submit, "check conv2d.py and write submission.zip")):
+        c = sub.add_parser(name, help=text)
+        c.add_argument("file", nargs="?", default="conv2d.py")
+        if name == "submit":
+            c.add_argument("--out", default="submission.zip")
+        c.set_defaults(func=func)
+    v = sub.add_parser("verify", help="grade the reference, the template and the examples; fail if wrong")
+    v.set_defaults(func=cmd_verify)
+    k = sub.add_parser("package", help="build the Gradescope autograder zip or the students' handout zip")
+    k.add_argument("what", choices=["gradescope", "handout"])
+    k.add_argument("--out", required=True)
+    k.set_defaults(func=cmd_package)
     return parser
 
 
