@@ -113,6 +113,16 @@ def layer_variants(x, weight, dY, s, p):
     return variants
 
 
+def oracle_col2im(Y, C, H, W, kH, kW, s):
+    """col2im by the oracle's definition, in float64: the adjoint of a direct convolution whose
+    C*kH*kW filters each pick one entry of a window (so its output is im2col)."""
+    one_hot = np.eye(C * kH * kW, dtype=np.float64).reshape(C * kH * kW, C, kH, kW)
+    H_out, W_out = (H - kH) // s + 1, (W - kW) // s + 1
+    dX, _ = conv2d_backward(np.zeros((1, C, H, W)), one_hot,
+                            np.asarray(Y, np.float64).reshape(1, -1, H_out, W_out), s, 0)
+    return dX[0]
+
+
 def _close(a, b, dtype):
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=1e-5, atol=1e-6)
     return np.allclose(a, b, **tol)
@@ -125,12 +135,8 @@ def build_col2im_cases(rng, shapes):
             cols_shape = im2col(x, kH, kW, s).shape
             Y = rng.standard_normal(cols_shape).astype(dtype)
             expected = col2im(Y, C, H, W, kH, kW, s)
-            # Independent check: fold by the oracle's definition (adjoint of a direct convolution).
-            one_hot = np.eye(C * kH * kW, dtype=np.float64).reshape(C * kH * kW, C, kH, kW)
-            H_out, W_out = (H - kH) // s + 1, (W - kW) // s + 1
-            oracle, _ = conv2d_backward(np.zeros((1, C, H, W)), one_hot,
-                                        Y.astype(np.float64).reshape(1, -1, H_out, W_out), s, 0)
-            assert _close(expected, oracle[0], dtype), f"reference col2im disagrees with the oracle at {C, H, W, kH, kW, s}"
+            assert _close(expected, oracle_col2im(Y, C, H, W, kH, kW, s), dtype), \
+                f"reference col2im disagrees with the oracle at {C, H, W, kH, kW, s}"
             arrays = {"Y": Y, "x": x, "expected": expected,
                       "adjoint_lhs": np.array(np.sum(im2col(x, kH, kW, s).astype(np.float64) * Y))}
             arrays.update({f"variant_{k}": v for k, v in col2im_variants(Y, C, H, W, kH, kW, s).items()})
@@ -177,16 +183,22 @@ def build_training_cases(seed, kernels):
 
 def build_fixture_set(folder, seed, kernels, public=False):
     """Writes a complete fixture set into `folder` (replacing it); returns its manifest."""
-    folder = Path(folder)
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     rng = np.random.default_rng(seed)
     col_shapes = [COL2IM_SHAPES[i] for i in PUBLIC_COL2IM] if public else COL2IM_SHAPES
     layer_idx = PUBLIC_LAYER if public else range(len(LAYER_SHAPES))
     generated = [*build_col2im_cases(rng, col_shapes),
                  *build_layer_cases(rng, [LAYER_SHAPES[i] for i in layer_idx], layer_idx),
                  *build_training_cases(seed, kernels)]
+    return write_fixture_set(folder, seed, generated, public)
+
+
+def write_fixture_set(folder, seed, generated, public=False):
+    """Writes the (case_id, kind, params, checks, arrays) tuples of `generated` as a fixture set
+    in `folder` (replacing it), with its manifest; returns the manifest."""
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
     cases = []
     for case_id, kind, params, checks, arrays in generated:
         for name, array in arrays.items():
