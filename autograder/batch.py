@@ -3,9 +3,12 @@
     python -m autograder batch FOLDER --out OUT [--jobs N] [--force]
 
 Every entry of FOLDER (a .zip, a sub-folder, or a .py file) is one submission;
-its id is the entry's name without the extension. Each is graded by its own
-`python -m autograder grade` process (so even a grader crash costs one row, not
-the batch), as many at once as there are cores, with BLAS pinned to one thread.
+its id is the entry's name without the extension. As many grading processes as
+there are cores (`python -m autograder batch-worker`, BLAS pinned to one thread)
+each take submissions one at a time from this process and grade them
+in-process, each with its own sandboxed student worker. A grading process that
+crashes or hangs costs one row (status `error`, retried on the next run) and is
+replaced; the batch goes on.
 
 What a run leaves in OUT:
     submissions/<id>/results.json, feedback.md   per submission
@@ -23,10 +26,13 @@ import hashlib
 import io
 import json
 import os
+import queue
+import select
+import signal
 import subprocess
 import sys
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +41,8 @@ from autograder.config import KIT_ROOT, load_config
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
 from autograder.results import write_atomic
 
-EXIT_CODES = {0: "graded", 2: "invalid"}
 GRADER_MARGIN_S = 60          # beyond the config's total time, for start-up and writing
+TASKS_PER_WORKER = 100        # a grading process is replaced after this many (bounds any leak)
 
 
 class BatchError(Exception):
@@ -89,33 +95,56 @@ def worker_env():
     return env
 
 
-def grade_one(entry, out_dir, fixture_hash, timeout_s, extra_args=()):
-    """Grades one submission in a child grader process; returns its batch record (always)."""
-    sub_dir = out_dir / "submissions" / entry.id
-    sub_dir.mkdir(parents=True, exist_ok=True)
-    record = dict(id=entry.id, source=entry.path.name, input_sha256=input_sha256(entry.path),
-                  fixture_set_hash=fixture_hash, grader_version=__version__)
-    started = time.monotonic()
-    try:
-        proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(entry.path),
-                               "--out", str(sub_dir), "--quiet", *extra_args],
-                              cwd=KIT_ROOT, env=worker_env(), capture_output=True, text=True, timeout=timeout_s)
-        status = EXIT_CODES.get(proc.returncode, "error")
-        problem = proc.stderr.strip()[-500:] if status == "error" else ""
-    except subprocess.TimeoutExpired:
-        status, problem = "error", f"the grader did not finish within {timeout_s:.0f} s"
+def new_record(entry, fixture_hash):
+    return dict(id=entry.id, source=entry.path.name, input_sha256=input_sha256(entry.path),
+                fixture_set_hash=fixture_hash, grader_version=__version__)
+
+
+def finish_record(record, sub_dir, status, seconds, problem=""):
+    """Completes a record from the submission's results.json and writes batch.json (last)."""
     results = _read_results(sub_dir / "results.json")
     if results is None:
-        status = "error"
-        problem = problem or "the grader wrote no results.json"
-    record.update(status=status, seconds=round(time.monotonic() - started, 3),
-                  score=results["score"] if results else 0.0,
-                  max_score=results["extra_data"].get("max_score", 0) if results else 0,
+        status, problem = "error", problem or "the grader wrote no results.json"
+    extra = (results or {}).get("extra_data", {})
+    record.update(status=status, seconds=round(seconds, 3),
+                  score=results["score"] if results else 0.0, max_score=extra.get("max_score", 0),
                   message=problem or (results["output"] if results else ""),
-                  submission_sha256=(results or {}).get("extra_data", {}).get("submission_sha256", ""),
+                  submission_sha256=extra.get("submission_sha256", ""),
                   checks={t["extra_data"]["check"]: t["score"] for t in results["tests"]} if results else {})
     write_atomic(sub_dir / "batch.json", json.dumps(record, indent=1) + "\n")
     return record
+
+
+def grade_in_process(entry, out_dir, fixture_hash):
+    """Grades one submission in this (grading) process; returns its record, always."""
+    from autograder.grading import grade_submission
+    sub_dir = out_dir / "submissions" / entry.id
+    sub_dir.mkdir(parents=True, exist_ok=True)
+    record = new_record(entry, fixture_hash)
+    started = time.monotonic()
+    try:
+        report = grade_submission(entry.path, sub_dir)
+        status, problem = report.status, ""
+    except Exception as exc:                   # a grader bug: one row, not the batch
+        status, problem = "error", f"the grader failed: {exc!r}"[:500]
+    return finish_record(record, sub_dir, status, time.monotonic() - started, problem)
+
+
+def serve_worker(out_dir, fixture_hash, max_tasks=TASKS_PER_WORKER):
+    """`batch-worker`: grade the submissions named on stdin, one JSON record per line on stdout.
+
+    Anything else that writes to stdout (pytest, a library) is sent to stderr
+    instead, so that only records travel on the reply channel.
+    """
+    reply = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    for done, line in enumerate(sys.stdin):
+        task = json.loads(line)
+        record = grade_in_process(Entry(task["id"], Path(task["path"])), Path(out_dir), fixture_hash)
+        reply.write(json.dumps(record) + "\n")
+        if done + 1 >= max_tasks:
+            break
+    return 0
 
 
 def _read_results(path):
@@ -126,6 +155,54 @@ def _read_results(path):
         return None
 
 
+class GradingProcess:
+    """One `batch-worker` child, replaced when it dies, hangs or has done its share."""
+
+    def __init__(self, out_dir, fixture_hash, timeout_s):
+        self.out_dir, self.fixture_hash, self.timeout_s = out_dir, fixture_hash, timeout_s
+        self.proc, self.tasks = None, 0
+
+    def _start(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autograder", "batch-worker", "--out", str(self.out_dir),
+             "--fixture-hash", self.fixture_hash], cwd=KIT_ROOT, env=worker_env(), text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.tasks = 0
+
+    def stop(self):
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+            self.proc = None
+
+    def grade(self, entry):
+        """The record of one submission; an error record if the grading process failed."""
+        if self.proc is None or self.tasks >= TASKS_PER_WORKER or self.proc.poll() is not None:
+            self.stop()
+            self._start()
+        self.tasks += 1
+        started = time.monotonic()
+        try:
+            self.proc.stdin.write(json.dumps(dict(id=entry.id, path=str(entry.path.resolve()))) + "\n")
+            self.proc.stdin.flush()
+            ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout_s)
+            line = self.proc.stdout.readline() if ready else ""
+            if line:
+                return json.loads(line)
+            problem = ("the grader did not finish within {:.0f} s".format(self.timeout_s) if not ready
+                       else "the grading process died")
+        except (OSError, ValueError) as exc:
+            problem = f"the grading process failed: {exc!r}"
+        self.stop()
+        sub_dir = self.out_dir / "submissions" / entry.id
+        sub_dir.mkdir(parents=True, exist_ok=True)
+        return finish_record(new_record(entry, self.fixture_hash), sub_dir, "error",
+                             time.monotonic() - started, problem)
+
+
 def finished_record(entry, out_dir, fixture_hash):
     """The earlier record of this submission if it is still valid, else None."""
     try:
@@ -133,7 +210,7 @@ def finished_record(entry, out_dir, fixture_hash):
     except (OSError, ValueError):
         return None
     same = (record.get("fixture_set_hash") == fixture_hash and record.get("grader_version") == __version__
-            and record.get("input_sha256") == input_sha256(entry.path))
+            and record.get("input_sha256") == input_sha256(entry.path) and record.get("status") != "error")
     return record if same and (out_dir / "submissions" / entry.id / "results.json").is_file() else None
 
 
@@ -176,7 +253,7 @@ class Progress:
         self.stream.flush()
 
 
-def run_batch(folder, out_dir, jobs=None, force=False, extra_args=(), progress_stream=sys.stderr):
+def run_batch(folder, out_dir, jobs=None, force=False, progress_stream=sys.stderr):
     """Grades every submission of `folder` into `out_dir`; returns the list of records."""
     from autograder.reports import write_summary
     config = load_config()
@@ -202,13 +279,33 @@ def run_batch(folder, out_dir, jobs=None, force=False, extra_args=(), progress_s
               f"(--force regrades them)", file=progress_stream)
     timeout_s = float(config.limits["total_timeout_s"]) + GRADER_MARGIN_S
     progress = Progress(len(todo), progress_stream) if todo else None
-    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-        futures = [pool.submit(grade_one, e, out_dir, fixture_hash, timeout_s, extra_args) for e in todo]
-        for future in as_completed(futures):
-            record = future.result()
-            records[record["id"]] = record
-            write_atomic(out_dir / "grades.csv", grades_csv(records.values(), check_names))
-            progress.update(record)
+    tasks, results = queue.Queue(), queue.Queue()
+    for entry in todo:
+        tasks.put(entry)
+
+    def slot():
+        grader = GradingProcess(out_dir, fixture_hash, timeout_s)
+        try:
+            while True:
+                try:
+                    entry = tasks.get_nowait()
+                except queue.Empty:
+                    return
+                results.put(grader.grade(entry))
+        finally:
+            grader.stop()
+
+    threads = [threading.Thread(target=slot, daemon=True)
+               for _ in range(min(len(todo), jobs or os.cpu_count() or 1))]
+    for t in threads:
+        t.start()
+    for _ in todo:
+        record = results.get()
+        records[record["id"]] = record
+        write_atomic(out_dir / "grades.csv", grades_csv(records.values(), check_names))
+        progress.update(record)
+    for t in threads:
+        t.join()
     write_atomic(out_dir / "grades.csv", grades_csv(records.values(), check_names))
     write_summary(sorted(records.values(), key=lambda r: r["id"]), config, out_dir)
     return sorted(records.values(), key=lambda r: r["id"])

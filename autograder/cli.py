@@ -71,6 +71,11 @@ def cmd_batch(args):
     return 0 if all(r["status"] != "error" for r in records) else EXIT_ERROR
 
 
+def cmd_batch_worker(args):
+    from autograder.batch import serve_worker
+    return serve_worker(Path(args.out), args.fixture_hash)
+
+
 def set_hidden_seed(config_path, seed):
     """Rewrites `hidden_seed = N` in the config file, keeping everything else as it is."""
     text = Path(config_path).read_text(encoding="utf-8")
@@ -154,6 +159,10 @@ def build_parser():
     b.add_argument("--jobs", type=int, help="submissions graded at once (default: number of cores)")
     b.add_argument("--force", action="store_true", help="regrade submissions already graded")
     b.set_defaults(func=cmd_batch)
+    w = sub.add_parser("batch-worker", help="(internal) one of batch's grading processes")
+    w.add_argument("--out", required=True)
+    w.add_argument("--fixture-hash", required=True)
+    w.set_defaults(func=cmd_batch_worker)
     f = sub.add_parser("fixtures", help="build the hidden and public fixture sets from the reference")
     f.add_argument("--seed", type=int, help="new hidden seed (written into assignment/config.toml)")
     f.add_argument("--out", help="folder for hidden/ and public/ (default build/fixtures)")
