@@ -1,0 +1,230 @@
+"""otter-grader plugin: scores come from the kit's sandboxed grader, never from otter's kernel.
+
+Named in the otter_config.json that `python -m autograder.otter_bridge build` writes:
+``"plugins": [{"autograder.otter_plugin.KitGraderPlugin": {"timeout_s": ...}}]``.
+Otter (7.0.0, pinned) calls these hooks in its own parent process, in this order:
+
+1. ``before_grading``: otter has unpacked the submission into ``<ag>/submission`` and
+   picked the one ``.py`` file to grade. We copy that file into a private temporary
+   folder, empty the submission folder of everything else (an ``.OTTER_LOG``, which
+   otter would unpickle in this very process; packages such as ``numpy/`` or
+   ``otter/`` that would shadow imports in the kernel), replace the file's text by a
+   comment, and start the kit's grader on the private copy in a child process:
+   ``python -m autograder grade conv2d.py --out TMP`` run from the kit copy inside the
+   autograder zip (``<ag>/source``: the grader, assignment/config.toml and the hidden
+   fixtures; never the reference). That grader imports the student's code only in
+   its sandbox (bubblewrap / separate uid / rlimits, with time limits per call and in
+   total) and writes results.json as JSON, which is all we read back.
+2. ``before_execution``: the notebook otter would run in its Jupyter kernel is
+   replaced by a single comment cell and the placeholder file is deleted, so the
+   kernel never executes a byte of the student's code. Otter's own test files still
+   run there, against an empty namespace, and fail at once (see the generated tests).
+3. ``after_grading``: we wait for the kit's grader (with a timeout) and REBUILD the
+   results from its results.json: every check becomes one otter test whose score,
+   maximum, pass status and feedback are the kit's. Whatever otter's kernel produced
+   is discarded, including a "catastrophic" failure to read its results.
+   The results object's class is switched to ``KitGradingResults`` so the results.json
+   that otter writes carries the kit's per-check visibility ("visible" /
+   "after_due_date") instead of otter's one-visibility-for-all plus a "Public Tests"
+   summary that would call every hidden check "All test cases passed!".
+
+Why this holds: the research notes show two ways a submission beat otter alone, both
+from running inside the kernel: patching otter's test runner in its own namespace
+(a wrong solution scored 10/10) and reading the hidden tests copied beside it. Here
+the kernel never runs the submission, and even if it did, nothing it computes reaches
+the score: the score is the kit's, taken from a JSON file written by a grader the
+submission cannot touch. A third way, unpickling, is closed too: otter unpickles the
+kernel's results file and any ``.OTTER_LOG`` in the submission folder in this parent
+process; the first is written by otter's own cells only (no student code in the
+kernel), the second is deleted in ``before_grading``, before otter reads it.
+If the kit's grader cannot run (missing from the zip, crashed, timed out) this plugin
+raises OtterRuntimeError: otter then writes score 0 with an "Autograder Error", never
+a score from its own kernel. If the plugin itself cannot be imported, otter stops
+with an exception and writes no results.json (fails closed, never open).
+
+What otter mode does NOT protect (docs/otter.md):
+- Everything rests on this plugin being configured. An otter_config.json without it,
+  or `otter check` on a student's machine, runs student code unsandboxed in the kernel
+  with the grader's rights, with otter's weaknesses (no timeout, tests readable).
+- The kit's sandbox is only as strong as the machine allows: under `otter run` as a
+  non-root user it is 'process' isolation (rlimits, same uid; see README); the
+  isolation level is recorded in results.json's extra_data.
+- Otter's grading still costs its own ~3 s (import, kernel start) per submission on
+  top of the kit's grade, and otter has no overall timeout of its own: the kit's
+  limits and this plugin's timeout bound the part that runs student code.
+- Submission rules are otter's: exactly one top-level .py in the zip (a conv2d.py
+  inside a folder, which the kit accepts, is refused by otter before this plugin runs).
+- The otter zip's setup.sh (Miniforge, apt) is otter's; the lines this kit adds to
+  it (installing bubblewrap through `python -m autograder.runtime`) could not be run
+  here (no network).
+
+This module imports only the standard library and otter at import time: it runs in
+otter's process, and the kit's grader always runs in a child process.
+"""
+
+import atexit
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from otter.plugins import AbstractOtterPlugin
+from otter.run.run_autograder.utils import OtterRuntimeError
+from otter.test_files import GradingResults
+from otter.test_files.abstract_test import TestCase, TestCaseResult, TestFile
+
+PLUGIN_NAME = "autograder.otter_plugin.KitGraderPlugin"
+DEFAULT_TIMEOUT_S = 420.0          # the bridge writes total_timeout_s + a margin into otter_config.json
+KEEP = "tests"                     # otter's own test files, copied fresh from the zip by otter
+PLACEHOLDER = ("# This submission is graded by the conv2d kit's sandboxed grader (autograder.otter_plugin);\n"
+               "# otter's kernel does not run it.\n")
+
+
+class KitCheckFile(TestFile):
+    """One kit check as an otter test file: one case, the kit's score and feedback."""
+
+    @classmethod
+    def from_check(cls, entry):
+        name = entry["extra_data"]["check"]
+        case = TestCase(name=name, body=None, hidden=entry.get("visibility") != "visible",
+                        points=entry["max_score"], success_message=None, failure_message=None)
+        test_file = cls(name, f"tests/{name}.py", [case], all_or_nothing=False)
+        test_file.test_case_results = [TestCaseResult(test_case=case, message=entry.get("output", ""),
+                                                      passed=entry.get("status") == "passed")]
+        test_file.update_score(entry["score"])
+        return test_file
+
+    @classmethod
+    def from_file(cls, path):
+        raise NotImplementedError("kit checks are not read from files")
+
+    @classmethod
+    def from_metadata(cls, s, path):
+        raise NotImplementedError("kit checks are not read from notebook metadata")
+
+    def run(self, global_environment):
+        raise NotImplementedError("kit checks run in the kit's grader, not in otter's kernel")
+
+
+class KitGradingResults(GradingResults):
+    """GradingResults whose Gradescope dict is the kit's results.json, test names being check names."""
+
+    def to_gradescope_dict(self, ag_config):
+        kit = self.get_plugin_data(PLUGIN_NAME)
+        if kit is None:                       # not graded by the plugin: otter's own format
+            return super().to_gradescope_dict(ag_config)
+        tests = []
+        for entry in kit.get("tests", []):
+            test = dict(entry, name=entry["extra_data"]["check"],
+                        output=f"{entry['name']}\n{entry.get('output', '')}".rstrip())
+            tests.append(test)
+        output = dict(kit, tests=tests)
+        output["extra_data"] = dict(kit.get("extra_data", {}), graded_via="otter-grader + autograder.otter_plugin")
+        return output
+
+
+def _remove(path):
+    """Removes a file, link or folder without following links."""
+    mode = os.lstat(path).st_mode
+    if stat.S_ISDIR(mode):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
+
+
+class KitGraderPlugin(AbstractOtterPlugin):
+    """Grades the submission with the kit's grader in a child process and makes its scores otter's."""
+
+    def __init__(self, submission_path, submission_metadata, plugin_config):
+        super().__init__(submission_path, submission_metadata, plugin_config or {})
+        self._private = None
+        self._proc = None
+        self._kit = None
+        atexit.register(self._cleanup)
+
+    # -- hooks ---------------------------------------------------------------------
+    def during_generate(self, otter_config, assignment):
+        """Nothing to change: the bridge writes the config. Being called proves the plugin imports."""
+
+    def before_grading(self, config):
+        kit_root = Path(self.plugin_config.get("kit_root") or Path(config.autograder_dir) / "source").resolve()
+        for needed in ("autograder/__main__.py", "assignment/config.toml", "build/fixtures/hidden/manifest.json"):
+            if not (kit_root / needed).is_file():
+                raise OtterRuntimeError(f"the kit's grader is missing from {kit_root} ({needed}): rebuild the "
+                                        f"autograder zip with `python -m autograder.otter_bridge build`")
+        self._private = Path(tempfile.mkdtemp(prefix="convkit-otter-"))
+        submission_dir = self._private / "submission"
+        submission_dir.mkdir()
+        student = Path(self.submission_path)
+        if stat.S_ISREG(os.lstat(student).st_mode):
+            shutil.copyfile(student, submission_dir / student.name)     # a folder: the kit finds conv2d.py or says why not
+        for entry in student.parent.iterdir():
+            if entry.name != KEEP:
+                _remove(entry)
+        student.write_text(PLACEHOLDER, encoding="utf-8")               # otter reads it once, before before_execution
+        out_dir = self._private / "out"
+        cmd = [sys.executable, "-m", "autograder", "grade", str(submission_dir), "--out", str(out_dir), "--quiet"]
+        env = dict(os.environ, PYTHONPATH=str(kit_root), PYTHONDONTWRITEBYTECODE="1",
+                   PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+        self._out_dir = out_dir
+        self._proc = subprocess.Popen(cmd, cwd=kit_root, env=env, stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def before_execution(self, submission):
+        Path(self.submission_path).unlink(missing_ok=True)
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PLACEHOLDER)])
+
+    def after_grading(self, results):
+        kit = self._wait_for_kit()
+        results.clear_results()
+        for entry in kit.get("tests", []):
+            test_file = KitCheckFile.from_check(entry)
+            results.results[test_file.name] = test_file
+        results._catastrophic_error = None         # otter's kernel results are discarded, failed or not
+        results.set_output(kit.get("output", ""))
+        results.set_plugin_data(PLUGIN_NAME, kit)
+        results.__class__ = KitGradingResults
+
+    def generate_report(self):
+        if self._kit is None:
+            return "the kit's grader did not run"
+        extra = self._kit.get("extra_data", {})
+        return (f"Scores from the kit's sandboxed grader: {self._kit.get('score', 0):g} / "
+                f"{extra.get('max_score', 0):g} ({extra.get('status')}; isolation {extra.get('isolation', '?')}; "
+                f"grader {extra.get('grader_version')}; fixture set {str(extra.get('fixture_set_hash', '?'))[:12]})")
+
+    # -- helpers -------------------------------------------------------------------
+    def _wait_for_kit(self):
+        if self._proc is None:
+            raise OtterRuntimeError("the kit's grader was never started (before_grading did not run)")
+        timeout = float(self.plugin_config.get("timeout_s", DEFAULT_TIMEOUT_S))
+        try:
+            log, _ = self._proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.communicate()
+            raise OtterRuntimeError(f"the kit's grader did not finish within {timeout:g} s") from None
+        try:
+            kit = json.loads((self._out_dir / "results.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise OtterRuntimeError(f"the kit's grader wrote no readable results.json (exit "
+                                    f"{self._proc.returncode}): {exc}\n{(log or '')[-2000:]}") from None
+        if not isinstance(kit, dict) or not all(isinstance(t, dict) and "check" in t.get("extra_data", {})
+                                                for t in kit.get("tests", [])):
+            raise OtterRuntimeError("the kit's results.json is not in the expected form")
+        self._kit = kit
+        self._cleanup()
+        return kit
+
+    def _cleanup(self):
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        if self._private is not None:
+            shutil.rmtree(self._private, ignore_errors=True)
+            self._private = None
