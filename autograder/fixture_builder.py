@@ -5,7 +5,7 @@
 The case list below is fixed and covers what the checks need (square and
 rectangular kernels 1x1, 1x3, 3x2, kernel = padded image; non-square images;
 stride 1-3 with uneven coverage; padding 0-2; C_in, C_out 1-4; batch 1-4;
-float64 and float32). The seed draws every array. Same seed and numpy version,
+float64 and float32, and a float32 input with float64 weights). The seed draws every array. Same seed and numpy version,
 byte-identical files. Every expected answer from the reference is checked
 against the independent oracle before it is written.
 
@@ -42,6 +42,9 @@ LAYER_SHAPES = [
 # Students see a few shapes in the public set; the hidden set has them all.
 PUBLIC_COL2IM = [0, 2, 4]
 PUBLIC_LAYER = [0, 1, 2]
+# Layer shapes also built with a float32 input and dY but float64 weights: W_col.T @ dY_col is then
+# float64, and only a dX cast back to dY's dtype passes (the handout's dtype pitfall).
+MIXED_DTYPE_LAYER = [2]
 
 
 def col2im_checks(C, H, W, kH, kW, s):
@@ -145,10 +148,11 @@ def build_col2im_cases(rng, shapes):
                 col2im_checks(C, H, W, kH, kW, s), arrays
 
 
-def build_layer_cases(rng, shapes, indices):
+def build_layer_cases(rng, shapes, indices, dtypes=DTYPES, weight_dtype=None):
+    """Layer cases in each of `dtypes` (x, dY); the weights in `weight_dtype` if given, else the same."""
     for index, (N, C_in, C_out, H, W, k, s, p) in zip(indices, shapes):
-        for dtype in DTYPES:
-            weight = rng.standard_normal((C_out, C_in) + k).astype(dtype)
+        for dtype in dtypes:
+            weight = rng.standard_normal((C_out, C_in) + k).astype(weight_dtype or dtype)
             x = rng.standard_normal((N, C_in, H, W)).astype(dtype)
             layer = Conv2d(C_in, C_out, k, stride=s, padding=p)
             layer.weight = weight.copy()
@@ -170,8 +174,14 @@ def build_layer_cases(rng, shapes, indices):
             params = dict(N=N, C_in=C_in, C_out=C_out, H=H, W=W, kernel_size=list(k),
                           stride=s, padding=p, dtype=dtype)
             kH, kW = k
-            yield (f"layer_N{N}_Cin{C_in}_Cout{C_out}_{H}x{W}_k{kH}x{kW}_s{s}_p{p}_{dtype}", "layer",
-                   params, layer_checks(N, C_in, C_out, H, W, k, s, p, dtype, index), arrays)
+            case_id = f"layer_N{N}_Cin{C_in}_Cout{C_out}_{H}x{W}_k{kH}x{kW}_s{s}_p{p}_{dtype}"
+            checks = layer_checks(N, C_in, C_out, H, W, k, s, p, dtype, index)
+            if weight_dtype and weight_dtype != dtype:
+                # dW is then only as precise as dtype: grade what this case is for, dX's dtype.
+                params["weight_dtype"] = weight_dtype
+                case_id += f"_weights_{weight_dtype}"
+                checks = ["forward_output", "backward_dx_shape_dtype"]
+            yield case_id, "layer", params, checks, arrays
 
 
 def build_training_cases(seed, kernels):
@@ -188,6 +198,8 @@ def build_fixture_set(folder, seed, kernels, public=False):
     layer_idx = PUBLIC_LAYER if public else range(len(LAYER_SHAPES))
     generated = [*build_col2im_cases(rng, col_shapes),
                  *build_layer_cases(rng, [LAYER_SHAPES[i] for i in layer_idx], layer_idx),
+                 *build_layer_cases(rng, [LAYER_SHAPES[i] for i in MIXED_DTYPE_LAYER], MIXED_DTYPE_LAYER,
+                                    dtypes=("float32",), weight_dtype="float64"),
                  *build_training_cases(seed, kernels)]
     return write_fixture_set(folder, seed, generated, public)
 

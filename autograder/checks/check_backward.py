@@ -63,7 +63,9 @@ def test_backward_dx_shape_dtype(student, case):
         raise CheckFailure(f"[{case.describe()}] dX has shape {dX.shape}, expected (N, C_in, H, W) = {shape}"
                            + (f"; likely bug: {why}" if why else ""))
     if dX.dtype != np.dtype(p["dtype"]):
-        raise CheckFailure(f"[{case.describe()}] dX has dtype {dX.dtype}, expected dY's dtype {p['dtype']}")
+        mixed = (f" (here the weights are {p['weight_dtype']}, so W_col.T @ dY_col is {p['weight_dtype']}: "
+                 f"cast dX to dY's dtype)" if p.get("weight_dtype", p["dtype"]) != p["dtype"] else "")
+        raise CheckFailure(f"[{case.describe()}] dX has dtype {dX.dtype}, expected dY's dtype {p['dtype']}{mixed}")
 
 
 @check("backward_dx_values")
