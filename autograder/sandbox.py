@@ -120,9 +120,15 @@ def describe_isolation(level: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
+def _bwrap_binary() -> str | None:
+    """bubblewrap's path, looked up once: the level detected and the binary used agree."""
+    return runtime.find_bwrap()
+
+
+@functools.lru_cache(maxsize=None)
 def detect_isolation() -> str:
     """'bwrap' | 'uid' | 'process': the best level this machine offers (probed once)."""
-    bwrap = runtime.find_bwrap()
+    bwrap = _bwrap_binary()
     if bwrap and _bwrap_works(bwrap):
         return "bwrap"
     return "uid" if os.geteuid() == 0 else "process"
@@ -611,7 +617,7 @@ class Sandbox:
     def _bwrap_command(self, workdir: Path) -> list[str]:
         """bwrap argv: /usr and the runtime read-only, capped tmpfs at /tmp and /work."""
         tmpfs = str(max(4 * self.limits.file_size_mb, 16) * 2**20)
-        cmd = [runtime.find_bwrap(), *_BWRAP_BASE,
+        cmd = [_bwrap_binary(), *_BWRAP_BASE,
                "--size", tmpfs, "--tmpfs", "/tmp", "--size", tmpfs, "--tmpfs", "/work"]
         for path in runtime.runtime_paths(self._python):
             cmd += ["--ro-bind", path, path]
