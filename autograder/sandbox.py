@@ -63,6 +63,7 @@ SLOT_UID_BASE = 61000                  # 'uid' level: 61000..61999, unused on De
 SLOT_COUNT = 1000
 SLOT_LOCK_DIR = Path("/run/conv2d-kit/uid-slots")
 WORKER_SOURCE = Path(__file__).with_name("worker.py")
+WORKDIR_PREFIX = "convkit-w"           # + grader pid + random: convkit-w1234-abcd1234
 MESSAGE_CAP = 4000                     # characters of a worker-sent message we pass on
 POLL_TICK_S = 0.05                     # how often a waiting parent checks the child is alive
 PIPE_SIZE = 1 << 20                    # bigger pipes: fewer round trips for large arrays
@@ -459,6 +460,25 @@ def _try_grow_pipe(fd: int) -> None:
         pass                                   # a small pipe only costs speed
 
 
+@functools.lru_cache(maxsize=None)
+def _remove_stale_workdirs(base: str) -> None:
+    """Delete work dirs left by graders that were killed before close() (once per process).
+
+    A work dir is named after the grader's pid; its processes died with that grader
+    (parent-death signals), only the folder stayed.
+    """
+    for entry in Path(base).glob(f"{WORKDIR_PREFIX}*-*"):
+        pid = entry.name[len(WORKDIR_PREFIX):].split("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            _remove_tree(entry)
+        except PermissionError:
+            pass                               # alive, someone else's
+
+
 def _remove_tree(path: Path) -> None:
     """rmtree that also gets through folders the student made unreadable."""
     def retry(func, target, _exc):
@@ -601,7 +621,8 @@ class Sandbox:
         base = tempfile.gettempdir()
         if self._uid is not None and runtime.untraversable_ancestor(Path(base) / "x"):
             base = "/tmp"                      # the sandbox uid must reach its work dir
-        workdir = Path(tempfile.mkdtemp(prefix="convkit-", dir=base))
+        _remove_stale_workdirs(base)
+        workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-", dir=base))
         try:
             for source, name in ((self.student_file, "conv2d.py"),
                                  (WORKER_SOURCE, "worker.py")):

@@ -454,3 +454,16 @@ def test_limits_apply_inside_the_worker(tmp_path, level):
         got = sb.call("limits").tolist()
     assert got == [512 * 2**20, 31, 16 * 2**20, 64, 0]
     assert resource.getrlimit(resource.RLIMIT_AS)[0] != 512 * 2**20   # not the parent's
+
+
+def test_work_dirs_of_killed_graders_are_swept(tmp_path):
+    from autograder.sandbox import WORKDIR_PREFIX, _remove_stale_workdirs
+    dead = subprocess.Popen(["true"])
+    dead.wait()                                # a pid that no longer runs
+    stale = tmp_path / f"{WORKDIR_PREFIX}{dead.pid}-abc"
+    live = tmp_path / f"{WORKDIR_PREFIX}{os.getpid()}-def"
+    for folder in (stale, live):
+        folder.mkdir()
+        (folder / "conv2d.py").write_text("")
+    _remove_stale_workdirs.__wrapped__(str(tmp_path))
+    assert not stale.exists() and live.exists()
