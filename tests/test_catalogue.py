@@ -1,19 +1,36 @@
-"""Proving the grader right: correct-but-different solutions earn full marks.
+"""Proving the grader right.
 
-Every file in tests/submissions/correct/ solves the assignment its own way (index
-arrays, strided slices, scalar loops, batched einsum / tensordot, non-contiguous
-results, float64 inside, a new grad_weight array, a rewritten forward): each must
-earn every point on the hidden fixtures (float64 and float32 cases) and on the
-public ones. The one-bug entries of the catalogue are graded by
-tests/test_grader.py::test_known_bug_is_caught.
+- Every file in tests/submissions/correct/ solves the assignment its own way (index
+  arrays, strided slices, scalar loops, batched einsum / tensordot, non-contiguous
+  results, float64 inside, a new grad_weight array, a rewritten forward): each must
+  earn every point on the hidden fixtures (float64 and float32 cases) and on the
+  public ones. (The one-bug entries are graded by test_grader.py::test_known_bug_is_caught.)
+- tools/mutants.py, the mutation score of the grader, runs end to end on a few mutants.
+- A property: on random shapes, the reference passes every check and catalogued bugs
+  fail theirs exactly when the shape exposes them.
 """
 
-import pytest
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from autograder import fixture_builder as fb
 from autograder.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
 from autograder.fixtures import fixture_folder, load_fixture_set
+from autograder.grading import GradingOptions, grade_submission
+from conftest import REPO
 from test_grader import grade
+
+TARGETS = ("col2im", "batch_col2im", "Conv2d.backward")
 
 CONFIG = load_config()
 CATALOGUE, _ = load_catalogue()
@@ -38,3 +55,108 @@ def test_correct_variant_earns_full_marks(tmp_path, key, which):
     if which == "hidden":
         assert report.max_score == CONFIG.max_score == 100
         assert all(c.total > 0 for c in report.checks)
+
+
+# --- the mutation tool, end to end on a handful of mutants ------------------------------------
+
+def test_mutation_tool_runs_end_to_end_on_a_few_mutants(tmp_path):
+    """tools/mutants.py --limit 5: mutants generated, classified against the oracle, graded."""
+    summary_file = tmp_path / "summary.json"
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "mutants.py"), "--limit", "5", "--jobs", "2",
+                           "--out", str(tmp_path / "work"), "--json", str(summary_file)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(summary_file.read_text())
+    summary, mutants = data["summary"], data["mutants"]
+    assert summary["total"] == len(mutants) == 5 and summary["generated"] > 100
+    verdicts = [m["verdict"] for m in mutants]
+    assert set(verdicts) <= {"equivalent", "killed", "survived", "error"}
+    assert sum(summary[v] for v in ("equivalent", "killed", "survived", "error")) == summary["total"]
+    assert summary["non_equivalent"] == summary["killed"] + summary["survived"] + summary["error"]
+    assert summary["killed"] >= 1
+    for m in mutants:
+        assert m["description"].count("->") >= 1 and m["line"] > 0 and m["function"] in TARGETS
+        assert (m["verdict"] == "equivalent") == (m["difference"] == "")
+    assert f"killed {summary['killed']}, survived {summary['survived']}" in proc.stdout
+
+
+# --- property: the checks tell the reference from catalogued bugs on random shapes -------------
+
+def config_for(checks, seed, path):
+    """A copy of the assignment config with only `checks` (so a small fixture set has a case for
+    each) and `seed` as the hidden seed."""
+    text = CONFIG.path.read_text(encoding="utf-8")
+    head, *tables = re.split(r"(?m)^(?=\[checks\.)", text)
+    kept = [t for t in tables if re.match(r"\[checks\.(\w+)\]", t).group(1) in checks]
+    assert len(kept) == len(checks)
+    head, count = re.subn(r"(?m)^hidden_seed\s*=\s*\d+", f"hidden_seed = {seed}", head)
+    assert count == 1
+    path.write_text(head + "".join(kept), encoding="utf-8")
+    return path
+
+
+COL2IM_CHECKS = ["col2im_shape_dtype", "col2im_overlap_sum", "col2im_uncovered_zero", "col2im_channel_order",
+                 "col2im_adjoint"]
+LAYER_CHECKS = ["forward_output", "backward_dx_shape_dtype", "backward_dx_values", "backward_dw_values",
+                "padding_crop", "stride", "batch_sum", "grad_accumulates", "inputs_unchanged"]
+FD_CHECKS = ["finite_difference_dx", "finite_difference_dw"]
+
+
+def tiny_fixture_set(root, seed, N, C_in, C_out, H, W, k, s, p):
+    """A hidden fixture set for one layer shape (float64 and float32) and the col2im of its padded
+    size, made by the builder's own functions; every check applies to every case (none is left to
+    the builder's choice of which case serves which check)."""
+    rng = np.random.default_rng(seed)
+    kH, kW = k
+    generated = []
+    for case_id, kind, params, _, arrays in [
+            *fb.build_col2im_cases(rng, [(C_in, H + 2 * p, W + 2 * p, kH, kW, s)]),
+            *fb.build_layer_cases(rng, [(N, C_in, C_out, H, W, k, s, p)], [0])]:
+        checks = COL2IM_CHECKS if kind == "col2im" else \
+            LAYER_CHECKS + (FD_CHECKS if params["dtype"] == "float64" else [])
+        generated.append((case_id, kind, params, checks, arrays))
+    fb.write_fixture_set(root / "hidden", seed, generated)
+    return config_for(COL2IM_CHECKS + LAYER_CHECKS + FD_CHECKS, seed, root / "config.toml")
+
+
+@st.composite
+def layer_shapes(draw):
+    H, W, p = draw(st.integers(1, 7)), draw(st.integers(1, 7)), draw(st.integers(0, 2))
+    return dict(N=draw(st.integers(1, 3)), C_in=draw(st.integers(1, 3)), C_out=draw(st.integers(1, 3)),
+                H=H, W=W, k=(draw(st.integers(1, min(4, H + 2 * p))), draw(st.integers(1, min(4, W + 2 * p)))),
+                s=draw(st.integers(1, 3)), p=p)
+
+
+# Edge cases a dozen random draws rarely hit: a 1x1 kernel on several channels (channel order
+# cannot matter), a kernel as tall as the padded image (one window, nothing overlaps), p = 0.
+@example(shape=dict(N=2, C_in=3, C_out=1, H=3, W=4, k=(1, 1), s=2, p=0), seed=101)
+@example(shape=dict(N=1, C_in=2, C_out=2, H=2, W=5, k=(4, 3), s=3, p=1), seed=102)
+@example(shape=dict(N=3, C_in=2, C_out=3, H=7, W=5, k=(3, 2), s=2, p=2), seed=103)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shape=layer_shapes(), seed=st.integers(100, 10**6))
+def test_checks_pass_the_reference_and_fail_catalogued_bugs_exactly_where_they_differ(shape, seed):
+    """On a random shape, the reference passes every check, and each of a few catalogued bugs fails
+    its check exactly when the shape exposes it (and is otherwise graded as the correct code it then is)."""
+    kH, kW = shape["k"]
+    H_pad, W_pad = shape["H"] + 2 * shape["p"], shape["W"] + 2 * shape["p"]
+    exposed = {   # catalogued bug -> (the check it must fail, whether this shape exposes it)
+        "bug/overwrite_overlaps": ("col2im_overlap_sum", fb.windows_overlap(H_pad, W_pad, kH, kW, shape["s"])),
+        "bug/unguarded_crop": ("backward_dx_shape_dtype", shape["p"] == 0),
+        "bug/assign_grad_weight": ("grad_accumulates", True),
+        "bug/channel_last_patches": ("col2im_channel_order", shape["C_in"] > 1 and kH * kW > 1),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        config_path = tiny_fixture_set(root, seed, **shape)
+        options = GradingOptions(fixtures_root=root, config_path=config_path)
+        reference = grade_submission(REPO / "reference" / "conv2d.py", root / "out-reference", options)
+        assert reference.status == "graded", reference.message
+        assert all(c.total > 0 and c.passed == c.total for c in reference.checks), reference.to_markdown()
+        for key, (check, shown) in exposed.items():
+            report = grade_submission(write_zip(CATALOGUE[key], root / f"{key[4:]}.zip"), root / f"out-{key[4:]}",
+                                      options)
+            failed = {c.name for c in report.checks if c.passed < c.total}
+            if shown:
+                assert check in failed, f"{key} passed {check} on {shape}"
+            else:
+                assert not failed, f"{key} is correct code on {shape} but failed {sorted(failed)}"
