@@ -721,7 +721,7 @@ class Sandbox:
 
     def _checked(self, reply: dict, out: list, what: str, n_out: int) -> tuple[dict, list]:
         """Accept a well-formed success; turn a well-formed failure into StudentError."""
-        if reply.get("ok") is True and len(out) == n_out:
+        if reply.get("ok") is True and (n_out is None or len(out) == n_out):
             return reply, out
         message, kind = reply.get("message"), reply.get("kind")
         if (reply.get("ok") is False and not out and isinstance(message, str)
@@ -793,6 +793,53 @@ class LayerProxy:
 
     def zero_grad(self) -> None:
         self._request("zero_grad", "Conv2d.zero_grad", 0)
+
+    # Outputs per step kind: set, zero_grad -> none; get -> the value;
+    # forward/backward -> (result, the argument as the worker saw it afterwards).
+    _STEP_OUTPUTS = {"set": 0, "zero_grad": 0, "get": 1, "forward": 2, "backward": 2}
+
+    def steps(self, steps, what="Conv2d calls") -> list:
+        """Several calls in one round trip: ("set", attr, array), ("get", attr), ("zero_grad",),
+        ("forward", x), ("backward", dY). Returns one entry per step that ran: None, an
+        array, or (result, argument after the call); a step that failed is its StudentError
+        and ends the list. A crash or time-out of the whole request raises StudentError."""
+        packed, arrays = [], []
+        for step in steps:
+            op = step[0]
+            entry = {"op": op, "what": f"Conv2d.{op}"}
+            if op in ("set", "get"):
+                entry.update(attr=step[1], what=f"{'setting' if op == 'set' else 'reading'} Conv2d.{step[1]}")
+            if op in ("set", "forward", "backward"):
+                arrays.append(np.asarray(step[-1]))
+                entry["array"] = len(arrays) - 1
+            packed.append(entry)
+        reply, out = self._request("steps", what, None, arrays, steps=packed)
+        results = reply.get("results")
+        if not isinstance(results, list) or len(results) > len(steps):
+            raise self._malformed(what)
+        values, taken = [], 0
+        for step, result in zip(steps, results):
+            if not isinstance(result, dict):
+                raise self._malformed(what)
+            if result.get("ok") is True:
+                n = self._STEP_OUTPUTS[step[0]]
+                if result.get("n") != n or taken + n > len(out):
+                    raise self._malformed(what)
+                got = out[taken:taken + n]
+                taken += n
+                values.append(None if n == 0 else got[0] if n == 1 else tuple(got))
+            elif result.get("kind") in ("exception", "bad_reply") and isinstance(result.get("message"), str):
+                values.append(StudentError(result["kind"], _clean_message(result["message"])))
+                break
+            else:
+                raise self._malformed(what)
+        if taken != len(out):
+            raise self._malformed(what)
+        return values
+
+    def _malformed(self, what):
+        self._sandbox._discard_worker()
+        return StudentError("bad_reply", f"{what}: the worker sent back a malformed reply")
 
 
 def _child_env(home: str) -> dict:

@@ -31,6 +31,9 @@ class Run:
             self._values[name] = exc
             return False
 
+    def put(self, name, value):
+        self._values[name] = value
+
     def fail_rest(self, names, error):
         for name in names:
             self._values.setdefault(name, error)
@@ -51,24 +54,17 @@ class GuardedLayer:
     def __init__(self, code, layer):
         self._code, self._layer = code, layer
 
-    @property
-    def args_after_last_call(self):
-        return self._layer.args_after_last_call
+    def steps(self, steps, name):
+        """Several calls in one round trip (see LayerProxy.steps); `name` is what times out."""
+        return self._code.guarded(name, self._layer.steps, steps, name)
 
-    def forward(self, x):
-        return self._code.guarded("Conv2d.forward", self._layer.forward, x)
-
-    def backward(self, dY):
-        return self._code.guarded("Conv2d.backward", self._layer.backward, dY)
-
-    def zero_grad(self):
-        return self._code.guarded("Conv2d.zero_grad", self._layer.zero_grad)
-
-    def get(self, attr):
-        return self._code.guarded(f"reading {attr}", self._layer.get, attr)
-
-    def set(self, attr, value):
-        return self._code.guarded(f"setting {attr}", self._layer.set, attr, value)
+    def run(self, steps, name):
+        """steps(), but every step must succeed: the values, or the first StudentError raised."""
+        values = self.steps(steps, name)
+        for value in values:
+            if isinstance(value, StudentError):
+                raise value
+        return values
 
 
 class StudentCode:
@@ -116,8 +112,7 @@ class StudentCode:
         layer = GuardedLayer(self, self.guarded("Conv2d(...)", self.sandbox.new_layer, params["C_in"],
                                                 params["C_out"], tuple(params["kernel_size"]),
                                                 params["stride"], params["padding"]))
-        layer.set("weight", weight)
-        layer.set("grad_weight", grad)
+        layer.run([("set", "weight", weight), ("set", "grad_weight", grad)], "setting weight")
         return layer
 
     def col2im(self, case):
@@ -130,50 +125,65 @@ class StudentCode:
             return run
         return self._cached(("col2im", case.id), make)["result"]
 
+    LAYER_STAGES = ("y", "x_after", "dX", "dY_after", "dW", "grad_acc1", "dX_again", "grad_acc2")
+
     def layer_run(self, case):
-        """Runs a layer case once: forward, backward, grad_weight; then accumulation calls.
+        """Runs a layer case once (cached): forward, then backward and accumulation calls.
 
         Stages: y, x_after (x as the worker saw it after forward), dX, dY_after, dW
         (grad_weight after one backward from zero), grad_acc1 / grad_acc2 (grad_weight
-        after one and two more backward calls starting from grad0), dX_again.
+        after one and two more backward calls starting from grad0), dX_again. Forward
+        and backward go in separate round trips, so a backward that hangs or crashes
+        does not cost the forward result.
         """
         def make():
             run = Run()
-            stages = ["layer", "y", "x_after", "dX", "dY_after", "dW", "grad_acc1", "dX_again", "grad_acc2"]
             x, dY, weight = case.array("x"), case.array("dY"), case.array("weight")
-            if not run.record("layer", lambda: self.new_layer(case.params, weight, np.zeros_like(weight))):
-                run.fail_rest(stages, run._values["layer"])
+            try:
+                layer = self.new_layer(case.params, weight, np.zeros_like(weight))
+                (y, x_after), = layer.run([("forward", x)], "Conv2d.forward")
+            except StudentError as exc:
+                run.fail_rest(self.LAYER_STAGES, exc)
                 return run
-            layer = run["layer"]
-            if run.record("y", lambda: layer.forward(x)):
-                run.record("x_after", lambda: layer.args_after_last_call[0])
-                if run.record("dX", lambda: layer.backward(dY)):
-                    run.record("dY_after", lambda: layer.args_after_last_call[0])
-                run.record("dW", lambda: layer.get("grad_weight"))
-                run.record("grad_acc1", lambda: (layer.set("grad_weight", case.array("grad0")),
-                                                 layer.backward(dY), layer.get("grad_weight"))[-1])
-                run.record("dX_again", lambda: layer.backward(dY))
-                run.record("grad_acc2", lambda: layer.get("grad_weight"))
-            run.fail_rest(stages, next(v for v in run._values.values() if isinstance(v, StudentError))
-                          if any(isinstance(v, StudentError) for v in run._values.values()) else None)
+            run.put("y", y)
+            run.put("x_after", x_after)
+            try:
+                back = layer.steps([("backward", dY), ("get", "grad_weight"), ("set", "grad_weight", case.array("grad0")),
+                                    ("backward", dY), ("get", "grad_weight"), ("backward", dY),
+                                    ("get", "grad_weight")], "Conv2d.backward")
+            except StudentError as exc:
+                back = [exc]
+            # step index -> the stages it fills (a backward fills dX and the dY it was given)
+            fills = {0: ("dX", "dY_after"), 1: ("dW",), 4: ("grad_acc1",), 5: ("dX_again", None), 6: ("grad_acc2",)}
+            for index, value in enumerate(back):
+                if isinstance(value, StudentError):
+                    run.fail_rest(self.LAYER_STAGES, value)
+                    break
+                for stage, part in zip(fills.get(index, ()), value if isinstance(value, tuple) else (value,)):
+                    if stage:
+                        run.put(stage, part)
             return run
         return self._cached(("layer", case.id), make)
 
-    def loss_along(self, case, param, direction, eps):
-        """Central difference of L = sum(dY * forward) along `direction` in x or in the weight.
+    def finite_differences(self, case, param, eps):
+        """Central differences of L = sum(dY * forward) along each of the case's directions.
 
-        param: 'x' or 'weight'. Uses the student's own forward on a fresh layer.
+        param: 'x' or 'weight'. The student's own forward, in float64, on one fresh layer,
+        all directions in one round trip. Returns a list of floats.
         """
         x, dY, weight = (case.array(n).astype(np.float64) for n in ("x", "dY", "weight"))
+        directions = case.array("fd_dirs_x" if param == "x" else "fd_dirs_w")
         layer = self.new_layer(case.params, weight, np.zeros_like(weight))
-        losses = []
-        for sign in (1.0, -1.0):
+        steps = []
+        for v in directions:
             if param == "x":
-                y = layer.forward(x + sign * eps * direction)
+                steps += [("forward", x + eps * v), ("forward", x - eps * v)]
             else:
-                layer.set("weight", weight + sign * eps * direction)
-                y = layer.forward(x)
+                steps += [("set", "weight", weight + eps * v), ("forward", x),
+                          ("set", "weight", weight - eps * v), ("forward", x)]
+        outputs = [value[0] for value in layer.run(steps, "Conv2d.forward") if isinstance(value, tuple)]
+        for y in outputs:
             if y.shape != dY.shape:
                 raise StudentError("exception", f"forward returned shape {y.shape}, expected {dY.shape}")
-            losses.append(float(np.sum(dY * y)))
-        return (losses[0] - losses[1]) / (2 * eps)
+        losses = [float(np.sum(dY * y)) for y in outputs]
+        return [(plus - minus) / (2 * eps) for plus, minus in zip(losses[::2], losses[1::2])]

@@ -301,6 +301,44 @@ class Worker:
         self.layers[header["layer"]].zero_grad()
         return {"ok": True}, []
 
+    def op_steps(self, header, arrays, what):
+        """Several calls on one layer in one round trip; stops at the first that fails.
+
+        Each step's outcome is reported separately, so the grader sees exactly which
+        call failed. Outputs are copied as they are produced (a later step must not
+        change an earlier result through aliasing), and every forward/backward gets
+        its own copy of its argument, as separate calls would.
+        """
+        layer = self.layers[header["layer"]]
+        results, out = [], []
+        for step in header["steps"]:
+            op, step_what = step["op"], step.get("what", step["op"])
+            try:
+                if op == "set":
+                    setattr(layer, step["attr"], arrays[step["array"]].copy())
+                    produced = []
+                elif op == "get":
+                    produced = [as_result(getattr(layer, step["attr"]), step_what).copy()]
+                elif op == "zero_grad":
+                    layer.zero_grad()
+                    produced = []
+                elif op in ("forward", "backward"):
+                    arg = arrays[step["array"]].copy()
+                    result = as_result(getattr(layer, op)(arg), step_what).copy()
+                    produced = [result, arg.copy()]
+                else:
+                    raise ValueError(f"unknown step {op!r}")
+            except BadResult as exc:
+                results.append({"ok": False, "kind": "bad_reply", "message": str(exc)})
+                break
+            except BaseException as exc:
+                results.append({"ok": False, "kind": "exception",
+                                "message": describe_exception(step_what, exc, self.student_path)})
+                break
+            results.append({"ok": True, "n": len(produced)})
+            out += produced
+        return {"ok": True, "results": results}, out
+
 
 def flush_output() -> None:
     """Push the student's buffered prints into the output pipe before replying."""

@@ -120,6 +120,33 @@ def test_normal_file_works(tmp_path, level):
     sb.close()                                                   # idempotent
 
 
+def test_steps_run_in_one_round_trip_and_stop_at_the_first_failure(tmp_path, level):
+    body = """
+def _fail_on_negative(self, x):
+    if x.min() < 0:
+        raise ValueError("negative input")
+    return x * 2
+Conv2d.forward = _fail_on_negative
+"""
+    with sandbox(tmp_path, level, body) as sb:
+        layer = sb.new_layer(1, 1, 3)
+        dY = np.ones((1, 1, 2, 2))
+        values = layer.steps([("set", "weight", np.full((1, 1, 3, 3), 5.0)), ("get", "weight"),
+                              ("forward", np.ones((1, 1, 2, 2))), ("get", "grad_weight"),
+                              ("backward", dY), ("get", "grad_weight")])
+        assert values[0] is None and values[1][0, 0, 0, 0] == 5.0
+        y, x_after = values[2]
+        assert y.sum() == 8 and x_after.sum() == 4
+        assert not values[3].any(), "an earlier result must not change when a later step runs"
+        dX, dY_after = values[4]
+        assert dY_after.sum() == 12 and dY.sum() == 4, "the worker modified its own copy of dY"
+        assert (values[5] == 1).all()
+        stopped = layer.steps([("forward", -np.ones((1, 1, 2, 2))), ("get", "weight")])
+        assert len(stopped) == 1 and stopped[0].kind == "exception"
+        assert "negative input" in stopped[0].message
+        assert layer.get("weight")[0, 0, 0, 0] == 5.0, "the worker survives a failed step"
+
+
 def test_exception_message_points_at_student_lines(tmp_path, level):
     body = "\ndef broken():\n    return np.zeros(12).reshape(2, 3, 3)\n"
     with sandbox(tmp_path, level, body) as sb:
