@@ -1,0 +1,194 @@
+"""Grading benchmarks: time per submission, batch throughput, peak memory, fixture build.
+
+    .venv/bin/python bench/grading.py --out bench/grading.json [--quick]
+
+Medians of several runs, measured side by side in one run. Per submission it
+times both ways a submission is graded: in-process (what a batch's grading
+process does for every submission after the first) and cold, as a new
+`python -m autograder grade` process (what Gradescope's run_autograder does).
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(KIT))
+os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                  PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+
+from autograder.catalogue import load_catalogue, write_zip  # noqa: E402
+from autograder.grading import grade_submission  # noqa: E402
+
+SUBJECTS = {  # label -> catalogue key (None: a kit file)
+    "vectorised correct (window_view_batch)": "correct/window_view_batch",
+    "lecture loops (correct)": "correct/lecture_loops",
+    "untouched template": None,
+    "hanging (infinite loop in backward)": "hostile/infinite_loop_in_backward",
+}
+
+
+def summary(times):
+    times = sorted(times)
+    q = statistics.quantiles(times, n=4) if len(times) >= 4 else [times[0], statistics.median(times), times[-1]]
+    return dict(median=statistics.median(times), min=times[0], iqr=q[2] - q[0], runs=len(times))
+
+
+class WorkerMemory:
+    """Polls /proc for the sandbox worker (worker.py) and keeps its peak resident memory (VmHWM)."""
+
+    def __init__(self):
+        self.peak_kb, self._stop = 0, threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self):
+        while not self._stop.is_set():
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    if b"worker.py" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        continue
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+                except OSError:
+                    pass
+            time.sleep(0.01)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self.thread.join()
+
+
+def subject_files(tmp):
+    entries, _ = load_catalogue()
+    files = {}
+    for label, key in SUBJECTS.items():
+        files[label] = (KIT / "student_template" / "conv2d.py" if key is None
+                        else write_zip(entries[key], tmp / f"{key.replace('/', '__')}.zip"))
+    return files
+
+
+def per_submission(files, runs, hanging_runs):
+    """Interleaved in-process and cold timings of each subject; scores as a sanity check."""
+    times = {label: {"in_process": [], "cold": []} for label in files}
+    scores, worker_kb = {}, 0
+    with tempfile.TemporaryDirectory() as out, WorkerMemory() as memory:
+        for run in range(runs):
+            for label, path in files.items():
+                hanging = label.startswith("hanging")
+                if hanging and run >= hanging_runs:
+                    continue
+                started = time.perf_counter()
+                report = grade_submission(path, Path(out) / "in")
+                times[label]["in_process"].append(time.perf_counter() - started)
+                scores[label] = report.score
+                if hanging:
+                    continue               # cold adds only start-up to the same 20 s
+                started = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "autograder", "grade", str(path), "--out",
+                                str(Path(out) / "cold"), "--quiet"], cwd=KIT, check=False)
+                times[label]["cold"].append(time.perf_counter() - started)
+        worker_kb = memory.peak_kb
+    return {label: {mode: summary(t) for mode, t in modes.items() if t} | {"score": scores[label]}
+            for label, modes in times.items()}, worker_kb
+
+
+def grader_peak_memory(path):
+    """Peak RSS (MB) of one cold grading process, read by the process itself at its end."""
+    code = ("import resource, sys; from autograder.grading import grade_submission; "
+            f"grade_submission({str(path)!r}, sys.argv[1]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    with tempfile.TemporaryDirectory() as out:
+        done = subprocess.run([sys.executable, "-c", code, out], cwd=KIT, capture_output=True, text=True)
+    return int(done.stdout.strip().splitlines()[-1]) / 1024
+
+
+def batch_throughput(count, tmp):
+    """Submissions per minute of `python -m autograder batch` on `count` submissions (correct and buggy)."""
+    entries, _ = load_catalogue()
+    keys = [k for k in entries if k.startswith(("correct/", "bug/")) and "scalar_loops" not in k]
+    folder = tmp / f"class{count}"
+    for i in range(count):
+        write_zip(entries[keys[i % len(keys)]], folder / f"student_{i:04d}.zip")
+    out = tmp / f"out{count}"
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "autograder", "batch", str(folder), "--out", str(out)],
+                          cwd=KIT, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    return dict(submissions=count, seconds=seconds, per_minute=count / seconds * 60, jobs=os.cpu_count())
+
+
+def otter_side_by_side(path, runs):
+    """otter run through the bridge vs the kit's grade on the same submission, interleaved."""
+    otter = KIT / ".venv" / "bin" / "otter"
+    zip_path = KIT / "build" / "otter" / "autograder.zip"
+    if not otter.exists() or not zip_path.exists():
+        return {"otter": "not installed or build/otter missing (make otter)"}
+    times = {"otter run": [], "kit grade (cold)": []}
+    with tempfile.TemporaryDirectory() as out:
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run([str(otter), "run", "-a", str(zip_path), "-o", out, str(path)], cwd=KIT,
+                           capture_output=True)
+            times["otter run"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "autograder", "grade", str(path), "--out", out, "--quiet"],
+                           cwd=KIT, capture_output=True)
+            times["kit grade (cold)"].append(time.perf_counter() - started)
+    result = {k: summary(v) for k, v in times.items()}
+    result["ratio"] = result["otter run"]["median"] / result["kit grade (cold)"]["median"]
+    return result
+
+
+def fixture_build(runs):
+    from autograder.config import load_config
+    from autograder.fixture_builder import build_fixture_set
+    config = load_config()
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(runs):
+            started = time.perf_counter()
+            manifest = build_fixture_set(Path(tmp) / "hidden", config.hidden_seed, config.training_kernels)
+            times.append(time.perf_counter() - started)
+        size = sum(p.stat().st_size for p in (Path(tmp) / "hidden").iterdir())
+    return summary(times) | dict(files=len(manifest["files"]), bytes=size)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(KIT / "bench" / "grading.json"))
+    parser.add_argument("--quick", action="store_true", help="fewer runs and a smaller batch")
+    args = parser.parse_args(argv)
+    runs = 2 if args.quick else 5
+    result = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        files = subject_files(tmp)
+        result["per_submission"], worker_kb = per_submission(files, runs, hanging_runs=1 if args.quick else 3)
+        result["memory_mb"] = {"worker_peak_rss": worker_kb / 1024,
+                               "grader_peak_rss": grader_peak_memory(files["vectorised correct (window_view_batch)"])}
+        result["batch"] = [batch_throughput(n, tmp) for n in ((20,) if args.quick else (50, 200))]
+        result["otter"] = otter_side_by_side(files["vectorised correct (window_view_batch)"], 2 if args.quick else 3)
+        result["fixture_build"] = fixture_build(3)
+    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
