@@ -6,17 +6,19 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+OTTER_STAMP := $(VENV)/.otter-$(shell cat requirements.txt requirements-otter.txt | cksum | cut -d' ' -f1)
 FIXTURES := build/fixtures/hidden/manifest.json
 SUBMISSIONS ?=
 OUT ?= out/grades
 
 .DEFAULT_GOAL := help
-.PHONY: help setup venv sandbox fixtures grade test figures autograder handout verify clean
+.PHONY: help setup venv sandbox otter-setup fixtures grade test figures autograder handout otter verify clean
 
 help:
 	@echo "Instructor:  make grade [SUBMISSIONS=folder] [OUT=out/grades]   grade a folder of zips"
 	@echo "             make autograder                                    build/autograder.zip for Gradescope"
 	@echo "             make handout                                       build/handout.zip for students"
+	@echo "             make otter                                         build/otter/: otter-grader zip and tests"
 	@echo "TA:          make fixtures [SEED=N]                            (re)build the fixture sets"
 	@echo "             make verify                                        reference full, template zero, examples"
 	@echo "Developer:   make test                                          the kit's whole test suite"
@@ -35,7 +37,16 @@ venv: $(STAMP)
 sandbox: $(STAMP)
 	@$(PY) -m autograder.runtime
 
-setup: venv sandbox
+# otter-grader[grading] 7.0.0, and a .pth so the `otter` command can import the kit's plugin.
+$(OTTER_STAMP): $(STAMP) requirements-otter.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-otter.txt
+	$(PY) -m autograder.otter_bridge install
+	@rm -f $(VENV)/.otter-*
+	@touch $@
+
+otter-setup: $(OTTER_STAMP)
+
+setup: venv sandbox otter-setup
 
 # Rebuilt when the reference, the builder or the config changes; fast (well under a second).
 $(FIXTURES): $(STAMP) assignment/config.toml reference/*.py autograder/fixture_builder.py autograder/fixtures.py
@@ -53,6 +64,9 @@ autograder: setup $(FIXTURES)
 
 handout: setup $(FIXTURES)
 	$(PY) -m autograder package handout --out build/handout.zip
+
+otter: setup $(FIXTURES)
+	$(PY) -m autograder.otter_bridge build --out build/otter
 
 # --- TA -------------------------------------------------------------------------
 verify: setup $(FIXTURES)
