@@ -210,7 +210,7 @@ def _targets(tree):
             for item in node.body:
                 if isinstance(item, ast.FunctionDef):
                     found[f"{node.name}.{item.name}"] = item
-    return {name: found[name] for name in TARGETS}
+    return {name: found[name] for name in TARGETS if name in found}
 
 
 def generate_mutants(reference=REFERENCE):
@@ -528,6 +528,8 @@ def _sample(items, limit):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=0, help="only N mutants, spread over the whole list")
+    parser.add_argument("--source", default=str(REFERENCE),
+                        help="the conv2d.py to mutate (default the reference; e.g. a file of tests/submissions/correct)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel workers and graders")
     parser.add_argument("--out", default=None, help=f"working folder for mutants and grades (default {DEFAULT_OUT})")
     parser.add_argument("--report", default=None, help=f"markdown report (default {DEFAULT_REPORT} for a full run)")
@@ -537,13 +539,15 @@ def main(argv=None):
     out_dir = Path(args.out) if args.out else DEFAULT_OUT
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    every = generate_mutants()
+    source = Path(args.source)
+    every = generate_mutants(source)
     mutants = _sample(every, args.limit)
-    print(f"{len(mutants)} mutants of {', '.join(TARGETS)}; checking equivalence with the oracle ...", flush=True)
+    print(f"{len(mutants)} mutants of {', '.join(sorted({m.function for m in every}))} in {source.name}; "
+          f"checking equivalence with the oracle ...", flush=True)
     with ProcessPoolExecutor(max_workers=args.jobs, initializer=_init_worker) as pool:
-        hidden, extra = pool.submit(classify, REFERENCE.read_text(encoding="utf-8")).result()
+        hidden, extra = pool.submit(classify, source.read_text(encoding="utf-8")).result()
         if hidden or extra:      # then every verdict below would be meaningless
-            raise SystemExit(f"the unmutated reference disagrees with the oracle: {hidden or extra}")
+            raise SystemExit(f"the unmutated {source} disagrees with the oracle: {hidden or extra}")
         for m, (hidden, extra) in zip(mutants, pool.map(classify, [m.source for m in mutants], chunksize=4)):
             m.difference, m.gap = hidden, extra
             m.verdict = "" if hidden else "equivalent"
