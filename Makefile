@@ -12,7 +12,7 @@ SUBMISSIONS ?=
 OUT ?= out/grades
 
 .DEFAULT_GOAL := help
-.PHONY: help setup venv sandbox otter-setup fixtures grade test figures autograder handout otter verify clean
+.PHONY: help setup venv sandbox otter-setup fixtures grade test figures autograder handout otter verify mutants clean
 
 help:
 	@echo "Instructor:  make grade [SUBMISSIONS=folder] [OUT=out/grades]   grade a folder of zips"
@@ -21,6 +21,7 @@ help:
 	@echo "             make otter                                         build/otter/: otter-grader zip and tests"
 	@echo "TA:          make fixtures [SEED=N]                            (re)build the fixture sets"
 	@echo "             make verify                                        reference full, template zero, examples"
+	@echo "             make mutants [LIMIT=N]                             mutation score of the checks (tools/MUTANTS.md)"
 	@echo "Developer:   make test                                          the kit's whole test suite"
 	@echo "Handout:     make figures                                       regenerate the handout's figures"
 
@@ -71,6 +72,9 @@ otter: setup $(FIXTURES)
 # --- TA -------------------------------------------------------------------------
 verify: setup $(FIXTURES)
 	$(PY) -m autograder verify
+
+mutants: setup $(FIXTURES)
+	$(PY) tools/mutants.py $(if $(LIMIT),--limit $(LIMIT)) $(if $(JOBS),--jobs $(JOBS))
 
 # --- developer ----------------------------------------------------------------
 # pytest exits 5 when it collects nothing: that must fail loudly, never pass.
