@@ -12,7 +12,7 @@ SUBMISSIONS ?=
 OUT ?= out/grades
 
 .DEFAULT_GOAL := help
-.PHONY: help setup venv sandbox otter-setup fixtures grade test figures autograder handout otter verify mutants clean
+.PHONY: help setup venv sandbox otter-setup fixtures grade test figures autograder handout otter verify mutants bench clean
 
 help:
 	@echo "Instructor:  make grade [SUBMISSIONS=folder] [OUT=out/grades]   grade a folder of zips"
@@ -23,6 +23,7 @@ help:
 	@echo "             make verify                                        reference full, template zero, examples"
 	@echo "             make mutants [LIMIT=N]                             mutation score of the checks (tools/MUTANTS.md)"
 	@echo "Developer:   make test                                          the kit's whole test suite"
+	@echo "             make bench [QUICK=1]                               benchmarks -> bench/RESULTS.md"
 	@echo "Handout:     make figures                                       regenerate the handout's figures"
 
 # --- set-up -----------------------------------------------------------------
@@ -81,6 +82,11 @@ mutants: setup $(FIXTURES)
 test: setup $(FIXTURES)
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "ERROR: pytest collected no tests" >&2; fi; exit $$rc
+
+# Kernels (reference vs lecture loops vs torch when installed) and grading speed.
+bench: setup $(FIXTURES)
+	$(PY) -m autograder.otter_bridge build --out build/otter >/dev/null
+	$(PY) bench/run.py $(if $(QUICK),--quick)
 
 figures: $(STAMP)
 	$(PY) assignment/make_figures.py

@@ -37,17 +37,20 @@ class Case:
     checks: tuple
     arrays: tuple
     folder: Path = field(repr=False, compare=False)
+    _loaded: dict = field(default_factory=dict, repr=False, compare=False)
 
     def array(self, name):
-        """The named array as a plain, read-only ndarray (never unpickled)."""
+        """The named array as a plain, read-only ndarray (never unpickled; loaded once)."""
         if name not in self.arrays:
             raise KeyError(f"case {self.id} has no array {name!r}")
-        path = self.folder / f"{self.id}__{name}.npy"
-        if path.stat().st_size > MAX_ARRAY_BYTES:
-            raise FixtureError(f"{path} is larger than {MAX_ARRAY_BYTES} bytes")
-        a = np.load(path, allow_pickle=False)
-        a.setflags(write=False)
-        return a
+        if name not in self._loaded:
+            path = self.folder / f"{self.id}__{name}.npy"
+            if path.stat().st_size > MAX_ARRAY_BYTES:
+                raise FixtureError(f"{path} is larger than {MAX_ARRAY_BYTES} bytes")
+            a = np.load(path, allow_pickle=False)
+            a.setflags(write=False)          # shared by every check: nobody may change it
+            self._loaded[name] = a
+        return self._loaded[name]
 
     def has(self, name):
         return name in self.arrays
