@@ -7,7 +7,12 @@ speed rather than for reading aloud in a lecture:
 - Conv2d lays the columns of the whole batch side by side, shape
   (C_in*kH*kW, N*H_out*W_out), so forward and backward are each plain 2-D GEMMs;
 - col2im loops over the kH*kW kernel offsets only, adding one strided slice of
-  the whole batch per offset (no index arrays, no per-window loop).
+  the whole batch per offset (no index arrays, no per-window loop), a few
+  channels at a time so that the image being summed into stays in cache;
+- backward takes a few images at a time: their dX_cols (C_in*kH*kW rows, as many
+  columns as windows) are folded while still in cache instead of being written out
+  for the whole batch (up to ~100 MB) and read back.
+bench/KERNELS_NOTES.md has the measurements behind these choices.
 
 Never shipped to students.
 
@@ -17,6 +22,10 @@ s stride, p padding, H_pad = H + 2p, H_out = (H_pad - kH) // s + 1 (W likewise).
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+# Working-set sizes of the blocked loops, about a quarter of a core's L2 cache (bench/KERNELS_NOTES.md).
+COL2IM_BLOCK_BYTES = 256 * 1024      # of the image col2im sums into, per block of channels
+BACKWARD_BLOCK_BYTES = 256 * 1024    # of dX_cols, per block of images in backward
 
 
 def output_size(size, k, stride):
@@ -77,10 +86,13 @@ def batch_col2im(X_cols, N, C, H, W, kH, kW, stride):
     cols = X_cols.reshape(C, kH, kW, N, H_out, W_out)
     # Accumulate as (C, N, H, W) so each slice add reads cols without a transpose.
     x = np.zeros((C, N, H, W), dtype=X_cols.dtype)
-    for ki in range(kH):
-        for kj in range(kW):
-            # Kernel offset (ki, kj) of window (i, j) lands on pixel (i*s + ki, j*s + kj).
-            x[:, :, ki : ki + s * H_out : s, kj : kj + s * W_out : s] += cols[:, ki, kj]
+    # A block of channels at a time, so the kH*kW passes over its pixels hit the cache.
+    block = max(1, COL2IM_BLOCK_BYTES // (N * H * W * x.itemsize))
+    for c in range(0, C, block):
+        for ki in range(kH):
+            for kj in range(kW):
+                # Kernel offset (ki, kj) of window (i, j) lands on pixel (i*s + ki, j*s + kj).
+                x[c : c + block, :, ki : ki + s * H_out : s, kj : kj + s * W_out : s] += cols[c : c + block, ki, kj]
     return x.transpose(1, 0, 2, 3)
 
 
@@ -138,16 +150,22 @@ class Conv2d:
         """
         N, C_in, H, W = self.x_shape
         kH, kW = self.kernel_size
-        p = self.padding
+        p, s = self.padding, self.stride
+        L = dY.shape[2] * dY.shape[3]                         # windows per image, H_out*W_out
         W_col = self.weight.reshape(self.out_channels, -1)   # (C_out, C_in*kH*kW)
-        dY_col = dY.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)  # (C_out, N*H_out*W_out)
-
-        dW_col = dY_col @ self.X_cols.T                       # batch sum is inside the GEMM
+        dW_col = np.zeros(W_col.shape, dtype=np.result_type(dY, self.X_cols))
+        dX = np.empty(self.x_shape, dtype=dY.dtype)
+        # A block of B images at a time: its dX_cols is folded while still in cache.
+        B = max(1, BACKWARD_BLOCK_BYTES // (W_col.shape[1] * L * np.result_type(W_col, dY).itemsize))
+        for n0 in range(0, N, B):
+            n1 = min(N, n0 + B)
+            dY_col = dY[n0:n1].transpose(1, 0, 2, 3).reshape(self.out_channels, -1)  # (C_out, (n1-n0)*L)
+            dW_col += dY_col @ self.X_cols[:, n0 * L : n1 * L].T       # batch sum is inside the GEMMs
+            dX_cols = W_col.T @ dY_col                                   # (C_in*kH*kW, (n1-n0)*L)
+            dX_pad = batch_col2im(dX_cols, n1 - n0, C_in, self.H_pad, self.W_pad, kH, kW, s)
+            dX[n0:n1] = dX_pad[:, :, p : p + H, p : p + W]    # crop (nothing when p == 0), cast to dY's dtype
         self.grad_weight += dW_col.reshape(self.weight.shape)
-        dX_cols = W_col.T @ dY_col                            # (C_in*kH*kW, N*H_out*W_out)
-        dX_pad = batch_col2im(dX_cols, N, C_in, self.H_pad, self.W_pad, kH, kW, self.stride)
-        dX = dX_pad[:, :, p : p + H, p : p + W]              # p:p+H also crops nothing when p == 0
-        return np.ascontiguousarray(dX, dtype=dY.dtype)
+        return dX
 
     def zero_grad(self):
         """Resets grad_weight to zeros (call it before every training step)."""
