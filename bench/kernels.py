@@ -1,8 +1,8 @@
 """Kernel benchmarks: the reference's im2col, col2im and Conv2d forward/backward against the
 lecture's loops and PyTorch, one BLAS thread, float64 and float32, four problem sizes.
 
-    .venv/bin/python bench/kernels.py --out bench/kernels.json [--quick]
-    .venv/bin/python bench/plot_kernels.py bench/kernels.json --out bench/kernels.png
+    .venv/bin/python bench/kernels.py --out bench/kernels.json [--quick]   # also draws bench/kernels.png
+    .venv/bin/python bench/plot_kernels.py bench/kernels.json --out bench/kernels.png [--dtype float32]
 
 Kernels (each over a whole batch, so every implementation does the same work):
   im2col    reference `batch_im2col` and per-image `im2col` (one call per image), the lecture's
@@ -50,6 +50,9 @@ if str(KIT_ROOT) not in sys.path:
     sys.path.insert(0, str(KIT_ROOT))
 
 from reference import conv2d as ref  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import plot_kernels  # noqa: E402  (markdown tables and the figure)
 
 try:
     import torch  # noqa: E402
@@ -348,31 +351,6 @@ def fmt_time(t):
     return f"{t * 1e3:.3g} ms" if t >= 1e-3 else f"{t * 1e6:.3g} us"
 
 
-def table(results, dtype_name):
-    """Markdown table of medians and ratios for one dtype."""
-    lines = [f"### {dtype_name}", "",
-             "| kernel | size | reference (batch) | reference per image | lecture loops | torch | ref/torch | loops/torch |",
-             "|---|---|---|---|---|---|---|---|"]
-    for kernel in KERNELS:
-        for size_name, entry in results[dtype_name].items():
-            t = entry["timings"].get(kernel)
-            if t is None:
-                continue
-            main = t[RATIO_OF[kernel]]["median_s"]
-            per_image = t.get("reference_per_image", {}).get("median_s")
-            loops = t["lecture_loops"]
-            tt = t.get(TORCH_OF[kernel])
-            ratio = entry["ratios"][kernel]
-            lines.append("| {} | {} | {} | {} | {}{} | {} | {} | {} |".format(
-                kernel, size_name, fmt_time(main), fmt_time(per_image) if per_image else "-",
-                fmt_time(loops["median_s"]), f" (k={loops['reps']})" if loops["capped"] else "",
-                fmt_time(tt["median_s"]) if isinstance(tt, dict) else NOT_INSTALLED,
-                f"{ratio['reference/torch']:.2f}" if isinstance(ratio["reference/torch"], float) else NOT_INSTALLED,
-                f"{ratio['lecture_loops/torch']:.1f}" if isinstance(ratio["lecture_loops/torch"], float)
-                else NOT_INSTALLED))
-    return "\n".join(lines)
-
-
 def targets(results):
     """The issue's targets: reference col2im <= 1.0x fold and backward <= 1.2x convolution_backward on S2-S4."""
     out = {}
@@ -400,6 +378,7 @@ def main(argv=None):
     parser.add_argument("--sizes", default=",".join(SIZES), help="comma-separated subset of " + ",".join(SIZES))
     parser.add_argument("--dtypes", default=",".join(DTYPES))
     parser.add_argument("--kernels", default=",".join(KERNELS))
+    parser.add_argument("--no-plot", action="store_true", help="do not draw OUT with .png (float64; plot_kernels.py)")
     args = parser.parse_args(argv)
     budget = args.budget if args.budget is not None else (0.03 if args.quick else 0.6)
     min_reps = args.min_reps if args.min_reps is not None else (3 if args.quick else 5)
@@ -468,13 +447,14 @@ def main(argv=None):
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     print()
-    for dtype_name in dtypes:
-        print(table(results, dtype_name))
-        print()
-    for name, t in report["targets"].items():
-        r = t["ratio"]
-        print(f"target {name}: {r if isinstance(r, str) else f'{r:.2f}'} (<= {t['limit']}) "
-              f"{'met' if t['met'] is True else 'MISSED' if t['met'] is False else t['met']}")
+    print("\n".join(plot_kernels.markdown_tables(report)))
+    if not args.no_plot:
+        png = args.out.with_suffix(".png")
+        try:
+            plot_kernels.plot(report, "float64" if "float64" in results else dtypes[0], png)
+            print(f"wrote {png}")
+        except ImportError as exc:                 # matplotlib missing: the numbers still count
+            print(f"no plot ({exc})")
     ok = all(e["agreement"]["ok"] for per in results.values() for e in per.values())
     print(f"\nall implementations agree: {ok}; wrote {args.out} in {elapsed:.0f} s")
     return 0 if ok else 1
