@@ -6,6 +6,7 @@ reviewable bug. Used by the kit's tests, by `make grade`'s bundled examples and
 by the benchmarks; never shipped to students or to Gradescope.
 """
 
+import ast
 import tomllib
 import zipfile
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 from autograder.config import KIT_ROOT
 
 CATALOGUE_DIR = KIT_ROOT / "tests" / "submissions"
+TEMPLATE = KIT_ROOT / "student_template" / "conv2d.py"
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,53 @@ class Entry:
     passes: tuple = ()
     must_not: str = ""
     source: str = ""
+
+
+def _definitions(tree):
+    """{name: node} of top-level functions and of Conv2d's methods ('Conv2d.name')."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            found[node.name] = node
+        elif isinstance(node, ast.ClassDef) and node.name == "Conv2d":
+            found.update({f"Conv2d.{m.name}": m for m in node.body if isinstance(m, ast.FunctionDef)})
+    return found
+
+
+def complete_with_template(partial, template=None):
+    """A full conv2d.py: the template with the partial's definitions put in.
+
+    A correct solution in tests/submissions/correct/ may hold only what it writes
+    itself (col2im, Conv2d.backward, helpers, or a rewritten forward); everything
+    else is the template's given code, kept in one place. The partial's docstring
+    and imports replace and join the template's; its functions and Conv2d methods
+    replace the template's of the same name; new ones are added.
+    """
+    template = TEMPLATE.read_text(encoding="utf-8") if template is None else template
+    lines = template.splitlines(keepends=True)
+    mine, given = ast.parse(partial), ast.parse(template)
+    theirs, ours = _definitions(given), _definitions(mine)
+    segment = lambda node: ast.get_source_segment(partial, node, padded=True) + "\n"
+    edits = []                                     # (first line, last line, new text), 1-based
+    for name, node in ours.items():
+        if name in theirs:
+            edits.append((theirs[name].lineno, theirs[name].end_lineno, segment(node)))
+    conv = next(n for n in given.body if isinstance(n, ast.ClassDef) and n.name == "Conv2d")
+    new_methods = "".join("\n" + segment(n) for k, n in ours.items() if k.startswith("Conv2d.") and k not in theirs)
+    if new_methods:
+        edits.append((conv.end_lineno + 1, conv.end_lineno, new_methods))
+    new_functions = "".join(segment(n) + "\n\n" for k, n in ours.items() if "." not in k and k not in theirs)
+    given_imports = {ast.dump(n) for n in given.body if isinstance(n, (ast.Import, ast.ImportFrom))}
+    imports = "".join(ast.get_source_segment(partial, n) + "\n" for n in mine.body
+                      if isinstance(n, (ast.Import, ast.ImportFrom)) and ast.dump(n) not in given_imports)
+    last_import = max(n.end_lineno for n in given.body if isinstance(n, (ast.Import, ast.ImportFrom)))
+    edits.append((last_import + 1, last_import, imports + ("\n\n" + new_functions if new_functions else "")))
+    doc = ast.get_docstring(mine, clean=False)
+    if doc is not None:
+        edits.append((given.body[0].lineno, given.body[0].end_lineno, f'"""{doc}"""\n'))
+    for first, last, text in sorted(edits, key=lambda e: e[0], reverse=True):
+        lines[first - 1:last] = [text]
+    return "".join(lines)
 
 
 def _apply(base_source, table, key):
@@ -44,12 +93,13 @@ def load_catalogue(folder=CATALOGUE_DIR):
     data = tomllib.loads((folder / "catalogue.toml").read_text(encoding="utf-8"))
     entries = {}
     for path in sorted((folder / "correct").glob("*.py")):
-        doc = path.read_text(encoding="utf-8").split('"""')[1].strip().splitlines()[0]
-        entries[f"correct/{path.stem}"] = Entry(f"correct/{path.stem}", doc, source=path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        doc = text.split('"""')[1].strip().splitlines()[0]
+        entries[f"correct/{path.stem}"] = Entry(f"correct/{path.stem}", doc, source=complete_with_template(text))
     for kind in ("bug", "hostile"):
         for table in data.get(kind, []):
             key = f"{kind}/{table['name']}"
-            base = (folder / "correct" / f"{table['base']}.py").read_text(encoding="utf-8")
+            base = entries[f"correct/{table['base']}"].source
             fails = table.get("fails", ())
             fails = (fails,) if isinstance(fails, str) else tuple(fails)    # ("all",): must score 0
             entries[key] = Entry(key, table["story"], fails, tuple(table.get("passes", ())),

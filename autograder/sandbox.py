@@ -56,6 +56,7 @@ import numpy as np
 
 from autograder import runtime
 from autograder.protocol import FrameDecoder, ProtocolError, encode_frame, pack_args
+from autograder.worker import children_of     # the worker is self-contained: the parent borrows from it
 
 ISOLATION_LEVELS = ("bwrap", "uid", "process")
 BWRAP_UID = 65534                      # 'nobody': the uid bubblewrap runs as under root
@@ -405,7 +406,7 @@ class _Worker:
         # SIGKILL the PID namespace's init (bwrap's child): the kernel kills everything in
         # the namespace, and the outer bwrap exits only after that init has been reaped.
         if self.alive():
-            for pid in _children_of(self.proc.pid):
+            for pid in children_of(self.proc.pid):
                 _signal(pid, signal.SIGKILL)
         try:
             self.proc.wait(timeout=5)
@@ -436,21 +437,6 @@ def _signal(pid: int, sig: int) -> None:
             os.kill(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def _children_of(pid: int) -> list[int]:
-    """Pids whose parent is ``pid``."""
-    kids = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(b")") + 2:].split()[1]) == pid:
-                kids.append(int(name))
-    return kids
 
 
 def _try_grow_pipe(fd: int) -> None:

@@ -53,6 +53,7 @@ if str(KIT_ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
+from autograder.catalogue import CATALOGUE_DIR, complete_with_template  # noqa: E402
 from autograder.config import load_config  # noqa: E402
 from autograder.fixture_builder import oracle_col2im  # noqa: E402
 from autograder.fixtures import fixture_folder, load_fixture_set  # noqa: E402
@@ -213,9 +214,15 @@ def _targets(tree):
     return {name: found[name] for name in TARGETS if name in found}
 
 
+def read_solution(path):
+    """A full conv2d.py: catalogue solutions hold only their own parts (the rest is the template's)."""
+    source = Path(path).read_text(encoding="utf-8")
+    return complete_with_template(source) if Path(path).resolve().parent == CATALOGUE_DIR / "correct" else source
+
+
 def generate_mutants(reference=REFERENCE):
     """Every distinct single-point mutant of the target functions, in a fixed order."""
-    source = Path(reference).read_text(encoding="utf-8")
+    source = read_solution(reference)
     lines = source.splitlines(keepends=True)
     tree = ast.parse(source)
     mutants, seen = [], set()
@@ -545,7 +552,7 @@ def main(argv=None):
     print(f"{len(mutants)} mutants of {', '.join(sorted({m.function for m in every}))} in {source.name}; "
           f"checking equivalence with the oracle ...", flush=True)
     with ProcessPoolExecutor(max_workers=args.jobs, initializer=_init_worker) as pool:
-        hidden, extra = pool.submit(classify, source.read_text(encoding="utf-8")).result()
+        hidden, extra = pool.submit(classify, read_solution(source)).result()
         if hidden or extra:      # then every verdict below would be meaningless
             raise SystemExit(f"the unmutated {source} disagrees with the oracle: {hidden or extra}")
         for m, (hidden, extra) in zip(mutants, pool.map(classify, [m.source for m in mutants], chunksize=4)):

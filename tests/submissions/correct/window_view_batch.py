@@ -9,26 +9,6 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 
-def im2col(x, kH, kW, stride=1):
-    """GIVEN. Unfold every kH x kW window of one image into a column.
-
-    x: (C, H, W) -> X_col: (C*kH*kW, H_out*W_out), x's dtype,
-    with H_out = (H - kH) // stride + 1 and W_out = (W - kW) // stride + 1.
-    Row index = (c, ki, kj) in C order; column index = window (i, j), row-major.
-    """
-    C, H, W = x.shape
-    H_out = (H - kH) // stride + 1
-    W_out = (W - kW) // stride + 1
-    X_col = np.empty((C * kH * kW, H_out * W_out), dtype=x.dtype)
-    col = 0
-    for i in range(0, H - kH + 1, stride):          # top row of the window
-        for j in range(0, W - kW + 1, stride):      # left column of the window
-            patch = x[:, i:i + kH, j:j + kW]        # (C, kH, kW)
-            X_col[:, col] = patch.reshape(-1)
-            col += 1
-    return X_col
-
-
 def col2im(X_col, C, H, W, kH, kW, stride=1):
     """X_col: (C*kH*kW, H_out*W_out) -> x: (C, H, W), X_col's dtype; overlaps summed."""
     H_out = (H - kH) // stride + 1
@@ -50,24 +30,6 @@ def _fold(rows, C, H, W, stride):
 
 class Conv2d:
     """2-D convolution (cross-correlation, no bias) trained by hand-written backprop."""
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0):
-        """GIVEN. kernel_size: int or (kH, kW); stride, padding: int.
-
-        self.weight: (C_out, C_in, kH, kW), small random values;
-        self.grad_weight: zeros like weight (backward ADDS into it).
-        """
-        if isinstance(kernel_size, int):
-            kernel_size = (kernel_size, kernel_size)
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = kernel_size
-        self.stride = stride
-        self.padding = padding
-
-        kH, kW = self.kernel_size
-        self.weight = np.random.randn(out_channels, in_channels, kH, kW) * 0.01
-        self.grad_weight = np.zeros_like(self.weight)
 
     def forward(self, x):
         """x: (N, C_in, H, W) -> y: (N, C_out, H_out, W_out), x's dtype.
@@ -100,7 +62,3 @@ class Conv2d:
         rows = dX_rows.reshape(N, self.H_out, self.W_out, C_in, kH, kW)
         dX_pad = _fold(rows, C_in, self.H_pad, self.W_pad, self.stride)
         return dX_pad[:, :, p:p + H, p:p + W].astype(dY.dtype)
-
-    def zero_grad(self):
-        """GIVEN. Resets grad_weight to zeros: call it before every training step."""
-        self.grad_weight = np.zeros_like(self.weight)
