@@ -18,12 +18,15 @@ Kernels (each over a whole batch, so every implementation does the same work):
             autograd (conv2d then .backward()).
 In float32 every layer's weight is float32 too.
 
-Timing: warm-up, then samples of `inner` calls each (inner chosen so one sample takes >= 2 ms),
-the implementations of one kernel interleaved in rotating order, each sampled k times with k
-adaptive (about --budget seconds per implementation, at least --min-reps samples, so the lecture's
-loops at the large sizes get only the minimum). Reported per call: median, min, IQR (q75 - q25),
-k and inner. Ratios are medians over torch's median measured in the same interleaved run.
-BLAS runs single-threaded: the environment variables below are set before numpy is imported.
+Every implementation is first checked against the others (`agreement` in the JSON; exit 1 if
+they disagree). Timing: warm-up, then samples of `inner` calls each (inner chosen so one sample
+takes >= 2 ms), the implementations of one kernel interleaved in rotating order, each sampled k
+times with k adaptive (about --budget seconds per implementation, at least --min-reps samples;
+the lecture's loops at least --loops-min-reps, which is all they get where they are slow).
+Reported per call: median, min, q25, q75, IQR, k and inner. Ratios are medians over torch's
+median measured in the same interleaved run (and min over min). BLAS runs single-threaded: the
+environment variables below are set before numpy is imported. bench/KERNELS_NOTES.md discusses
+the results.
 """
 
 import os
