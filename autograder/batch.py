@@ -115,7 +115,7 @@ def finish_record(record, sub_dir, status, seconds, problem=""):
     return record
 
 
-def grade_in_process(entry, out_dir, fixture_hash):
+def grade_in_process(entry, out_dir, fixture_hash, fixture_set=None):
     """Grades one submission in this (grading) process; returns its record, always."""
     from autograder.grading import grade_submission
     sub_dir = out_dir / "submissions" / entry.id
@@ -123,7 +123,7 @@ def grade_in_process(entry, out_dir, fixture_hash):
     record = new_record(entry, fixture_hash)
     started = time.monotonic()
     try:
-        report = grade_submission(entry.path, sub_dir)
+        report = grade_submission(entry.path, sub_dir, fixture_set=fixture_set)
         status, problem = report.status, ""
     except Exception as exc:                   # a grader bug: one row, not the batch
         status, problem = "error", f"the grader failed: {exc!r}"[:500]
@@ -136,11 +136,20 @@ def serve_worker(out_dir, fixture_hash, max_tasks=TASKS_PER_WORKER):
     Anything else that writes to stdout (pytest, a library) is sent to stderr
     instead, so that only records travel on the reply channel.
     """
+    from autograder.grading import GradingOptions, load_fixtures_for
     reply = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
+    # Verified and loaded once for every submission this process grades (arrays stay cached);
+    # a set that is not the one the batch started with is never used.
+    try:
+        fixture_set = load_fixtures_for(load_config(), GradingOptions())
+        fixture_set = fixture_set if fixture_set.set_hash == fixture_hash else None
+    except FixtureError:
+        fixture_set = None                     # grade_submission reports it, per submission
     for done, line in enumerate(sys.stdin):
         task = json.loads(line)
-        record = grade_in_process(Entry(task["id"], Path(task["path"])), Path(out_dir), fixture_hash)
+        record = grade_in_process(Entry(task["id"], Path(task["path"])), Path(out_dir), fixture_hash,
+                                  fixture_set)
         reply.write(json.dumps(record) + "\n")
         if done + 1 >= max_tasks:
             break

@@ -154,9 +154,19 @@ def _report_without_checks(status, message, config, started, extra):
                        execution_time=time.monotonic() - started, extra=extra)
 
 
-def grade_submission(path, out_dir, options=GradingOptions()):
+def load_fixtures_for(config, options):
+    """The verified fixture set that `options` asks for; raises FixtureError."""
+    seed = config.hidden_seed if options.which == "hidden" else config.public_seed
+    folder = fixture_folder(options.which, options.fixtures_root) if options.fixtures_root \
+        else fixture_folder(options.which)
+    return load_fixture_set(folder, seed, options.which)
+
+
+def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
     """Grades one submission into out_dir/results.json and feedback.md; returns the GradeReport.
 
+    fixture_set: an already verified set (a batch's grading process verifies and loads
+    it once for all its submissions); by default it is loaded and verified here.
     Never raises for anything the student did: an unusable submission gives status
     'invalid' with a message, a fixture problem gives status 'error' for the staff.
     """
@@ -164,10 +174,8 @@ def grade_submission(path, out_dir, options=GradingOptions()):
     config = load_config(options.config_path) if options.config_path else load_config()
     extra = {"check_set": "public" if options.public_only else "all", "fixture_set": options.which}
     try:
-        seed = config.hidden_seed if options.which == "hidden" else config.public_seed
-        folder = fixture_folder(options.which, options.fixtures_root) if options.fixtures_root \
-            else fixture_folder(options.which)
-        fixture_set = load_fixture_set(folder, seed, options.which)
+        fixture_set = fixture_set or load_fixtures_for(config, options)
+        seed = fixture_set.manifest["seed"]
         extra.update(fixture_set_hash=fixture_set.set_hash, fixture_seed=seed)
         submission = load_submission(Path(path))
         extra.update(submission_sha256=submission.sha256, submission_origin=submission.origin)

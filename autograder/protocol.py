@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import struct
 
 import numpy as np
@@ -103,13 +104,40 @@ def pack_args(args) -> tuple[list, list]:
 
 # ---------------------------------------------------------------- decoding (parent side)
 
+# The exact version-1.0 header np.save writes for a plain numeric array, e.g.
+# b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }   \n".
+_SIMPLE_NPY = re.compile(rb"\x93NUMPY\x01\x00(..)\{'descr': '([<>|=]?[biufc][0-9]{1,2})', "
+                         rb"'fortran_order': (True|False), 'shape': \(((?:[0-9]{1,12}, )*[0-9]{0,12},?)\), \} *\n",
+                         re.DOTALL)
+
+
+def _simple_header(blob):
+    """(shape, fortran, dtype, data offset) when the header is np.save's plain form, else None.
+
+    A strict pattern parsed without any evaluation: ~20x faster than numpy's reader
+    (which compiles the header as a Python literal), and it accepts only a subset of
+    what that reader accepts; anything else goes to the reader.
+    """
+    match = _SIMPLE_NPY.match(bytes(blob[:NPY_MAX_HEADER + 16]))
+    if match is None or 10 + int.from_bytes(match.group(1), "little") != match.end():
+        return None
+    shape = tuple(int(n) for n in match.group(4).replace(b",", b" ").split())
+    return shape, match.group(3) == b"True", np.dtype(match.group(2).decode()), match.end()
+
+
 def npy_to_array(blob) -> np.ndarray:
     """A plain numeric ndarray (its own copy) from untrusted ``.npy`` bytes, or ProtocolError.
 
-    The header is parsed by numpy's own reader (a literal, never code), checked, and
-    the data must be exactly as long as the header says; the array is then built from
-    those bytes directly, so no allocation is ever sized by an unchecked header.
+    The header is parsed by a strict pattern or by numpy's own reader (a literal, never
+    code), checked, and the data must be exactly as long as the header says; the array
+    is then built from those bytes directly, so no allocation is ever sized by an
+    unchecked header.
     """
+    simple = _simple_header(blob)
+    if simple is not None:
+        shape, fortran, dtype, offset = simple
+        check_dtype(dtype)
+        return _array_from(blob, shape, fortran, dtype, offset)
     f = io.BytesIO(bytes(blob[:NPY_MAX_HEADER + 16]))   # the header only: no data copy
     try:
         version = np.lib.format.read_magic(f)
@@ -128,10 +156,15 @@ def npy_to_array(blob) -> np.ndarray:
     check_dtype(dtype)
     if not all(isinstance(n, int) and n >= 0 for n in shape):
         raise ProtocolError("malformed array shape")
+    return _array_from(blob, shape, fortran, dtype, f.tell())
+
+
+def _array_from(blob, shape, fortran, dtype, offset):
+    """The array whose data follow the header at `offset`; its length must match exactly."""
     count = math.prod(shape)
-    if count * dtype.itemsize != len(blob) - f.tell():
+    if count * dtype.itemsize != len(blob) - offset:
         raise ProtocolError("array data does not match its header")
-    flat = np.frombuffer(blob, dtype=dtype, count=count, offset=f.tell())
+    flat = np.frombuffer(blob, dtype=dtype, count=count, offset=offset)
     return flat.reshape(shape, order="F" if fortran else "C").copy(order="K")
 
 

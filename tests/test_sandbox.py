@@ -494,3 +494,27 @@ def test_work_dirs_of_killed_graders_are_swept(tmp_path):
         (folder / "conv2d.py").write_text("")
     _remove_stale_workdirs.__wrapped__(str(tmp_path))
     assert not stale.exists() and live.exists()
+
+
+def test_fast_npy_header_path_agrees_with_numpys_reader_and_refuses_lies():
+    import io
+    arrays = [np.zeros(()), np.arange(5.0), np.ones((3, 4), np.float32), np.ones((2, 0, 3)),
+              np.asfortranarray(np.arange(12.0).reshape(3, 4)), np.arange(6).reshape(2, 3), np.array([1 + 2j])]
+    for a in arrays:
+        f = io.BytesIO()
+        np.save(f, a)
+        assert protocol._simple_header(f.getvalue()) is not None
+        back = protocol.npy_to_array(f.getvalue())
+        assert back.dtype == a.dtype and back.shape == a.shape and np.array_equal(back, a)
+        f2 = io.BytesIO()                                  # version 2.0: numpy's reader path
+        np.lib.format.write_array(f2, a, version=(2, 0))
+        assert protocol._simple_header(f2.getvalue()) is None
+        assert np.array_equal(protocol.npy_to_array(f2.getvalue()), a)
+    blob = protocol.array_to_npy(np.arange(4.0))
+    with pytest.raises(ProtocolError):                     # header says 4 values, data holds 3
+        protocol.npy_to_array(blob[:-8])
+    lying = blob.replace(b"(4,)", b"(9,)")
+    with pytest.raises(ProtocolError):
+        protocol.npy_to_array(lying)
+    with pytest.raises(ProtocolError):                     # an object array is never accepted
+        protocol.npy_to_array(blob.replace(b"'<f8'", b"'|O' "))
