@@ -29,10 +29,11 @@ os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS
 from autograder.catalogue import load_catalogue, write_zip  # noqa: E402
 from autograder.grading import grade_submission  # noqa: E402
 
-SUBJECTS = {  # label -> catalogue key (None: a kit file)
+SUBJECTS = {  # label -> catalogue key (a path: a kit file)
+    "vectorised correct (reference as a submission)": KIT / "reference" / "conv2d.py",
     "vectorised correct (window_view_batch)": "correct/window_view_batch",
     "lecture loops (correct)": "correct/lecture_loops",
-    "untouched template": None,
+    "untouched template": KIT / "student_template" / "conv2d.py",
     "hanging (infinite loop in backward)": "hostile/infinite_loop_in_backward",
 }
 
@@ -76,13 +77,19 @@ def subject_files(tmp):
     entries, _ = load_catalogue()
     files = {}
     for label, key in SUBJECTS.items():
-        files[label] = (KIT / "student_template" / "conv2d.py" if key is None
+        files[label] = (key if isinstance(key, Path)
                         else write_zip(entries[key], tmp / f"{key.replace('/', '__')}.zip"))
     return files
 
 
 def per_submission(files, runs, hanging_runs):
-    """Interleaved in-process and cold timings of each subject; scores as a sanity check."""
+    """Interleaved in-process and cold timings of each subject; scores as a sanity check.
+
+    In process, the fixture set is verified and loaded once beforehand, as a batch's
+    grading process does; a cold run verifies and loads it itself."""
+    from autograder.config import load_config
+    from autograder.grading import GradingOptions, load_fixtures_for
+    fixture_set = load_fixtures_for(load_config(), GradingOptions())
     times = {label: {"in_process": [], "cold": []} for label in files}
     scores = {}
     with tempfile.TemporaryDirectory() as out:
@@ -92,7 +99,7 @@ def per_submission(files, runs, hanging_runs):
                 if hanging and run >= hanging_runs:
                     continue
                 started = time.perf_counter()
-                report = grade_submission(path, Path(out) / "in")
+                report = grade_submission(path, Path(out) / "in", fixture_set=fixture_set)
                 times[label]["in_process"].append(time.perf_counter() - started)
                 scores[label] = report.score
                 if hanging:
@@ -127,21 +134,27 @@ def grader_peak_memory(path):
     return int(done.stdout.strip().splitlines()[-1]) / 1024
 
 
-def batch_throughput(count, tmp):
-    """Submissions per minute of `python -m autograder batch` on `count` submissions (correct and buggy)."""
+def batch_throughput(count, tmp, vectorised=False):
+    """Submissions per minute of `python -m autograder batch` on `count` submissions.
+
+    The class is the catalogue's correct and buggy solutions (most are loop-based, like
+    students' code; the 3 s scalar-loop one left out), or, with vectorised=True, copies
+    of vectorised correct solutions."""
     entries, _ = load_catalogue()
-    keys = [k for k in entries if k.startswith(("correct/", "bug/")) and "scalar_loops" not in k]
-    folder = tmp / f"class{count}"
+    keys = ["correct/window_view_batch", "correct/offset_slices", "correct/batched_tensordot"] if vectorised \
+        else [k for k in entries if k.startswith(("correct/", "bug/")) and "scalar_loops" not in k]
+    folder = tmp / f"class{count}{'v' if vectorised else ''}"
     for i in range(count):
         write_zip(entries[keys[i % len(keys)]], folder / f"student_{i:04d}.zip")
-    out = tmp / f"out{count}"
+    out = tmp / f"out{count}{'v' if vectorised else ''}"
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "autograder", "batch", str(folder), "--out", str(out)],
                           cwd=KIT, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
-    return dict(submissions=count, seconds=seconds, per_minute=count / seconds * 60, jobs=os.cpu_count())
+    return dict(submissions=count, seconds=seconds, per_minute=count / seconds * 60, jobs=os.cpu_count(),
+                mix="vectorised correct solutions" if vectorised else "catalogue mix (mostly loops)")
 
 
 def otter_side_by_side(path, runs):
@@ -193,7 +206,8 @@ def main(argv=None):
         result["per_submission"] = per_submission(files, runs, hanging_runs=1 if args.quick else 3)
         result["memory_mb"] = {"worker_peak_rss": worker_peak_memory(files),
                                "grader_peak_rss": grader_peak_memory(files["vectorised correct (window_view_batch)"])}
-        result["batch"] = [batch_throughput(n, tmp) for n in ((20,) if args.quick else (50, 200))]
+        result["batch"] = [batch_throughput(n, tmp, v) for v in (False, True)
+                           for n in ((20,) if args.quick else (50, 200))]
         result["otter"] = otter_side_by_side(files["vectorised correct (window_view_batch)"], 2 if args.quick else 3)
         result["fixture_build"] = fixture_build(3)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")

@@ -76,11 +76,12 @@ def grading_section(g):
         lines.append(f"| {label} | {m['score']:g} | {fmt_s(m['in_process']['median'])} | "
                      f"{fmt_s(m['in_process']['iqr'])} | {m['in_process']['runs']} | "
                      f"{fmt_s(cold['median']) if cold else '-'} | {cold['runs'] if cold else '-'} |")
-    vec = per["vectorised correct (window_view_batch)"]["in_process"]["median"]
+    vec = max(m["in_process"]["median"] for label, m in per.items() if label.startswith("vectorised"))
     loops = per["lecture loops (correct)"]["in_process"]["median"]
-    lines += ["", "| batch | submissions | wall | per minute | parallel grading processes |", "|---|---:|---:|---:|---:|"]
+    lines += ["", "| `python -m autograder batch` on | submissions | wall | per minute | parallel grading processes |",
+              "|---|---:|---:|---:|---:|"]
     for b in g["batch"]:
-        lines.append(f"| `python -m autograder batch` | {b['submissions']} | {b['seconds']:.1f} s | "
+        lines.append(f"| {b['mix']} | {b['submissions']} | {b['seconds']:.1f} s | "
                      f"{b['per_minute']:.0f} | {b['jobs']} |")
     mem = g["memory_mb"]
     lines += ["", f"Peak resident memory: grader process {mem['grader_peak_rss']:.0f} MB; "
@@ -98,14 +99,15 @@ def grading_section(g):
     lines += [f"Fixture build (hidden set): median {fmt_s(fb['median'])} over {fb['runs']} runs; "
               f"{fb['files']} files, {fb['bytes'] / 1024:.0f} KiB.", "",
               "### Targets", "", "| target | measured | |", "|---|---:|---|",
-              f"| vectorised submission <= {TARGETS['per_vectorised_s']} s | {fmt_s(vec)} in process | "
+              f"| vectorised submission <= {TARGETS['per_vectorised_s']} s (slower of the two) | {fmt_s(vec)} in process | "
               f"{verdict(vec, TARGETS['per_vectorised_s'])} |",
               f"| lecture-loop submission <= {TARGETS['per_loops_s']} s | {fmt_s(loops)} in process | "
               f"{verdict(loops, TARGETS['per_loops_s'])} |"]
-    best = max(b["per_minute"] for b in g["batch"])
-    lines += [f"| batch >= {TARGETS['batch_per_min']} submissions/min | {best:.0f}/min | "
-              f"{verdict(best, TARGETS['batch_per_min'], smaller_is_better=False)} |",
-              f"| worker <= {TARGETS['worker_mb']} MB | {mem['worker_peak_rss']:.0f} MB | "
+    for mix in dict.fromkeys(b["mix"] for b in g["batch"]):
+        rate = min(b["per_minute"] for b in g["batch"] if b["mix"] == mix)
+        lines.append(f"| batch >= {TARGETS['batch_per_min']} submissions/min ({mix}) | {rate:.0f}/min | "
+                     f"{verdict(rate, TARGETS['batch_per_min'], smaller_is_better=False)} |")
+    lines += [f"| worker <= {TARGETS['worker_mb']} MB | {mem['worker_peak_rss']:.0f} MB | "
               f"{verdict(mem['worker_peak_rss'], TARGETS['worker_mb'])} |", ""]
     return lines
 
