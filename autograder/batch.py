@@ -22,6 +22,7 @@ finished grade and never leaves half a grades.csv.
 """
 
 import csv
+import ctypes
 import hashlib
 import io
 import json
@@ -164,6 +165,20 @@ def _read_results(path):
         return None
 
 
+try:                                       # looked up here: nothing may be imported after fork
+    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):           # not Linux: a child exits at its next read instead
+    _PRCTL = None
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """In the child, before exec: be killed when the batch dies (even by SIGKILL), so no
+    grading process outlives it and finishes a submission behind the next run's back."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class GradingProcess:
     """One `batch-worker` child, replaced when it dies, hangs or has done its share."""
 
@@ -175,7 +190,8 @@ class GradingProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "autograder", "batch-worker", "--out", str(self.out_dir),
              "--fixture-hash", self.fixture_hash], cwd=KIT_ROOT, env=worker_env(), text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=_die_with_parent)
         self.tasks = 0
 
     def stop(self):

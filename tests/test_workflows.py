@@ -40,6 +40,20 @@ def read_grades(out):
         return list(csv.DictReader(f))
 
 
+def grading_processes_of(out):
+    """Live batch-worker processes writing into `out`."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if b"batch-worker" in cmdline and str(out).encode() in cmdline and state != "Z":
+            found.append(int(pid))
+    return found
+
+
 def test_batch_of_50_with_sigkill_and_resume(tmp_path):
     subs = tmp_path / "subs"
     class_of_submissions(subs, 50)
@@ -50,8 +64,12 @@ def test_batch_of_50_with_sigkill_and_resume(tmp_path):
     deadline = time.monotonic() + 300
     while len(list(out.glob("submissions/*/batch.json"))) < 8 and time.monotonic() < deadline:
         time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
+    os.kill(proc.pid, signal.SIGKILL)                           # the batch only: its graders must follow
     proc.wait()
+    deadline = time.monotonic() + 10
+    while grading_processes_of(out) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not grading_processes_of(out), "a grading process outlived the killed batch"
     finished = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("submissions/*/batch.json")}
     assert len(finished) >= 8
     rows = read_grades(out)                                     # never half-written: parses whole
