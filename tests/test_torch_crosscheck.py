@@ -6,7 +6,7 @@ CI does not install torch (several hundred MB); `pip install torch==2.13.0` in .
 import numpy as np
 import pytest
 
-from reference.conv2d import Conv2d
+from test_reference import random_layer
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed; the cross-check is optional")
 
@@ -19,14 +19,8 @@ CASES = [  # N, C_in, C_out, H, W, k, s, p
 @pytest.mark.parametrize("case", CASES, ids=str)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_reference_matches_torch(case, dtype):
-    N, C_in, C_out, H, W, k, s, p = case
-    rng = np.random.default_rng(0)
-    layer = Conv2d(C_in, C_out, k, stride=s, padding=p)
-    layer.weight = rng.standard_normal(layer.weight.shape).astype(dtype)
-    layer.zero_grad()
-    x = rng.standard_normal((N, C_in, H, W)).astype(dtype)
-    y = layer.forward(x)
-    dY = rng.standard_normal(y.shape).astype(dtype)
+    s, p = case[6], case[7]
+    layer, x, y, dY = random_layer(case + (dtype,))
     dX = layer.backward(dY)
 
     xt = torch.tensor(x, requires_grad=True)
