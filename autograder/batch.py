@@ -111,7 +111,9 @@ def finish_record(record, sub_dir, status, seconds, problem=""):
                   score=results["score"] if results else 0.0, max_score=extra.get("max_score", 0),
                   message=problem or (results["output"] if results else ""),
                   submission_sha256=extra.get("submission_sha256", ""),
-                  checks={t["extra_data"]["check"]: t["score"] for t in results["tests"]} if results else {})
+                  checks={t["extra_data"]["check"]: t["score"] for t in results["tests"]} if results else {},
+                  passed=[t["extra_data"]["check"] for t in results["tests"] if t["status"] == "passed"]
+                  if results else [])
     write_atomic(sub_dir / "batch.json", json.dumps(record, indent=1) + "\n")
     return record
 
@@ -341,7 +343,7 @@ def grade_table(records, config):
     width = max(len("submission"), *(len(r["id"]) for r in records))
     lines = [f"{'submission':<{width}}  {'score':>13}  failed checks", "-" * (width + 40)]
     for r in records:
-        failed = [c for c, s in config.checks.items() if r["checks"].get(c, 0.0) < s.points]
+        failed = [c for c in config.checks if c not in r.get("passed", ())]
         if r["status"] != "graded":
             shown = f"{r['status'].upper()}: {' '.join(str(r['message']).split())[:90]}"
         else:

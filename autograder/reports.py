@@ -54,7 +54,7 @@ def summary_markdown(records, config, bug_counts):
         lines += ["", "![scores](scores.png)", ""]
     lines += ["## Checks", "", "| check | points | passed fully | pass rate | hint when failed |", "|---|---|---|---|---|"]
     for name, spec in config.checks.items():
-        full = sum(r["checks"].get(name, 0.0) >= spec.points for r in graded)
+        full = sum(name in r.get("passed", ()) for r in graded)
         rate = full / len(graded) if graded else 0.0
         lines.append(f"| {name} | {spec.points:g} | {full} / {len(graded)} | {rate:.0%} | {spec.hint} |")
     lines += ["", "![checks](checks.png)", "", "## Most common likely bugs", ""]
@@ -83,7 +83,7 @@ def _plots(records, config, out_dir):
     fig.savefig(Path(out_dir) / "scores.png", dpi=110)
     plt.close(fig)
     names = list(config.checks)
-    rates = [sum(r["checks"].get(n, 0) >= config.checks[n].points for r in graded) / max(1, len(graded)) for n in names]
+    rates = [sum(n in r.get("passed", ()) for r in graded) / max(1, len(graded)) for n in names]
     fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.2))
     ax.barh(names[::-1], [100 * r for r in rates[::-1]], color="#228833")
     ax.set(xlabel="submissions passing fully (%)", xlim=(0, 100), title="Pass rate per check")

@@ -242,3 +242,15 @@ def test_verify_passes_and_fails_loudly_when_the_reference_is_not_full_marks(mon
     monkeypatch.setattr(student_tools, "grade_submission", reference_loses_a_point)
     assert student_tools.cmd_verify() == 1
     assert "VERIFY FAILED" in capsys.readouterr().out
+
+
+def test_summary_counts_a_failed_zero_point_check_as_failed():
+    """Pass rates come from each check's pass/fail, not from its score (0-point checks score 0 either way)."""
+    from autograder.reports import summary_markdown
+    everything = list(CONFIG.checks)
+    records = [dict(id="a", status="graded", score=100.0, checks={}, passed=everything, message=""),
+               dict(id="b", status="graded", score=100.0, checks={}, message="",
+                    passed=[c for c in everything if c != "forward_output"])]
+    summary = summary_markdown(records, CONFIG, bug_counts={})
+    assert "| forward_output | 0 | 1 / 2 | 50% |" in summary
+    assert "| col2im_overlap_sum | 8 | 2 / 2 | 100% |" in summary
