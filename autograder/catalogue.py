@@ -8,6 +8,7 @@ by the benchmarks; never shipped to students or to Gradescope.
 
 import ast
 import tomllib
+import types
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,19 @@ def complete_with_template(partial, template=None):
     return "".join(lines)
 
 
+def correct_solution(name, folder=CATALOGUE_DIR):
+    """The full source of tests/submissions/correct/NAME.py (completed with the template)."""
+    return complete_with_template((folder / "correct" / f"{name}.py").read_text(encoding="utf-8"))
+
+
+def module_from_source(source, name):
+    """Imports trusted source text (a catalogue solution) as a module, for tests and benchmarks."""
+    module = types.ModuleType(name)
+    module.__file__ = f"<{name}>"
+    exec(compile(source, f"{name}.py", "exec"), module.__dict__)
+    return module
+
+
 def _apply(base_source, table, key):
     source = base_source
     for edit in table.get("replace", []):
@@ -95,7 +109,7 @@ def load_catalogue(folder=CATALOGUE_DIR):
     for path in sorted((folder / "correct").glob("*.py")):
         text = path.read_text(encoding="utf-8")
         doc = text.split('"""')[1].strip().splitlines()[0]
-        entries[f"correct/{path.stem}"] = Entry(f"correct/{path.stem}", doc, source=complete_with_template(text))
+        entries[f"correct/{path.stem}"] = Entry(f"correct/{path.stem}", doc, source=correct_solution(path.stem, folder))
     for kind in ("bug", "hostile"):
         for table in data.get(kind, []):
             key = f"{kind}/{table['name']}"

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.catalogue import correct_solution
 from autograder import otter_bridge
 from autograder.catalogue import write_examples
 from autograder.config import load_config
@@ -69,7 +70,7 @@ class _Payload:
 
 
 def tamper_source(marker):
-    base = (REPO / "tests" / "submissions" / "correct" / "lecture_loops.py").read_text(encoding="utf-8")
+    base = correct_solution("lecture_loops")
     right = "x[:, i:i + kH, j:j + kW] += X_col[:, col].reshape(C, kH, kW)"
     assert base.count(right) == 1
     return TAMPER_PRELUDE.format(marker=str(marker)).lstrip() + base.replace(right, right.replace("+=", "="))

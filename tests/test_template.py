@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from autograder.catalogue import correct_solution
 from conftest import REPO
 
 TEMPLATE_DIR = REPO / "student_template"
@@ -25,11 +26,13 @@ def test_backward_stub_says_what_to_implement(template):
 
 
 def run_in_copy(tmp_path, script, conv2d_source=None):
-    """Runs a student script in a copy of the template folder, as a student would."""
+    """Runs a student script in a copy of the template folder, as a student would.
+
+    conv2d_source: the text of a conv2d.py to use instead of the template's."""
     for name in ("conv2d.py", "train_filter.py", "self_check.py"):
         shutil.copy(TEMPLATE_DIR / name, tmp_path / name)
     if conv2d_source is not None:
-        shutil.copy(conv2d_source, tmp_path / "conv2d.py")
+        (tmp_path / "conv2d.py").write_text(conv2d_source)
     return subprocess.run([sys.executable, script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
 
 
@@ -47,7 +50,7 @@ def test_self_check_on_untouched_template_reports_todo(tmp_path):
 
 
 def test_demo_and_self_check_pass_with_a_correct_solution(tmp_path):
-    solution = REPO / "tests" / "submissions" / "correct" / "lecture_loops.py"
+    solution = correct_solution("lecture_loops")
     demo = run_in_copy(tmp_path, "train_filter.py", solution)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "Your layer learned the filter." in demo.stdout
