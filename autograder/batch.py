@@ -54,6 +54,7 @@ class BatchError(Exception):
 class Entry:
     id: str
     path: Path
+    sha256: str          # of the input as found (input_sha256), computed once per run
 
 
 def discover(folder):
@@ -70,7 +71,7 @@ def discover(folder):
             if sid in seen:
                 raise BatchError(f"two submissions share the id {sid!r}: {seen[sid].name} and {path.name}")
             seen[sid] = path
-            entries.append(Entry(sid, path))
+            entries.append(Entry(sid, path, input_sha256(path)))
     if not entries:
         raise BatchError(f"no submissions in {folder} (looked for .zip files, folders and .py files)")
     return entries
@@ -97,7 +98,7 @@ def worker_env():
 
 
 def new_record(entry, fixture_hash):
-    return dict(id=entry.id, source=entry.path.name, input_sha256=input_sha256(entry.path),
+    return dict(id=entry.id, source=entry.path.name, input_sha256=entry.sha256,
                 fixture_set_hash=fixture_hash, grader_version=__version__)
 
 
@@ -151,7 +152,7 @@ def serve_worker(out_dir, fixture_hash, max_tasks=TASKS_PER_WORKER):
         fixture_set = None                     # grade_submission reports it, per submission
     for done, line in enumerate(sys.stdin):
         task = json.loads(line)
-        record = grade_in_process(Entry(task["id"], Path(task["path"])), Path(out_dir), fixture_hash,
+        record = grade_in_process(Entry(task["id"], Path(task["path"]), task["sha256"]), Path(out_dir), fixture_hash,
                                   fixture_set)
         reply.write(json.dumps(record) + "\n")
         if done + 1 >= max_tasks:
@@ -213,7 +214,8 @@ class GradingProcess:
         self.tasks += 1
         started = time.monotonic()
         try:
-            self.proc.stdin.write(json.dumps(dict(id=entry.id, path=str(entry.path.resolve()))) + "\n")
+            self.proc.stdin.write(json.dumps(dict(id=entry.id, path=str(entry.path.resolve()),
+                                                  sha256=entry.sha256)) + "\n")
             self.proc.stdin.flush()
             ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout_s)
             line = self.proc.stdout.readline() if ready else ""
@@ -237,7 +239,7 @@ def finished_record(entry, out_dir, fixture_hash):
     except (OSError, ValueError):
         return None
     same = (record.get("fixture_set_hash") == fixture_hash and record.get("grader_version") == __version__
-            and record.get("input_sha256") == input_sha256(entry.path) and record.get("status") != "error")
+            and record.get("input_sha256") == entry.sha256 and record.get("status") != "error")
     return record if same and (out_dir / "submissions" / entry.id / "results.json").is_file() else None
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from autograder import __version__
 
 MAX_CASE_LINES = 4          # failing cases listed per check; the rest are counted
-STATUSES = ("graded", "invalid", "error")
 
 
 @dataclass

@@ -11,8 +11,6 @@ process does for every submission after the first) and cold, as a new
 import argparse
 import json
 import os
-import resource
-import shutil
 import statistics
 import subprocess
 import sys
