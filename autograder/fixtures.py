@@ -52,8 +52,11 @@ class Case:
             self._loaded[name] = a
         return self._loaded[name]
 
-    def has(self, name):
-        return name in self.arrays
+    def variants(self, prefix=""):
+        """(bug name, its answer) for the stored answers of typical bugs ('variant_<name>' arrays)
+        whose name starts with `prefix` (e.g. 'dX_', 'dW_')."""
+        return [(name[len("variant_"):], self.array(name)) for name in self.arrays
+                if name.startswith("variant_" + prefix)]
 
     def describe(self):
         """Shapes and settings in the handout's symbols, for feedback."""

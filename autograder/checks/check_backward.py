@@ -8,11 +8,6 @@ from autograder.compare import CheckFailure, expect_array, matches
 check = pytest.mark.check
 
 
-def _variants(case, prefix):
-    return [(name[len("variant_"):], case.array(name)) for name in case.arrays
-            if name.startswith("variant_" + prefix)]
-
-
 def _crop_hint(case):
     """Explains a wrong dX shape in terms of the padding crop."""
     p = case.params
@@ -34,7 +29,7 @@ def _crop_hint(case):
 def expect_dX(student, config, case, what="dX"):
     expected = case.array("dX")
     expect_array(student.layer_run(case)["dX"], expected, config.tolerance(expected.dtype), what, case,
-                 hint=config.checks["backward_dx_values"].hint, variants=_variants(case, "dX_"),
+                 hint=config.checks["backward_dx_values"].hint, variants=case.variants("dX_"),
                  shape_hint=_crop_hint(case))
 
 
@@ -42,7 +37,7 @@ def expect_dW(student, config, case):
     expected = case.array("dW")
     expect_array(student.layer_run(case)["dW"], expected, config.tolerance(expected.dtype),
                  "grad_weight after one backward (from zero)", case,
-                 hint=config.checks["backward_dw_values"].hint, variants=_variants(case, "dW_"),
+                 hint=config.checks["backward_dw_values"].hint, variants=case.variants("dW_"),
                  batch=case.params["N"])
 
 

@@ -8,14 +8,10 @@ from autograder.compare import CheckFailure, expect_array
 check = pytest.mark.check
 
 
-def _variants(case):
-    return [(name[len("variant_"):], case.array(name)) for name in case.arrays if name.startswith("variant_")]
-
-
 def _expect_folded(student, config, case, hint):
     expected = case.array("expected")
     expect_array(student.col2im(case), expected, config.tolerance(expected.dtype), "col2im's result",
-                 case, hint=hint, variants=_variants(case))
+                 case, hint=hint, variants=case.variants())
 
 
 @check("col2im_shape_dtype")
