@@ -22,12 +22,19 @@ from pathlib import Path
 
 from autograder.config import ConfigError, load_config
 from autograder.results import GradeReport, write_report
+from autograder.sandbox.levels import ISOLATION_LEVELS, LevelUnusable, level_class
 
 EXIT_GRADED, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
 
 
 def cmd_grade(args):
     from autograder.grading import GradingOptions, grade_submission
+    if args.isolation:
+        try:
+            level_class(args.isolation)
+        except LevelUnusable as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
     options = GradingOptions(which="public" if args.public else "hidden", public_only=args.public,
                              isolation=args.isolation,
                              fixtures_root=Path(args.fixtures) if args.fixtures else None)
@@ -149,7 +156,7 @@ def build_parser():
     g.add_argument("--out", required=True, help="folder for results.json and feedback.md")
     g.add_argument("--public", action="store_true", help="public checks on the public fixtures (self-check)")
     g.add_argument("--fixtures", help="folder holding hidden/ and public/ fixture sets")
-    g.add_argument("--isolation", choices=["bwrap", "uid", "process"], help="force a sandbox level")
+    g.add_argument("--isolation", choices=ISOLATION_LEVELS, help="force a sandbox level")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=cmd_grade)
     b = sub.add_parser("batch", help="grade a folder of submissions in parallel (resumable)")

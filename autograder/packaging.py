@@ -19,7 +19,7 @@ from autograder.fixtures import FIXTURES_ROOT
 
 # The grader modules that run at grading time (the builder, catalogue and packaging stay home).
 GRADER_MODULES = ["__init__.py", "__main__.py", "cli.py", "config.py", "fixtures.py", "grading.py",
-                  "compare.py", "results.py", "sandbox.py", "worker.py", "protocol.py", "runtime.py",
+                  "compare.py", "results.py", "worker.py", "protocol.py", "runtime.py",
                   "student.py", "submission.py", "student_tools.py"]
 GRADESCOPE_DIR = KIT_ROOT / "autograder" / "gradescope"
 HANDOUT_DIR = KIT_ROOT / "autograder" / "handout"
@@ -30,6 +30,7 @@ def _grader_files():
     pkg = KIT_ROOT / "autograder"
     files = {f"autograder/{m}": pkg / m for m in GRADER_MODULES}
     files.update({f"autograder/checks/{p.name}": p for p in sorted((pkg / "checks").glob("*.py"))})
+    files.update({f"autograder/sandbox/{p.name}": p for p in sorted((pkg / "sandbox").glob("*.py"))})
     files["assignment/config.toml"] = KIT_ROOT / "assignment" / "config.toml"
     return files
 

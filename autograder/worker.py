@@ -113,11 +113,17 @@ def supervise(config: dict) -> None:
         if pid == worker:
             status = st
     while True:                                # kill, reap, repeat until no child is left
-        for pid in children_of(me):
-            try:
-                os.kill(pid, signal.SIGKILL)
+        if config.get("exclusive_uid"):        # the uid is ours alone and a chroot may
+            try:                               # hide /proc: every process of it but this one
+                os.kill(-1, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        else:
+            for pid in children_of(me):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         try:
             os.waitpid(-1, 0)
         except ChildProcessError:

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/run.py [--quick]
 
-Each part writes its JSON (bench/kernels.json, bench/grading.json) and this
+Each part writes its JSON (bench/kernels.json, bench/grading.json and, as root,
+bench/isolation.json) and this
 script renders both, with the machine they ran on, into RESULTS.md. Every time
 is a median of several runs; every ratio compares numbers measured side by
 side in the same run.
@@ -155,6 +156,11 @@ def main(argv=None):
              f"Written by `make bench` ({'quick run' if args.quick else 'full run'}) on {m['date']}.", "",
              "| machine | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in m.items()] + [""]
     lines += kernels_section(kernels) + grading_section(grading) + integrity_section(integrity)
+    if os.geteuid() == 0:                      # the chroot level is root's
+        isolation = run_part("isolation.py", BENCH / "isolation.json", args.quick)
+        sys.path.insert(0, str(BENCH))
+        from isolation import section as isolation_section
+        lines += isolation_section(isolation)
     (BENCH / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {BENCH / 'RESULTS.md'}")
     return 0

@@ -171,7 +171,7 @@ def test_one_otter_test_per_check_with_points_and_visibility(otter_env):
 def test_zip_holds_otter_files_the_grader_and_hidden_fixtures_but_not_the_reference(otter_env):
     names = zipfile.ZipFile(otter_env["zip"]).namelist()
     for needed in ("run_autograder", "run_otter.py", "setup.sh", "environment.yml", "otter_config.json",
-                   "autograder/__main__.py", "autograder/otter_plugin.py", "autograder/sandbox.py",
+                   "autograder/__main__.py", "autograder/otter_plugin.py", "autograder/sandbox/core.py",
                    "autograder/worker.py", "assignment/config.toml", "build/fixtures/hidden/manifest.json"):
         assert needed in names, needed
     assert sorted(n[len("tests/"):-3] for n in names if n.startswith("tests/")) == sorted(CONFIG.checks)

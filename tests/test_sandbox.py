@@ -1,7 +1,8 @@
 """The sandbox against hostile student files, with real processes.
 
-Every behavioural test runs at the level this machine gets (``detect_isolation``) and at
-the ``uid`` (root only) and ``process`` levels forced explicitly.  Limits are small so
+Every behavioural test runs at each level this machine can run: as root ``bwrap`` (where
+bubblewrap works), ``chroot`` and ``uid`` (with the kit's folder closed to other users,
+as that level demands); not as root, the best level and ``process``.  Limits are small so
 that each test is bounded in time.
 """
 
@@ -22,14 +23,17 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autograder import protocol, runtime  # noqa: E402
+from autograder import protocol  # noqa: E402
 from autograder.protocol import FrameDecoder, ProtocolError, encode_frame  # noqa: E402
-from autograder.sandbox import (ISOLATION_LEVELS, Limits, Sandbox, StudentError,  # noqa: E402
-                                detect_isolation)
+from autograder.sandbox import (ISOLATION_LEVELS, LEVELS as LEVEL_CLASSES, Limits,  # noqa: E402
+                                LevelUnusable, Sandbox, StudentError, detect_isolation,
+                                python_env, workdirs)
 
 ROOT = os.geteuid() == 0
 BEST = detect_isolation()
-LEVELS = list(dict.fromkeys([BEST, "uid", "process"]))
+KIT = Path(__file__).resolve().parents[1]
+LEVELS = [name for name, cls in LEVEL_CLASSES.items()
+          if name == BEST or (cls.unusable_reason() is None and name != "bwrap")]
 FAST = Limits(call_timeout_s=2, import_timeout_s=5, cpu_s=30, memory_mb=512)
 MARGIN_S = 1.5                         # kill + reap + restart on a busy 2-core machine
 
@@ -61,9 +65,20 @@ class Conv2d:
 
 @pytest.fixture(params=LEVELS)
 def level(request):
-    if request.param == "uid" and not ROOT:
-        pytest.skip("the 'uid' level needs root")
+    if request.param == "uid":
+        request.getfixturevalue("kit_closed_to_others")
     return request.param
+
+
+@pytest.fixture
+def kit_closed_to_others():
+    """The 'uid' level runs only from a kit other users cannot enter (it refuses otherwise)."""
+    mode = KIT.stat().st_mode
+    KIT.chmod(mode & ~0o007)
+    try:
+        yield
+    finally:
+        KIT.chmod(mode)
 
 
 def sandbox(tmp_path, level, body, limits=FAST, **kwargs) -> Sandbox:
@@ -236,7 +251,8 @@ def escape(token):
     if pid == 0:
         os.setsid()
         if os.fork() == 0:
-            os.execv("/usr/bin/sleep", [token, "300"])
+            import sys             # the worker's own Python: the chroot has no sleep
+            os.execv(sys.executable, [token, "-c", "import time; time.sleep(300)"])
         os._exit(0)
     os.waitpid(pid, 0)
     return 1
@@ -272,7 +288,8 @@ def test_secret_files_are_unreadable(tmp_path, level):
                 "    except OSError:\n        return 0\n")
         with sandbox(tmp_path, level, body, secret_paths=[secret]) as sb:
             assert sb.call("peek", str(secret)) == 0
-            if level == "bwrap":               # nothing of the host exists inside
+            if LEVEL_CLASSES[level] in (LEVEL_CLASSES["bwrap"], LEVEL_CLASSES["chroot"]):
+                # nothing of the host exists inside
                 assert sb.call("peek", str(public)) == 0
                 assert sb.call("peek", "/work/main/requirements.txt") == 0
                 assert sb.call("peek", "/etc/passwd") == 0
@@ -284,8 +301,8 @@ def test_secret_files_are_unreadable(tmp_path, level):
         folder.rmdir()
 
 
-@pytest.mark.skipif(BEST != "bwrap", reason="only bubblewrap cuts the network")
-def test_network_is_unreachable_under_bwrap(tmp_path):
+def test_network_is_cut_exactly_where_the_level_says(tmp_path, level):
+    """bwrap and chroot cut the network; uid and process say they do not, and do not."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -294,10 +311,14 @@ def test_network_is_unreachable_under_bwrap(tmp_path):
             "        socket.create_connection(('127.0.0.1', port), timeout=1).close()\n"
             "        return 1\n    except OSError:\n        return 0\n")
     try:
-        with sandbox(tmp_path, "bwrap", body) as sb:
-            assert sb.call("dial", listener.getsockname()[1]) == 0
-        with pytest.raises(BlockingIOError):
-            listener.accept()
+        with sandbox(tmp_path, level, body) as sb:
+            reached = sb.call("dial", listener.getsockname()[1])
+        if LEVEL_CLASSES[level].blocks_network:
+            assert reached == 0
+            with pytest.raises(BlockingIOError):
+                listener.accept()
+        else:
+            assert reached == 1, f"{level} is documented as leaving the network open"
     finally:
         listener.close()
 
@@ -476,7 +497,7 @@ def test_malformed_frames_are_refused(case):
 
 def test_detect_isolation_and_runtime_setup_line():
     assert BEST in ISOLATION_LEVELS
-    if ROOT and not runtime.worker_venv_ready():
+    if ROOT and not python_env.worker_venv_ready():
         pytest.skip("worker venv not built yet (python -m autograder.runtime)")
     start = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "autograder.runtime"], capture_output=True,
@@ -497,7 +518,7 @@ def test_limits_apply_inside_the_worker(tmp_path, level):
 
 
 def test_work_dirs_of_killed_graders_are_swept(tmp_path):
-    from autograder.sandbox import WORKDIR_PREFIX, _remove_stale_workdirs
+    from autograder.sandbox import WORKDIR_PREFIX
     dead = subprocess.Popen(["true"])
     dead.wait()                                # a pid that no longer runs
     stale = tmp_path / f"{WORKDIR_PREFIX}{dead.pid}-abc"
@@ -505,7 +526,7 @@ def test_work_dirs_of_killed_graders_are_swept(tmp_path):
     for folder in (stale, live):
         folder.mkdir()
         (folder / "conv2d.py").write_text("")
-    _remove_stale_workdirs.__wrapped__(str(tmp_path))
+    workdirs.remove_stale_workdirs(tmp_path)
     assert not stale.exists() and live.exists()
 
 

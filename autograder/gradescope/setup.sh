@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Gradescope runs this once when the autograder image is built (as root, from the
 # unpacked zip in $AUTOGRADER_ROOT/source). It makes a Python >= 3.11 virtual
-# environment with the pinned grader requirements and prepares the sandbox
-# (bubblewrap where the container allows user namespaces, a Python the
-# unprivileged worker can run). AUTOGRADER_ROOT exists so tests can use a temp folder.
+# environment with the pinned grader requirements (pyseccomp among them) and prepares
+# the sandbox: bubblewrap and libseccomp2 from apt, a Python the unprivileged worker
+# can run, and the chroot built from it (the level Gradescope's containers get, as they
+# refuse user namespaces). AUTOGRADER_ROOT exists so tests can use a temp folder.
 set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SRC="$ROOT/source"
@@ -24,3 +25,5 @@ echo "grader Python: $PY ($("$PY" --version))"
 "$SRC/.venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$SRC/requirements-grader.txt"
 cd "$SRC"
 "$SRC/.venv/bin/python" -m autograder.runtime
+# The kit must be out of other users' reach: the 'uid' fallback level refuses to run otherwise.
+chmod go-rwx "$SRC"

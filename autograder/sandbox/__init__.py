@@ -1,0 +1,25 @@
+"""Run a student's ``conv2d.py`` in an isolated worker process and talk to it as untrusted.
+
+Modules, one job each:
+
+* ``core``: ``Sandbox``, the public object (start, call, restart, close).
+* ``levels``: the isolation levels behind one interface, and the registry that detects
+  the best one (``bwrap``, ``chroot``, ``uid``, ``process``; see the README's table).
+* ``plumbing``: the worker process and its pipes; ``proxy``: ``LayerProxy``.
+* ``workdirs``: work dirs and clean-up, never following a student's links.
+* ``uids``: sandbox uid slots and killing a uid's processes.
+* ``python_env``, ``jail``, ``seccomp_filter``: the worker's Python, the chroot built
+  from it, and the seccomp filter of the ``chroot`` level.
+* ``errors``: ``Limits``, ``StudentError`` and messages for students.
+"""
+
+from autograder.sandbox.core import Sandbox, protect_secret_paths
+from autograder.sandbox.errors import Limits, StudentError
+from autograder.sandbox.levels import (ISOLATION_LEVELS, LEVELS, LevelUnusable,
+                                       describe_isolation, detect_isolation)
+from autograder.sandbox.proxy import LayerProxy
+from autograder.sandbox.workdirs import WORKDIR_PREFIX
+
+__all__ = ["Sandbox", "StudentError", "Limits", "LayerProxy", "ISOLATION_LEVELS", "LEVELS",
+           "LevelUnusable", "describe_isolation", "detect_isolation", "protect_secret_paths",
+           "WORKDIR_PREFIX"]

@@ -1,0 +1,276 @@
+"""The public ``Sandbox``: a student's ``conv2d.py`` imported in a worker, called as untrusted.
+
+A ``Sandbox`` starts ``worker.py`` in a child process at one isolation level
+(``levels.py``), which imports the student's file; the grader sends calls over a
+dedicated pipe pair (``plumbing.py``) and gets arrays back as ``.npy`` bytes (see
+``protocol.py``: nothing is ever unpickled).
+
+Every level: RLIMIT_CPU/AS/FSIZE/NOFILE/CORE=0 (NPROC too where the uid is a sandbox's
+own), a minimal environment, ``python -I -B``, a wall-clock timeout per call enforced
+here, and the whole process tree killed and the work dir deleted at close.  Without a
+PID namespace ``worker.py`` leaves a tiny supervisor behind that is a child subreaper,
+so processes that escape the session are still found and killed.
+
+A Sandbox is meant to be used by one thread.  ``--die-with-parent`` (and the
+supervisor's parent-death signal) follow the *thread* that started the worker: create,
+use and close a Sandbox in the same thread.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from autograder.protocol import ProtocolError, ReplyTooLarge, encode_frame, pack_args
+from autograder.sandbox import levels
+from autograder.sandbox.errors import Limits, StudentError, _clean_message, _death_message
+from autograder.sandbox.levels import detect_isolation
+from autograder.sandbox.plumbing import _Gone, _Output, _Timeout, _Worker
+from autograder.sandbox.proxy import LayerProxy
+
+
+def protect_secret_paths(paths) -> None:
+    """chmod go-rwx each path, so that other uids (the sandbox's) cannot read it."""
+    for path in paths:
+        mode = os.stat(path).st_mode
+        os.chmod(path, mode & ~0o077)
+
+
+class Sandbox:
+    """A student's conv2d.py, imported in a worker process; one per student file.
+
+    ``call`` runs a module-level function, ``new_layer`` builds ``Conv2d`` there.  A
+    failed call raises StudentError; after a crash, timeout or malformed reply the
+    worker is killed and started again on the next call (layers built before are lost).
+    """
+
+    def __init__(self, student_file: Path, limits: Limits = Limits(),
+                 isolation: str | None = None, *, secret_paths=()):
+        self.student_file = Path(student_file)
+        self.limits = limits
+        self.isolation = isolation or detect_isolation()
+        level_class = levels.level_class(self.isolation)    # refuses what cannot run here
+        if self.isolation == "uid":
+            protect_secret_paths(secret_paths)
+        self._level = level_class(limits)
+        self._python = self._level.python()
+        self._output = _Output(limits.output_cap_kb * 1024, limits.output_read_mb * 2**20)
+        self._worker: _Worker | None = None
+        self._generation = 0
+        self._closed = False
+        self.import_error: StudentError | None = None
+        self.flood: StudentError | None = None
+        try:
+            self._worker = self._start_worker()
+        except StudentError as exc:
+            self.import_error = exc
+        except BaseException:
+            self.close()
+            raise
+
+    # -------------------------------------------------------------- starting and stopping
+
+    def _start_worker(self) -> _Worker:
+        """Start a worker and wait for it to import the student's file."""
+        level = self._level
+        workdir = level.make_workdir(self.student_file)
+        try:
+            cmd, popen_kwargs, home = level.command(self._python, workdir)
+        except BaseException:
+            level.after_worker(workdir)
+            raise
+        limits = self.limits
+        config = {"cpu_s": limits.cpu_s, "memory_mb": limits.memory_mb,
+                  "file_size_mb": limits.file_size_mb, "open_files": limits.open_files,
+                  # as the user's own uid, NPROC would count all of the user's processes
+                  "processes": None if self.isolation == "process" else limits.processes,
+                  # the supervisor needs Linux (prctl, and /proc unless the uid is its own)
+                  "supervise": level.supervise(), "exclusive_uid": level.exclusive_uid,
+                  "max_reply_bytes": limits.max_reply_mb * 2**20}
+        try:
+            worker = _Worker(cmd, level=level, workdir=workdir, env=_child_env(home),
+                             config=config, output=self._output,
+                             max_reply=limits.max_reply_mb * 2**20, popen_kwargs=popen_kwargs)
+        except BaseException:
+            level.after_worker(workdir)
+            raise
+        self._generation += 1
+        try:
+            self._await_ready(worker, time.monotonic() + limits.import_timeout_s)
+        except BaseException:
+            worker.kill()
+            raise
+        return worker
+
+    def _await_ready(self, worker: _Worker, deadline: float) -> None:
+        """Hello (the worker is up: failures before it are ours) then the import result."""
+        what = "the import of conv2d.py"
+        try:
+            hello, _ = worker.transact(b"", deadline)
+        except (_Timeout, _Gone, ProtocolError) as exc:
+            worker.drain_output()
+            raise RuntimeError(f"the sandbox worker did not start ({type(exc).__name__}: {exc}); "
+                               f"its output:\n{self._output.text()[-3000:]}") from None
+        if hello != {"hello": True}:
+            raise RuntimeError(f"the sandbox worker said {hello!r} instead of hello")
+        try:
+            ready, _ = worker.transact(encode_frame({"op": "import"}), deadline)
+        except _Timeout:
+            raise StudentError("timeout", f"{what} did not finish within "
+                               f"{self.limits.import_timeout_s:g} s (does it run long code "
+                               "or wait for something at import time?)") from None
+        except _Gone as exc:
+            raise StudentError("crashed", _death_message(what, exc.code)) from None
+        except ProtocolError as exc:
+            raise StudentError("bad_reply", f"{what}: malformed reply ({exc})") from None
+        self._note_printed(ready)
+        if ready.get("ok") is True:
+            return
+        message = ready.get("message")
+        if ready.get("kind") == "import" and isinstance(message, str):
+            raise StudentError("import", _clean_message(message))
+        raise StudentError("bad_reply", f"{what}: malformed reply")
+
+    def _discard_worker(self) -> None:
+        """Kill the current worker (if any); layers built in it are lost."""
+        worker, self._worker = self._worker, None
+        self._generation += 1
+        if worker is not None:
+            worker.kill()
+
+    def close(self) -> None:
+        """Kill the worker's whole process tree and delete its files; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._discard_worker()
+        finally:
+            self._level.close()
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def output(self) -> str:
+        """What the student's code printed (head and tail kept, capped), for feedback."""
+        if self._worker is not None:
+            try:
+                self._worker.drain_output()
+            except OSError:
+                pass
+        return self._output.text()
+
+    # -------------------------------------------------------------- requests
+
+    def _ready_worker(self) -> _Worker:
+        """The live worker, restarted if an earlier failure (or the student) killed it."""
+        if self._closed:
+            raise RuntimeError("this Sandbox is closed")
+        if self.import_error is not None:
+            raise StudentError(self.import_error.kind, self.import_error.message)
+        if self.flood is not None:
+            raise self.flood
+        if self._worker is not None and not self._worker.alive():
+            self._discard_worker()
+        if self._worker is None:
+            self._worker = self._start_worker()
+        return self._worker
+
+    def _request(self, header: dict, arrays, what: str, n_out: int,
+                 reply_cap: int | None = None) -> tuple[dict, list]:
+        """One round trip; every failure becomes a StudentError (and kills if needed).
+
+        reply_cap: the most bytes a correct answer needs (the caller knows its shapes); a
+        bigger reply is refused before it is read.  The worker is told too, so an honest
+        oversized answer comes back as a short message rather than a killed worker.
+        """
+        worker = self._ready_worker()
+        if reply_cap is not None:
+            header = dict(header, max_reply_bytes=reply_cap)
+        payload = encode_frame(dict(header, what=what), arrays)
+        deadline = time.monotonic() + self.limits.call_timeout_s
+        try:
+            reply, out = worker.transact(payload, deadline, reply_cap)
+        except _Timeout:
+            self._discard_worker()
+            raise StudentError("timeout", f"{what} did not finish within "
+                               f"{self.limits.call_timeout_s:g} s (infinite loop?)") from None
+        except _Gone as exc:
+            self._discard_worker()
+            raise StudentError("crashed", _death_message(what, exc.code)) from None
+        except ReplyTooLarge as exc:
+            self._discard_worker()
+            raise StudentError("bad_reply", f"{what}: your code returned more data than any correct "
+                               f"answer needs ({exc})") from None
+        except ProtocolError as exc:
+            self._discard_worker()
+            raise StudentError("bad_reply", f"{what}: the worker sent back a malformed "
+                               f"reply ({exc})") from None
+        self._note_printed(reply)
+        return self._checked(reply, out, what, n_out)
+
+    def _note_printed(self, reply: dict) -> None:
+        """Stops every later call once the student's code has printed a flood: what it
+        prints is discarded unread, but making it costs time that no grading should wait for."""
+        printed = reply.get("printed")
+        if type(printed) is int and printed > self.limits.output_flood_mb * 2**20 and self.flood is None:
+            self.flood = StudentError("output", f"your code printed {printed / 2**20:.0f} MB (more than "
+                                      f"{self.limits.output_flood_mb} MB): the calls after that were not "
+                                      "run. Remove the prints from col2im and backward.")
+        if self.flood is not None:
+            self._discard_worker()
+            raise self.flood
+
+    def _checked(self, reply: dict, out: list, what: str, n_out: int) -> tuple[dict, list]:
+        """Accept a well-formed success; turn a well-formed failure into StudentError."""
+        if reply.get("ok") is True and (n_out is None or len(out) == n_out):
+            return reply, out
+        message, kind = reply.get("message"), reply.get("kind")
+        if (reply.get("ok") is False and not out and isinstance(message, str)
+                and kind in ("exception", "bad_reply")):
+            raise StudentError(kind, _clean_message(message))
+        self._discard_worker()
+        raise StudentError("bad_reply", f"{what}: the worker sent back a malformed reply")
+
+    def call(self, function: str, *args, reply_cap: int | None = None) -> np.ndarray:
+        """``conv2d.<function>(*args)`` in the worker; the result as a plain ndarray."""
+        if not (isinstance(function, str) and function.isidentifier()):
+            raise ValueError(f"not a function name: {function!r}")
+        packed, arrays = pack_args(args)
+        _, out = self._request({"op": "call", "function": function, "args": packed},
+                               arrays, function, 1, reply_cap)
+        return out[0]
+
+    def new_layer(self, in_channels, out_channels, kernel_size, stride=1,
+                  padding=0) -> "LayerProxy":
+        """``conv2d.Conv2d(in_channels, out_channels, kernel_size, stride, padding)``."""
+        args = (in_channels, out_channels, kernel_size, stride, padding)
+        packed, arrays = pack_args(args)
+        what = f"Conv2d({', '.join(map(repr, args))})"
+        reply, _ = self._request({"op": "new_layer", "args": packed}, arrays, what, 0)
+        layer_id = reply.get("layer")
+        if type(layer_id) is not int:
+            self._discard_worker()
+            raise StudentError("bad_reply", f"{what}: the worker sent back a malformed reply")
+        return LayerProxy(self, layer_id, self._generation)
+
+
+def _child_env(home: str) -> dict:
+    """The worker's whole environment.  python -I ignores PYTHON* variables, so the
+    interpreter gets -B on its command line; the two below only reach the student's
+    own subprocesses.  Single-threaded BLAS: several workers share few cores."""
+    return {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home if home != "/work" else "/tmp",
+            "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
