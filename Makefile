@@ -15,7 +15,8 @@ OUT ?= out/grades
 .PHONY: help setup venv sandbox otter-setup fixtures grade test figures autograder handout otter verify mutants bench clean
 
 help:
-	@echo "Instructor:  make grade [SUBMISSIONS=folder] [OUT=out/grades]   grade a folder of zips"
+	@echo "Instructor:  make grade [SUBMISSIONS=folder] [OUT=out/grades]   grade a folder of submissions"
+	@echo "               [JOBS=N] [FORCE=1] [ONLY=alice,bob]              jobs at once, regrade all, regrade some"
 	@echo "             make autograder                                    build/autograder.zip for Gradescope"
 	@echo "             make handout                                       build/handout.zip for students"
 	@echo "             make otter                                         build/otter/: otter-grader zip and tests"
@@ -58,8 +59,10 @@ fixtures: $(STAMP)
 	$(PY) -m autograder fixtures $(if $(SEED),--seed $(SEED))
 
 # --- instructor ---------------------------------------------------------------
+# FORCE=1 regrades everything; ONLY=alice,bob regrades exactly those ids; JOBS=N grading processes.
 grade: setup $(FIXTURES)
-	$(PY) -m autograder batch $(if $(SUBMISSIONS),"$(SUBMISSIONS)",--examples) --out "$(if $(SUBMISSIONS),$(OUT),out/examples)"
+	$(PY) -m autograder batch $(if $(SUBMISSIONS),"$(SUBMISSIONS)",--examples) --out "$(if $(SUBMISSIONS),$(OUT),out/examples)" \
+		$(if $(filter 1 yes true,$(FORCE)),--force) $(if $(JOBS),--jobs "$(JOBS)") $(if $(ONLY),--only "$(ONLY)")
 
 autograder: setup $(FIXTURES)
 	$(PY) -m autograder package gradescope --out build/autograder.zip
