@@ -369,9 +369,13 @@ def batch_temp_dir():
     """A private folder for the grading processes' temporary files (their TMPDIR).
 
     Folders left by batches that were killed outright (SIGKILL) are deleted first.
-    Mode 711: the sandbox's unprivileged user must reach its work folder inside.
+    Mode 711, in a folder every user can enter: the sandbox's unprivileged user must reach
+    its work folder inside (the sandbox would otherwise put it in /tmp, out of our reach).
     """
+    from autograder.runtime import untraversable_ancestor
     base = Path(tempfile.gettempdir())
+    if os.geteuid() == 0 and untraversable_ancestor(base / "x"):
+        base = Path("/tmp")
     for old in base.glob(f"{TEMP_PREFIX}*-*"):
         pid = old.name[len(TEMP_PREFIX):].split("-")[0]
         if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
