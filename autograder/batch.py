@@ -386,15 +386,26 @@ def batch_temp_dir():
 
 
 def remove_tree(path):
-    """rmtree that also gets through folders a student made unreadable."""
-    def retry(func, target, _exc):
+    """rmtree that also gets through folders a student made unreadable.
+
+    It only ever changes modes inside `path`: a retry never touches `path`'s parent (it
+    would be /tmp), and something already gone (another process removing it) is fine.
+    """
+    root = Path(path)
+
+    def retry(func, target, exc_info):
+        if isinstance(exc_info[1], FileNotFoundError):
+            return
+        parent = Path(os.path.dirname(target))
+        if Path(target) == root or not (parent == root or root in parent.parents):
+            return
         try:
-            os.chmod(os.path.dirname(target), 0o700)
+            os.chmod(parent, 0o700)
             os.chmod(target, 0o700)
             func(target)
         except OSError:
             pass
-    shutil.rmtree(path, onerror=retry)
+    shutil.rmtree(root, onerror=retry)
 
 
 class _Signals:

@@ -113,6 +113,20 @@ def test_only_names_ids_or_entry_names_and_refuses_unknown_ones(tmp_path):
         select_entries(entries, ["alice,carol"])
 
 
+def test_removing_a_temp_tree_never_changes_modes_outside_it(tmp_path):
+    """rmtree's error hook must not chmod the parent (/tmp) when the tree is already gone."""
+    from autograder.batch import remove_tree
+    parent = tmp_path / "parent"
+    (parent / "tree" / "locked").mkdir(parents=True)
+    (parent / "tree" / "locked" / "f").write_text("x")
+    os.chmod(parent, 0o755)
+    os.chmod(parent / "tree" / "locked", 0)               # as a student might leave it
+    remove_tree(parent / "gone")
+    remove_tree(parent / "tree")
+    assert not (parent / "tree").exists()
+    assert parent.stat().st_mode & 0o777 == 0o755
+
+
 # ------------------------------------------------------------------------ outputs
 
 @pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
