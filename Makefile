@@ -24,7 +24,7 @@ help:
 	@echo "             make verify                                        reference full, template zero, examples"
 	@echo "             make mutants [LIMIT=N]                             mutation score of the checks (tools/MUTANTS.md)"
 	@echo "Developer:   make test                                          the kit's whole test suite"
-	@echo "             make bench [QUICK=1]                               benchmarks -> bench/RESULTS.md"
+	@echo "             make bench [QUICK=1] [BATCH_ONLY=1]                benchmarks -> bench/RESULTS.md"
 	@echo "Handout:     make figures                                       regenerate the handout's figures"
 
 # --- set-up -----------------------------------------------------------------
@@ -89,7 +89,7 @@ test: setup $(FIXTURES)
 # Kernels (reference vs lecture loops vs torch when installed) and grading speed.
 bench: setup $(FIXTURES)
 	$(PY) -m autograder.otter_bridge build --out build/otter >/dev/null
-	$(PY) bench/run.py $(if $(QUICK),--quick)
+	$(PY) bench/run.py $(if $(QUICK),--quick) $(if $(BATCH_ONLY),--batch-only)
 
 figures: $(STAMP)
 	$(PY) assignment/make_figures.py

@@ -182,6 +182,8 @@ def awkward_folder(tmp_path_factory):
     expect["f\\xffrank\\n"] = ("graded", "")
     (folder / "linked.py").symlink_to(REPO / "reference" / "conv2d.py")
     expect["linked"] = ("invalid", "is a symbolic link")
+    os.mkfifo(folder / "pipe.zip")                              # reading it would block forever
+    expect["pipe"] = ("invalid", "is not a regular file")
     write_zip(CATALOGUE["bug/overwrite_overlaps"], folder / "gina.zip")
     expect["gina"] = ("graded", "")
     (folder / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
