@@ -15,7 +15,8 @@ OUT ?= out/grades
 .PHONY: help setup venv sandbox otter-setup fixtures grade test figures autograder handout otter verify mutants bench clean
 
 help:
-	@echo "Instructor:  make grade [SUBMISSIONS=folder] [OUT=out/grades]   grade a folder of zips"
+	@echo "Instructor:  make grade [SUBMISSIONS=folder] [OUT=out/grades]   grade a folder of submissions"
+	@echo "               [JOBS=N] [FORCE=1] [ONLY=alice,bob]              jobs at once, regrade all, regrade some"
 	@echo "             make autograder                                    build/autograder.zip for Gradescope"
 	@echo "             make handout                                       build/handout.zip for students"
 	@echo "             make otter                                         build/otter/: otter-grader zip and tests"
@@ -23,7 +24,7 @@ help:
 	@echo "             make verify                                        reference full, template zero, examples"
 	@echo "             make mutants [LIMIT=N]                             mutation score of the checks (tools/MUTANTS.md)"
 	@echo "Developer:   make test                                          the kit's whole test suite"
-	@echo "             make bench [QUICK=1]                               benchmarks -> bench/RESULTS.md"
+	@echo "             make bench [QUICK=1] [BATCH_ONLY=1]                benchmarks -> bench/RESULTS.md"
 	@echo "Handout:     make figures                                       regenerate the handout's figures"
 
 # --- set-up -----------------------------------------------------------------
@@ -58,8 +59,10 @@ fixtures: $(STAMP)
 	$(PY) -m autograder fixtures $(if $(SEED),--seed $(SEED))
 
 # --- instructor ---------------------------------------------------------------
+# FORCE=1 regrades everything; ONLY=alice,bob regrades exactly those ids; JOBS=N grading processes.
 grade: setup $(FIXTURES)
-	$(PY) -m autograder batch $(if $(SUBMISSIONS),"$(SUBMISSIONS)",--examples) --out "$(if $(SUBMISSIONS),$(OUT),out/examples)"
+	$(PY) -m autograder batch $(if $(SUBMISSIONS),"$(SUBMISSIONS)",--examples) --out "$(if $(SUBMISSIONS),$(OUT),out/examples)" \
+		$(if $(filter 1 yes true,$(FORCE)),--force) $(if $(JOBS),--jobs "$(JOBS)") $(if $(ONLY),--only "$(ONLY)")
 
 autograder: setup $(FIXTURES)
 	$(PY) -m autograder package gradescope --out build/autograder.zip
@@ -86,7 +89,7 @@ test: setup $(FIXTURES)
 # Kernels (reference vs lecture loops vs torch when installed) and grading speed.
 bench: setup $(FIXTURES)
 	$(PY) -m autograder.otter_bridge build --out build/otter >/dev/null
-	$(PY) bench/run.py $(if $(QUICK),--quick)
+	$(PY) bench/run.py $(if $(QUICK),--quick) $(if $(BATCH_ONLY),--batch-only)
 
 figures: $(STAMP)
 	$(PY) assignment/make_figures.py

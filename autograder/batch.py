@@ -1,104 +1,84 @@
 """Grading a whole folder of submissions, in parallel, resumably.
 
-    python -m autograder batch FOLDER --out OUT [--jobs N] [--force]
+    python -m autograder batch FOLDER --out OUT [--jobs N] [--force] [--only ID,ID]
 
-Every entry of FOLDER (a .zip, a sub-folder, or a .py file) is one submission;
-its id is the entry's name without the extension. As many grading processes as
-there are cores (`python -m autograder batch-worker`, BLAS pinned to one thread)
-each take submissions one at a time from this process and grade them
+Every entry of FOLDER gets exactly one row (autograder.batch_entries says what an
+entry and its id are): graded, invalid with the reason, or error. As many grading
+processes as there are cores (`python -m autograder batch-worker`, BLAS pinned to
+one thread) each take submissions one at a time from this process and grade them
 in-process, each with its own sandboxed student worker. A grading process that
 crashes or hangs costs one row (status `error`, retried on the next run) and is
 replaced; the batch goes on.
+
+SIGINT (Ctrl-C) and SIGTERM stop the batch: the grading processes are killed, their
+temporary folders (all inside one private folder, the grading processes' TMPDIR)
+deleted, grades.csv written from the finished grades, and one line printed.
 
 What a run leaves in OUT:
     submissions/<id>/results.json, feedback.md   per submission
     submissions/<id>/batch.json                  written last: the grade is final
     grades.csv, summary.md, scores.png, checks.png
 
-Resuming: a submission whose batch.json records the same input sha256, fixture
-set and grader version is not graded again (`--force` regrades everything).
-Every file is written atomically, so killing the batch at any moment loses no
-finished grade and never leaves half a grades.csv.
+Resuming: a submission whose batch.json records the same entry name, input sha256,
+fixture set and grader version is not graded again (`--force` regrades everything,
+`--only` exactly the named ids). Every file is written atomically, so killing the
+batch at any moment loses no finished grade and never leaves half a grades.csv.
 """
 
 import csv
 import ctypes
-import hashlib
 import io
 import json
 import os
 import queue
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import __version__
+from autograder.batch_entries import Entry, discover, safe_id
 from autograder.config import KIT_ROOT, load_config
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
 from autograder.results import write_atomic
 
 GRADER_MARGIN_S = 60          # beyond the config's total time, for start-up and writing
 TASKS_PER_WORKER = 100        # a grading process is replaced after this many (bounds any leak)
+CSV_EVERY_S = 1.0             # grades.csv is rewritten at most this often while grading (and at the end)
+TEMP_PREFIX = "convkit-batch"  # + batch pid + random: the grading processes' TMPDIR
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")   # what a spreadsheet may read as a formula
 
 
 class BatchError(Exception):
     """The batch cannot start (bad folder, no submissions, bad fixtures); the message says why."""
 
 
-@dataclass(frozen=True)
-class Entry:
-    id: str
-    path: Path
-    sha256: str          # of the input as found (input_sha256), computed once per run
+class BatchInterrupted(Exception):
+    """SIGINT or SIGTERM stopped the batch; `kept` finished grades are in grades.csv."""
+
+    def __init__(self, signum, kept):
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum, self.kept = signum, kept
 
 
-def discover(folder):
-    """The submissions in `folder`, sorted by id; ids must be unique."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise BatchError(f"{folder} is not a folder of submissions")
-    entries, seen = [], {}
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith((".", "_")) or path.is_symlink():
-            continue
-        if path.is_dir() or path.suffix.lower() in (".zip", ".py"):
-            sid = path.name if path.is_dir() else path.stem
-            if sid in seen:
-                raise BatchError(f"two submissions share the id {sid!r}: {seen[sid].name} and {path.name}")
-            seen[sid] = path
-            entries.append(Entry(sid, path, input_sha256(path)))
-    if not entries:
-        raise BatchError(f"no submissions in {folder} (looked for .zip files, folders and .py files)")
-    return entries
-
-
-def input_sha256(path):
-    """sha256 of a file's bytes, or of a folder's relative paths and file bytes."""
-    h = hashlib.sha256()
-    path = Path(path)
-    if path.is_file():
-        h.update(path.read_bytes())
-        return h.hexdigest()
-    for f in sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()):
-        h.update(str(f.relative_to(path)).encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def worker_env():
-    """The environment of one grading process: one BLAS thread each, no stray plugins."""
+def worker_env(temp_dir=None):
+    """The environment of one grading process: one BLAS thread each, no stray plugins, and
+    the batch's private temporary folder, so that an interrupt can delete all it leaves."""
     env = dict(os.environ)
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1")
+    if temp_dir is not None:
+        env["TMPDIR"] = str(temp_dir)
     return env
 
 
 def new_record(entry, fixture_hash):
-    return dict(id=entry.id, source=entry.path.name, input_sha256=entry.sha256,
+    return dict(id=entry.id, source=safe_id(entry.path.name), input_sha256=entry.sha256,
                 fixture_set_hash=fixture_hash, grader_version=__version__)
 
 
@@ -127,11 +107,26 @@ def grade_in_process(entry, out_dir, fixture_hash, fixture_set=None):
     record = new_record(entry, fixture_hash)
     started = time.monotonic()
     try:
-        report = grade_submission(entry.path, sub_dir, fixture_set=fixture_set)
+        if entry.path.is_symlink():            # it could point at the reference, or another student's work
+            report = refusal(f"{safe_id(entry.path.name)} is a symbolic link; a batch grades files and "
+                             "folders, never what a link points to", sub_dir)
+        else:
+            report = grade_submission(entry.path, sub_dir, fixture_set=fixture_set)
         status, problem = report.status, ""
     except Exception as exc:                   # a grader bug: one row, not the batch
         status, problem = "error", f"the grader failed: {exc!r}"[:500]
     return finish_record(record, sub_dir, status, time.monotonic() - started, problem)
+
+
+def refusal(message, sub_dir):
+    """Writes and returns the 'invalid' report of an entry the batch itself refuses."""
+    from autograder.results import CheckOutcome, GradeReport, write_report
+    config = load_config()
+    report = GradeReport(status="invalid", message=f"Your submission could not be graded: {message}",
+                         checks=[CheckOutcome(n, c.title, c.points, c.visibility, c.category, c.hint)
+                                 for n, c in config.checks.items()], max_score=config.max_score)
+    write_report(report, sub_dir)
+    return report
 
 
 def serve_worker(out_dir, fixture_hash, max_tasks=TASKS_PER_WORKER):
@@ -152,8 +147,8 @@ def serve_worker(out_dir, fixture_hash, max_tasks=TASKS_PER_WORKER):
         fixture_set = None                     # grade_submission reports it, per submission
     for done, line in enumerate(sys.stdin):
         task = json.loads(line)
-        record = grade_in_process(Entry(task["id"], Path(task["path"]), task["sha256"]), Path(out_dir), fixture_hash,
-                                  fixture_set)
+        record = grade_in_process(Entry(task["id"], Path(task["path"]), task["sha256"]), Path(out_dir),
+                                  fixture_hash, fixture_set)
         reply.write(json.dumps(record) + "\n")
         if done + 1 >= max_tasks:
             break
@@ -183,48 +178,76 @@ def _die_with_parent():
 
 
 class GradingProcess:
-    """One `batch-worker` child, replaced when it dies, hangs or has done its share."""
+    """One `batch-worker` child, replaced when it dies, hangs or has done its share.
 
-    def __init__(self, out_dir, fixture_hash, timeout_s):
+    Used by one slot thread; close() may come from the main thread at any time (an
+    interrupt): it kills the child, and no new one is started after it.
+    """
+
+    def __init__(self, out_dir, fixture_hash, timeout_s, temp_dir=None):
         self.out_dir, self.fixture_hash, self.timeout_s = out_dir, fixture_hash, timeout_s
-        self.proc, self.tasks = None, 0
+        self.temp_dir = temp_dir
+        self.proc, self.tasks, self.closed = None, 0, False
+        self._lock = threading.Lock()
 
     def _start(self):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "autograder", "batch-worker", "--out", str(self.out_dir),
-             "--fixture-hash", self.fixture_hash], cwd=KIT_ROOT, env=worker_env(), text=True,
+             "--fixture-hash", self.fixture_hash], cwd=KIT_ROOT, env=worker_env(self.temp_dir), text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
             preexec_fn=_die_with_parent)
         self.tasks = 0
 
-    def stop(self):
+    def _kill(self):
         if self.proc is not None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self.proc.wait()
+            for stream in (self.proc.stdin, self.proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
             self.proc = None
 
+    def stop(self):
+        with self._lock:
+            self._kill()
+
+    def close(self):
+        """Kill the child for good (an interrupt, or the end of the batch)."""
+        with self._lock:
+            self.closed = True
+            self._kill()
+
     def grade(self, entry):
-        """The record of one submission; an error record if the grading process failed."""
-        if self.proc is None or self.tasks >= TASKS_PER_WORKER or self.proc.poll() is not None:
-            self.stop()
-            self._start()
-        self.tasks += 1
+        """The record of one submission; an error record if the grading process failed;
+        None if the batch was interrupted meanwhile (nothing is written then)."""
+        with self._lock:
+            if self.closed:
+                return None
+            if self.proc is None or self.tasks >= TASKS_PER_WORKER or self.proc.poll() is not None:
+                self._kill()
+                self._start()
+            self.tasks += 1
+            proc = self.proc
         started = time.monotonic()
         try:
-            self.proc.stdin.write(json.dumps(dict(id=entry.id, path=str(entry.path.resolve()),
-                                                  sha256=entry.sha256)) + "\n")
-            self.proc.stdin.flush()
-            ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout_s)
-            line = self.proc.stdout.readline() if ready else ""
+            proc.stdin.write(json.dumps(dict(id=entry.id, path=str(entry.path.absolute()),
+                                             sha256=entry.sha256)) + "\n")
+            proc.stdin.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], self.timeout_s)
+            line = proc.stdout.readline() if ready else ""
             if line:
                 return json.loads(line)
             problem = ("the grader did not finish within {:.0f} s".format(self.timeout_s) if not ready
                        else "the grading process died")
         except (OSError, ValueError) as exc:
             problem = f"the grading process failed: {exc!r}"
+        if self.closed:
+            return None
         self.stop()
         sub_dir = self.out_dir / "submissions" / entry.id
         sub_dir.mkdir(parents=True, exist_ok=True)
@@ -232,35 +255,72 @@ class GradingProcess:
                              time.monotonic() - started, problem)
 
 
-def finished_record(entry, out_dir, fixture_hash):
-    """The earlier record of this submission if it is still valid, else None."""
+def earlier_record(entry, out_dir):
+    """The record this entry's folder holds from an earlier run, if it is this entry's; else None."""
     try:
         record = json.loads((out_dir / "submissions" / entry.id / "batch.json").read_text())
     except (OSError, ValueError):
         return None
+    if not isinstance(record, dict) or record.get("source") != safe_id(entry.path.name):
+        return None
+    return record if (out_dir / "submissions" / entry.id / "results.json").is_file() else None
+
+
+def finished_record(entry, out_dir, fixture_hash):
+    """The earlier record of this submission if it is still valid, else None."""
+    record = earlier_record(entry, out_dir)
+    if record is None or not entry.sha256:
+        return None
     same = (record.get("fixture_set_hash") == fixture_hash and record.get("grader_version") == __version__
             and record.get("input_sha256") == entry.sha256 and record.get("status") != "error")
-    return record if same and (out_dir / "submissions" / entry.id / "results.json").is_file() else None
+    return record if same else None
+
+
+def spreadsheet_safe(value):
+    """A cell that no spreadsheet runs: text that could start a formula gets a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+GRADE_COLUMNS_BEFORE = ["id", "score", "max_score"]          # then one column per check
+GRADE_COLUMNS_AFTER = ["status", "message", "submission_sha256", "fixture_set_hash", "grader_version"]
+
+
+def grade_row(record, check_names):
+    """One grades.csv row, in the order of the header (GRADE_COLUMNS_BEFORE, checks, _AFTER)."""
+    message = " ".join(filter(None, [str(record["message"]), record.get("note", "")]))
+    return [record["id"], record["score"], record["max_score"],
+            *(record["checks"].get(c, 0.0) for c in check_names),
+            record["status"], " ".join(message.split())[:300],
+            record.get("submission_sha256", ""), record["fixture_set_hash"], record["grader_version"]]
 
 
 def grades_csv(records, check_names):
-    """The grade sheet as CSV text: one row per submission, one column per check."""
+    """The grade sheet as CSV text: one row per entry, one column per check; no cell is a formula."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["id", "score", "max_score", *check_names, "status", "message",
-                     "submission_sha256", "fixture_set_hash", "grader_version"])
+    writer.writerow([*GRADE_COLUMNS_BEFORE, *check_names, *GRADE_COLUMNS_AFTER])
     for r in sorted(records, key=lambda r: r["id"]):
-        writer.writerow([r["id"], r["score"], r["max_score"], *(r["checks"].get(c, 0.0) for c in check_names),
-                         r["status"], " ".join(str(r["message"]).split())[:300],
-                         r.get("submission_sha256", ""), r["fixture_set_hash"], r["grader_version"]])
+        writer.writerow([spreadsheet_safe(v) for v in grade_row(r, check_names)])
     return buf.getvalue()
 
 
-class Progress:
-    """A one-line progress bar on a terminal; a line per 10% elsewhere (CI logs)."""
+def printable(text):
+    """Text safe to print on the staff's terminal: no escape sequences, one line."""
+    return "".join(c if c.isprintable() else " " if c.isspace() else ascii(c)[1:-1] for c in str(text))
 
-    def __init__(self, total, stream=sys.stderr):
-        self.total, self.stream, self.done, self.bad = total, stream, 0, 0
+
+class Progress:
+    """A one-line progress bar on a terminal; a line per 10% elsewhere (CI logs).
+
+    The total is every entry of the folder; grades kept from an earlier run count as done.
+    A line is printed for every entry that is not graded, as it finishes.
+    """
+
+    def __init__(self, total, kept=0, stream=sys.stderr):
+        self.total, self.stream, self.kept = total, stream, kept
+        self.done, self.bad = kept, 0
         self.tty = stream.isatty()
         self.started = time.monotonic()
         self._last_decile = -1
@@ -268,8 +328,11 @@ class Progress:
     def update(self, record):
         self.done += 1
         self.bad += record["status"] != "graded"
+        if record["status"] != "graded":
+            self._say(f"{record['status']}: {printable(record['id'])}: "
+                      f"{printable(' '.join(str(record['message']).split()))[:200]}")
         elapsed = time.monotonic() - self.started
-        rate = self.done / elapsed * 60 if elapsed else 0.0
+        rate = (self.done - self.kept) / elapsed * 60 if elapsed else 0.0
         width = 30
         filled = int(width * self.done / self.total)
         line = (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} done, "
@@ -281,74 +344,272 @@ class Progress:
             self.stream.write(line + "\n")
         self.stream.flush()
 
+    def _say(self, text):
+        self.stream.write(("\r\033[K" if self.tty else "") + text + "\n")
 
-def run_batch(folder, out_dir, jobs=None, force=False, progress_stream=sys.stderr):
-    """Grades every submission of `folder` into `out_dir`; returns the list of records."""
+
+def select_entries(entries, only):
+    """The entries named by --only values: ids or entry names, comma-separated (a value that
+    is itself an id or entry name is taken whole); BatchError names any unknown one."""
+    known = {e.id for e in entries} | {e.path.name for e in entries}
+    wanted = set()
+    for value in only:
+        wanted |= {value} if value in known else {n.strip() for n in value.split(",") if n.strip()}
+    chosen = [e for e in entries if e.id in wanted or e.path.name in wanted]
+    unknown = wanted - {e.id for e in chosen} - {e.path.name for e in chosen}
+    if unknown:
+        raise BatchError(f"--only: no entry has the id {', '.join(sorted(map(repr, unknown)))}; "
+                         f"ids are entry names without .zip/.py, as in grades.csv")
+    if not wanted:
+        raise BatchError("--only: give at least one id")
+    return chosen
+
+
+def batch_temp_dir():
+    """A private folder for the grading processes' temporary files (their TMPDIR).
+
+    Folders left by batches that were killed outright (SIGKILL) are deleted first.
+    Mode 711, in a folder every user can enter: the sandbox's unprivileged user must reach
+    its work folder inside (the sandbox would otherwise put it in /tmp, out of our reach).
+    """
+    from autograder.runtime import untraversable_ancestor
+    base = Path(tempfile.gettempdir())
+    if os.geteuid() == 0 and untraversable_ancestor(base / "x"):
+        base = Path("/tmp")
+    for old in base.glob(f"{TEMP_PREFIX}*-*"):
+        pid = old.name[len(TEMP_PREFIX):].split("-")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            remove_tree(old)
+    path = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=base))
+    os.chmod(path, 0o711)
+    return path
+
+
+def remove_tree(path):
+    """rmtree that also gets through folders a student made unreadable.
+
+    It only ever changes modes inside `path`: a retry never touches `path`'s parent (it
+    would be /tmp), and something already gone (another process removing it) is fine.
+    """
+    root = Path(path)
+
+    def retry(func, target, exc_info):
+        if isinstance(exc_info[1], FileNotFoundError):
+            return
+        parent = Path(os.path.dirname(target))
+        if Path(target) == root or not (parent == root or root in parent.parents):
+            return
+        try:
+            os.chmod(parent, 0o700)
+            os.chmod(target, 0o700)
+            func(target)
+        except OSError:
+            pass
+    shutil.rmtree(root, onerror=retry)
+
+
+class _Signals:
+    """While armed, the first SIGINT or SIGTERM raises `Stop` in the main thread. Once disarmed
+    (clean-up has begun) a signal is only remembered, so nothing can cut the clean-up short."""
+
+    class Stop(BaseException):
+        def __init__(self, signum):
+            self.signum = signum
+
+    def __init__(self):
+        self.signum, self.armed, self._old = None, True, {}
+
+    def _handle(self, signum, frame):
+        first = self.signum is None
+        self.signum = self.signum or signum
+        if first and self.armed:
+            raise self.Stop(signum)
+
+    def disarm(self):
+        """From now on signals are remembered, not raised; raise_pending() raises one later."""
+        self.armed = False
+
+    def raise_pending(self):
+        if self.signum is not None:
+            raise self.Stop(self.signum)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._old = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc):
+        for s, handler in self._old.items():
+            signal.signal(s, handler)
+
+
+class GradingPool:
+    """`jobs` slot threads, each feeding one grading process from a shared queue of entries."""
+
+    def __init__(self, todo, jobs, out_dir, fixture_hash, timeout_s, temp_dir):
+        self.tasks, self.results = queue.Queue(), queue.Queue()
+        for entry in todo:
+            self.tasks.put(entry)
+        self.graders = [GradingProcess(out_dir, fixture_hash, timeout_s, temp_dir)
+                        for _ in range(min(len(todo), jobs))]
+        self.threads = [threading.Thread(target=self._slot, args=(g,), daemon=True) for g in self.graders]
+        self.fixture_hash = fixture_hash
+        for t in self.threads:
+            t.start()
+
+    def _slot(self, grader):
+        try:
+            while not grader.closed:
+                try:
+                    entry = self.tasks.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    record = grader.grade(entry)
+                except Exception as exc:          # a batch bug: that entry's row, not a hang
+                    record = dict(new_record(entry, self.fixture_hash), status="error", seconds=0.0, score=0.0,
+                                  max_score=0, message=f"the batch failed on this entry: {exc!r}"[:500],
+                                  checks={}, passed=[])
+                if record is not None:
+                    self.results.put(record)
+        finally:
+            grader.close()
+
+    def records(self, count):
+        """Yields up to `count` records as they finish; stops early only if every slot has ended
+        (a slot thread killed by a batch bug): the caller gives the missing entries their rows."""
+        for _ in range(count):
+            while True:
+                try:
+                    yield self.results.get(timeout=1.0)
+                    break
+                except queue.Empty:
+                    if not any(t.is_alive() for t in self.threads) and self.results.empty():
+                        return
+
+    def close(self):
+        for g in self.graders:
+            g.close()
+        for t in self.threads:
+            t.join(timeout=30)
+
+
+def run_batch(folder, out_dir, jobs=None, force=False, only=None, progress_stream=sys.stderr):
+    """Grades every entry of `folder` into `out_dir`; returns the list of records, one per entry.
+
+    only: ids (or entry names) to regrade, whatever their state; every other entry keeps
+    the row it has. Raises BatchError when the batch cannot start, BatchInterrupted on
+    SIGINT / SIGTERM (after keeping every finished grade and deleting the temporary files).
+    """
+    records = {}
+    with _Signals() as signals:
+        try:
+            return _run(Path(folder), Path(out_dir), jobs, force, only, progress_stream, signals, records)
+        except _Signals.Stop as stop:
+            raise BatchInterrupted(stop.signum, len(records)) from None
+
+
+def _plan(entries, out_dir, fixture_hash, force, chosen):
+    """(records kept from earlier runs by id, entries to grade, notes for the staff)."""
+    kept, todo, stale, untouched = {}, [], 0, 0
+    for entry in entries:
+        if chosen is not None and entry.id not in chosen:
+            old = earlier_record(entry, out_dir)            # --only: every other row stays as it is
+            stale += bool(old and entry.sha256) and finished_record(entry, out_dir, fixture_hash) is None
+            untouched += old is None
+        else:
+            old = None if force or chosen is not None else finished_record(entry, out_dir, fixture_hash)
+            if old is None:
+                todo.append(entry)
+        if old is not None:
+            kept[entry.id] = dict(old, note=entry.note)
+    notes = []
+    if chosen is None and kept:
+        notes.append(f"{len(kept)} submission(s) already graded with these fixtures: kept "
+                     f"(--force regrades them)")
+    if chosen is not None:
+        notes.append(f"--only: regrading {len(todo)} of {len(entries)} entries; the other rows are kept")
+        if stale:
+            notes.append(f"{stale} kept row(s) are out of date (changed submission or fixtures): "
+                         "run without --only to regrade them")
+        if untouched:
+            notes.append(f"{untouched} entr{'y has' if untouched == 1 else 'ies have'} never been graded "
+                         "and get no row: run without --only to grade them")
+    return kept, todo, notes
+
+
+def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
     from autograder.reports import write_summary
     config = load_config()
     try:
         fixture_hash = load_fixture_set(fixture_folder("hidden"), config.hidden_seed).set_hash
     except FixtureError as exc:
         raise BatchError(str(exc)) from None
-    entries = discover(folder)
-    out_dir = Path(out_dir)
+    if not folder.is_dir():
+        raise BatchError(f"{folder} is not a folder of submissions")
+    entries, hidden = discover(folder, out_dir)
+    if not entries:
+        raise BatchError(f"no submissions in {folder} (it holds no entries"
+                         f"{', only hidden ones' if hidden else ''})")
+    chosen = {e.id for e in select_entries(entries, only)} if only is not None else None
+    if jobs is not None and jobs < 1:
+        raise BatchError(f"--jobs must be at least 1 (got {jobs})")
     (out_dir / "submissions").mkdir(parents=True, exist_ok=True)
     os.chmod(out_dir / "submissions", 0o700)     # students' results are private to the staff
     check_names = list(config.checks)
-    records = {}
-    todo = []
-    for entry in entries:
-        old = None if force else finished_record(entry, out_dir, fixture_hash)
-        if old:
-            records[entry.id] = old
-        else:
-            todo.append(entry)
-    if records:
-        print(f"{len(records)} submission(s) already graded with these fixtures: kept "
-              f"(--force regrades them)", file=progress_stream)
+    kept, todo, notes = _plan(entries, out_dir, fixture_hash, force, chosen)
+    records.update(kept)
+    if hidden:
+        notes.insert(0, f"left out {len(hidden)} hidden entr{'y' if len(hidden) == 1 else 'ies'} "
+                        f"(dot-files, __MACOSX, the output folder): {printable(', '.join(hidden))[:200]}")
+    for note in notes:
+        print(note, file=progress_stream)
     timeout_s = float(config.limits["total_timeout_s"]) + GRADER_MARGIN_S
-    progress = Progress(len(todo), progress_stream) if todo else None
-    tasks, results = queue.Queue(), queue.Queue()
-    for entry in todo:
-        tasks.put(entry)
-
-    def slot():
-        grader = GradingProcess(out_dir, fixture_hash, timeout_s)
-        try:
-            while True:
-                try:
-                    entry = tasks.get_nowait()
-                except queue.Empty:
-                    return
-                results.put(grader.grade(entry))
-        finally:
-            grader.stop()
-
-    threads = [threading.Thread(target=slot, daemon=True)
-               for _ in range(min(len(todo), jobs or os.cpu_count() or 1))]
-    for t in threads:
-        t.start()
-    for _ in todo:
-        record = results.get()
-        records[record["id"]] = record
+    progress = Progress(len(records) + len(todo), kept=len(records), stream=progress_stream)
+    notes_by_id = {e.id: e.note for e in todo}
+    temp_dir, pool = None, None
+    try:
+        temp_dir = batch_temp_dir()
+        pool = GradingPool(todo, jobs or os.cpu_count() or 1, out_dir, fixture_hash, timeout_s, temp_dir)
+        last_csv = time.monotonic()
+        for record in pool.records(len(todo)):
+            records[record["id"]] = dict(record, note=notes_by_id.get(record["id"], ""))
+            progress.update(record)
+            if time.monotonic() - last_csv >= CSV_EVERY_S:
+                write_atomic(out_dir / "grades.csv", grades_csv(records.values(), check_names))
+                last_csv = time.monotonic()
+        for entry in todo:
+            if entry.id not in records:
+                records[entry.id] = dict(new_record(entry, fixture_hash), status="error", seconds=0.0,
+                                         score=0.0, max_score=0, checks={}, passed=[], note=entry.note,
+                                         message="the batch lost this entry (a grader bug); run the batch again")
+    finally:
+        signals.disarm()                  # an interrupt from here on waits until the clean-up is done
+        if pool is not None:
+            pool.close()
+        if temp_dir is not None:
+            remove_tree(temp_dir)
+        for entry in todo:                # interrupted: an entry not regraded yet keeps its earlier row
+            if entry.id not in records and (old := earlier_record(entry, out_dir)) is not None:
+                records[entry.id] = dict(old, note=entry.note)
         write_atomic(out_dir / "grades.csv", grades_csv(records.values(), check_names))
-        progress.update(record)
-    for t in threads:
-        t.join()
-    write_atomic(out_dir / "grades.csv", grades_csv(records.values(), check_names))
-    write_summary(sorted(records.values(), key=lambda r: r["id"]), config, out_dir)
-    return sorted(records.values(), key=lambda r: r["id"])
+    signals.raise_pending()
+    ordered = sorted(records.values(), key=lambda r: r["id"])
+    write_summary(ordered, config, out_dir)
+    return ordered
 
 
 def grade_table(records, config):
     """The table printed at the end: submission, score / max, failed checks."""
-    width = max(len("submission"), *(len(r["id"]) for r in records))
+    width = max(len("submission"), *(len(printable(r["id"])) for r in records))
     lines = [f"{'submission':<{width}}  {'score':>13}  failed checks", "-" * (width + 40)]
     for r in records:
         failed = [c for c in config.checks if c not in r.get("passed", ())]
         if r["status"] != "graded":
-            shown = f"{r['status'].upper()}: {' '.join(str(r['message']).split())[:90]}"
+            shown = f"{r['status'].upper()}: {printable(' '.join(str(r['message']).split()))[:90]}"
         else:
             shown = ", ".join(failed) if failed else "-"
-        lines.append(f"{r['id']:<{width}}  {r['score']:>6g} / {r['max_score']:<4g}  {shown}")
+        if r.get("note"):
+            shown += f"  ({printable(r['note'])})"
+        lines.append(f"{printable(r['id']):<{width}}  {r['score']:>6g} / {r['max_score']:<4g}  {shown}")
     return "\n".join(lines)

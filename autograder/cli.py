@@ -56,7 +56,7 @@ def cmd_grade(args):
 
 
 def cmd_batch(args):
-    from autograder.batch import BatchError, grade_table, run_batch
+    from autograder.batch import BatchError, BatchInterrupted, grade_table, run_batch
     from autograder.catalogue import write_examples
     if args.examples:
         folder = Path(args.out) / "example-submissions"
@@ -67,10 +67,14 @@ def cmd_batch(args):
         print("error: give a FOLDER of submissions, or --examples", file=sys.stderr)
         return EXIT_INVALID
     try:
-        records = run_batch(folder, Path(args.out), jobs=args.jobs, force=args.force)
+        records = run_batch(folder, Path(args.out), jobs=args.jobs, force=args.force, only=args.only)
     except BatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except BatchInterrupted as exc:
+        print(f"\n{exc}: {exc.kept} finished grade(s) kept in {Path(args.out) / 'grades.csv'}, "
+              "temporary files deleted; run the same command again to grade the rest", file=sys.stderr)
+        return 128 + exc.signum
     print(grade_table(records, load_config()))
     out = Path(args.out)
     print(f"\nwrote {out / 'grades.csv'}, {out / 'summary.md'} (+ scores.png, checks.png) and "
@@ -148,6 +152,34 @@ def cmd_package(args):
     return 0
 
 
+BATCH_DESCRIPTION = """\
+Grade every entry of FOLDER into OUT, in parallel, one row per entry in OUT/grades.csv:
+'graded', 'invalid' (not a submission, with the reason) or 'error' (a grader problem,
+retried on the next run). An entry's id is its name without .zip/.py; ids that clash
+(alice/ and alice.zip) keep their whole names. Hidden entries (.DS_Store, __MACOSX) are
+left out."""
+
+BATCH_EPILOG = """\
+resuming: a rerun grades only new or changed entries and retries errors; grades of
+  unchanged entries with the same fixtures and grader are kept (--force regrades all,
+  --only regrades the named ids).
+interrupting: Ctrl-C (SIGINT) or SIGTERM stops the batch, keeps every finished grade in
+  grades.csv and deletes the temporary folders; rerun the same command to finish.
+exit status: 0 done, 1 some entries are 'error', 2 bad arguments or folder, 128+signal
+  when interrupted.
+make: make grade SUBMISSIONS=folder [OUT=out/grades] [JOBS=N] [FORCE=1] [ONLY=alice,bob]"""
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,12 +191,20 @@ def build_parser():
     g.add_argument("--isolation", choices=ISOLATION_LEVELS, help="force a sandbox level")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=cmd_grade)
-    b = sub.add_parser("batch", help="grade a folder of submissions in parallel (resumable)")
-    b.add_argument("folder", nargs="?", help="folder of .zip files, folders or .py files")
+    b = sub.add_parser("batch", help="grade a folder of submissions in parallel (resumable)",
+                       description=BATCH_DESCRIPTION, epilog=BATCH_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("folder", nargs="?", help="folder of submissions: .zip files, folders, .py files; "
+                   "every other entry gets an 'invalid' row saying why")
     b.add_argument("--examples", action="store_true", help="grade the bundled example submissions")
     b.add_argument("--out", required=True, help="folder for grades.csv, summary.md and feedback")
-    b.add_argument("--jobs", type=int, help="submissions graded at once (default: number of cores)")
-    b.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    b.add_argument("--jobs", type=_positive_int, metavar="N",
+                   help="submissions graded at once (default: the number of cores)")
+    b.add_argument("--force", action="store_true",
+                   help="regrade every entry, even those already graded with these fixtures")
+    b.add_argument("--only", metavar="ID,ID,...", action="append",
+                   help="regrade exactly these ids (as in grades.csv, or entry names), whatever their "
+                   "state; every other row is kept as it is (may be repeated)")
     b.set_defaults(func=cmd_batch)
     w = sub.add_parser("batch-worker", help="(internal) one of batch's grading processes")
     w.add_argument("--out", required=True)

@@ -191,6 +191,8 @@ def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
         extra.update(fixture_set_hash=fixture_set.set_hash, fixture_seed=seed)
         submission = load_submission(Path(path))
         extra.update(submission_sha256=submission.sha256, submission_origin=submission.origin)
+        if submission.notes:
+            extra["submission_notes"] = list(submission.notes)
     except FixtureError as exc:
         report = _report_without_checks("error", f"Grading could not start (staff problem, not yours): {exc}",
                                         config, started, extra)
@@ -218,6 +220,7 @@ def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
         message = f"Your conv2d.py could not be imported, so every check failed: {import_error.message}"
     else:
         message = f"Graded {len(outcomes)} checks against the {options.which} fixtures."
+    message = " ".join([message, *submission.notes])
     if plugin.internal_errors:
         extra["internal_errors"] = plugin.internal_errors
     report = GradeReport(status="error" if plugin.internal_errors else "graded", message=message,

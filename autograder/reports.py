@@ -27,6 +27,12 @@ def _likely_bugs(out_dir, records):
     return counts
 
 
+def md_cell(text):
+    """Text safe in a markdown table cell: one line, pipes escaped, no HTML."""
+    text = " ".join(str(text).split())
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _histogram(scores, max_score, bins=10):
     edges = [max_score * i / bins for i in range(bins + 1)]
     counts = [0] * bins
@@ -66,7 +72,12 @@ def summary_markdown(records, config, bug_counts):
     problems = [r for r in records if r["status"] != "graded"]
     if problems:
         lines += ["", "## Not graded", "", "| submission | status | message |", "|---|---|---|"]
-        lines += [f"| {r['id']} | {r['status']} | {' '.join(str(r['message']).split())[:200]} |" for r in problems]
+        lines += [f"| {md_cell(r['id'])} | {r['status']} | {md_cell(str(r['message'])[:200])} |" for r in problems]
+    duplicates = [r for r in records if r.get("note")]
+    if duplicates:
+        lines += ["", "## Duplicate ids", "", "Entries whose usual id (the name without its extension) clashed; "
+                  "each was graded under the id shown.", "", "| id | note |", "|---|---|"]
+        lines += [f"| {md_cell(r['id'])} | {md_cell(r['note'])} |" for r in duplicates]
     return "\n".join(lines) + "\n"
 
 

@@ -2,7 +2,12 @@
 
 A submission is a zip (conv2d.py at its top level or inside one folder), a folder
 laid out the same way (Gradescope unpacks uploads into /autograder/submission), or
-a bare file named conv2d.py. Everything about it is hostile until proven otherwise:
+a loose .py file. Lenient about names, strict about content: where no file is named
+conv2d.py, the one Python file that defines the contract (a top-level `col2im` and
+a class `Conv2d`) is taken whatever its name ("conv2d (1).py", "Conv2D.py",
+"alice_smith_1234.py"), with a note asking for the right name; two such files are
+refused. The contract is read from the syntax tree (`ast`): nothing is imported or
+run. Everything about a submission is hostile until proven otherwise:
 
 * A zip is read in memory with `zipfile`, never extracted. Every member name is
   checked (no absolute paths, `..`, drive letters, backslashes or control
@@ -18,6 +23,7 @@ Every refusal is an `InvalidSubmission` whose `message` is written for the stude
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import os
@@ -32,6 +38,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterable
 
 TARGET = "conv2d.py"
+CONTRACT = ("col2im", "Conv2d")     # what the graded file must define at its top level
 
 # Junk that zip tools and editors add beside the real files; never a submission.
 _IGNORED_DIRS = frozenset({"__MACOSX", "__pycache__"})
@@ -71,12 +78,15 @@ class Submission:
     sha256: hex digest of the original bytes handed in (the zip, the .py file, or
         for a folder the conv2d.py bytes found), to detect changed submissions.
     files: the file names that were considered (junk ignored), sorted, for messages.
+    notes: sentences for the student's feedback about how the file was found
+        (e.g. it was graded although it is not named conv2d.py).
     """
 
     source: str
     origin: str
     sha256: str
     files: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,7 @@ class SubmissionLimits:
     max_members: int = 200      # files considered, after ignoring junk
     max_depth: int = 6          # path components of a file considered
     max_source_bytes: int = 1 * 2**20
+    max_candidates: int = 20    # Python files parsed to find the contract when none is conv2d.py
 
 
 # --------------------------------------------------------------------------- API
@@ -109,14 +120,29 @@ def load_submission(path: Path, limits: SubmissionLimits = SubmissionLimits()) -
         raise InvalidSubmission(f"{name} is not a regular file, a folder or a zip")
     if st.st_size == 0:
         raise InvalidSubmission(f"the submission {name} is empty (0 bytes)")
+    suffix = path.suffix.lower()
     if path.name == TARGET:
         return _load_bare_file(path, limits)
-    if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
+    if suffix == ".py":
+        return _load_loose_file(path, limits)
+    if suffix == ".zip" or zipfile.is_zipfile(path):
         return _load_zip(path, st.st_size, limits)
-    if path.suffix.lower() in (".py", ".ipynb") or "conv2d" in path.name.lower():
-        case = ", lower case" if path.name.lower() == TARGET else ""
-        raise InvalidSubmission(f"the file must be named {TARGET}{case}; got {name}")
-    raise InvalidSubmission(f"not a zip file or {TARGET}: {name} ({st.st_size} bytes)")
+    if suffix == ".ipynb":
+        raise InvalidSubmission(f"{name} is a notebook; submit the Python file {TARGET}")
+    kind = f"{_show(path.suffix)} file" if path.suffix else "file without an extension"
+    raise InvalidSubmission(f"not a submission: {kind} ({name}, {_size(st.st_size)}); "
+                            f"submit {TARGET}, or a zip holding it")
+
+
+def defines_contract(tree: ast.Module) -> bool:
+    """True when a module's top level defines a function `col2im` and a class `Conv2d`.
+
+    Read from the syntax tree only: the student's code is never imported or run here.
+    """
+    names = {node.name for node in tree.body
+             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+             and (node.name, type(node) is ast.ClassDef) in (("col2im", False), ("Conv2d", True))}
+    return names == set(CONTRACT)
 
 
 def write_source(submission: Submission, dest_dir: Path) -> Path:
@@ -150,6 +176,18 @@ def _load_bare_file(path: Path, limits: SubmissionLimits) -> Submission:
                       sha256=hashlib.sha256(raw).hexdigest(), files=(path.name,))
 
 
+def _load_loose_file(path: Path, limits: SubmissionLimits) -> Submission:
+    """A .py file not named conv2d.py: graded only if it defines the contract."""
+    raw = _read_regular_file(path, limits.max_source_bytes, follow=True, what=_show(path.name))
+    source = _to_source(raw, path.name)
+    if not _source_defines_contract(source):
+        raise InvalidSubmission(
+            f"{_show(path.name)} does not define col2im and Conv2d, so it is not a {TARGET} "
+            f"submission; submit your {TARGET}")
+    return Submission(source=source, origin=path.name, sha256=hashlib.sha256(raw).hexdigest(),
+                      files=(path.name,), notes=(_renamed_note(path.name),))
+
+
 def _load_zip(path: Path, size: int, limits: SubmissionLimits) -> Submission:
     """A zip: check every member, then read conv2d.py from it without extracting."""
     name = _show(path.name)
@@ -170,20 +208,20 @@ def _load_zip(path: Path, size: int, limits: SubmissionLimits) -> Submission:
         if not infos:
             raise InvalidSubmission(f"the zip {name} is empty: it holds no files")
         members = _check_zip_members(infos, limits)
-        chosen = _find_target(sorted(members), "the zip")
-        raw = _read_zip_member(archive, members[chosen], limits)
-    return Submission(source=_to_source(raw), origin=f"{path.name}:{chosen}",
-                      sha256=hashlib.sha256(data).hexdigest(), files=tuple(sorted(members)))
+        read = lambda rel: _read_zip_member(archive, members[rel], limits, rel)
+        chosen, raw, notes = _find_target(sorted(members), "the zip", read, limits)
+    return Submission(source=_to_source(raw, chosen.rsplit("/", 1)[-1]), origin=f"{path.name}:{chosen}",
+                      sha256=hashlib.sha256(data).hexdigest(), files=tuple(sorted(members)), notes=notes)
 
 
 def _load_folder(root: Path, limits: SubmissionLimits) -> Submission:
     """A folder laid out like the zip (as Gradescope unpacks an upload)."""
     files = _walk_folder(root, limits)
-    chosen = _find_target(sorted(files), "the folder")
-    raw = _read_regular_file(root.joinpath(*chosen.split("/")), limits.max_source_bytes,
-                             follow=False)
-    return Submission(source=_to_source(raw), origin=f"{root.name or root}/{chosen}",
-                      sha256=hashlib.sha256(raw).hexdigest(), files=tuple(sorted(files)))
+    read = lambda rel: _read_regular_file(root.joinpath(*rel.split("/")), limits.max_source_bytes,
+                                          follow=False, what=_show(rel))
+    chosen, raw, notes = _find_target(sorted(files), "the folder", read, limits)
+    return Submission(source=_to_source(raw, chosen.rsplit("/", 1)[-1]), origin=f"{root.name or root}/{chosen}",
+                      sha256=hashlib.sha256(raw).hexdigest(), files=tuple(sorted(files)), notes=notes)
 
 
 # ------------------------------------------------------------------------- zips
@@ -253,17 +291,18 @@ def _is_zip_dir(info: zipfile.ZipInfo) -> bool:
 
 
 def _read_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
-                     limits: SubmissionLimits) -> bytes:
+                     limits: SubmissionLimits, rel: str = TARGET) -> bytes:
     """Decompress one member, never producing more than the source cap allows."""
     cap = min(limits.max_source_bytes, limits.max_total_uncompressed)
+    shown = _show(rel)
     if info.file_size > cap:
-        raise InvalidSubmission(f"{TARGET} is {_size(info.file_size)}; the limit is {_size(cap)}")
+        raise InvalidSubmission(f"{shown} is {_size(info.file_size)}; the limit is {_size(cap)}")
     try:
         with archive.open(info) as stream:
-            return _read_bounded(stream, cap, f"{TARGET} in the zip")
+            return _read_bounded(stream, cap, f"{shown} in the zip")
     except _ZIP_ERRORS as e:
         raise InvalidSubmission(
-            f"{TARGET} in the zip cannot be read ({e}); the zip may be damaged or use an "
+            f"{shown} in the zip cannot be read ({e}); the zip may be damaged or use an "
             "unusual compression method: re-create it with a standard zip tool") from None
 
 
@@ -332,12 +371,16 @@ def _too_deep(rel: str, limits: SubmissionLimits, where: str) -> str:
             f"put {TARGET} at the top or inside one folder")
 
 
-def _find_target(names: list[str], where: str) -> str:
-    """Pick the one conv2d.py at the top level or inside one folder, or explain why not."""
+def _find_target(names: list[str], where: str, read, limits: SubmissionLimits):
+    """(chosen name, its bytes, notes): the one conv2d.py at the top level or inside one
+    folder; failing that, the one Python file there that defines the contract; or explain.
+
+    read(name) -> bytes reads one file of the submission, bounded.
+    """
     hits = [n for n in names if n.rsplit("/", 1)[-1] == TARGET]
     shallow = [n for n in hits if n.count("/") <= 1]
     if len(shallow) == 1:
-        return shallow[0]
+        return shallow[0], read(shallow[0]), ()
     if shallow:
         raise InvalidSubmission(
             f"{where} holds {len(shallow)} files named {TARGET}: {_listing(shallow)}; "
@@ -348,11 +391,56 @@ def _find_target(names: list[str], where: str) -> str:
             f"found: {_listing(hits)}")
     if not names:
         raise InvalidSubmission(f"no {TARGET} found; {where} holds no files ({_IGNORED_NOTE})")
+    candidates = _contract_candidates(names, read, limits)
+    if len(candidates) == 1:
+        (chosen, raw), = candidates.items()
+        return chosen, raw, (_renamed_note(chosen),)
+    if candidates:
+        raise InvalidSubmission(
+            f"no {TARGET} found, and {where} holds {len(candidates)} Python files that define "
+            f"col2im and Conv2d: {_listing(candidates)}; keep only the one you want graded, "
+            f"named {TARGET}")
     message = f"no {TARGET} found; {where} holds: {_listing(names)}"
     hints = [h for h in (_near_miss(n) for n in names) if h]
     if hints:
         message += ". Hint: " + "; ".join(hints[:3])
     raise InvalidSubmission(message)
+
+
+def _contract_candidates(names: list[str], read, limits: SubmissionLimits) -> dict[str, bytes]:
+    """{name: bytes} of the Python files, at the top or inside one folder, that define the contract.
+
+    Files that cannot be read, decoded or parsed are not candidates; at most
+    max_candidates files are parsed (a zip of hundreds of .py files is not a submission).
+    """
+    python = [n for n in names if n.lower().endswith(".py") and n.count("/") <= 1]
+    if len(python) > limits.max_candidates:
+        raise InvalidSubmission(
+            f"no {TARGET} found, and there are {len(python)} Python files to choose from; "
+            f"name the file you want graded {TARGET}")
+    found = {}
+    for name in python:
+        try:
+            raw = read(name)
+            if _source_defines_contract(_decode(raw)):
+                found[name] = raw
+        except InvalidSubmission:
+            continue
+    return found
+
+
+def _source_defines_contract(source: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return defines_contract(ast.parse(source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+
+
+def _renamed_note(name: str) -> str:
+    return (f"Note: your file {_show(name)} was graded because it is the only Python file that "
+            f"defines col2im and Conv2d; please name it {TARGET} next time.")
 
 
 def _near_miss(rel: str) -> str | None:
@@ -407,26 +495,35 @@ def _read_bounded(stream: BinaryIO, cap: int, what: str) -> bytes:
             raise InvalidSubmission(f"{what} is larger than the limit of {_size(cap)}")
 
 
-def _to_source(raw: bytes) -> str:
-    """Decode conv2d.py's bytes to text with LF line endings, and check that it compiles."""
+def _decode(raw: bytes, name: str = TARGET) -> str:
+    """Source text from a file's bytes: UTF-8, BOM stripped, LF line endings."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InvalidSubmission(f"{TARGET} is saved as UTF-16 text; save it as UTF-8")
+        raise InvalidSubmission(f"{name} is saved as UTF-16 text; save it as UTF-8")
     nul = raw.find(b"\x00")
     if nul >= 0:
         raise InvalidSubmission(
-            f"{TARGET} contains NUL bytes (first at line {_line_of(raw, nul)}): it is a "
+            f"{name} contains NUL bytes (first at line {_line_of(raw, nul)}): it is a "
             "binary file, not Python source")
     body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InvalidSubmission(
-            f"{TARGET} is not UTF-8 text (byte 0x{body[e.start]:02x} at line "
+            f"{name} is not UTF-8 text (byte 0x{body[e.start]:02x} at line "
             f"{_line_of(body, e.start)}); save it with UTF-8 encoding") from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _to_source(raw: bytes, name: str = TARGET) -> str:
+    """Decode the graded file's bytes to text with LF line endings, and check that it compiles.
+
+    name: the file's name as the student will recognise it in a message.
+    """
+    name = _show(name)
+    text = _decode(raw, name)
     if not text.strip():
-        raise InvalidSubmission(f"{TARGET} is empty")
-    _check_compiles(text)
+        raise InvalidSubmission(f"{name} is empty")
+    _check_compiles(text, name)
     return text
 
 
@@ -436,7 +533,7 @@ def _line_of(data: bytes, offset: int) -> int:
     return head.count(b"\n") + 1
 
 
-def _check_compiles(text: str) -> None:
+def _check_compiles(text: str, name: str = TARGET) -> None:
     """Refuse source that Python cannot compile. Compiling runs none of it.
 
     The UTF-8 bytes are compiled, not the str, so a coding declaration is honoured
@@ -449,16 +546,16 @@ def _check_compiles(text: str) -> None:
             warnings.simplefilter("ignore")
             compile(text.encode("utf-8"), TARGET, "exec", dont_inherit=True)
     except SyntaxError as e:
-        raise InvalidSubmission(_syntax_message(e)) from None
+        raise InvalidSubmission(_syntax_message(e, name)) from None
     except (RecursionError, MemoryError):
         raise InvalidSubmission(
-            f"{TARGET} is nested too deeply for Python to compile it") from None
+            f"{name} is nested too deeply for Python to compile it") from None
 
 
-def _syntax_message(e: SyntaxError) -> str:
+def _syntax_message(e: SyntaxError, name: str = TARGET) -> str:
     """'conv2d.py has a syntax error at line N: msg' plus the line with a caret under the error."""
     at = f" at line {e.lineno}" if e.lineno else ""
-    message = f"{TARGET} has a syntax error{at}: {e.msg}"
+    message = f"{name} has a syntax error{at}: {e.msg}"
     if e.text:
         line = e.text.rstrip("\r\n")[:_LINE_MAX]
         message += f"\n    {line}"

@@ -18,6 +18,7 @@ from autograder.submission import (
     write_source)
 
 SOURCE = "import numpy as np\n\n\ndef col2im(X_col, C, H, W, kH, kW, stride=1):\n    return None\n"
+CONTRACT = SOURCE + "\n\nclass Conv2d:\n    pass\n"      # defines both names the contract asks for
 
 
 # ---------------------------------------------------------------------- helpers
@@ -175,16 +176,34 @@ def test_empty_conv2d_py(tmp_path):
     assert refused(z) == "conv2d.py is empty"
 
 
-def test_other_py_name_given_directly(tmp_path):
-    (tmp_path / "main.py").write_text(SOURCE)
-    assert refused(tmp_path / "main.py") == "the file must be named conv2d.py; got main.py"
-    (tmp_path / "Conv2D.py").write_text(SOURCE)
-    assert "lower case" in refused(tmp_path / "Conv2D.py")
+def test_loose_py_without_the_contract_is_refused(tmp_path):
+    (tmp_path / "main.py").write_text(SOURCE)           # col2im but no Conv2d
+    assert refused(tmp_path / "main.py") == ("main.py does not define col2im and Conv2d, so it is not "
+                                             "a conv2d.py submission; submit your conv2d.py")
+
+
+@pytest.mark.parametrize("name", ["alice_smith_1234.py", "conv2d (1).py", "Conv2D.py", "CONV2D.PY"])
+def test_loose_py_with_the_contract_is_graded_whatever_its_name(tmp_path, name):
+    (tmp_path / name).write_text(CONTRACT)
+    sub = load_submission(tmp_path / name)
+    assert sub.source == CONTRACT and sub.origin == name
+    assert sub.notes == (f"Note: your file {name} was graded because it is the only Python file that "
+                         "defines col2im and Conv2d; please name it conv2d.py next time.",)
+
+
+def test_loose_py_errors_name_the_file_handed_in(tmp_path):
+    (tmp_path / "hw.py").write_text("def col2im(:\n")
+    assert refused(tmp_path / "hw.py").startswith("hw.py has a syntax error at line 1")
 
 
 def test_neither_zip_nor_py(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
-    assert refused(tmp_path / "notes.txt") == "not a zip file or conv2d.py: notes.txt (5 bytes)"
+    assert refused(tmp_path / "notes.txt") == ("not a submission: .txt file (notes.txt, 5 bytes); "
+                                               "submit conv2d.py, or a zip holding it")
+    (tmp_path / "README").write_text("hello")
+    assert refused(tmp_path / "README").startswith("not a submission: file without an extension")
+    (tmp_path / "conv2d.ipynb").write_text("{}")
+    assert refused(tmp_path / "conv2d.ipynb") == "conv2d.ipynb is a notebook; submit the Python file conv2d.py"
 
 
 def test_zip_suffix_but_not_a_zip(tmp_path):
@@ -228,6 +247,56 @@ def test_only_junk_is_no_submission(tmp_path):
 ])
 def test_near_miss_hints(tmp_path, name, hint):
     assert hint in refused(make_zip(tmp_path / "s.zip", {name: "x = 1\n"}))
+
+
+@pytest.mark.parametrize("kind", ["zip", "folder"])
+def test_the_one_python_file_defining_the_contract_is_graded(tmp_path, kind):
+    members = {"hw/conv2d (1).py": CONTRACT, "hw/train_filter.py": "from conv2d import Conv2d\n",
+               "notes.txt": "hi"}
+    if kind == "zip":
+        sub = load_submission(make_zip(tmp_path / "s.zip", members))
+        assert sub.origin == "s.zip:hw/conv2d (1).py"
+    else:
+        for name, text in members.items():
+            (tmp_path / "s" / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / "s" / name).write_text(text)
+        sub = load_submission(tmp_path / "s")
+        assert sub.origin == "s/hw/conv2d (1).py"
+    assert sub.source == CONTRACT and "hw/conv2d (1).py was graded" in sub.notes[0]
+
+
+def test_two_files_defining_the_contract_are_refused(tmp_path):
+    z = make_zip(tmp_path / "s.zip", {"conv2d_v1.py": CONTRACT, "conv2d_v2.py": CONTRACT})
+    assert refused(z) == ("no conv2d.py found, and the zip holds 2 Python files that define col2im and "
+                          "Conv2d: conv2d_v1.py, conv2d_v2.py; keep only the one you want graded, named conv2d.py")
+
+
+def test_conv2d_py_wins_over_other_contract_files(tmp_path):
+    z = make_zip(tmp_path / "s.zip", {"conv2d.py": SOURCE, "conv2d_old.py": CONTRACT})
+    sub = load_submission(z)
+    assert sub.source == SOURCE and sub.notes == ()
+
+
+def test_contract_is_read_without_running_the_file(tmp_path):
+    marker = tmp_path / "ran"
+    evil = f"open({str(marker)!r}, 'w').write('x')\n" + CONTRACT
+    z = make_zip(tmp_path / "s.zip", {"mine.py": evil})
+    assert load_submission(z).source == evil and not marker.exists()
+
+
+@pytest.mark.parametrize("text", [
+    "col2im = lambda *a: None\nConv2d = object\n",          # bound, not defined
+    "class col2im:\n    pass\ndef Conv2d():\n    pass\n",      # the wrong kinds
+    "def f():\n    def col2im(): pass\n    class Conv2d: pass\n",  # not at the top level
+    "def col2im(:\n",                                      # does not parse
+])
+def test_what_does_not_define_the_contract(tmp_path, text):
+    assert "no conv2d.py found" in refused(make_zip(tmp_path / "s.zip", {"mine.py": text}))
+
+
+def test_many_python_files_are_not_all_parsed(tmp_path):
+    z = make_zip(tmp_path / "s.zip", {f"f{i:02d}.py": "x = 1\n" for i in range(21)})
+    assert "there are 21 Python files to choose from" in refused(z)
 
 
 def test_too_deep(tmp_path):
