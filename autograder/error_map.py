@@ -228,7 +228,8 @@ def read_pattern(wrong, layout, actual=None, expected=None, close=None):
     for axis, noun in ((0, "column"), (1, "row")):
         q = _periodic(pixels.any(axis=axis))
         if q:
-            return f"wrong in every {q}th {noun} only: the stride (window k starts at k * stride)"
+            nth = {2: "second", 3: "third"}.get(q, f"{q}th")
+            return f"wrong in every {nth} {noun} only: the stride (window k starts at k * stride)"
     if pixels.all():
         return EVERYWHERE
     return ""
