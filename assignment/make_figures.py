@@ -46,14 +46,17 @@ def grid(ax, shape):
     ax.set_yticks(range(rows))
 
 
+# (H, W, k, s, note) of the coverage panels, in the handout's order (tests/test_handout.py checks the text).
+COVERAGE_CASES = [(6, 6, 3, 1, "stride 1: counts 1 to 9"),
+                  (7, 7, 3, 2, "stride 2: overlap 2 on window borders"),
+                  (6, 6, 3, 2, "uneven stride: last row/column 0"),
+                  (8, 8, 2, 3, "s > k: gaps between windows")]
+
+
 def coverage_figure(path):
-    cases = [(6, 6, 3, 1, "stride 1: counts 1 to 9"),
-             (7, 7, 3, 2, "stride 2: overlap 2 on window borders"),
-             (6, 6, 3, 2, "uneven stride: last row/column 0"),
-             (8, 8, 2, 3, "s > k: gaps between windows")]
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4.6))
+    fig, axes = plt.subplots(1, len(COVERAGE_CASES), figsize=(16, 4.6))
     cmap = plt.get_cmap("YlOrRd").copy()
-    for ax, (H, W, k, s, note) in zip(axes, cases):
+    for ax, (H, W, k, s, note) in zip(axes, COVERAGE_CASES):
         count = coverage(H, W, k, k, s)
         ax.imshow(np.ma.masked_equal(count, 0), cmap=cmap, vmin=0, vmax=9)
         ax.imshow(np.ma.masked_not_equal(count, 0), cmap=ListedColormap(["#cfcfcf"]))  # zeros: grey
