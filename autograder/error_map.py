@@ -118,7 +118,7 @@ def draw(chars_per_panel, labels):
 
 def mask_lines(wrong, too_high=None):
     """The text map of a boolean array `wrong`. With `too_high` (boolean, public cases only)
-    a wrong cell shows + (too high), - (too low) or X (both, in different channels).
+    a wrong cell shows + (too high), - (too low) or X (some of each: channels or blocks).
     Returns (lines, note about blocks or panels not drawn)."""
     panels, labels = _panels(wrong)
     if too_high is not None:
@@ -158,7 +158,7 @@ def _periodic(flags):
     if flags.all() or not flags.any():
         return 0
     for q in range(2, len(flags) // 2 + 1):
-        if all(flags[k] == flags[k + q] for k in range(len(flags) - q)):
+        if np.array_equal(flags[:-q], flags[q:]):
             return q
     return 0
 
@@ -253,8 +253,7 @@ def where_wrong(actual, expected, ok, case, close=None):
     panels = ""
     if wrong.ndim >= 3:
         panels = f"; one panel per {noun}" + (", a pixel marked if it is wrong in any channel" if wrong.ndim > 3 else "")
-    marks = (f"{TOO_HIGH} too high, {TOO_LOW} too low" + (f", {WRONG} both" if wrong.ndim > 3 else "")
-             if public else f"{WRONG} wrong")
+    marks = f"{TOO_HIGH} too high, {TOO_LOW} too low, {WRONG} some of each" if public else f"{WRONG} wrong"
     legend = f"where it is wrong ({marks}, {RIGHT} right{panels}" + (f"; {note}" if note else "") + "):"
 
     text = [legend, *("  " + line for line in lines)]
@@ -263,7 +262,7 @@ def where_wrong(actual, expected, ok, case, close=None):
         text.append(f"reading: {reading}")
     if public:
         worst = np.unravel_index(int(np.argmax(np.where(wrong, np.abs(error), -1))), error.shape)
-        others = [i for i in zip(*np.nonzero(wrong)) if i != worst]
+        others = [tuple(i) for i in np.argwhere(wrong)[:MAX_VALUE_LINES] if tuple(i) != worst]
         for index in [worst, *others][:MAX_VALUE_LINES]:
             where = ", ".join(str(int(i)) for i in index)
             text.append(f"at [{where}]: expected {float(expected[index]):.6g}, got {float(actual[index]):.6g} "

@@ -113,7 +113,7 @@ def test_public_cases_show_values_and_the_search_finds_them(tmp_path):
                      GradingOptions(which="public"))
     tests = {t["extra_data"]["check"]: t for t in json.loads((tmp_path / "out" / "results.json").read_text())["tests"]}
     output = tests["col2im_overlap_sum"]["output"]
-    assert "(+ too high, - too low, . right" in output and "expected " in output, output
+    assert "(+ too high, - too low, X some of each, . right" in output and "expected " in output, output
     case = next(c for c in public.cases if "col2im_overlap_sum" in c.checks)
     assert printed_values(output, case.array("expected"))
 
