@@ -26,6 +26,7 @@ MAX_PANELS = 8          # images (or channels) drawn side by side; the rest are 
 MAX_VALUE_LINES = 3     # public cases: wrong positions listed with their values
 RIGHT, WRONG, TOO_HIGH, TOO_LOW = ".", "X", "+", "-"
 EVERYWHERE = "wrong everywhere, so no single place is to blame: see the likely bug or the hint above"
+NO_PATTERN = "no known pattern (overlaps, stride, crop, batch) fits these positions"
 
 
 @lru_cache(maxsize=8)
@@ -184,9 +185,11 @@ def _moved(dy, dx):
     return " and ".join(parts)
 
 
-def _which(indices, total, noun):
+def _which(indices, total):
+    """[1] of 3 -> 'image 1 (of images 0 to 2) is'; [1, 2] -> 'images 1, 2 (of images 0 to 2) are'."""
     names = ", ".join(str(int(k)) for k in indices)
-    return f"{noun}{'s' if len(indices) > 1 else ''} {names} (of {total})"
+    many = len(indices) > 1
+    return f"image{'s' if many else ''} {names} (of images 0 to {total - 1}) {'are' if many else 'is'}"
 
 
 def read_pattern(wrong, layout, actual=None, expected=None, close=None):
@@ -200,10 +203,9 @@ def read_pattern(wrong, layout, actual=None, expected=None, close=None):
     if layout.batch and wrong.ndim >= 3 and wrong.shape[0] > 1:
         per_image = wrong.reshape(wrong.shape[0], -1).any(axis=1)
         if not per_image.all():
-            bad, good = np.flatnonzero(per_image), np.flatnonzero(~per_image)
-            return (f"only {_which(bad, wrong.shape[0], 'image')} wrong, "
-                    f"{_which(good, wrong.shape[0], 'image')} right: the batch loop (image n needs "
-                    f"its own dY[n] and X_cols[n], and dW sums every image)")
+            bad = np.flatnonzero(per_image)
+            return (f"only {_which(bad, wrong.shape[0])} wrong, the other images are right: "
+                    f"the batch loop (image n must use its own data, dY[n] and X_cols[n])")
     if layout.padding and actual is not None and wrong.all():
         shift = _shift(actual, expected, close, layout.padding)
         if shift:
@@ -257,9 +259,8 @@ def where_wrong(actual, expected, ok, case, close=None):
     legend = f"where it is wrong ({marks}, {RIGHT} right{panels}" + (f"; {note}" if note else "") + "):"
 
     text = [legend, *("  " + line for line in lines)]
-    reading = read_pattern(wrong, layout, actual, expected, close)
-    if reading:
-        text.append(f"reading: {reading}")
+    reading = read_pattern(wrong, layout, actual, expected, close) or NO_PATTERN
+    text.append(f"reading: {reading}")
     if public:
         worst = np.unravel_index(int(np.argmax(np.where(wrong, np.abs(error), -1))), error.shape)
         others = [tuple(i) for i in np.argwhere(wrong)[:MAX_VALUE_LINES] if tuple(i) != worst]

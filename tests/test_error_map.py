@@ -187,7 +187,7 @@ def test_reading_of_one_wrong_image_is_the_batch_loop():
     wrong = np.zeros((3, 2, 4, 4), bool)
     wrong[1] = True
     reading = read_pattern(wrong, Layout("image", np.ones((4, 4), int), batch=True))
-    assert reading.startswith("only image 1 (of 3) wrong") and "the batch loop" in reading
+    assert reading.startswith("only image 1 (of images 0 to 2) is wrong") and "the batch loop" in reading
 
 
 def test_no_reading_when_no_pattern_fits():
