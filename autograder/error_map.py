@@ -254,7 +254,8 @@ def where_wrong(actual, expected, ok, case, close=None):
     noun = layout.panel_noun
     panels = ""
     if wrong.ndim >= 3:
-        panels = f"; one panel per {noun}" + (", a pixel marked if it is wrong in any channel" if wrong.ndim > 3 else "")
+        folded = ", a pixel marked if it is wrong in any channel" if wrong.ndim > 3 else ""
+        panels = f"; one panel per {noun}{folded}"
     marks = f"{TOO_HIGH} too high, {TOO_LOW} too low, {WRONG} some of each" if public else f"{WRONG} wrong"
     legend = f"where it is wrong ({marks}, {RIGHT} right{panels}" + (f"; {note}" if note else "") + "):"
 

@@ -56,7 +56,8 @@ def test_catalogue_bug_map_and_reading_name_its_class(graded, key, check, words)
 
 
 def value_tokens(values):
-    """The ways a feedback text could print these numbers: 4 to 8 significant digits (3 would match scores such as 3.33), fixed and exponent."""
+    """The ways a feedback text could print these numbers: 4 to 8 significant digits (3 would
+    match scores such as 3.33), fixed and exponent."""
     tokens = set()
     for v in np.asarray(values, np.float64).ravel():
         if abs(v) < 1e-3:                       # zeros and tiny numbers would match case sizes
@@ -111,7 +112,8 @@ def test_public_cases_show_values_and_the_search_finds_them(tmp_path):
     public = load_fixture_set(folder, CONFIG.public_seed, "public")
     grade_submission(write_zip(CATALOGUE["bug/overwrite_overlaps"], tmp_path / "sub.zip"), tmp_path / "out",
                      GradingOptions(which="public"))
-    tests = {t["extra_data"]["check"]: t for t in json.loads((tmp_path / "out" / "results.json").read_text())["tests"]}
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    tests = {t["extra_data"]["check"]: t for t in results["tests"]}
     output = tests["col2im_overlap_sum"]["output"]
     assert "(+ too high, - too low, X some of each, . right" in output and "expected " in output, output
     case = next(c for c in public.cases if "col2im_overlap_sum" in c.checks)
