@@ -122,12 +122,27 @@ def test_public_cases_show_values_and_the_search_finds_them(tmp_path):
 
 # --- the map and its reading on arrays made by hand ----------------------------------------
 
-def col2im_case(C, H, W, kH, kW, s):
-    return SimpleNamespace(kind="col2im", params=dict(C=C, H=H, W=W, kH=kH, kW=kW, stride=s), folder=None)
+class HandMadeCase(SimpleNamespace):
+    """What error_map reads of a fixtures.Case: kind, params, its named arrays; no folder (hidden)."""
+    folder = None
+
+    def array(self, name):
+        return self.named[name]
+
+    @property
+    def arrays(self):
+        return tuple(self.named)
 
 
-def layer_case(N, C_in, C_out, H, W, k, s, p):
-    return SimpleNamespace(kind="layer", folder=None, params=dict(
+def col2im_case(expected, kH, kW, s):
+    C, H, W = expected.shape
+    return HandMadeCase(kind="col2im", params=dict(C=C, H=H, W=W, kH=kH, kW=kW, stride=s),
+                        named={"expected": expected})
+
+
+def layer_case(dX, C_out, k, s, p):
+    N, C_in, H, W = dX.shape
+    return HandMadeCase(kind="layer", named={"dX": dX}, params=dict(
         N=N, C_in=C_in, C_out=C_out, H=H, W=W, kernel_size=list(k), stride=s, padding=p))
 
 
@@ -146,8 +161,8 @@ def test_large_grids_are_drawn_in_blocks():
 
 
 def test_hidden_case_map_shows_no_value():
-    case = col2im_case(1, 5, 5, 3, 3, 1)
     expected = np.arange(25, dtype=float).reshape(1, 5, 5) + 0.123456
+    case = col2im_case(expected, 3, 3, 1)
     actual = expected.copy()
     actual[0, 2, 2] += 1
     text = where_wrong(actual, expected, actual == expected, case)
@@ -173,14 +188,14 @@ def test_reading_of_every_second_column():
 
 
 def test_reading_of_a_wrong_border_and_a_shift_is_the_crop():
-    case = layer_case(2, 1, 1, 6, 6, (3, 3), 1, 1)
     layout = Layout("image", np.full((6, 6), 4), batch=True, padding=1)
     wrong = np.zeros((2, 1, 6, 6), bool)
     wrong[:, :, 0, :] = wrong[:, :, :, -1] = True
     assert "the crop" in read_pattern(wrong, layout)
     rng = np.random.default_rng(0)
-    padded = rng.standard_normal((2, 1, 8, 8))
+    padded = rng.standard_normal((2, 1, 8, 8))              # dX_pad; the answer is its middle 6x6
     expected, actual = padded[:, :, 1:7, 1:7], padded[:, :, :6, :6]
+    case = layer_case(expected, C_out=1, k=(3, 3), s=1, p=1)
     text = where_wrong(actual, expected, np.isclose(actual, expected), case, np.isclose)
     assert "moved 1 row down and 1 column right: the crop" in text, text
 
@@ -196,3 +211,16 @@ def test_no_reading_when_no_pattern_fits():
     wrong = np.zeros((1, 5, 5), bool)
     wrong[0, 0, 0] = wrong[0, 2, 2] = True
     assert read_pattern(wrong, Layout("channel", coverage(5, 5, 2, 2, 1))) == ""
+
+
+def test_forward_output_of_dX_shape_gets_no_dX_reading():
+    """y and dX can have the same shape; the map reads y as y (no crop or overlap reading)."""
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal((2, 1, 6, 6))
+    case = layer_case(rng.standard_normal((2, 1, 6, 6)), C_out=1, k=(3, 3), s=1, p=1)
+    case.named["y"] = y
+    actual = np.zeros((2, 1, 8, 8))
+    actual[:, :, 1:7, 1:7] = y
+    actual = actual[:, :, :6, :6]                            # y moved like a bad crop
+    text = where_wrong(actual, y, np.isclose(actual, y), case, np.isclose)
+    assert "the crop" not in text and "one panel per image" in text
