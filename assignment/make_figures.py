@@ -4,7 +4,7 @@
 
 Deterministic (no randomness, Agg backend, fixed sizes and dpi): running it twice
 gives the same pictures. Writes
-  coverage.png       how many windows cover each pixel, for three (H, W, k, s) cases;
+  coverage.png       how many windows cover each pixel, for four (H, W, k, s) cases;
   im2col_col2im.png  a 4x4 image unfolded by 2x2 windows (stride 1) and folded back.
 """
 
@@ -46,13 +46,17 @@ def grid(ax, shape):
     ax.set_yticks(range(rows))
 
 
+# (H, W, k, s, note) of the coverage panels, in the handout's order (tests/test_handout.py checks the text).
+COVERAGE_CASES = [(6, 6, 3, 1, "stride 1: counts 1 to 9"),
+                  (7, 7, 3, 2, "stride 2: overlap 2 on window borders"),
+                  (6, 6, 3, 2, "uneven stride: last row/column 0"),
+                  (8, 8, 2, 3, "s > k: gaps between windows")]
+
+
 def coverage_figure(path):
-    cases = [(6, 6, 3, 1, "stride 1: counts 1 to 9"),
-             (7, 7, 3, 2, "stride 2: overlap 2 on window borders"),
-             (6, 6, 3, 2, "uneven stride: last row/column 0")]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4.4))
+    fig, axes = plt.subplots(1, len(COVERAGE_CASES), figsize=(16, 4.6))
     cmap = plt.get_cmap("YlOrRd").copy()
-    for ax, (H, W, k, s, note) in zip(axes, cases):
+    for ax, (H, W, k, s, note) in zip(axes, COVERAGE_CASES):
         count = coverage(H, W, k, k, s)
         ax.imshow(np.ma.masked_equal(count, 0), cmap=cmap, vmin=0, vmax=9)
         ax.imshow(np.ma.masked_not_equal(count, 0), cmap=ListedColormap(["#cfcfcf"]))  # zeros: grey
@@ -94,7 +98,8 @@ def im2col_figure(path):
     grid(ax, x.shape)
     ax.add_patch(Rectangle((j0 - 0.5, i0 - 0.5), k, k, fill=False, edgecolor=hi, linewidth=2.5,
                            zorder=3))
-    ax.set_title("x: (C=1, H=4, W=4)\nwindow 4 starts at (1, 1)")
+    ax.set_title("x = np.arange(1, 17).reshape(1, 4, 4)\nwindow (u, v) = (1, 1),\ncorner pixel (i, j) = (1, 1)",
+                 fontsize=9)
 
     ax = axes[1]
     ax.imshow(np.zeros_like(X_col), cmap=pale)
@@ -102,7 +107,7 @@ def im2col_figure(path):
     grid(ax, X_col.shape)
     ax.set_yticklabels(["(0,0,0)", "(0,0,1)", "(0,1,0)", "(0,1,1)"])
     ax.set_ylabel("row = (c, ki, kj)")
-    ax.set_xlabel("column = window (i, j), row-major")
+    ax.set_xlabel("column u*W_out + v = window at output position (u, v), row-major")
     ax.add_patch(Rectangle((shown - 0.5, -0.5), 1, k * k, fill=False, edgecolor=hi, linewidth=2.5,
                            zorder=3))
     ax.set_title("im2col(x, 2, 2): X_col of shape (C*kH*kW, H_out*W_out) = (4, 9)")

@@ -2,11 +2,13 @@
 
 Order of questions: is it an array at all, then shape, then dtype, then finite,
 then values within the dtype's tolerance. A failure message names the case and
-the likely bug in a student's words, and never prints expected values (hidden
-checks must not leak their answers): only counts, the largest error and where.
+the likely bug in a student's words, and a map of where the values are wrong
+(autograder.error_map); hidden cases never print a value of their answers.
 """
 
 import numpy as np
+
+from autograder.error_map import where_wrong
 
 # Variant arrays stored in the fixtures (answers of typical bugs) -> what the student did.
 VARIANT_MESSAGES = {
@@ -74,13 +76,12 @@ def expect_array(actual, expected, tol, what, case, hint="", variants=(), batch=
     ok = tolerance_ok(actual, expected, tol)
     if not ok.all():
         bad = int(ok.size - ok.sum())
-        err = np.abs(actual.astype(np.float64) - expected)
-        worst = np.unravel_index(int(np.argmax(np.where(ok, -1, err))), err.shape)
         why = diagnose_values(actual, expected, tol, variants, batch)
-        message = (f"{where}: {bad} of {ok.size} values are wrong (largest error "
-                   f"{float(err[worst]):.2e} at index {tuple(int(i) for i in worst)})")
+        message = f"{where}: {bad} of {ok.size} values are wrong"
         if why:
             message += f"; likely bug: {why}"
         elif hint:
             message += f"; {hint}"
-        raise CheckFailure(message)
+        # The map shows values only for public fixture cases (error_map decides).
+        raise CheckFailure(message + "\n" + where_wrong(actual, expected, ok, case,
+                                                        lambda a, e: tolerance_ok(a, e, tol)))

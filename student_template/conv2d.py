@@ -1,7 +1,9 @@
 """Convolution backpropagation lab: your file.
 
-im2col, Conv2d.__init__, Conv2d.forward and Conv2d.zero_grad are GIVEN: they are
-the code from the lecture. Your job is the two functions marked TODO:
+im2col, Conv2d.__init__, Conv2d.forward and Conv2d.zero_grad are GIVEN. The first
+three follow the lecture's code; zero_grad is this lab's addition (the lecture has
+none, and its training loop never resets the gradient: see the handout's section 4).
+Your job is the two functions marked TODO:
 
     col2im(X_col, C, H, W, kH, kW, stride=1)
     Conv2d.backward(self, dY)
@@ -9,8 +11,11 @@ the code from the lecture. Your job is the two functions marked TODO:
 Then run `python train_filter.py` to watch your layer learn a blur kernel, and
 `python self_check.py` to test your gradients. Submit this file, named conv2d.py.
 
-Symbols: N batch, C / C_in / C_out channels, H, W image size, kH, kW kernel size,
-s stride, p padding, H_pad = H + 2p, H_out = (H_pad - kH) // s + 1 (W likewise).
+Symbols: N batch, C / C_in / C_out channels, H, W image height and width (W is
+never the weights: those are `weight` and W_col), kH, kW kernel size, s stride,
+p padding, H_pad = H + 2p, H_out = (H_pad - kH) // s + 1 (W likewise).
+(u, v) is an output position (window number), (i, j) = (u*s, v*s) its window's
+top-left corner pixel. The layer is a cross-correlation: the kernel is not flipped.
 """
 
 import numpy as np
@@ -21,7 +26,8 @@ def im2col(x, kH, kW, stride=1):
 
     x: (C, H, W) -> X_col: (C*kH*kW, H_out*W_out), x's dtype,
     with H_out = (H - kH) // stride + 1 and W_out = (W - kW) // stride + 1.
-    Row index = (c, ki, kj) in C order; column index = window (i, j), row-major.
+    Row index = (c, ki, kj) in C order; column index = u * W_out + v for the window at
+    output position (u, v), whose top-left corner pixel is (i, j) = (u*stride, v*stride).
     """
     C, H, W = x.shape
     H_out = (H - kH) // stride + 1
@@ -37,15 +43,18 @@ def im2col(x, kH, kW, stride=1):
 
 
 def col2im(X_col, C, H, W, kH, kW, stride=1):
-    """TODO. Fold columns back into an image: the inverse of im2col's unfolding.
+    """TODO. Fold columns back into an image: the adjoint (transpose) of im2col, not
+    its inverse (col2im(im2col(x)) is x times how many windows cover each pixel).
 
     X_col: (C*kH*kW, H_out*W_out) -> x: (C, H, W), with X_col's dtype.
 
-    Column number `col` belongs to the window whose top-left corner is
-    (i, j) = (row * stride, column * stride), in the same row-major order that
-    im2col used. Reshape each column to a (C, kH, kW) patch and ADD it into x at
-    that window's place: where windows overlap the contributions are summed, and
-    pixels that no window covers (when (H - kH) % stride != 0) stay zero.
+    Column number col = u * W_out + v holds the window at output position (u, v),
+    whose top-left corner pixel is (i, j) = (u * stride, v * stride): the same
+    row-major order that im2col used. Reshape each column to a (C, kH, kW) patch and
+    ADD it into x at that window's place: where windows overlap the contributions
+    are summed. Pixels that no window covers stay zero: the last (H - kH) % stride
+    rows, and, when stride > kH, the stride - kH rows between two windows (columns
+    likewise with W and kW).
     """
     raise NotImplementedError(
         "col2im is not implemented yet: start from x = np.zeros((C, H, W), dtype=X_col.dtype), "
@@ -120,7 +129,7 @@ class Conv2d:
           dX_pad   = col2im(dX_col, C_in, H_pad, W_pad, kH, kW, stride)
           dX[n]    = dX_pad with the padding cropped off (careful when padding == 0)
         Then ADD dW_col.reshape(weight.shape) to self.grad_weight (do not overwrite
-        it: gradients accumulate until zero_grad()). Do not modify dY or the cache.
+        it: each call adds dW again, until zero_grad()). Do not modify dY or the cache.
         """
         raise NotImplementedError(
             "Conv2d.backward is not implemented yet: compute dW_col = dY_col @ X_col.T "

@@ -1,9 +1,15 @@
-"""The handout's "What is graded" table says what assignment/config.toml says."""
+"""The handout agrees with the config (points, tolerances), with the real window coverage and with its figures."""
 
+import ast
 import re
 
+import numpy as np
+
+from assignment import make_figures
 from autograder.config import load_config
-from conftest import REPO
+from autograder.fixtures import fixture_folder, load_fixture_set
+from conftest import REPO, TEMPLATE
+from reference.oracle import coverage
 
 CONFIG = load_config()
 
@@ -43,3 +49,92 @@ def test_handout_quotes_the_configured_tolerances():
     for dtype, tol in CONFIG.tolerances.items():
         quoted = text[text.index(f"{dtype}: rtol"):][:80]
         assert latex_number(tol.rtol) in quoted and latex_number(tol.atol) in quoted, (dtype, quoted)
+
+
+# --- uncovered pixels: what the handout, the template and the hint say, against the real coverage ---
+
+HANDOUT = (REPO / "assignment" / "README.md").read_text()
+TEMPLATE_COL2IM = ast.get_docstring(next(node for node in ast.parse(TEMPLATE.read_text()).body
+                                         if isinstance(node, ast.FunctionDef) and node.name == "col2im"))
+HINT = CONFIG.checks["col2im_uncovered_zero"].hint
+
+
+def uncovered_as_stated(H, k, s):
+    """The rows no window covers, as the three texts state it: the last (H - k) % s rows, and,
+    when s > k, the s - k rows after each window but the last."""
+    H_out = (H - k) // s + 1
+    tail = set(range(H - (H - k) % s, H))
+    gaps = {u * s + k + t for u in range(H_out - 1) for t in range(s - k)}
+    return tail | gaps
+
+
+def uncovered_tail_only(H, k, s):
+    """The old statement: only the last (H - k) % s rows, when that is nonzero."""
+    return set(range(H - (H - k) % s, H))
+
+
+def stated_mask(rule, H, W, kH, kW, s):
+    rows, cols = np.zeros(H, bool), np.zeros(W, bool)
+    rows[list(rule(H, kH, s))] = True
+    cols[list(rule(W, kW, s))] = True
+    return rows[:, None] | cols[None, :]
+
+
+def hidden_images():
+    """(H, W, kH, kW, stride) of every image col2im folds on the hidden set: col2im cases at their
+    size, layer cases at their padded size."""
+    shapes = set()
+    for case in load_fixture_set(fixture_folder("hidden"), CONFIG.hidden_seed).cases:
+        p = case.params
+        if case.kind == "col2im":
+            shapes.add((p["H"], p["W"], p["kH"], p["kW"], p["stride"]))
+        elif case.kind == "layer":
+            kH, kW = p["kernel_size"]
+            shapes.add((p["H"] + 2 * p["padding"], p["W"] + 2 * p["padding"], kH, kW, p["stride"]))
+    return sorted(shapes)
+
+
+def test_the_texts_state_both_causes_of_uncovered_pixels():
+    for name, text in (("handout", HANDOUT), ("template's col2im", TEMPLATE_COL2IM), ("config hint", HINT)):
+        flat = " ".join(text.split())
+        assert "(H - kH) % stride" in flat or "(H - k_H) \\bmod s" in flat, name
+        assert ("stride > kH" in flat and "stride - kH" in flat) or ("s > k_H" in flat and "s - k_H" in flat), name
+    assert "(when (H - kH) % stride != 0)" not in HANDOUT + TEMPLATE_COL2IM
+    assert "leaves rows 1, 2, 4 and 5" in " ".join(HANDOUT.split())
+    assert uncovered_as_stated(7, 1, 3) == {1, 2, 4, 5}
+
+
+def test_stated_uncovered_pixels_match_coverage_on_the_hidden_shapes():
+    shapes = hidden_images()
+    assert len(shapes) >= 15
+    for H, W, kH, kW, s in shapes:
+        uncovered = coverage(H, W, kH, kW, s) == 0
+        assert np.array_equal(stated_mask(uncovered_as_stated, H, W, kH, kW, s), uncovered), (H, W, kH, kW, s)
+    # The hidden set has images with gaps between windows, which the old statement missed.
+    missed = [shape for shape in shapes
+              if not np.array_equal(stated_mask(uncovered_tail_only, *shape), coverage(*shape) == 0)]
+    assert missed, "no hidden image has uncovered pixels between windows"
+
+
+# --- the figures and the text about them ---
+
+def test_coverage_figure_cases_are_the_ones_the_handout_describes():
+    described = re.findall(r"\*\*(First|Second|Third|Fourth), \$H = W = (\d+)\$, \$k = (\d+)\$, \$s = (\d+)\$", HANDOUT)
+    assert [tuple(int(v) for v in d[1:]) for d in described] == \
+        [(H, k, s) for H, W, k, s, _ in make_figures.COVERAGE_CASES]
+    H, W, k, s, _ = make_figures.COVERAGE_CASES[3]          # "rows and columns 2 and 5 lie between windows"
+    count = coverage(H, W, k, k, s)
+    assert set(np.flatnonzero((count == 0).all(axis=1))) == {2, 5} and "rows and columns 2 and 5" in HANDOUT
+    H, W, k, s, _ = make_figures.COVERAGE_CASES[2]          # "the last row and last column lie in no window"
+    assert set(np.flatnonzero((coverage(H, W, k, k, s) == 0).all(axis=1))) == {H - 1}
+
+
+def test_worked_example_is_the_figure_x():
+    """The handout's example x = np.arange(1, 17).reshape(1, 4, 4): window (1, 1) is column 4,
+    and col2im(im2col(x)) is x times the coverage, as the figure's right panel shows."""
+    from reference.conv2d import col2im, im2col
+    assert "np.arange(1, 17).reshape(1, 4, 4)" in HANDOUT
+    x = np.arange(1, 17, dtype=float).reshape(1, 4, 4)
+    X_col = im2col(x, 2, 2)
+    assert np.array_equal(X_col[:, 1 * 3 + 1], x[0, 1:3, 1:3].reshape(-1))
+    assert np.array_equal(col2im(X_col, 1, 4, 4, 2, 2), x * coverage(4, 4, 2, 2, 1))

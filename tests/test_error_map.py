@@ -1,0 +1,226 @@
+"""The map of wrong positions in feedback: it names the bug class, and hidden cases leak no value."""
+
+import json
+import re
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from autograder.catalogue import load_catalogue, write_zip
+from autograder.config import load_config
+from autograder.error_map import Layout, coverage, mask_lines, read_pattern, where_wrong
+from autograder.fixtures import fixture_folder, load_fixture_set
+from autograder.grading import GradingOptions, grade_submission
+
+CONFIG = load_config()
+CATALOGUE, _ = load_catalogue()
+
+# (catalogue bug, the check whose feedback must read its class, a word the reading must hold)
+BUG_CLASSES = [
+    ("bug/crop_end_only", "padding_crop", "the crop"),
+    ("bug/overwrite_overlaps", "col2im_overlap_sum", "overlaps must be summed"),
+    ("bug/col2im_ignores_stride", "col2im_uncovered_zero", "the stride"),
+    ("bug/dX_first_image_for_all", "batch_sum", "the batch loop"),
+]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Each bug of BUG_CLASSES graded for real on the hidden set: (results.json tests by check, feedback.md)."""
+    out = {}
+    for key, _, _ in BUG_CLASSES:
+        folder = tmp_path_factory.mktemp(key.replace("/", "_"))
+        grade_submission(write_zip(CATALOGUE[key], folder / "sub.zip"), folder / "out")
+        results = json.loads((folder / "out" / "results.json").read_text())
+        out[key] = ({t["extra_data"]["check"]: t for t in results["tests"]},
+                    (folder / "out" / "feedback.md").read_text())
+    return out
+
+
+def readings(output):
+    return re.findall(r"^reading: (.*)$", output, flags=re.M)
+
+
+@pytest.mark.parametrize("key,check,words", BUG_CLASSES)
+def test_catalogue_bug_map_and_reading_name_its_class(graded, key, check, words):
+    tests, _ = graded[key]
+    output = tests[check]["output"]
+    assert "where it is wrong (X wrong, . right" in output, output
+    assert re.search(r"^  [.X ]*X[.X ]*$", output, flags=re.M), "the map marks no wrong position"
+    assert any(words in r for r in readings(output)), f"{key}: no reading names {words!r}:\n{output}"
+    # a reading names its own class only: no other class's words
+    for other_key, _, other in BUG_CLASSES:
+        if other != words:
+            assert not any(other in r for r in readings(output)), (key, other, output)
+
+
+def value_tokens(values):
+    """The ways a feedback text could print these numbers: 4 to 8 significant digits (3 would
+    match scores such as 3.33), fixed and exponent."""
+    tokens = set()
+    for v in np.asarray(values, np.float64).ravel():
+        if abs(v) < 1e-3:                       # zeros and tiny numbers would match case sizes
+            continue
+        for digits in range(4, 9):
+            tokens |= {f"{v:.{digits}g}", f"{abs(v):.{digits}g}", f"{v:.{digits - 1}e}"}
+    return {t for t in tokens if len(t.lstrip("-").replace(".", "")) >= 4}
+
+
+def printed_values(text, values):
+    """The tokens of `values` that occur in text as whole numbers (not inside a longer number)."""
+    numbers = set(re.findall(r"-?\d+\.?\d*(?:e[+-]\d+)?", text))
+    return value_tokens(values) & numbers
+
+
+def messages_by_case(outputs):
+    """{case description: text of every failure message about that case} from check outputs
+    (a message starts with '- [description]' and runs until the next one or the hint)."""
+    found = {}
+    for output in outputs:
+        for block in re.split(r"^(?=- \[|Hint: )", output, flags=re.M):
+            described = re.match(r"- \[([^\]]*)\]", block)
+            if described:
+                found[described.group(1)] = found.get(described.group(1), "") + block
+    return found
+
+
+@pytest.mark.parametrize("key", [k for k, _, _ in BUG_CLASSES])
+def test_hidden_feedback_holds_no_expected_value(graded, key):
+    """Every failing case's messages, searched for that case's expected answers: each case on its
+    own, since across cases a 4-digit number in a finite-difference message can match by chance."""
+    tests, feedback = graded[key]
+    hidden = load_fixture_set(fixture_folder("hidden"), CONFIG.hidden_seed)
+    messages = messages_by_case(t["output"] for t in tests.values())
+    searched = 0
+    for case in hidden.cases:
+        text = messages.get(case.describe(), "")
+        for name in ("expected", "dX", "dW", "y"):
+            if text and name in case.arrays:
+                leaked = printed_values(text, case.array(name))
+                assert not leaked, f"{key}: feedback prints {sorted(leaked)[:5]} from {case.id}'s {name}"
+                searched += 1
+    assert searched >= 4, f"{key}: only {searched} expected arrays searched"
+    assert "where it is wrong (X wrong" in feedback and not re.search(r"^at \[", feedback, flags=re.M)
+
+
+
+def test_public_cases_show_values_and_the_search_finds_them(tmp_path):
+    """Public fixtures are in the handout: their maps may print expected values and signs. This also
+    shows that the search of the test above finds printed values."""
+    folder = fixture_folder("public")
+    public = load_fixture_set(folder, CONFIG.public_seed, "public")
+    grade_submission(write_zip(CATALOGUE["bug/overwrite_overlaps"], tmp_path / "sub.zip"), tmp_path / "out",
+                     GradingOptions(which="public"))
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    tests = {t["extra_data"]["check"]: t for t in results["tests"]}
+    output = tests["col2im_overlap_sum"]["output"]
+    assert "(+ too high, - too low, X some of each, . right" in output and "expected " in output, output
+    case = next(c for c in public.cases if "col2im_overlap_sum" in c.checks)
+    assert printed_values(output, case.array("expected"))
+
+
+# --- the map and its reading on arrays made by hand ----------------------------------------
+
+class HandMadeCase(SimpleNamespace):
+    """What error_map reads of a fixtures.Case: kind, params, its named arrays; no folder (hidden)."""
+    folder = None
+
+    def array(self, name):
+        return self.named[name]
+
+    @property
+    def arrays(self):
+        return tuple(self.named)
+
+
+def col2im_case(expected, kH, kW, s):
+    C, H, W = expected.shape
+    return HandMadeCase(kind="col2im", params=dict(C=C, H=H, W=W, kH=kH, kW=kW, stride=s),
+                        named={"expected": expected})
+
+
+def layer_case(dX, C_out, k, s, p):
+    N, C_in, H, W = dX.shape
+    return HandMadeCase(kind="layer", named={"dX": dX}, params=dict(
+        N=N, C_in=C_in, C_out=C_out, H=H, W=W, kernel_size=list(k), stride=s, padding=p))
+
+
+def test_map_draws_one_character_per_pixel_and_one_panel_per_channel():
+    wrong = np.zeros((2, 3, 4), bool)
+    wrong[1, 0, 2] = True
+    lines, note = mask_lines(wrong)
+    assert lines == ["[0]   [1]", "....  ..X.", "....  ....", "....  ...."] and note == ""
+
+
+def test_large_grids_are_drawn_in_blocks():
+    wrong = np.zeros((100, 60), bool)
+    wrong[99, 0] = True
+    lines, note = mask_lines(wrong)
+    assert len(lines) == 20 and lines[-1] == "X" + "." * 11 and "5x5 block" in note
+
+
+def test_hidden_case_map_shows_no_value():
+    expected = np.arange(25, dtype=float).reshape(1, 5, 5) + 0.123456
+    case = col2im_case(expected, 3, 3, 1)
+    actual = expected.copy()
+    actual[0, 2, 2] += 1
+    text = where_wrong(actual, expected, actual == expected, case)
+    assert "X" in text and not re.search(r"\d\.\d", text), text
+
+
+@pytest.mark.parametrize("shape,pick,words", [
+    ((1, 5, 5, 3, 3, 1), lambda count: count >= 2, "overlaps must be summed"),      # overlaps
+    ((1, 7, 7, 1, 1, 3), lambda count: count == 0, "the stride"),                   # gaps, stride > kernel
+    ((1, 6, 6, 3, 3, 2), lambda count: count == 0, "the stride"),                   # the uncovered tail
+])
+def test_reading_of_col2im_masks(shape, pick, words):
+    C, H, W, kH, kW, s = shape
+    wrong = np.broadcast_to(pick(coverage(H, W, kH, kW, s)), (C, H, W))
+    layout = Layout("channel", coverage(H, W, kH, kW, s))
+    assert words in read_pattern(wrong, layout)
+
+
+def test_reading_of_every_second_column():
+    wrong = np.zeros((1, 6, 6), bool)
+    wrong[:, :, 1::2] = True
+    assert "every second column" in read_pattern(wrong, Layout("channel", np.ones((6, 6), int)))
+
+
+def test_reading_of_a_wrong_border_and_a_shift_is_the_crop():
+    layout = Layout("image", np.full((6, 6), 4), batch=True, padding=1)
+    wrong = np.zeros((2, 1, 6, 6), bool)
+    wrong[:, :, 0, :] = wrong[:, :, :, -1] = True
+    assert "the crop" in read_pattern(wrong, layout)
+    rng = np.random.default_rng(0)
+    padded = rng.standard_normal((2, 1, 8, 8))              # dX_pad; the answer is its middle 6x6
+    expected, actual = padded[:, :, 1:7, 1:7], padded[:, :, :6, :6]
+    case = layer_case(expected, C_out=1, k=(3, 3), s=1, p=1)
+    text = where_wrong(actual, expected, np.isclose(actual, expected), case, np.isclose)
+    assert "moved 1 row down and 1 column right: the crop" in text, text
+
+
+def test_reading_of_one_wrong_image_is_the_batch_loop():
+    wrong = np.zeros((3, 2, 4, 4), bool)
+    wrong[1] = True
+    reading = read_pattern(wrong, Layout("image", np.ones((4, 4), int), batch=True))
+    assert reading.startswith("only image 1 (of images 0 to 2) is wrong") and "the batch loop" in reading
+
+
+def test_no_reading_when_no_pattern_fits():
+    wrong = np.zeros((1, 5, 5), bool)
+    wrong[0, 0, 0] = wrong[0, 2, 2] = True
+    assert read_pattern(wrong, Layout("channel", coverage(5, 5, 2, 2, 1))) == ""
+
+
+def test_forward_output_of_dX_shape_gets_no_dX_reading():
+    """y and dX can have the same shape; the map reads y as y (no crop or overlap reading)."""
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal((2, 1, 6, 6))
+    case = layer_case(rng.standard_normal((2, 1, 6, 6)), C_out=1, k=(3, 3), s=1, p=1)
+    case.named["y"] = y
+    actual = np.zeros((2, 1, 8, 8))
+    actual[:, :, 1:7, 1:7] = y
+    actual = actual[:, :, :6, :6]                            # y moved like a bad crop
+    text = where_wrong(actual, y, np.isclose(actual, y), case, np.isclose)
+    assert "the crop" not in text and "one panel per image" in text
