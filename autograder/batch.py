@@ -40,6 +40,7 @@ from pathlib import Path
 from autograder import __version__
 from autograder.config import KIT_ROOT, load_config
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
+from autograder.gradescope_export import METADATA_FILE, STUDENT_COLUMNS, ExportError, find_export
 from autograder.results import write_atomic
 
 GRADER_MARGIN_S = 60          # beyond the config's total time, for start-up and writing
@@ -64,7 +65,7 @@ def discover(folder):
         raise BatchError(f"{folder} is not a folder of submissions")
     entries, seen = [], {}
     for path in sorted(folder.iterdir()):
-        if path.name.startswith((".", "_")) or path.is_symlink():
+        if path.name.startswith((".", "_")) or path.is_symlink() or path.name == METADATA_FILE:
             continue
         if path.is_dir() or path.suffix.lower() in (".zip", ".py"):
             sid = path.name if path.is_dir() else path.stem
@@ -244,13 +245,17 @@ def finished_record(entry, out_dir, fixture_hash):
 
 
 def grades_csv(records, check_names):
-    """The grade sheet as CSV text: one row per submission, one column per check."""
+    """The grade sheet as CSV text: one row per submission, one column per check
+    (and, for a Gradescope export, the students' names, emails, SIDs and submission times)."""
+    from autograder.spreadsheet import safe_cell
+    students = STUDENT_COLUMNS if any(STUDENT_COLUMNS[0] in r for r in records) else ()
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["id", "score", "max_score", *check_names, "status", "message",
+    writer.writerow(["id", *students, "score", "max_score", *check_names, "status", "message",
                      "submission_sha256", "fixture_set_hash", "grader_version"])
     for r in sorted(records, key=lambda r: r["id"]):
-        writer.writerow([r["id"], r["score"], r["max_score"], *(r["checks"].get(c, 0.0) for c in check_names),
+        writer.writerow([r["id"], *(safe_cell(r.get(c, "")) for c in students), r["score"], r["max_score"],
+                         *(r["checks"].get(c, 0.0) for c in check_names),
                          r["status"], " ".join(str(r["message"]).split())[:300],
                          r.get("submission_sha256", ""), r["fixture_set_hash"], r["grader_version"]])
     return buf.getvalue()
@@ -290,7 +295,12 @@ def run_batch(folder, out_dir, jobs=None, force=False, progress_stream=sys.stder
         fixture_hash = load_fixture_set(fixture_folder("hidden"), config.hidden_seed).set_hash
     except FixtureError as exc:
         raise BatchError(str(exc)) from None
-    entries = discover(folder)
+    try:
+        export = find_export(folder)       # a Gradescope export: its folders, plus who submitted each
+    except ExportError as exc:
+        raise BatchError(str(exc)) from None
+    annotate = export.annotate if export else (lambda record: record)
+    entries = discover(export.folder if export else folder)
     out_dir = Path(out_dir)
     (out_dir / "submissions").mkdir(parents=True, exist_ok=True)
     os.chmod(out_dir / "submissions", 0o700)     # students' results are private to the staff
@@ -300,7 +310,7 @@ def run_batch(folder, out_dir, jobs=None, force=False, progress_stream=sys.stder
     for entry in entries:
         old = None if force else finished_record(entry, out_dir, fixture_hash)
         if old:
-            records[entry.id] = old
+            records[entry.id] = annotate(old)
         else:
             todo.append(entry)
     if records:
@@ -329,14 +339,15 @@ def run_batch(folder, out_dir, jobs=None, force=False, progress_stream=sys.stder
     for t in threads:
         t.start()
     for _ in todo:
-        record = results.get()
+        record = annotate(results.get())
         records[record["id"]] = record
         write_atomic(out_dir / "grades.csv", grades_csv(records.values(), check_names))
         progress.update(record)
     for t in threads:
         t.join()
     write_atomic(out_dir / "grades.csv", grades_csv(records.values(), check_names))
-    write_summary(sorted(records.values(), key=lambda r: r["id"]), config, out_dir)
+    write_summary(sorted(records.values(), key=lambda r: r["id"]), config, out_dir,
+                  sources=[(e.id, e.path) for e in entries])
     return sorted(records.values(), key=lambda r: r["id"])
 
 

@@ -6,6 +6,8 @@
     python -m autograder fixtures [--seed N]            build the hidden and public fixture sets
     python -m autograder verify                         reference full marks, template zero, examples
     python -m autograder package gradescope|handout     build autograder.zip / handout.zip
+    python -m autograder export canvas --grades OUT/grades.csv --roster roster.csv --assignment "Lab 7"
+                                                        the LMS's gradebook CSV on stdout, leftovers on stderr
     python -m autograder check conv2d.py                (students) public checks with points
     python -m autograder submit conv2d.py               (students) validate and write submission.zip
 
@@ -141,7 +143,20 @@ def cmd_package(args):
     return 0
 
 
+def cmd_export(args):
+    from autograder.lms_export import ExportError, export, unmatched_report
+    try:
+        text, joined = export(args.lms, args.grades, args.roster, args.assignment)
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    sys.stdout.write(text)
+    print(unmatched_report(joined), file=sys.stderr)
+    return 0
+
+
 def build_parser():
+    from autograder.lms_export import EXPORTERS
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     g = sub.add_parser("grade", help="grade one submission (zip, folder or conv2d.py)")
@@ -180,6 +195,12 @@ def build_parser():
     k.add_argument("what", choices=["gradescope", "handout"])
     k.add_argument("--out", required=True)
     k.set_defaults(func=cmd_package)
+    x = sub.add_parser("export", help="grades.csv joined with a roster, as an LMS gradebook import CSV (stdout)")
+    x.add_argument("lms", choices=sorted(EXPORTERS), help="the gradebook format")
+    x.add_argument("--grades", required=True, help="grades.csv written by `batch`")
+    x.add_argument("--roster", required=True, help="the LMS's gradebook export, or a CSV with name, SID and/or email")
+    x.add_argument("--assignment", required=True, help="the assignment's column title in the LMS, e.g. \"Lab 7\"")
+    x.set_defaults(func=cmd_export)
     return parser
 
 
