@@ -68,7 +68,7 @@ def cmd_batch(args):
         return EXIT_INVALID
     print(grade_table(records, load_config()))
     out = Path(args.out)
-    print(f"\nwrote {out / 'grades.csv'}, {out / 'summary.md'} (+ scores.png, checks.png) and "
+    print(f"\nwrote {out / 'grades.csv'}, {out / 'summary.md'}, {out / 'report.html'} (+ scores.png, checks.png) and "
           f"per-submission feedback in {out / 'submissions'}/")
     return 0 if all(r["status"] != "error" for r in records) else EXIT_ERROR
 

@@ -59,16 +59,21 @@ class IntegrityReport:
     problem: str = ""                                  # why similarity could not run, if it could not
 
     def flags_by_id(self):
-        """{id: ['not attempted', 'identical to b', 'similar to c (93%)', ...]} for the tables."""
+        """{id: ['not attempted', 'identical to b', 'similar to c (93%)' or 'similar to 4 others (up to 99%)']}."""
         flags = defaultdict(list)
         for sid in self.not_attempted:
             flags[sid].append("not attempted")
         for group in self.identical:
             for sid in group:
                 flags[sid].append("identical to " + ", ".join(o for o in group if o != sid))
+        similar = defaultdict(list)
         for p in self.similar:
-            flags[p.a].append(f"similar to {p.b} ({p.score:.0%})")
-            flags[p.b].append(f"similar to {p.a} ({p.score:.0%})")
+            similar[p.a].append((p.score, p.b))
+            similar[p.b].append((p.score, p.a))
+        for sid, others in similar.items():
+            top, other = max(others)
+            flags[sid].append(f"similar to {other} ({top:.0%})" if len(others) == 1
+                              else f"similar to {len(others)} others (up to {top:.0%})")
         return dict(flags)
 
 
@@ -154,12 +159,31 @@ def similar_pairs(sources, template_source, threshold):
                     if a < b and sims[i, j, 0] >= 0 and max(sims[i, j]) >= threshold:
                         pairs.append(SimilarPair(a, b, float(sims[i, j, 0]), float(sims[i, j, 1])))
             pairs.sort(key=lambda p: (-p.score, p.a, p.b))
-            if pairs:      # copydetect shows a pair when either share is above display_t
-                cut = pairs[min(len(pairs), SIDE_BY_SIDE_PAIRS) - 1].score
-                detector.conf.display_t = max(threshold, cut) - 1e-9
-            html = detector.generate_html_report(output_mode="return") if pairs else ""
+            row_of = {label_to_id[f]: n for n, f in enumerate(detector.test_files)}
+            assert detector.test_files == detector.ref_files      # add_file(testref) keeps one order for both
+            html = _side_by_side(detector, pairs[:SIDE_BY_SIDE_PAIRS], row_of, threshold) if pairs else ""
         html = (html or "").replace(str(tmp) + "/", "")
     return pairs, html
+
+
+def _side_by_side(detector, pairs, row_of, threshold):
+    """copydetect's HTML view of these pairs only: each holds both files, so all of them could be megabytes.
+
+    row_of: id -> its row (and column: every file is both test and reference) in the similarity matrix."""
+    import numpy as np
+    full = detector.similarity_matrix
+    shown = np.full_like(full, -1.0)
+    for p in pairs:
+        for x, y in ((p.a, p.b), (p.b, p.a)):
+            shown[row_of[x], row_of[y]] = full[row_of[x], row_of[y]]
+    detector.conf.display_t = max(0.0, min(threshold, min(p.score for p in pairs)) - 1e-9)
+    detector.similarity_matrix = shown
+    try:
+        code_list = detector.get_copied_code_list()
+    finally:
+        detector.similarity_matrix = full
+    detector.get_copied_code_list = lambda: code_list      # the page lists these; its plots show every pair
+    return detector.generate_html_report(output_mode="return")
 
 
 class _quiet_logging:

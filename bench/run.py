@@ -112,6 +112,17 @@ def grading_section(g):
     return lines
 
 
+def similarity_section(s):
+    return ["## Integrity report (similarity)", "",
+            f"`integrity.check_batch` on {s['submissions']} submissions ({s['distinct_bases']} catalogue solutions, "
+            f"each handed in four ways: as is, commented, reformatted, renamed), {s['runs']} runs: "
+            f"median {fmt_s(s['total_median_s'])} wall, {fmt_s(s['total_cpu_median_s'])} CPU (max "
+            f"{fmt_s(s['total_max_s'])}); copydetect's part {fmt_s(s['similarity_median_s'])}; reading the "
+            f"{s['submissions']} zips {fmt_s(s['read_seconds'])}. {s['pairs_compared']} pairs compared, "
+            f"{s['pairs_flagged']} at or above {s['threshold']:.0%}, {s['identical_groups']} identical groups; "
+            f"side-by-side view {s['side_by_side_kib']} KiB.", ""]
+
+
 def kernels_section(k):
     """Delegates to bench/plot_kernels.py's table renderer when present."""
     sys.path.insert(0, str(BENCH))
@@ -129,10 +140,11 @@ def main(argv=None):
     m = machine()
     kernels = run_part("kernels.py", BENCH / "kernels.json", args.quick)
     grading = run_part("grading.py", BENCH / "grading.json", args.quick)
+    similarity = run_part("similarity.py", BENCH / "similarity.json", args.quick)
     lines = ["# Benchmark results", "",
              f"Written by `make bench` ({'quick run' if args.quick else 'full run'}) on {m['date']}.", "",
              "| machine | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in m.items()] + [""]
-    lines += kernels_section(kernels) + grading_section(grading)
+    lines += kernels_section(kernels) + grading_section(grading) + similarity_section(similarity)
     (BENCH / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {BENCH / 'RESULTS.md'}")
     return 0
