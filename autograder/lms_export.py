@@ -80,8 +80,10 @@ def _read_csv(path, what):
         if path.stat().st_size > MAX_CSV_BYTES:
             raise ExportError(f"{what} {path} is larger than {MAX_CSV_BYTES // 2**20} MiB")
         text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ExportError(f"cannot read {what} {path}: {exc}") from None
+    except UnicodeDecodeError:
+        raise ExportError(f"{what} {path} is not UTF-8 text: save it as \"CSV UTF-8\" and try again") from None
+    except OSError as exc:
+        raise ExportError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","   # Canvas accepts and writes both
     rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(c.strip() for c in row)]

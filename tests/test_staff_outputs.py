@@ -13,6 +13,7 @@ import io
 import json
 import re
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -342,3 +343,52 @@ def test_export_refuses_bad_input_with_a_message(tmp_path, capsys):
     assert cli.main(["export", "canvas", "--grades", str(tmp_path / "missing.csv"), "--roster", str(roster),
                      "--assignment", "Lab 7"]) == cli.EXIT_INVALID
     assert "cannot read grades file" in capsys.readouterr().err
+
+
+def test_roster_that_is_not_utf8_gets_a_hint(tmp_path, capsys):
+    roster = tmp_path / "roster.csv"
+    roster.write_bytes("name,sid\nJos\u00e9,1\n".encode("cp1252"))
+    assert cli.main(["export", "canvas", "--grades", str(tmp_path / "g.csv"), "--roster", str(roster),
+                     "--assignment", "Lab 7"]) == cli.EXIT_INVALID
+    assert "cannot read grades file" in capsys.readouterr().err
+    grades = tmp_path / "g.csv"
+    grades.write_text("id,score,max_score,status\n1,5,100,graded\n")
+    assert cli.main(["export", "canvas", "--grades", str(grades), "--roster", str(roster),
+                     "--assignment", "Lab 7"]) == cli.EXIT_INVALID
+    assert "save it as \"CSV UTF-8\"" in capsys.readouterr().err
+
+
+# --- the plots ---------------------------------------------------------------------------------------
+
+def test_plots_share_the_summary_bins_and_show_every_kind_of_submission(tmp_path, monkeypatch):
+    """scores.png: summary.md's 10 bins, integer counts, mean and median lines, not-graded and
+    not-attempted bars; checks.png: points in every label, the 0-point check apart (grey)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from autograder import reports
+    config = load_config()
+    everything = list(config.checks)
+    records = [dict(id=f"g{i}", status="graded", score=s, checks={"learns_filters": 12.0}, passed=everything,
+                    message="")
+               for i, s in enumerate((100.0, 95.0, 41.5))]
+    records += [dict(id="blank", status="graded", score=0.0, checks={}, passed=["forward_output"], message=""),
+                dict(id="bad", status="invalid", score=0.0, checks={}, passed=[], message="syntax error")]
+    report = integrity.IntegrityReport(threshold=0.8, not_attempted=["blank"])
+    stats = reports.batch_stats(records, config, {}, report)
+    saved = {}
+    monkeypatch.setattr(plt.Figure, "savefig", lambda fig, path, **kw: saved.__setitem__(Path(path).name, fig))
+    reports.plot_scores(stats, tmp_path / "scores.png")
+    reports.plot_checks(stats, config, tmp_path / "checks.png")
+    ax = saved["scores.png"].axes[0]
+    bars = [(round(p.get_x(), 6), p.get_height()) for p in ax.patches]
+    assert sum(h for x, h in bars if x >= 0) == 4 and (-16.0, 1) in bars      # 4 graded; 1 not graded, apart
+    assert sorted({round(p.get_width(), 6) for p in ax.patches}) == [10.0]     # the summary's bins of 10
+    assert all(float(t).is_integer() for t in ax.get_yticks())
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "mean 59.1" in legend and "median 68.25" in legend and "not attempted (template)" in legend
+    labels = [t.get_text() for t in saved["checks.png"].axes[0].get_yticklabels()]
+    assert "forward_output (0 pts)" in labels and "learns_filters (12 pts)" in labels
+    texts = [t.get_text() for t in saved["checks.png"].axes[0].texts]
+    assert any("not scored (0 pts)" in t for t in texts)
+    assert "75% (3/4), mean 9.0/12 pts" in texts                               # value labels with points
