@@ -144,10 +144,10 @@ def cmd_package(args):
 
 
 def cmd_export(args):
-    from autograder.lms_export import ExportError, export, unmatched_report
+    from autograder.lms_export import GradebookError, export, unmatched_report
     try:
         text, joined = export(args.lms, args.grades, args.roster, args.assignment)
-    except ExportError as exc:
+    except GradebookError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     sys.stdout.write(text)

@@ -32,7 +32,7 @@ ROSTER_COLUMNS = {     # our field -> header names it may have (case-blind), Can
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 
 
-class ExportError(Exception):
+class GradebookError(Exception):
     """The grades or the roster cannot be read; the message says which and why."""
 
 
@@ -78,17 +78,17 @@ def _read_csv(path, what):
     path = Path(path)
     try:
         if path.stat().st_size > MAX_CSV_BYTES:
-            raise ExportError(f"{what} {path} is larger than {MAX_CSV_BYTES // 2**20} MiB")
+            raise GradebookError(f"{what} {path} is larger than {MAX_CSV_BYTES // 2**20} MiB")
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise ExportError(f"{what} {path} is not UTF-8 text: save it as \"CSV UTF-8\" and try again") from None
+        raise GradebookError(f"{what} {path} is not UTF-8 text: save it as \"CSV UTF-8\" and try again") from None
     except OSError as exc:
-        raise ExportError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+        raise GradebookError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","   # Canvas accepts and writes both
     rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(c.strip() for c in row)]
     if not rows:
-        raise ExportError(f"{what} {path} is empty")
+        raise GradebookError(f"{what} {path} is empty")
     return rows
 
 
@@ -98,7 +98,7 @@ def read_grades(path):
     header = [h.strip() for h in rows[0]]
     missing = {"id", "score", "max_score", "status"} - set(header)
     if missing:
-        raise ExportError(f"{path} is not a grades.csv from `python -m autograder batch`: "
+        raise GradebookError(f"{path} is not a grades.csv from `python -m autograder batch`: "
                           f"no column {', '.join(sorted(missing))}")
     notes = []
     has_students = "student_sid" in header or "student_email" in header
@@ -110,7 +110,7 @@ def read_grades(path):
         try:
             score, max_score = float(r["score"]), float(r["max_score"])
         except ValueError:
-            raise ExportError(f"{path} line {line}: score {r['score']!r} is not a number") from None
+            raise GradebookError(f"{path} line {line}: score {r['score']!r} is not a number") from None
         if has_students:
             names, sids, emails = (r.get(c, "").split(JOIN) for c in ("student_name", "student_sid", "student_email"))
         else:
@@ -129,7 +129,7 @@ def read_roster(path):
     lower = [h.lower() for h in header]
     columns = {f: next((lower.index(n) for n in names if n in lower), None) for f, names in ROSTER_COLUMNS.items()}
     if columns["sid"] is None and columns["email"] is None:
-        raise ExportError(f"roster {path}: no SID or email column (looked for "
+        raise GradebookError(f"roster {path}: no SID or email column (looked for "
                           f"{', '.join(ROSTER_COLUMNS['sid'] + ROSTER_COLUMNS['email'])}); header was {header[:8]}")
     students = []
     for row in rows[1:]:
@@ -151,14 +151,15 @@ def join(grades, roster):
             by_sid.setdefault(_key(g.sid), []).append(g)
         if g.email:
             by_email.setdefault(_key(g.email), []).append(g)
-    used = set()
+    used = {}                  # id(grade) -> roster students given it
     for student in roster:
         found = (by_sid.get(_key(student.sid), []) if student.sid else []) or \
                 (by_email.get(_key(student.email), []) if student.email else [])
         if not found:
             result.no_grade.append(student)
             continue
-        used.update(id(g) for g in found)
+        for g in found:
+            used.setdefault(id(g), []).append(student)
         if len(found) > 1:   # two submissions for one student: the latest counts, and staff are told
             found = sorted(found, key=lambda g: (g.submitted_at, g.submission))
             result.notes.append(f"{student.name or student.sid}: {len(found)} submissions "
@@ -173,6 +174,10 @@ def join(grades, roster):
                                 f"exported as {grade.score:g}")
         result.matched.append((student, grade))
     result.not_on_roster = [g for g in grades if id(g) not in used]
+    for g in grades:
+        if len(used.get(id(g), ())) > 1:
+            result.notes.append(f"{g.submission} ({g.sid or g.email}) matches {len(used[id(g)])} roster students: "
+                                f"{', '.join(s.name or s.sid for s in used[id(g)])}; each was given its grade")
     return result
 
 
@@ -219,9 +224,9 @@ def _printable(line):
 def export(lms, grades_path, roster_path, assignment):
     """(CSV text, Join) for one LMS format."""
     if lms not in EXPORTERS:
-        raise ExportError(f"unknown LMS format {lms!r}; known: {', '.join(EXPORTERS)}")
+        raise GradebookError(f"unknown LMS format {lms!r}; known: {', '.join(EXPORTERS)}")
     if not assignment.strip():
-        raise ExportError("--assignment must name the LMS column, e.g. \"Lab 7\"")
+        raise GradebookError("--assignment must name the LMS column, e.g. \"Lab 7\"")
     grades, notes = read_grades(grades_path)
     joined = join(grades, read_roster(roster_path))
     joined.notes[:0] = notes
