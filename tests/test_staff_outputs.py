@@ -343,6 +343,9 @@ def test_export_refuses_bad_input_with_a_message(tmp_path, capsys):
     assert cli.main(["export", "canvas", "--grades", str(tmp_path / "missing.csv"), "--roster", str(roster),
                      "--assignment", "Lab 7"]) == cli.EXIT_INVALID
     assert "cannot read grades file" in capsys.readouterr().err
+    assert cli.main(["export", "moodle", "--grades", str(grades), "--roster", str(roster),
+                     "--assignment", "Lab 7"]) == cli.EXIT_INVALID
+    assert "unknown LMS format 'moodle'; known: canvas" in capsys.readouterr().err
 
 
 def test_roster_that_is_not_utf8_gets_a_hint(tmp_path, capsys):
