@@ -172,8 +172,9 @@ def plot_scores(stats, path):
     fig, ax = plt.subplots(figsize=(7, 3.8))
     left = edges[:-1]
     ax.bar(left, attempted, width=width, align="edge", color="#4477aa", edgecolor="white", label="graded")
-    ax.bar(left, untouched, width=width, align="edge", bottom=attempted, color="#ccbb44", edgecolor="white",
-           hatch="//", label="not attempted (template)")
+    if any(untouched):
+        ax.bar(left, untouched, width=width, align="edge", bottom=attempted, color="#ccbb44", edgecolor="white",
+               hatch="//", label="not attempted (template)")
     for x, a, u in zip(left, attempted, untouched):
         if a + u:
             ax.text(x + width / 2, a + u, str(a + u), ha="center", va="bottom", fontsize=8)
