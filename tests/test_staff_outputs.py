@@ -214,6 +214,16 @@ def test_similarity_excludes_the_template_and_follows_the_threshold():
     assert einsum.score < 0.8
 
 
+def test_side_by_side_view_keeps_student_code_and_names_inert():
+    payload = "# </code></pre><script>alert(1)</script>\n"
+    sources = {"<img src=x onerror=alert(2)>": payload + CORRECT, "b": payload + CORRECT.replace("col = 0", "col=0")}
+    pairs, page = integrity.similar_pairs(sources, TEMPLATE_SOURCE, threshold=0.8)
+    assert len(pairs) == 1 and page
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    assert "<img src=x" not in page and "onerror=alert(2)" not in page       # the file label is the id, sanitised
+    assert "convkit-similarity-" not in page                                  # no temp paths
+
+
 def test_similarity_threshold_comes_from_the_config_and_is_checked(tmp_path):
     assert load_config().similarity_threshold == 0.8
     text = load_config().path.read_text(encoding="utf-8")
