@@ -129,8 +129,8 @@ def load_config(path=DEFAULT_CONFIG):
         max_kernel_error=_get(training, "max_kernel_error", float, f"{path} [training]"),
         limits={k: v for k, v in limits.items()},
         checks={name: _check_spec(name, table, path) for name, table in checks.items()},
-        similarity_threshold=_get(data.get("integrity", {"similarity_threshold": 0.8}), "similarity_threshold",
-                                  float, f"{path} [integrity]"),
+        similarity_threshold=_get(data.get("integrity", {"similarity_threshold": Config.similarity_threshold}),
+                                  "similarity_threshold", float, f"{path} [integrity]"),
     )
     if not 0 < config.similarity_threshold <= 1:
         raise ConfigError(f"{path} [integrity]: similarity_threshold must be in (0, 1], a share of the code")
