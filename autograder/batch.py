@@ -45,13 +45,14 @@ from autograder import __version__
 from autograder.batch_entries import Entry, discover, safe_id
 from autograder.config import KIT_ROOT, load_config
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
+from autograder.gradescope_export import STUDENT_COLUMNS, ExportError, find_export
 from autograder.results import write_atomic
+from autograder.spreadsheet import safe_cell
 
 GRADER_MARGIN_S = 60          # beyond the config's total time, for start-up and writing
 TASKS_PER_WORKER = 100        # a grading process is replaced after this many (bounds any leak)
 CSV_EVERY_S = 1.0             # grades.csv is rewritten at most this often while grading (and at the end)
 TEMP_PREFIX = "convkit-batch"  # + batch pid + random: the grading processes' TMPDIR
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")   # what a spreadsheet may read as a formula
 
 
 class BatchError(Exception):
@@ -276,33 +277,30 @@ def finished_record(entry, out_dir, fixture_hash):
     return record if same else None
 
 
-def spreadsheet_safe(value):
-    """A cell that no spreadsheet runs: text that could start a formula gets a leading quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-GRADE_COLUMNS_BEFORE = ["id", "score", "max_score"]          # then one column per check
 GRADE_COLUMNS_AFTER = ["status", "message", "submission_sha256", "fixture_set_hash", "grader_version"]
 
 
-def grade_row(record, check_names):
-    """One grades.csv row, in the order of the header (GRADE_COLUMNS_BEFORE, checks, _AFTER)."""
+def grade_row(record, check_names, students=()):
+    """One grades.csv row, in the order of the header: id, the student columns (a Gradescope
+    export), score, max_score, one column per check, then GRADE_COLUMNS_AFTER."""
     message = " ".join(filter(None, [str(record["message"]), record.get("note", "")]))
-    return [record["id"], record["score"], record["max_score"],
+    return [record["id"], *(record.get(c, "") for c in students), record["score"], record["max_score"],
             *(record["checks"].get(c, 0.0) for c in check_names),
             record["status"], " ".join(message.split())[:300],
             record.get("submission_sha256", ""), record["fixture_set_hash"], record["grader_version"]]
 
 
 def grades_csv(records, check_names):
-    """The grade sheet as CSV text: one row per entry, one column per check; no cell is a formula."""
+    """The grade sheet as CSV text: one row per entry, one column per check (and, for a
+    Gradescope export, the students' names, emails, SIDs and submission times); no cell
+    is a formula."""
+    records = list(records)
+    students = STUDENT_COLUMNS if any(STUDENT_COLUMNS[0] in r for r in records) else ()
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([*GRADE_COLUMNS_BEFORE, *check_names, *GRADE_COLUMNS_AFTER])
+    writer.writerow(["id", *students, "score", "max_score", *check_names, *GRADE_COLUMNS_AFTER])
     for r in sorted(records, key=lambda r: r["id"]):
-        writer.writerow([spreadsheet_safe(v) for v in grade_row(r, check_names)])
+        writer.writerow([safe_cell(v) for v in grade_row(r, check_names, students)])
     return buf.getvalue()
 
 
@@ -547,7 +545,12 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
         raise BatchError(str(exc)) from None
     if not folder.is_dir():
         raise BatchError(f"{folder} is not a folder of submissions")
-    entries, hidden = discover(folder, out_dir)
+    try:
+        export = find_export(folder)       # a Gradescope export: its folders, plus who submitted each
+    except ExportError as exc:
+        raise BatchError(str(exc)) from None
+    annotate = export.annotate if export else (lambda record: record)
+    entries, hidden = discover(export.folder if export else folder, out_dir)
     if not entries:
         raise BatchError(f"no submissions in {folder} (it holds no entries"
                          f"{', only hidden ones' if hidden else ''})")
@@ -558,7 +561,7 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
     os.chmod(out_dir / "submissions", 0o700)     # students' results are private to the staff
     check_names = list(config.checks)
     kept, todo, notes = _plan(entries, out_dir, fixture_hash, force, chosen)
-    records.update(kept)
+    records.update({sid: annotate(record) for sid, record in kept.items()})
     if hidden:
         notes.insert(0, f"left out {len(hidden)} hidden entr{'y' if len(hidden) == 1 else 'ies'} "
                         f"(dot-files, __MACOSX, the output folder): {printable(', '.join(hidden))[:200]}")
@@ -573,16 +576,17 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
         pool = GradingPool(todo, jobs or os.cpu_count() or 1, out_dir, fixture_hash, timeout_s, temp_dir)
         last_csv = time.monotonic()
         for record in pool.records(len(todo)):
-            records[record["id"]] = dict(record, note=notes_by_id.get(record["id"], ""))
+            records[record["id"]] = annotate(dict(record, note=notes_by_id.get(record["id"], "")))
             progress.update(record)
             if time.monotonic() - last_csv >= CSV_EVERY_S:
                 write_atomic(out_dir / "grades.csv", grades_csv(records.values(), check_names))
                 last_csv = time.monotonic()
         for entry in todo:
             if entry.id not in records:
-                records[entry.id] = dict(new_record(entry, fixture_hash), status="error", seconds=0.0,
-                                         score=0.0, max_score=0, checks={}, passed=[], note=entry.note,
-                                         message="the batch lost this entry (a grader bug); run the batch again")
+                records[entry.id] = annotate(dict(
+                    new_record(entry, fixture_hash), status="error", seconds=0.0, score=0.0, max_score=0,
+                    checks={}, passed=[], note=entry.note,
+                    message="the batch lost this entry (a grader bug); run the batch again"))
     finally:
         signals.disarm()                  # an interrupt from here on waits until the clean-up is done
         if pool is not None:
@@ -591,11 +595,11 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
             remove_tree(temp_dir)
         for entry in todo:                # interrupted: an entry not regraded yet keeps its earlier row
             if entry.id not in records and (old := earlier_record(entry, out_dir)) is not None:
-                records[entry.id] = dict(old, note=entry.note)
+                records[entry.id] = annotate(dict(old, note=entry.note))
         write_atomic(out_dir / "grades.csv", grades_csv(records.values(), check_names))
     signals.raise_pending()
     ordered = sorted(records.values(), key=lambda r: r["id"])
-    write_summary(ordered, config, out_dir)
+    write_summary(ordered, config, out_dir, sources=[(e.id, e.path) for e in entries])
     return ordered
 
 

@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.gradescope_export import METADATA_FILE
 from autograder.submission import SubmissionLimits
 
 HIDDEN_DIRS = frozenset({"__MACOSX"})
@@ -39,7 +40,7 @@ class Entry:
 
 
 def is_hidden(name):
-    return name.startswith(".") or name in HIDDEN_DIRS
+    return name.startswith(".") or name in HIDDEN_DIRS or name == METADATA_FILE
 
 
 def discover(folder, out_dir=None, limits=SubmissionLimits()):

@@ -6,6 +6,8 @@
     python -m autograder fixtures [--seed N]            build the hidden and public fixture sets
     python -m autograder verify                         reference full marks, template zero, examples
     python -m autograder package gradescope|handout     build autograder.zip / handout.zip
+    python -m autograder export canvas --grades OUT/grades.csv --roster roster.csv --assignment "Lab 7"
+                                                        the LMS's gradebook CSV on stdout, leftovers on stderr
     python -m autograder check conv2d.py                (students) public checks with points
     python -m autograder submit conv2d.py               (students) validate and write submission.zip
 
@@ -77,7 +79,7 @@ def cmd_batch(args):
         return 128 + exc.signum
     print(grade_table(records, load_config()))
     out = Path(args.out)
-    print(f"\nwrote {out / 'grades.csv'}, {out / 'summary.md'} (+ scores.png, checks.png) and "
+    print(f"\nwrote {out / 'grades.csv'}, {out / 'summary.md'}, {out / 'report.html'} (+ scores.png, checks.png) and "
           f"per-submission feedback in {out / 'submissions'}/")
     return 0 if all(r["status"] != "error" for r in records) else EXIT_ERROR
 
@@ -180,6 +182,18 @@ def _positive_int(text):
     return value
 
 
+def cmd_export(args):
+    from autograder.lms_export import GradebookError, export, unmatched_report
+    try:
+        text, joined = export(args.lms, args.grades, args.roster, args.assignment)
+    except GradebookError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    sys.stdout.write(text)
+    print(unmatched_report(joined), file=sys.stderr)
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -227,6 +241,13 @@ def build_parser():
     k.add_argument("what", choices=["gradescope", "handout"])
     k.add_argument("--out", required=True)
     k.set_defaults(func=cmd_package)
+    x = sub.add_parser("export", help="grades.csv joined with a roster, as an LMS gradebook import CSV (stdout)")
+    # checked by lms_export (not imported here: the Gradescope zip and the handout ship cli.py without it)
+    x.add_argument("lms", help="the gradebook format: canvas")
+    x.add_argument("--grades", required=True, help="grades.csv written by `batch`")
+    x.add_argument("--roster", required=True, help="the LMS's gradebook export, or a CSV with name, SID and/or email")
+    x.add_argument("--assignment", required=True, help="the assignment's column title in the LMS, e.g. \"Lab 7\"")
+    x.set_defaults(func=cmd_export)
     return parser
 
 

@@ -52,6 +52,7 @@ class Config:
     max_kernel_error: float
     limits: dict                # name -> number, see [limits]
     checks: dict                # check name -> CheckSpec, in file order
+    similarity_threshold: float = 0.8   # [integrity]: pairs at or above it are listed (advisory)
 
     @property
     def max_score(self):
@@ -128,7 +129,11 @@ def load_config(path=DEFAULT_CONFIG):
         max_kernel_error=_get(training, "max_kernel_error", float, f"{path} [training]"),
         limits={k: v for k, v in limits.items()},
         checks={name: _check_spec(name, table, path) for name, table in checks.items()},
+        similarity_threshold=_get(data.get("integrity", {"similarity_threshold": Config.similarity_threshold}),
+                                  "similarity_threshold", float, f"{path} [integrity]"),
     )
+    if not 0 < config.similarity_threshold <= 1:
+        raise ConfigError(f"{path} [integrity]: similarity_threshold must be in (0, 1], a share of the code")
     if config.hidden_seed == config.public_seed:
         raise ConfigError(f"{path}: hidden_seed and public_seed must differ (students see the public set)")
     missing = {"float64", "float32"} - set(tolerances)

@@ -1,17 +1,55 @@
-"""The instructor's view of a batch: summary.md, scores.png and checks.png.
+"""The instructor's view of a batch: summary.md, report.html, scores.png, checks.png, similarity.html.
 
-summary.md gives the score distribution, the pass rate of every check and the
-most common likely bugs named in the feedback, so a lecture can address them.
+summary.md gives the score distribution, the pass rate of every check, the
+most common likely bugs named in the feedback (so a lecture can address them),
+the submissions not graded or not attempted, and the integrity flags.
+report.html is the same on one self-contained page with a sortable table of
+students (autograder/html_report.py). Integrity flags (autograder/integrity.py)
+are advisory and never change a score.
 """
 
 import json
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.results import write_atomic
 
 LIKELY_BUG = re.compile(r"likely bug: ([^;\n]+)")
+BINS = 10                      # score bins of both summary.md's table and scores.png
+MAX_PAIRS_LISTED = 50          # similar pairs in summary.md and in copydetect's view (report.html lists all)
+
+
+@dataclass
+class BatchStats:
+    """What every report says about a batch, computed once."""
+    records: list
+    graded: list
+    scores: list               # sorted, graded submissions only
+    max_score: float
+    bug_counts: Counter
+    integrity: object = None   # integrity.IntegrityReport, or None when it was not run
+    notes: list = field(default_factory=list)   # what could not be produced, for the reader
+
+    @property
+    def mean(self):
+        return sum(self.scores) / len(self.scores) if self.scores else 0.0
+
+    @property
+    def median(self):
+        s, n = self.scores, len(self.scores)
+        return (s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2) if n else 0.0
+
+    @property
+    def not_attempted(self):
+        return set(self.integrity.not_attempted) if self.integrity else set()
+
+
+def batch_stats(records, config, bug_counts, integrity=None, notes=()):
+    graded = [r for r in records if r["status"] == "graded"]
+    return BatchStats(records, graded, sorted(r["score"] for r in graded), config.max_score,
+                      Counter(bug_counts), integrity, list(notes))
 
 
 def _likely_bugs(out_dir, records):
@@ -22,18 +60,14 @@ def _likely_bugs(out_dir, records):
             results = json.loads((Path(out_dir) / "submissions" / r["id"] / "results.json").read_text())
         except (OSError, ValueError):
             continue
-        found = {m.group(1).strip() for t in results.get("tests", []) for m in LIKELY_BUG.finditer(t.get("output", ""))}
+        found = {m.group(1).strip() for t in results.get("tests", []) if isinstance(t, dict)
+                 for m in LIKELY_BUG.finditer(str(t.get("output", "")))}
         counts.update(found)
     return counts
 
 
-def md_cell(text):
-    """Text safe in a markdown table cell: one line, pipes escaped, no HTML."""
-    text = " ".join(str(text).split())
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _histogram(scores, max_score, bins=10):
+def histogram(scores, max_score, bins=BINS):
+    """(bin edges, counts): equal bins over [0, max_score], the top bin closed."""
     edges = [max_score * i / bins for i in range(bins + 1)]
     counts = [0] * bins
     for s in scores:
@@ -41,69 +75,182 @@ def _histogram(scores, max_score, bins=10):
     return edges, counts
 
 
-def summary_markdown(records, config, bug_counts):
-    graded = [r for r in records if r["status"] == "graded"]
-    scores = sorted(r["score"] for r in graded)
+def check_stats(config, graded):
+    """Per check: (name, spec, submissions passing fully, pass rate, mean points earned)."""
+    rows = []
+    for name, spec in config.checks.items():
+        full = sum(name in r.get("passed", ()) for r in graded)
+        mean_points = sum(float(r.get("checks", {}).get(name, 0.0)) for r in graded) / len(graded) if graded else 0.0
+        rows.append((name, spec, full, full / len(graded) if graded else 0.0, mean_points))
+    return rows
+
+
+def md_cell(text, limit=200):
+    """Student or library text made inert in a markdown table cell: one line, no pipes, no markup."""
+    text = "".join(ch if ch.isprintable() else " " for ch in " ".join(str(text).split())[:limit])
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\\`*_\[\]|!#~])", r"\\\1", text)
+
+
+def summary_markdown(records, config, bug_counts, integrity=None, notes=()):
+    """summary.md's text; integrity: an integrity.IntegrityReport, or None when it was not run."""
+    return stats_markdown(batch_stats(records, config, bug_counts, integrity, notes), config)
+
+
+def stats_markdown(stats, config):
+    records, graded, scores = stats.records, stats.graded, stats.scores
     max_score = config.max_score
     lines = ["# Batch summary", "",
-             f"{len(records)} submissions: {len(graded)} graded, "
+             f"{len(records)} submissions: {len(graded)} graded ({len(stats.not_attempted)} of them not attempted), "
              f"{sum(r['status'] == 'invalid' for r in records)} invalid, "
              f"{sum(r['status'] == 'error' for r in records)} grader errors.", ""]
     if scores:
-        median = scores[len(scores) // 2] if len(scores) % 2 else (scores[len(scores) // 2 - 1] + scores[len(scores) // 2]) / 2
-        lines += [f"Scores (graded only, out of {max_score:g}): mean {sum(scores) / len(scores):.1f}, "
-                  f"median {median:g}, min {scores[0]:g}, max {scores[-1]:g}; "
+        lines += [f"Scores (graded only, out of {max_score:g}): mean {stats.mean:.1f}, "
+                  f"median {stats.median:g}, min {scores[0]:g}, max {scores[-1]:g}; "
                   f"{sum(s == max_score for s in scores)} full marks.", "",
                   "| score range | submissions |", "|---|---|"]
-        edges, counts = _histogram(scores, max_score)
+        edges, counts = histogram(scores, max_score)
         lines += [f"| {edges[i]:g} - {edges[i + 1]:g} | {c} |" for i, c in enumerate(counts)]
         lines += ["", "![scores](scores.png)", ""]
-    lines += ["## Checks", "", "| check | points | passed fully | pass rate | hint when failed |", "|---|---|---|---|---|"]
-    for name, spec in config.checks.items():
-        full = sum(name in r.get("passed", ()) for r in graded)
-        rate = full / len(graded) if graded else 0.0
-        lines.append(f"| {name} | {spec.points:g} | {full} / {len(graded)} | {rate:.0%} | {spec.hint} |")
+    lines += ["## Checks", "", "| check | points | passed fully | pass rate | mean points | hint when failed |",
+              "|---|---|---|---|---|---|"]
+    for name, spec, full, rate, mean_points in check_stats(config, graded):
+        lines.append(f"| {name} | {spec.points:g} | {full} / {len(graded)} | {rate:.0%} | "
+                     f"{mean_points:.2f} | {md_cell(spec.hint, 400)} |")
     lines += ["", "![checks](checks.png)", "", "## Most common likely bugs", ""]
-    if bug_counts:
+    if stats.bug_counts:
         lines += ["| likely bug (from the feedback) | submissions |", "|---|---|"]
-        lines += [f"| {bug} | {n} |" for bug, n in bug_counts.most_common(10)]
+        lines += [f"| {md_cell(bug)} | {n} |" for bug, n in stats.bug_counts.most_common(10)]
     else:
         lines.append("No known bug pattern was recognised.")
     problems = [r for r in records if r["status"] != "graded"]
     if problems:
         lines += ["", "## Not graded", "", "| submission | status | message |", "|---|---|---|"]
-        lines += [f"| {md_cell(r['id'])} | {r['status']} | {md_cell(str(r['message'])[:200])} |" for r in problems]
+        lines += [f"| {md_cell(r['id'])} | {r['status']} | {md_cell(r['message'])} |" for r in problems]
     duplicates = [r for r in records if r.get("note")]
     if duplicates:
         lines += ["", "## Duplicate ids", "", "Entries whose usual id (the name without its extension) clashed; "
                   "each was graded under the id shown.", "", "| id | note |", "|---|---|"]
         lines += [f"| {md_cell(r['id'])} | {md_cell(r['note'])} |" for r in duplicates]
+    lines += integrity_markdown(stats.integrity)
+    for note in stats.notes:
+        lines += ["", f"Note: {md_cell(note, 400)}"]
+    lines += ["", "The same on one page, with a sortable table of students: [report.html](report.html)."]
     return "\n".join(lines) + "\n"
 
 
-def _plots(records, config, out_dir):
+def integrity_markdown(report):
+    if report is None:
+        return []
+    lines = ["", "## Integrity flags (advisory: they never change a score)", ""]
+    lines.append(f"Not attempted (both stubs as in the template): "
+                 f"{', '.join(md_cell(s) for s in report.not_attempted) if report.not_attempted else 'none'}.")
+    lines += ["", f"Identical code once comments and whitespace are ignored: "
+                  f"{len(report.identical)} group(s)."]
+    lines += [f"- {', '.join(md_cell(s) for s in group)}" for group in report.identical]
+    lines += ["", f"Similar pairs (copydetect, template code excluded, at least {report.threshold:.0%} of either "
+                  f"one's code; {report.compared} submissions compared in {report.similarity_seconds:.1f} s): "
+                  f"{len(report.similar)}."]
+    if report.problem:
+        lines.append(f"{md_cell(report.problem, 300)}")
+    if report.similar:
+        lines += ["", "| submission | submission | share of the first | share of the second |", "|---|---|---|---|"]
+        lines += [f"| {md_cell(p.a)} | {md_cell(p.b)} | {p.share_a:.0%} | {p.share_b:.0%} |"
+                  for p in report.similar[:MAX_PAIRS_LISTED]]
+        if len(report.similar) > MAX_PAIRS_LISTED:
+            lines.append(f"\n... and {len(report.similar) - MAX_PAIRS_LISTED} more in report.html.")
+        lines += ["", "Side by side, matches highlighted: [similarity.html](similarity.html)."]
+    return lines
+
+
+def plot_scores(stats, path):
+    """scores.png: the same bins as summary.md, not-attempted and not-graded submissions shown apart."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    graded = [r for r in records if r["status"] == "graded"]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.hist([r["score"] for r in graded], bins=20, range=(0, config.max_score), color="#4477aa")
-    ax.set(xlabel=f"score (out of {config.max_score:g})", ylabel="submissions",
-           title=f"Scores of {len(graded)} graded submissions")
+    from matplotlib.ticker import MaxNLocator
+    width = stats.max_score / BINS if stats.max_score else 1.0
+    edges, attempted = histogram([r["score"] for r in stats.graded if r["id"] not in stats.not_attempted],
+                                 stats.max_score)
+    _, untouched = histogram([r["score"] for r in stats.graded if r["id"] in stats.not_attempted], stats.max_score)
+    not_graded = len(stats.records) - len(stats.graded)
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    left = edges[:-1]
+    ax.bar(left, attempted, width=width, align="edge", color="#4477aa", edgecolor="white", label="graded")
+    if any(untouched):
+        ax.bar(left, untouched, width=width, align="edge", bottom=attempted, color="#ccbb44", edgecolor="white",
+               hatch="//", label="not attempted (template)")
+    for x, a, u in zip(left, attempted, untouched):
+        if a + u:
+            ax.text(x + width / 2, a + u, str(a + u), ha="center", va="bottom", fontsize=8)
+    ticks, labels = edges, [f"{e:g}" for e in edges]
+    if not_graded:
+        x = -1.6 * width
+        ax.bar([x], [not_graded], width=width, align="edge", color="#bbbbbb", edgecolor="white",
+               label="invalid / grader error")
+        ax.text(x + width / 2, not_graded, str(not_graded), ha="center", va="bottom", fontsize=8)
+        ticks, labels = [x + width / 2, *edges], ["not\ngraded", *labels]
+    if stats.scores:
+        ax.axvline(stats.mean, color="#cc3311", linestyle="-", linewidth=1.5, label=f"mean {stats.mean:.1f}")
+        ax.axvline(stats.median, color="#222222", linestyle="--", linewidth=1.5, label=f"median {stats.median:g}")
+    ax.set_xticks(ticks, labels, fontsize=8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(0, max([1, *(a + u for a, u in zip(attempted, untouched)), not_graded]) * 1.15)
+    ax.set(xlabel=f"score (out of {stats.max_score:g}; bins of {width:g})", ylabel="submissions",
+           title=f"Scores of {len(stats.records)} submissions ({len(stats.graded)} graded)")
+    ax.legend(fontsize=8, loc="upper left", frameon=False)
     fig.tight_layout()
-    fig.savefig(Path(out_dir) / "scores.png", dpi=110)
-    plt.close(fig)
-    names = list(config.checks)
-    rates = [sum(n in r.get("passed", ()) for r in graded) / max(1, len(graded)) for n in names]
-    fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.2))
-    ax.barh(names[::-1], [100 * r for r in rates[::-1]], color="#228833")
-    ax.set(xlabel="submissions passing fully (%)", xlim=(0, 100), title="Pass rate per check")
-    fig.tight_layout()
-    fig.savefig(Path(out_dir) / "checks.png", dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def write_summary(records, config, out_dir):
-    """Writes summary.md, scores.png and checks.png into out_dir."""
-    write_atomic(Path(out_dir) / "summary.md", summary_markdown(records, config, _likely_bugs(out_dir, records)))
-    _plots(records, config, out_dir)
+def plot_checks(stats, config, path):
+    """checks.png: pass rate per check, labelled with its points and the mean points earned."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = check_stats(config, stats.graded)[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.36 * len(rows) + 1.3))
+    labels = [f"{name} ({spec.points:g} pts)" for name, spec, *_ in rows]
+    colours = ["#228833" if spec.points else "#bbbbbb" for _, spec, *_ in rows]
+    bars = ax.barh(labels, [100 * rate for *_, rate, _ in rows], color=colours)
+    for bar, (name, spec, full, rate, mean_points) in zip(bars, rows):
+        text = (f"{rate:.0%} ({full}/{len(stats.graded)}), mean {mean_points:.1f}/{spec.points:g} pts"
+                if spec.points else f"{rate:.0%} ({full}/{len(stats.graded)}), not scored (0 pts)")
+        ax.text(min(bar.get_width(), 100) + 1, bar.get_y() + bar.get_height() / 2, text, va="center", fontsize=8)
+    ax.set(xlabel="graded submissions passing every case (%)", xlim=(0, 160),
+           title="Pass rate and points per check")
+    ax.set_xticks([0, 25, 50, 75, 100])
+    ax.tick_params(axis="y", labelsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run_integrity(config, sources):
+    """The integrity report for [(id, path)], or (None, why not)."""
+    from autograder import integrity
+    try:
+        return integrity.check_batch(integrity.read_sources(sources), config.similarity_threshold), ""
+    except Exception as exc:           # advisory: its failure must not cost the summary
+        return None, f"integrity flags could not be computed: {exc!r}"[:300]
+
+
+def write_summary(records, config, out_dir, sources=None):
+    """Writes summary.md, report.html, scores.png, checks.png (and similarity.html) into out_dir.
+
+    sources: [(id, submission path)] to read the code from for the integrity flags; None skips them.
+    """
+    from autograder.html_report import render_report
+    out_dir = Path(out_dir)
+    report, problem = run_integrity(config, sources) if sources is not None else (None, "")
+    stats = batch_stats(records, config, _likely_bugs(out_dir, records), report, [problem] if problem else [])
+    plot_scores(stats, out_dir / "scores.png")
+    plot_checks(stats, config, out_dir / "checks.png")
+    write_atomic(out_dir / "summary.md", stats_markdown(stats, config))
+    similarity = out_dir / "similarity.html"
+    if report is not None and report.similarity_html:
+        write_atomic(similarity, report.similarity_html)
+    elif similarity.exists():
+        similarity.unlink()            # a stale view from an earlier run would contradict this one
+    write_atomic(out_dir / "report.html", render_report(stats, config, out_dir))

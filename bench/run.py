@@ -161,6 +161,17 @@ def batch_table(g):
     return lines + ["", f"Before: {base['what']}.", ""]
 
 
+def similarity_section(s):
+    return ["## Integrity report (similarity)", "",
+            f"`integrity.check_batch` on {s['submissions']} submissions ({s['distinct_bases']} catalogue solutions, "
+            f"each handed in four ways: as is, commented, reformatted, renamed), {s['runs']} runs: "
+            f"median {fmt_s(s['total_median_s'])} wall, {fmt_s(s['total_cpu_median_s'])} CPU (max "
+            f"{fmt_s(s['total_max_s'])}); copydetect's part {fmt_s(s['similarity_median_s'])}; reading the "
+            f"{s['submissions']} zips {fmt_s(s['read_seconds'])}. {s['pairs_compared']} pairs compared, "
+            f"{s['pairs_flagged']} at or above {s['threshold']:.0%}, {s['identical_groups']} identical groups; "
+            f"side-by-side view {s['side_by_side_kib']} KiB.", ""]
+
+
 def kernels_section(k):
     """Delegates to bench/plot_kernels.py's table renderer when present."""
     sys.path.insert(0, str(BENCH))
@@ -182,16 +193,19 @@ def main(argv=None):
         kernels = json.loads((BENCH / "kernels.json").read_text())
         grading = run_part("grading.py", BENCH / "grading.json", args.quick, ["--batch-only"])
         integrity = json.loads((BENCH / "integrity.json").read_text())
+        similarity = json.loads((BENCH / "similarity.json").read_text())
         kind = "batch throughput only; kernels and per-submission figures from the last full run"
     else:
         kernels = run_part("kernels.py", BENCH / "kernels.json", args.quick)
         grading = run_part("grading.py", BENCH / "grading.json", args.quick)
         integrity = run_part("integrity.py", BENCH / "integrity.json", args.quick)
+        similarity = run_part("similarity.py", BENCH / "similarity.json", args.quick)
         kind = "quick run" if args.quick else "full run"
     lines = ["# Benchmark results", "",
              f"Written by `make bench` ({kind}) on {m['date']}.", "",
              "| machine | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in m.items()] + [""]
     lines += kernels_section(kernels) + grading_section(grading) + integrity_section(integrity)
+    lines += similarity_section(similarity)
     if os.geteuid() == 0:                      # the chroot level is root's
         isolation = run_part("isolation.py", BENCH / "isolation.json", args.quick)
         sys.path.insert(0, str(BENCH))

@@ -1,0 +1,226 @@
+"""Advisory integrity flags for a batch: identical code, untouched templates, similar pairs.
+
+Three questions course staff ask after grading, answered from each submission's
+conv2d.py (read again with the grader's own safe reader, never imported or run):
+
+- identical: the same code once comments and whitespace are normalised away;
+- not attempted: col2im and Conv2d.backward are still the template's stubs
+  (comments, docstrings and formatting aside), so a 0 is "did not try", not "tried";
+- similar: token-fingerprint similarity between every pair (copydetect, the
+  MOSS-style winnowing tool), with the template's code as boilerplate so shared
+  starter code never counts. Pairs at or above [integrity] similarity_threshold
+  (assignment/config.toml) are listed.
+
+Flags are advisory: nothing here reads or changes a score.
+"""
+
+import ast
+import hashlib
+import io
+import logging
+import re
+import tempfile
+import time
+import tokenize
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.config import KIT_ROOT
+
+TEMPLATE = KIT_ROOT / "student_template" / "conv2d.py"
+STUDENT_PARTS = ("col2im", "Conv2d.backward")      # what the student writes; the rest is given
+SIDE_BY_SIDE_PAIRS = 50      # pairs in copydetect's view (each holds both files): the most similar first
+_LAYOUT_TOKENS = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
+
+
+@dataclass(frozen=True)
+class SimilarPair:
+    a: str
+    b: str
+    share_a: float      # fraction of a's (non-boilerplate) code found in b
+    share_b: float
+
+    @property
+    def score(self):
+        return max(self.share_a, self.share_b)
+
+
+@dataclass
+class IntegrityReport:
+    threshold: float
+    compared: int = 0                                  # submissions whose code was read
+    not_attempted: list = field(default_factory=list)  # ids
+    identical: list = field(default_factory=list)      # groups (lists) of ids, each of 2 or more
+    similar: list = field(default_factory=list)        # SimilarPair, highest first
+    similarity_seconds: float = 0.0
+    similarity_html: str = ""                          # copydetect's side-by-side view ("" if no pair)
+    problem: str = ""                                  # why similarity could not run, if it could not
+
+    def flags_by_id(self):
+        """{id: ['not attempted', 'identical to b', 'similar to c (93%)' or 'similar to 4 others (up to 99%)']}."""
+        flags = defaultdict(list)
+        for sid in self.not_attempted:
+            flags[sid].append("not attempted")
+        for group in self.identical:
+            for sid in group:
+                flags[sid].append("identical to " + ", ".join(o for o in group if o != sid))
+        similar = defaultdict(list)
+        for p in self.similar:
+            similar[p.a].append((p.score, p.b))
+            similar[p.b].append((p.score, p.a))
+        for sid, others in similar.items():
+            top, other = max(others)
+            flags[sid].append(f"similar to {other} ({top:.0%})" if len(others) == 1
+                              else f"similar to {len(others)} others (up to {top:.0%})")
+        return dict(flags)
+
+
+def normalised_code(source):
+    """The code's tokens with comments and layout gone; indentation kept as markers, so nesting still counts."""
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type not in _LAYOUT_TOKENS]
+        return " ".join({tokenize.INDENT: ">", tokenize.DEDENT: "<", tokenize.NEWLINE: ";"}.get(t.type, t.string)
+                        for t in tokens)
+    except (tokenize.TokenError, SyntaxError, ValueError):   # not Python: compare its words alone
+        return " ".join(re.sub(r"#[^\n]*", "", source).split())
+
+
+def _student_parts(source):
+    """{'col2im': dump, 'Conv2d.backward': dump} of the AST without docstrings; None if it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    parts = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            parts[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            parts.update({f"{node.name}.{m.name}": m for m in node.body if isinstance(m, ast.FunctionDef)})
+    return {name: _dump_without_docstring(parts[name]) if name in parts else None for name in STUDENT_PARTS}
+
+
+def _dump_without_docstring(func):
+    body = func.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]
+    return ast.dump(ast.Module(body=body, type_ignores=[]))
+
+
+def is_not_attempted(source, template_source):
+    """True when every part the student writes is still the template's stub."""
+    mine, stub = _student_parts(source), _student_parts(template_source)
+    return mine is not None and mine == stub
+
+
+def identical_groups(sources):
+    """Groups of 2+ ids whose normalised code is the same, largest first."""
+    by_code = defaultdict(list)
+    for sid, source in sources.items():
+        by_code[hashlib.sha256(normalised_code(source).encode()).hexdigest()].append(sid)
+    groups = [sorted(ids) for ids in by_code.values() if len(ids) > 1]
+    return sorted(groups, key=lambda g: (-len(g), g))
+
+
+def _file_label(index, sid):
+    """A file name for copydetect that says whose code it is and cannot carry markup or a path."""
+    return f"{index:04d}_{re.sub(r'[^A-Za-z0-9_.-]', '_', sid)[:60]}.py"
+
+
+def similar_pairs(sources, template_source, threshold):
+    """(pairs at or above threshold, highest first; copydetect's HTML view of them) over all pairs."""
+    from copydetect import CopyDetector
+    ids = sorted(sources)
+    if len(ids) < 2:
+        return [], ""
+    with tempfile.TemporaryDirectory(prefix="convkit-similarity-") as tmp:
+        tmp = Path(tmp)
+        (tmp / "template").mkdir()
+        (tmp / "template" / "conv2d.py").write_text(template_source, encoding="utf-8")
+        detector = CopyDetector(boilerplate_dirs=[str(tmp / "template")], extensions=["py"],
+                                display_t=threshold, autoopen=False, silent=True, force_language="python")
+        label_to_id = {}
+        for n, sid in enumerate(ids):
+            path = tmp / _file_label(n, sid)
+            path.write_text(sources[sid], encoding="utf-8")
+            label_to_id[str(path)] = sid
+            detector.add_file(str(path))
+        with warnings.catch_warnings(), _quiet_logging():
+            warnings.simplefilter("ignore")
+            detector.run()
+            sims = detector.similarity_matrix
+            pairs = []
+            for i, test in enumerate(detector.test_files):
+                for j, ref in enumerate(detector.ref_files):
+                    a, b = label_to_id[test], label_to_id[ref]
+                    if a < b and sims[i, j, 0] >= 0 and max(sims[i, j]) >= threshold:
+                        pairs.append(SimilarPair(a, b, float(sims[i, j, 0]), float(sims[i, j, 1])))
+            pairs.sort(key=lambda p: (-p.score, p.a, p.b))
+            row_of = {label_to_id[f]: n for n, f in enumerate(detector.test_files)}
+            assert detector.test_files == detector.ref_files      # add_file(testref) keeps one order for both
+            html = _side_by_side(detector, pairs[:SIDE_BY_SIDE_PAIRS], row_of, threshold) if pairs else ""
+        html = (html or "").replace(str(tmp) + "/", "")
+    return pairs, html
+
+
+def _side_by_side(detector, pairs, row_of, threshold):
+    """copydetect's HTML view of these pairs only: each holds both files, so all of them could be megabytes.
+
+    row_of: id -> its row (and column: every file is both test and reference) in the similarity matrix."""
+    import numpy as np
+    full = detector.similarity_matrix
+    shown = np.full_like(full, -1.0)
+    for p in pairs:
+        for x, y in ((p.a, p.b), (p.b, p.a)):
+            shown[row_of[x], row_of[y]] = full[row_of[x], row_of[y]]
+    detector.conf.display_t = max(0.0, min(threshold, min(p.score for p in pairs)) - 1e-9)
+    detector.similarity_matrix = shown
+    try:
+        code_list = detector.get_copied_code_list()
+    finally:
+        detector.similarity_matrix = full
+    detector.get_copied_code_list = lambda: code_list      # the page lists these; its plots show every pair
+    return detector.generate_html_report(output_mode="return")
+
+
+class _quiet_logging:
+    """copydetect logs warnings (e.g. a file it skips) to the root logger; the batch's console stays clean."""
+
+    def __enter__(self):
+        self.level = logging.root.manager.disable
+        logging.disable(logging.WARNING)
+
+    def __exit__(self, *exc):
+        logging.disable(self.level)
+
+
+def check_batch(sources, threshold, template_source=None):
+    """The integrity report for {id: conv2d.py source} (submissions that could not be read are left out)."""
+    template_source = template_source if template_source is not None else TEMPLATE.read_text(encoding="utf-8")
+    report = IntegrityReport(threshold=threshold, compared=len(sources))
+    report.not_attempted = sorted(sid for sid, src in sources.items() if is_not_attempted(src, template_source))
+    # An untouched template is "not attempted"; every copy of it being "identical" would say nothing more.
+    attempted = {sid: src for sid, src in sources.items() if sid not in set(report.not_attempted)}
+    report.identical = identical_groups(attempted)
+    started = time.monotonic()
+    try:
+        report.similar, report.similarity_html = similar_pairs(attempted, template_source, threshold)
+    except Exception as exc:           # a library failure costs the similarity section, never the batch
+        report.problem = f"similarity could not be computed: {exc!r}"[:300]
+    report.similarity_seconds = time.monotonic() - started
+    return report
+
+
+def read_sources(entries):
+    """{id: source} for each (id, path) whose conv2d.py the grader's reader accepts; the rest are left out."""
+    from autograder.submission import load_submission
+    sources = {}
+    for sid, path in entries:
+        try:
+            sources[sid] = load_submission(Path(path)).source
+        except Exception:     # invalid (already its row's message), or unreadable: nothing to compare
+            continue
+    return sources

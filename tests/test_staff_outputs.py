@@ -1,0 +1,407 @@
+"""Course-staff outputs: a Gradescope export in, a Canvas gradebook CSV out, integrity flags, report.html.
+
+The export fixture follows Gradescope's "Export Submissions" layout as public tools
+read it (shared/research/staff-formats.md): a top folder `assignment_NNN_export/`
+holding `submission_metadata.yml` (keys with Ruby's leading colon, `:created_at`
+a YAML timestamp, group submissions with several `:submitters`) and one folder
+per submission named by its key.
+"""
+
+import csv
+import html.parser
+import io
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from autograder import cli, integrity
+from autograder.batch import BatchError, run_batch
+from autograder.catalogue import load_catalogue
+from autograder.config import ConfigError, load_config
+from autograder.gradescope_export import METADATA_FILE, find_export
+from autograder.html_report import SECTIONS
+from autograder.lms_export import join, read_grades, read_roster
+from conftest import TEMPLATE
+
+CATALOGUE, _ = load_catalogue()
+CORRECT = CATALOGUE["correct/lecture_loops"].source
+BUGGY = CATALOGUE["bug/mean_over_batch"].source
+OTHER_CORRECT = CATALOGUE["correct/batched_einsum"].source
+TEMPLATE_SOURCE = TEMPLATE.read_text(encoding="utf-8")
+HOSTILE_NAME = '=HYPERLINK("http://evil.example","x")<script>alert(1)</script>'
+
+METADATA = textwrap.dedent("""\
+    ---
+    submission_1001:
+      :submitters:
+      - :name: Ada Lovelace
+        :sid: '1001'
+        :email: ada@uni.example
+      :created_at: 2026-03-01 10:00:00.123456000 Z
+      :score: 100.0
+      :status: processed
+      :results:
+        score:
+        tests: []
+      :history:
+      - :submitters: []
+        :created_at: 2026-02-28 09:00:00.000000000 Z
+        :score: 0.0
+        :status: processed
+    submission_1002:
+      :submitters:
+      - :name: Alan Turing
+        :sid: '1002'
+        :email: alan@uni.example
+      :created_at: 2026-03-01 11:30:00.000000000 Z
+      :score: 100.0
+      :status: processed
+      :history: []
+    submission_1003:
+      :submitters:
+      - :name: Grace Hopper
+        :sid: '1003'
+        :email: grace@uni.example
+      :created_at: 2026-03-02 08:00:00.000000000 Z
+      :score: 0.0
+      :status: processed
+      :history: []
+    submission_1004:
+      :submitters:
+      - :name: Katherine Johnson
+        :sid: '1004'
+        :email: kj@uni.example
+      - :name: Dorothy Vaughan
+        :sid: '1005'
+        :email: dv@uni.example
+      :created_at: 2026-03-02 23:59:59.000000000 Z
+      :score: 70.0
+      :status: processed
+      :history: []
+    submission_1006:
+      :submitters:
+      - :name: '{hostile}'
+        :sid: '1006'
+        :email: mallory@uni.example
+      :created_at: 2026-03-03 00:10:00.000000000 Z
+      :score: 0.0
+      :status: processed
+      :history: []
+    """).replace("{hostile}", HOSTILE_NAME.replace("'", "''"))
+
+
+def write_export(root):
+    """An unzipped Gradescope export under root/, the way the zip unpacks it."""
+    export = root / "assignment_4242_export"
+    export.mkdir(parents=True)
+    (export / METADATA_FILE).write_text(METADATA, encoding="utf-8")
+    # the same code with a comment, other spacing and more blank lines: still "identical"
+    copied = "# my own work, honestly\n" + re.sub(r"(?m)^( *)col = 0$", r"\1col=0   # start at the first window",
+                                                  CORRECT).replace("\n\ndef ", "\n\n\n\ndef ")
+    assert copied.count("col=0") >= 1 and copied != CORRECT
+    files = {"submission_1001": CORRECT, "submission_1002": copied, "submission_1003": TEMPLATE_SOURCE,
+             "submission_1004": BUGGY, "submission_1006": OTHER_CORRECT}
+    for folder, source in files.items():
+        (export / folder).mkdir()
+        (export / folder / "conv2d.py").write_text(source, encoding="utf-8")
+    return export
+
+
+@pytest.fixture(scope="module")
+def graded_export(tmp_path_factory):
+    root = tmp_path_factory.mktemp("download")
+    write_export(root)
+    out = tmp_path_factory.mktemp("out")
+    records = run_batch(root, out, jobs=2)      # the unzip folder: the export is its only sub-folder
+    return out, records
+
+
+def grades_rows(out):
+    with open(out / "grades.csv", newline="", encoding="utf-8") as f:
+        return {r["id"]: r for r in csv.DictReader(f)}
+
+
+# --- 1. Gradescope export in ---------------------------------------------------------------
+
+def test_export_reader_reads_submitters_groups_and_times(tmp_path):
+    write_export(tmp_path)
+    export = find_export(tmp_path)
+    assert export.folder.name == "assignment_4242_export"
+    assert sorted(export.submissions) == ["submission_1001", "submission_1002", "submission_1003",
+                                          "submission_1004", "submission_1006"]
+    ada = export.submissions["submission_1001"]
+    assert [(s.name, s.sid, s.email) for s in ada.submitters] == [("Ada Lovelace", "1001", "ada@uni.example")]
+    assert ada.submitted_at == "2026-03-01T10:00:00Z"      # the current submission's time, not its history's
+    group = export.submissions["submission_1004"].columns()
+    assert group["student_sid"] == "1004; 1005" and group["student_name"] == "Katherine Johnson; Dorothy Vaughan"
+    assert find_export(tmp_path / "assignment_4242_export" / "submission_1001") is None
+
+
+def test_batch_of_an_export_adds_student_columns_and_grades_every_folder(graded_export):
+    out, records = graded_export
+    rows = grades_rows(out)
+    assert sorted(rows) == ["submission_1001", "submission_1002", "submission_1003", "submission_1004",
+                            "submission_1006"]                    # the metadata file is not a submission
+    ada = rows["submission_1001"]
+    assert (ada["student_name"], ada["student_email"], ada["student_sid"], ada["submitted_at"]) == \
+        ("Ada Lovelace", "ada@uni.example", "1001", "2026-03-01T10:00:00Z")
+    assert float(ada["score"]) == 100.0
+    header = next(csv.reader(open(out / "grades.csv", encoding="utf-8")))
+    assert header[:6] == ["id", "student_name", "student_email", "student_sid", "submitted_at", "score"]
+    # a student-typed name is text in a spreadsheet, never a formula
+    assert rows["submission_1006"]["student_name"] == "'" + HOSTILE_NAME
+
+
+def test_a_broken_metadata_file_is_a_clear_batch_error(tmp_path):
+    export = write_export(tmp_path)
+    (export / METADATA_FILE).write_text("submission_1: [unclosed\n", encoding="utf-8")
+    with pytest.raises(BatchError, match="not valid YAML"):
+        run_batch(export, tmp_path / "out")
+    assert cli.main(["batch", str(export), "--out", str(tmp_path / "out")]) == cli.EXIT_INVALID
+
+
+# --- 3. integrity flags ----------------------------------------------------------------------
+
+def test_flags_identical_not_attempted_and_similar_without_changing_scores(graded_export):
+    out, records = graded_export
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    # identical once comments and whitespace are ignored
+    assert "- submission\\_1001, submission\\_1002" in summary
+    assert re.search(r"Not attempted \(both stubs as in the template\): submission\\_1003\.", summary)
+    assert "| submission\\_1001 | submission\\_1002 | 100% | 100% |" in summary
+    # advisory: every score is the one in the submission's own results.json
+    for r in records:
+        results = json.loads((out / "submissions" / r["id"] / "results.json").read_text())
+        assert r["score"] == results["score"]
+    assert grades_rows(out)["submission_1003"]["status"] == "graded"
+    assert (out / "similarity.html").is_file()
+
+
+def test_normalised_code_ignores_comments_and_layout_but_not_nesting():
+    a = "def f(x):\n    if x:\n        y = 1\n    z = 2\n"
+    b = "# header\ndef f( x ):  # note\n\n  if x:\n      y=1\n  z = 2   \n"
+    c = "def f(x):\n    if x:\n        y = 1\n        z = 2\n"
+    assert integrity.normalised_code(a) == integrity.normalised_code(b)
+    assert integrity.normalised_code(a) != integrity.normalised_code(c)
+    assert integrity.identical_groups({"a": a, "b": b, "c": c}) == [["a", "b"]]
+
+
+def test_not_attempted_means_both_stubs_untouched():
+    commented = "# I will do this later\n" + TEMPLATE_SOURCE.replace("    C, H, W = x.shape\n",
+                                                                    "    C, H, W = x.shape   # shapes\n", 1)
+    assert integrity.is_not_attempted(commented, TEMPLATE_SOURCE)
+    one_done = TEMPLATE_SOURCE.replace('raise NotImplementedError(\n        "col2im', 'return X_col\n    raise Exception(\n        "col2im', 1)
+    assert one_done != TEMPLATE_SOURCE and not integrity.is_not_attempted(one_done, TEMPLATE_SOURCE)
+    assert not integrity.is_not_attempted(CORRECT, TEMPLATE_SOURCE)
+    assert not integrity.is_not_attempted("def col2im(:\n", TEMPLATE_SOURCE)
+
+
+def test_similarity_excludes_the_template_and_follows_the_threshold():
+    sources = {"lecture": CORRECT, "lecture_bug": BUGGY, "einsum": OTHER_CORRECT,
+               "blank_a": TEMPLATE_SOURCE, "blank_b": TEMPLATE_SOURCE + "\n# nothing yet\n"}
+    report = integrity.check_batch(sources, threshold=0.8, template_source=TEMPLATE_SOURCE)
+    assert report.not_attempted == ["blank_a", "blank_b"]
+    pairs = {(p.a, p.b): p for p in report.similar}
+    assert ("lecture", "lecture_bug") in pairs and pairs[("lecture", "lecture_bug")].score >= 0.8
+    # independent solutions share only the template's code, which is boilerplate: below the threshold
+    assert ("einsum", "lecture") not in pairs
+    everything = integrity.similar_pairs(sources, TEMPLATE_SOURCE, threshold=0.01)[0]
+    assert {(p.a, p.b) for p in everything} >= set(pairs)
+    einsum = next(p for p in everything if (p.a, p.b) == ("einsum", "lecture"))
+    assert einsum.score < 0.8
+
+
+def test_side_by_side_view_keeps_student_code_and_names_inert():
+    payload = "# </code></pre><script>alert(1)</script>\n"
+    sources = {"<img src=x onerror=alert(2)>": payload + CORRECT, "b": payload + CORRECT.replace("col = 0", "col=0")}
+    pairs, page = integrity.similar_pairs(sources, TEMPLATE_SOURCE, threshold=0.8)
+    assert len(pairs) == 1 and page
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    assert "<img src=x" not in page and "onerror=alert(2)" not in page       # the file label is the id, sanitised
+    assert "convkit-similarity-" not in page                                  # no temp paths
+
+
+def test_similarity_threshold_comes_from_the_config_and_is_checked(tmp_path):
+    assert load_config().similarity_threshold == 0.8
+    text = load_config().path.read_text(encoding="utf-8")
+    bad = tmp_path / "config.toml"
+    bad.write_text(re.sub(r"similarity_threshold = [0-9.]+", "similarity_threshold = 1.5", text), encoding="utf-8")
+    with pytest.raises(ConfigError, match="similarity_threshold"):
+        load_config(bad)
+
+
+# --- 4. report.html -----------------------------------------------------------------------------
+
+class PageParser(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.h2_ids, self.scripts, self.images, self.links, self.sortable, self.rows = [], 0, [], [], 0, 0
+        self.external = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "h2":
+            self.h2_ids.append(attrs.get("id"))
+        if tag == "script":
+            self.scripts += 1
+        if tag == "img":
+            self.images.append(attrs.get("src", ""))
+        if tag == "a":
+            self.links.append(attrs.get("href", ""))
+        if tag == "table" and "sortable" in (attrs.get("class") or ""):
+            self.sortable += 1
+        for name in ("src", "href"):
+            if re.match(r"(?i)\s*(https?:|//)", attrs.get(name) or ""):
+                self.external.append(attrs[name])
+
+
+def test_report_html_has_every_section_inline_images_and_inert_student_text(graded_export):
+    out, _ = graded_export
+    page = (out / "report.html").read_text(encoding="utf-8")
+    parser = PageParser()
+    parser.feed(page)
+    assert parser.h2_ids == list(SECTIONS)
+    assert len(parser.images) == 2 and all(src.startswith("data:image/png;base64,") for src in parser.images)
+    assert parser.external == []                       # self-contained: nothing from the network
+    assert parser.scripts == 1                         # the sorter; the student's <script> is text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+    assert "Content-Security-Policy" in page
+    for sid in ("submission_1001", "submission_1006"):
+        assert f"submissions/{sid}/feedback.md" in parser.links
+    assert parser.sortable >= 1
+    for words in ("mean", "median", "Not attempted", "submission_1003", "Identical code", "Similar pairs",
+                  "Ada Lovelace", "2026-03-01T10:00:00Z"):
+        assert words in page, words
+
+
+def test_report_links_are_percent_encoded(tmp_path):
+    from autograder.reports import write_summary
+    config = load_config()
+    records = [dict(id="x' onmouseover='alert(1)", status="invalid", score=0.0, max_score=100, checks={},
+                    passed=[], message="<b>bad</b>", fixture_set_hash="abc")]
+    write_summary(records, config, tmp_path, sources=[])
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "submissions/x%27%20onmouseover%3D%27alert%281%29/feedback.md" in page
+    assert "onmouseover='alert" not in page and "<b>bad</b>" not in page
+
+
+# --- 2. Canvas out --------------------------------------------------------------------------------
+
+CANVAS_ROSTER = """\ufeffStudent,ID,SIS User ID,SIS Login ID,Section,Lab 6 (111)
+    Points Possible,,,,,10
+"Lovelace, Ada",501,1001,ada,CS 101 A,9
+"Turing, Alan",502,,alan@uni.example,CS 101 A,8
+"Hopper, Grace",503,1003,grace,CS 101 B,7
+"Johnson, Katherine",504,1004,kj,CS 101 B,10
+"Vaughan, Dorothy",505,1005,dv,CS 101 B,10
+"Noether, Emmy",506,1007,emmy,CS 101 B,10
+"""
+
+
+def test_canvas_export_joins_by_sid_or_email_and_lists_the_unmatched(graded_export, tmp_path, capsys):
+    out, _ = graded_export
+    roster = tmp_path / "roster.csv"
+    roster.write_text(CANVAS_ROSTER, encoding="utf-8")
+    code = cli.main(["export", "canvas", "--grades", str(out / "grades.csv"), "--roster", str(roster),
+                     "--assignment", "Lab 7"])
+    captured = capsys.readouterr()
+    assert code == 0
+    rows = list(csv.reader(io.StringIO(captured.out)))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Lab 7"]
+    assert rows[1] == ["Points Possible", "", "", "", "", "100"]
+    by_sis = {r[1]: r for r in rows[2:]}
+    assert by_sis["501"] == ["Lovelace, Ada", "501", "1001", "ada", "CS 101 A", "100"]     # by SID
+    assert by_sis["502"][-1] == "100"                                                      # by email (no SIS id)
+    assert by_sis["503"][-1] == "0"                                                         # not attempted: still 0
+    assert by_sis["504"][-1] == by_sis["505"][-1]                                          # group: both members
+    assert "506" not in by_sis
+    err = captured.err
+    assert "1 roster student(s) with no grade" in err and "Emmy" in err and "1007" in err
+    assert "1 graded student(s) not on the roster" in err and "1006" in err and "submission_1006" in err
+    assert "exported 5 grade(s)" in err
+
+
+def test_join_keeps_every_student_somewhere(tmp_path):
+    grades_csv = ("id,student_name,student_email,student_sid,submitted_at,score,max_score,status\n"
+                  "s1,A,a@x,1,2026-01-01T00:00:00Z,50,100,graded\n"
+                  "s2,A,a@x,1,2026-01-02T00:00:00Z,60,100,graded\n"
+                  "s3,B,b@x,2,,0,100,error\n"
+                  "s4,C,c@x,3,,80,100,graded\n")
+    roster = "name,sid,email\nA,1,a@x\nB,2,b@x\nD,4,d@x\n"
+    (tmp_path / "g.csv").write_text(grades_csv)
+    (tmp_path / "r.csv").write_text(roster)
+    grades, _ = read_grades(tmp_path / "g.csv")
+    joined = join(grades, read_roster(tmp_path / "r.csv"))
+    assert [(s.name, g.score) for s, g in joined.matched] == [("A", 60.0)]              # the latest submission
+    assert any("2 submissions" in n for n in joined.notes)
+    assert [g.submission for g, _ in joined.not_exported] == ["s3"]                     # a grader error: regrade
+    assert [s.name for s in joined.no_grade] == ["D"]
+    assert [g.submission for g in joined.not_on_roster] == ["s4"]
+
+
+def test_export_refuses_bad_input_with_a_message(tmp_path, capsys):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("name,section\nA,1\n")
+    grades = tmp_path / "grades.csv"
+    grades.write_text("id,score,max_score,status\na,1,100,graded\n")
+    assert cli.main(["export", "canvas", "--grades", str(grades), "--roster", str(roster),
+                     "--assignment", "Lab 7"]) == cli.EXIT_INVALID
+    assert "no SID or email column" in capsys.readouterr().err
+    assert cli.main(["export", "canvas", "--grades", str(tmp_path / "missing.csv"), "--roster", str(roster),
+                     "--assignment", "Lab 7"]) == cli.EXIT_INVALID
+    assert "cannot read grades file" in capsys.readouterr().err
+    assert cli.main(["export", "moodle", "--grades", str(grades), "--roster", str(roster),
+                     "--assignment", "Lab 7"]) == cli.EXIT_INVALID
+    assert "unknown LMS format 'moodle'; known: canvas" in capsys.readouterr().err
+
+
+def test_roster_that_is_not_utf8_gets_a_hint(tmp_path, capsys):
+    roster = tmp_path / "roster.csv"
+    roster.write_bytes("name,sid\nJos\u00e9,1\n".encode("cp1252"))
+    assert cli.main(["export", "canvas", "--grades", str(tmp_path / "g.csv"), "--roster", str(roster),
+                     "--assignment", "Lab 7"]) == cli.EXIT_INVALID
+    assert "cannot read grades file" in capsys.readouterr().err
+    grades = tmp_path / "g.csv"
+    grades.write_text("id,score,max_score,status\n1,5,100,graded\n")
+    assert cli.main(["export", "canvas", "--grades", str(grades), "--roster", str(roster),
+                     "--assignment", "Lab 7"]) == cli.EXIT_INVALID
+    assert "save it as \"CSV UTF-8\"" in capsys.readouterr().err
+
+
+# --- the plots ---------------------------------------------------------------------------------------
+
+def test_plots_share_the_summary_bins_and_show_every_kind_of_submission(tmp_path, monkeypatch):
+    """scores.png: summary.md's 10 bins, integer counts, mean and median lines, not-graded and
+    not-attempted bars; checks.png: points in every label, the 0-point check apart (grey)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from autograder import reports
+    config = load_config()
+    everything = list(config.checks)
+    records = [dict(id=f"g{i}", status="graded", score=s, checks={"learns_filters": 12.0}, passed=everything,
+                    message="")
+               for i, s in enumerate((100.0, 95.0, 41.5))]
+    records += [dict(id="blank", status="graded", score=0.0, checks={}, passed=["forward_output"], message=""),
+                dict(id="bad", status="invalid", score=0.0, checks={}, passed=[], message="syntax error")]
+    report = integrity.IntegrityReport(threshold=0.8, not_attempted=["blank"])
+    stats = reports.batch_stats(records, config, {}, report)
+    saved = {}
+    monkeypatch.setattr(plt.Figure, "savefig", lambda fig, path, **kw: saved.__setitem__(Path(path).name, fig))
+    reports.plot_scores(stats, tmp_path / "scores.png")
+    reports.plot_checks(stats, config, tmp_path / "checks.png")
+    ax = saved["scores.png"].axes[0]
+    bars = [(round(p.get_x(), 6), p.get_height()) for p in ax.patches]
+    assert sum(h for x, h in bars if x >= 0) == 4 and (-16.0, 1) in bars      # 4 graded; 1 not graded, apart
+    assert sorted({round(p.get_width(), 6) for p in ax.patches}) == [10.0]     # the summary's bins of 10
+    assert all(float(t).is_integer() for t in ax.get_yticks())
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "mean 59.1" in legend and "median 68.25" in legend and "not attempted (template)" in legend
+    labels = [t.get_text() for t in saved["checks.png"].axes[0].get_yticklabels()]
+    assert "forward_output (0 pts)" in labels and "learns_filters (12 pts)" in labels
+    texts = [t.get_text() for t in saved["checks.png"].axes[0].texts]
+    assert any("not scored (0 pts)" in t for t in texts)
+    assert "75% (3/4), mean 9.0/12 pts" in texts                               # value labels with points
