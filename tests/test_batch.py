@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.batch import GRADE_COLUMNS_AFTER, grades_csv, select_entries, spreadsheet_safe
+from autograder.batch import GRADE_COLUMNS_AFTER, grades_csv, select_entries
+from autograder.spreadsheet import safe_cell
 from autograder.batch_entries import ID_MAX_BYTES, assign_ids, discover, input_sha256, safe_id
 from autograder.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
@@ -131,8 +132,8 @@ def test_removing_a_temp_tree_never_changes_modes_outside_it(tmp_path):
 
 @pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
 def test_cells_that_would_start_a_formula_are_neutralised(value):
-    assert spreadsheet_safe(value) == "'" + value
-    assert spreadsheet_safe("alice") == "alice" and spreadsheet_safe(-1.0) == -1.0
+    assert safe_cell(value) == "'" + value
+    assert safe_cell("alice") == "alice" and safe_cell(-1.0) == -1.0
 
 
 def test_grades_csv_has_no_live_formula_in_any_cell():
