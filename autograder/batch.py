@@ -370,7 +370,7 @@ def batch_temp_dir():
     Mode 711, in a folder every user can enter: the sandbox's unprivileged user must reach
     its work folder inside (the sandbox would otherwise put it in /tmp, out of our reach).
     """
-    from autograder.runtime import untraversable_ancestor
+    from autograder.sandbox.python_env import untraversable_ancestor
     base = Path(tempfile.gettempdir())
     if os.geteuid() == 0 and untraversable_ancestor(base / "x"):
         base = Path("/tmp")

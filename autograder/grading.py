@@ -56,7 +56,9 @@ class GradingPlugin:
 
     @staticmethod
     def case_of(item):
-        return item.callspec.params.get("case") if hasattr(item, "callspec") else None
+        """The fixture case an item checks; None for a check with no case here (pytest's empty parameter set)."""
+        case = item.callspec.params.get("case") if hasattr(item, "callspec") else None
+        return case if isinstance(getattr(case, "id", None), str) else None
 
     def pytest_configure(self, config):
         config.addinivalue_line("markers", "check(name): a graded check named in assignment/config.toml")
