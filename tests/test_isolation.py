@@ -181,6 +181,7 @@ def test_chroot_level_has_no_writable_place_no_proc_and_nothing_of_the_kit(tmp_p
     jail = jail_dir(worker_python(drop_privileges=True))
     names = {p.name for p in jail.rglob("*")}
     assert not names & {"reference", "submissions", "fixtures", "autograder", "proc", ".git"}
+    assert stat.S_IMODE((jail / "work").stat().st_mode) == 0o711, "work dirs must not be listable"
     for path in [jail, *jail.rglob("*")]:
         st = os.lstat(path)
         assert st.st_uid == 0 and (stat.S_ISLNK(st.st_mode) or not st.st_mode & 0o022), path

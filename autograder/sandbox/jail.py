@@ -42,7 +42,7 @@ LDD_PATH = re.compile(r"(?:=>\s*)?(/\S+)\s+\(0x")
 
 
 def _key(python: str) -> str:
-    return f"{os.path.realpath(python)}|{python}|{numpy_pin()}|jail-v2"
+    return f"{os.path.realpath(python)}|{python}|{numpy_pin()}|jail-v3"
 
 
 def jail_dir(python: str) -> Path:
@@ -90,8 +90,9 @@ def _build(python: str, jail: Path) -> None:
             _mirror(library, staging)
         if os.path.isfile("/etc/ld.so.cache"):
             _mirror("/etc/ld.so.cache", staging)
-        (staging / WORK).mkdir(mode=0o711)
+        (staging / WORK).mkdir()
         _close_for_writing(staging)
+        (staging / WORK).chmod(0o711)          # a sandbox enters its own work dir, lists none
         _try_inside(staging, python)
         shutil.rmtree(jail, ignore_errors=True)   # an older, incomplete one
         staging.rename(jail)
