@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from autograder.sandbox import LEVELS, Limits, LevelUnusable, Sandbox, workdirs
-from autograder.sandbox.jail import jail_dir
+from autograder.sandbox.jail import _outside_the_kit, jail_dir
 from autograder.sandbox.python_env import worker_python
 
 REPO = Path(__file__).resolve().parents[1]
@@ -279,3 +279,8 @@ def test_readme_table_lists_the_registry_levels_in_order():
     table = readme[readme.index("### Isolation levels"):].split("\n\n")[2]
     rows = [line.split("|")[1].strip().strip("`") for line in table.splitlines()[2:]]
     assert rows == list(LEVELS)
+
+
+def test_the_jail_never_copies_a_sys_path_folder_that_holds_the_kit():
+    assert _outside_the_kit([str(REPO), str(REPO / "autograder"), str(REPO.parent), "/usr/lib/python3.11"]) \
+        == ["/usr/lib/python3.11"]
