@@ -36,7 +36,8 @@ $(STAMP): requirements.txt
 
 venv: $(STAMP)
 
-# bubblewrap (apt, when root) and the worker's Python for the sandbox; idempotent.
+# The sandbox's machine set-up (when root: bubblewrap and libseccomp2 from apt, the
+# worker's Python and the chroot built from it; see autograder/runtime.py); idempotent.
 sandbox: $(STAMP)
 	@$(PY) -m autograder.runtime
 

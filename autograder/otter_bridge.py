@@ -195,6 +195,7 @@ def kit_files(kit_root=KIT_ROOT):
     pkg = kit_root / "autograder"
     files = {f"autograder/{p.name}": p for p in sorted(pkg.glob("*.py")) if p.name not in NOT_SHIPPED}
     files.update({f"autograder/checks/{p.name}": p for p in sorted((pkg / "checks").glob("*.py"))})
+    files.update({f"autograder/sandbox/{p.name}": p for p in sorted((pkg / "sandbox").glob("*.py"))})
     files["assignment/config.toml"] = kit_root / "assignment" / "config.toml"
     files["requirements.txt"] = kit_root / "requirements.txt"
     hidden = kit_root / "build" / "fixtures" / "hidden"

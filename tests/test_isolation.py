@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from autograder.sandbox import LEVELS, Limits, LevelUnusable, Sandbox, workdirs
-from autograder.sandbox.jail import jail_dir
+from autograder.sandbox.jail import _outside_the_kit, jail_dir
 from autograder.sandbox.python_env import worker_python
 
 REPO = Path(__file__).resolve().parents[1]
@@ -181,6 +181,7 @@ def test_chroot_level_has_no_writable_place_no_proc_and_nothing_of_the_kit(tmp_p
     jail = jail_dir(worker_python(drop_privileges=True))
     names = {p.name for p in jail.rglob("*")}
     assert not names & {"reference", "submissions", "fixtures", "autograder", "proc", ".git"}
+    assert stat.S_IMODE((jail / "work").stat().st_mode) == 0o711, "work dirs must not be listable"
     for path in [jail, *jail.rglob("*")]:
         st = os.lstat(path)
         assert st.st_uid == 0 and (stat.S_ISLNK(st.st_mode) or not st.st_mode & 0o022), path
@@ -278,3 +279,8 @@ def test_readme_table_lists_the_registry_levels_in_order():
     table = readme[readme.index("### Isolation levels"):].split("\n\n")[2]
     rows = [line.split("|")[1].strip().strip("`") for line in table.splitlines()[2:]]
     assert rows == list(LEVELS)
+
+
+def test_the_jail_never_copies_a_sys_path_folder_that_holds_the_kit():
+    assert _outside_the_kit([str(REPO), str(REPO / "autograder"), str(REPO.parent), "/usr/lib/python3.11"]) \
+        == ["/usr/lib/python3.11"]

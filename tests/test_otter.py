@@ -229,7 +229,8 @@ def test_otter_check_runs_the_public_checks_only(otter_env):
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
     assert "col2im_adjoint results" in output and "Test case failed" in output, output   # a public check it fails
-    assert "backward_dx_shape_dtype results: All test cases passed!" in output, output
+    # dW does not go through col2im, so the overlap bug leaves it right: a public check it passes
+    assert "grad_accumulates results: All test cases passed!" in output, output
     assert set(re.findall(r"^(\w+) results", output, re.M)) == PUBLIC, output
     for name in HIDDEN:     # not as a test, nor anywhere when the name is not also an English word
         assert not re.search(rf"\b{name} (results|result|- \d)", output), name

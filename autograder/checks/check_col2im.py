@@ -37,6 +37,7 @@ def test_col2im_overlap_sum(student, config, case):
 def test_col2im_uncovered_zero(student, config, case):
     expected = case.array("expected")
     folded = student.col2im(case)
+    hint = "windows start at multiples of the stride"
     if folded.shape == expected.shape:
         p = case.params
         s, kH, kW = p["stride"], p["kH"], p["kW"]
@@ -45,9 +46,9 @@ def test_col2im_uncovered_zero(student, config, case):
             for j in range(0, p["W"] - kW + 1, s):
                 covered[i:i + kH, j:j + kW] = True
         if np.any(folded[:, ~covered] != 0):
-            raise CheckFailure(f"[{case.describe()}] pixels that no window covers (after the last window, or "
-                               f"between windows when the stride is larger than the kernel) are not zero")
-    _expect_folded(student, config, case, "windows start at multiples of the stride")
+            hint = ("pixels that no window covers (after the last window, or between windows when the "
+                    "stride is larger than the kernel) must stay 0")
+    _expect_folded(student, config, case, hint)
 
 
 @check("col2im_channel_order")
@@ -70,3 +71,6 @@ def test_col2im_adjoint(student, config, case):
         raise CheckFailure(f"[{case.describe()}] sum(im2col(x) * Y) differs from sum(x * col2im(Y)) by "
                            f"{abs(lhs - rhs):.2e}: col2im is not the adjoint of im2col (each column must be "
                            f"added at its own window, in im2col's order)")
+    # The identity holds by chance for a random array now and then (one scalar equation):
+    # as in every check, the case counts only with right values.
+    _expect_folded(student, config, case, "each column must be added at its own window, in im2col's order")

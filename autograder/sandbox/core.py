@@ -53,10 +53,7 @@ class Sandbox:
         self.limits = limits
         self.isolation = isolation or detect_isolation()
         level_class = levels.level_class(self.isolation)    # refuses what cannot run here
-        if self.isolation == "uid":
-            protect_secret_paths(secret_paths)
-        self._level = level_class(limits)
-        self._python = self._level.python()
+        self._level = level_class(limits)     # holds a uid slot, if any, until close()
         self._output = _Output(limits.output_cap_kb * 1024, limits.output_read_mb * 2**20)
         self._worker: _Worker | None = None
         self._generation = 0
@@ -64,6 +61,9 @@ class Sandbox:
         self.import_error: StudentError | None = None
         self.flood: StudentError | None = None
         try:
+            if self.isolation == "uid":
+                protect_secret_paths(secret_paths)
+            self._python = self._level.python()
             self._worker = self._start_worker()
         except StudentError as exc:
             self.import_error = exc

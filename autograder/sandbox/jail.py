@@ -30,6 +30,7 @@ from pathlib import Path
 
 from autograder.sandbox.python_env import VENV_PARENT, numpy_pin
 
+KIT_ROOT = Path(__file__).resolve().parents[2]
 MARKER = ".convkit-jail-ready"
 WORK = "work"                          # the jail's folder of work dirs (inside: /work)
 CHECK_UID = 65534                      # the uid the finished jail is tried as
@@ -42,7 +43,7 @@ LDD_PATH = re.compile(r"(?:=>\s*)?(/\S+)\s+\(0x")
 
 
 def _key(python: str) -> str:
-    return f"{os.path.realpath(python)}|{python}|{numpy_pin()}|jail-v2"
+    return f"{os.path.realpath(python)}|{python}|{numpy_pin()}|jail-v3"
 
 
 def jail_dir(python: str) -> Path:
@@ -81,7 +82,7 @@ def _build(python: str, jail: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(mode=0o755)
     try:
-        for path in [python, info["executable"], *info["path"]]:
+        for path in [python, info["executable"], *_outside_the_kit(info["path"])]:
             _mirror(path, staging)
         venv_cfg = Path(info["prefix"]) / "pyvenv.cfg"
         if venv_cfg.is_file():
@@ -90,8 +91,9 @@ def _build(python: str, jail: Path) -> None:
             _mirror(library, staging)
         if os.path.isfile("/etc/ld.so.cache"):
             _mirror("/etc/ld.so.cache", staging)
-        (staging / WORK).mkdir(mode=0o711)
+        (staging / WORK).mkdir()
         _close_for_writing(staging)
+        (staging / WORK).chmod(0o711)          # a sandbox enters its own work dir, lists none
         _try_inside(staging, python)
         shutil.rmtree(jail, ignore_errors=True)   # an older, incomplete one
         staging.rename(jail)
@@ -100,6 +102,19 @@ def _build(python: str, jail: Path) -> None:
         raise
     (jail / MARKER).write_text(json.dumps({"key": _key(python)}))
     (jail / MARKER).chmod(0o644)
+
+
+def _outside_the_kit(paths: list[str]) -> list[str]:
+    """sys.path folders that neither hold nor lie inside the kit (a .pth file can put the
+    kit itself on sys.path, e.g. the otter plugin's)."""
+    kept = []
+    for path in paths:
+        real = Path(os.path.realpath(path))
+        if real == KIT_ROOT or KIT_ROOT in real.parents or real in KIT_ROOT.parents:
+            print(f"the sandbox's chroot leaves out {path}: it holds the kit", file=sys.stderr)
+            continue
+        kept.append(path)
+    return kept
 
 
 def _mirror(path: str, jail: Path) -> None:
