@@ -213,7 +213,7 @@ def read_pattern(wrong, layout, actual=None, expected=None, close=None):
             bad = np.flatnonzero(per_image)
             return (f"only {_which(bad, wrong.shape[0])} wrong, the other images are right: "
                     f"the batch loop (image n must use its own data, dY[n] and X_cols[n])")
-    if layout.padding and actual is not None and wrong.all():
+    if layout.padding and close is not None and wrong.all():
         shift = _shift(actual, expected, close, layout.padding)
         if shift:
             return (f"every value is wrong, but they are the right values moved {_moved(*shift)}: "
