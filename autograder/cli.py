@@ -243,7 +243,7 @@ def build_parser():
     k.set_defaults(func=cmd_package)
     x = sub.add_parser("export", help="grades.csv joined with a roster, as an LMS gradebook import CSV (stdout)")
     # checked by lms_export (not imported here: the Gradescope zip and the handout ship cli.py without it)
-    x.add_argument("lms", help="the gradebook format: canvas")
+    x.add_argument("lms", help="the gradebook format: canvas, or csv (name, sid, email, grade: for any other)")
     x.add_argument("--grades", required=True, help="grades.csv written by `batch`")
     x.add_argument("--roster", required=True, help="the LMS's gradebook export, or a CSV with name, SID and/or email")
     x.add_argument("--assignment", required=True, help="the assignment's column title in the LMS, e.g. \"Lab 7\"")

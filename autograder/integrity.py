@@ -132,6 +132,8 @@ def _file_label(index, sid):
 
 def similar_pairs(sources, template_source, threshold):
     """(pairs at or above threshold, highest first; copydetect's HTML view of them) over all pairs."""
+    import matplotlib
+    matplotlib.use("Agg")              # copydetect draws its plots with pyplot: never a window on a staff laptop
     from copydetect import CopyDetector
     ids = sorted(sources)
     if len(ids) < 2:
@@ -159,8 +161,8 @@ def similar_pairs(sources, template_source, threshold):
                     if a < b and sims[i, j, 0] >= 0 and max(sims[i, j]) >= threshold:
                         pairs.append(SimilarPair(a, b, float(sims[i, j, 0]), float(sims[i, j, 1])))
             pairs.sort(key=lambda p: (-p.score, p.a, p.b))
+            # add_file(testref) appends to both lists alike: a file's row is also its column
             row_of = {label_to_id[f]: n for n, f in enumerate(detector.test_files)}
-            assert detector.test_files == detector.ref_files      # add_file(testref) keeps one order for both
             html = _side_by_side(detector, pairs[:SIDE_BY_SIDE_PAIRS], row_of, threshold) if pairs else ""
         html = (html or "").replace(str(tmp) + "/", "")
     return pairs, html

@@ -196,7 +196,19 @@ def canvas_csv(joined, assignment):
     return buf.getvalue()
 
 
-EXPORTERS = {"canvas": canvas_csv}
+def roster_csv(joined, assignment):
+    """A plain sheet for any other gradebook: the roster's name, SID and email, then the grade."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["name", "sid", "email", assignment, "max_score", "submission", "submitted_at", "status"])
+    for student, grade in sorted(joined.matched, key=lambda m: (m[0].name.lower(), m[0].sid)):
+        writer.writerow([*(safe_cell(v) for v in (student.name, student.sid, student.email)), f"{grade.score:g}",
+                         f"{grade.max_score:g}", *(safe_cell(v) for v in (grade.submission, grade.submitted_at)),
+                         grade.status])
+    return buf.getvalue()
+
+
+EXPORTERS = {"canvas": canvas_csv, "csv": roster_csv}
 
 
 def unmatched_report(joined):

@@ -23,7 +23,7 @@ from autograder.catalogue import load_catalogue
 from autograder.config import ConfigError, load_config
 from autograder.gradescope_export import METADATA_FILE, find_export
 from autograder.html_report import SECTIONS
-from autograder.lms_export import join, read_grades, read_roster
+from autograder.lms_export import EXPORTERS, join, read_grades, read_roster
 from conftest import TEMPLATE
 
 CATALOGUE, _ = load_catalogue()
@@ -340,6 +340,9 @@ def test_join_keeps_every_student_somewhere(tmp_path):
     assert [g.submission for g, _ in joined.not_exported] == ["s3"]                     # a grader error: regrade
     assert [s.name for s in joined.no_grade] == ["D"]
     assert [g.submission for g in joined.not_on_roster] == ["s4"]
+    plain = list(csv.reader(io.StringIO(EXPORTERS["csv"](joined, "Lab 7"))))   # a second format: one function
+    assert plain == [["name", "sid", "email", "Lab 7", "max_score", "submission", "submitted_at", "status"],
+                     ["A", "1", "a@x", "60", "100", "s2", "2026-01-02T00:00:00Z", "graded"]]
 
 
 def test_export_refuses_bad_input_with_a_message(tmp_path, capsys):
@@ -355,7 +358,7 @@ def test_export_refuses_bad_input_with_a_message(tmp_path, capsys):
     assert "cannot read grades file" in capsys.readouterr().err
     assert cli.main(["export", "moodle", "--grades", str(grades), "--roster", str(roster),
                      "--assignment", "Lab 7"]) == cli.EXIT_INVALID
-    assert "unknown LMS format 'moodle'; known: canvas" in capsys.readouterr().err
+    assert "unknown LMS format 'moodle'; known: canvas, csv" in capsys.readouterr().err
 
 
 def test_roster_that_is_not_utf8_gets_a_hint(tmp_path, capsys):
