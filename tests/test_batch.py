@@ -127,6 +127,31 @@ def test_removing_a_temp_tree_never_changes_modes_outside_it(tmp_path):
     assert parent.stat().st_mode & 0o777 == 0o755
 
 
+def test_removing_a_temp_tree_never_follows_a_students_link(tmp_path):
+    from autograder.batch import remove_tree
+    outside = tmp_path / "kit"
+    outside.mkdir()
+    (outside / "keep.py").write_text("x")
+    os.chmod(outside, 0o755)
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "link").symlink_to(outside)
+    (tree / "link").symlink_to(outside / "keep.py")
+    remove_tree(tree)
+    assert not tree.exists() and (outside / "keep.py").read_text() == "x"
+    assert outside.stat().st_mode & 0o777 == 0o755
+
+
+def test_work_folders_of_killed_grading_processes_are_swept(tmp_path):
+    from autograder.batch import remove_workdirs_of
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for pid in (dead.pid, os.getpid()):
+        (tmp_path / f"convkit-w{pid}-abcd1234" / "sub").mkdir(parents=True)
+    remove_workdirs_of([dead.pid, os.getpid()], bases=(tmp_path,))
+    assert [p.name for p in tmp_path.iterdir()] == [f"convkit-w{os.getpid()}-abcd1234"]   # a live pid is not ours
+
+
 # ------------------------------------------------------------------------ outputs
 
 @pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
@@ -282,7 +307,8 @@ def test_an_interrupted_batch_cleans_up_keeps_its_grades_and_resumes(tmp_path, s
     last = stderr.strip().splitlines()[-1]
     assert last.startswith(f"interrupted by {signal.Signals(signum).name}: ") and "run the same command" in last
     assert not grading_pids(out), "a grading process outlived the interrupt"
-    left = [p for base in (temp, Path("/tmp")) for p in base.glob("convkit-*")
+    places = (temp, Path("/tmp"), Path("/opt/conv2d-kit/work"))      # TMPDIR and the sandbox's fallbacks
+    left = [p for base in places if base.is_dir() for p in base.glob("convkit-*")
             if p.name.startswith(f"convkit-batch{proc.pid}-") or any(f"-w{pid}-" in p.name for pid in seen)]
     assert left == [] and list(temp.iterdir()) == [], "temporary folders were left behind"
     finished = {p.parent.name for p in out.glob("submissions/*/batch.json")}
