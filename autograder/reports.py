@@ -73,12 +73,22 @@ def summary_markdown(records, config, bug_counts):
     if problems:
         lines += ["", "## Not graded", "", "| submission | status | message |", "|---|---|---|"]
         lines += [f"| {md_cell(r['id'])} | {r['status']} | {md_cell(str(r['message'])[:200])} |" for r in problems]
+    lines += entries_markdown(records)
+    return "\n".join(lines) + "\n"
+
+
+def entries_markdown(records):
+    """Duplicate ids, then one line per entry of the folder (issue 12: no student is lost)."""
+    lines = []
     duplicates = [r for r in records if r.get("note")]
     if duplicates:
         lines += ["", "## Duplicate ids", "", "Entries whose usual id (the name without its extension) clashed; "
                   "each was graded under the id shown.", "", "| id | note |", "|---|---|"]
         lines += [f"| {md_cell(r['id'])} | {md_cell(r['note'])} |" for r in duplicates]
-    return "\n".join(lines) + "\n"
+    lines += ["", "## Every entry", "", "| submission | status | score | message |", "|---|---|---|---|"]
+    lines += [f"| {md_cell(r['id'])} | {r['status']} | {r['score']:g} | {md_cell(str(r['message'])[:200])} |"
+              for r in records]
+    return lines
 
 
 def _plots(records, config, out_dir):

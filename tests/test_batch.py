@@ -174,7 +174,7 @@ def test_markdown_cells_escape_pipes_newlines_and_html():
     records = [dict(id="x|y\nz", status="invalid", score=0.0, checks={}, passed=[], message="m|n\n| o",
                     note="")]
     table = [line for line in summary_markdown(records, CONFIG, {}).splitlines() if line.startswith("| x")]
-    assert table == ["| x\\|y z | invalid | m\\|n \\| o |"]
+    assert table == ["| x\\|y z | invalid | m\\|n \\| o |", "| x\\|y z | invalid | 0 | m\\|n \\| o |"]
 
 
 # -------------------------------------------------------------------- end to end
@@ -248,6 +248,8 @@ def test_awkward_rows_reach_the_summary_and_the_feedback(graded_awkward):
     assert sum(line.startswith("| ") for line in not_graded.splitlines()) - 1 == \
         sum(status != "graded" for status, _ in expect.values())
     assert "## Duplicate ids" in summary and "| alice.zip | duplicate id 'alice'" in summary
+    every = summary.split("## Every entry")[1].strip().splitlines()[2:]
+    assert len(every) == len(expect)                                          # one line per entry
     feedback = (out / "submissions" / "conv2d (1)" / "feedback.md").read_text()
     assert "# Feedback: 100 / 100" in feedback and "please name it conv2d.py next time" in feedback
     for line in (out / "grades.csv").read_text().splitlines()[1:]:
