@@ -183,6 +183,13 @@ def build_layer_cases(rng, shapes, indices, dtypes=DTYPES, weight_dtype=None):
             kH, kW = k
             case_id = f"layer_N{N}_Cin{C_in}_Cout{C_out}_{H}x{W}_k{kH}x{kW}_s{s}_p{p}_{dtype}"
             checks = layer_checks(N, C_in, C_out, H, W, k, s, p, dtype, index)
+            if "finite_difference_dx" in checks:
+                # forward is linear in x and in the weights, so forward(x + eps v) = y + eps forward(v):
+                # what a finite-difference check needs to know that the forward it differentiates
+                # is still the given one, for any eps.
+                x64, w64 = x.astype(np.float64), weight.astype(np.float64)
+                arrays["fd_forward_dirs_x"] = np.stack([conv2d_forward(v, w64, s, p) for v in arrays["fd_dirs_x"]])
+                arrays["fd_forward_dirs_w"] = np.stack([conv2d_forward(x64, v, s, p) for v in arrays["fd_dirs_w"]])
             if weight_dtype and weight_dtype != dtype:
                 # dW is then only as precise as dtype: grade what this case is for, dX's dtype.
                 params["weight_dtype"] = weight_dtype

@@ -10,6 +10,7 @@ student's code only ever runs inside the sandbox's worker.
 import os
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,11 +47,16 @@ class GradingPlugin:
                                             spec.category, spec.hint)
                          for name, spec in config.checks.items() if name in selected}
         self.internal_errors = []
+        self._uses_left = Counter()            # case id -> checks still to run on it
 
     @staticmethod
     def check_name(item):
         marker = item.get_closest_marker("check")
         return marker.args[0] if marker else None
+
+    @staticmethod
+    def case_of(item):
+        return item.callspec.params.get("case") if hasattr(item, "callspec") else None
 
     def pytest_configure(self, config):
         config.addinivalue_line("markers", "check(name): a graded check named in assignment/config.toml")
@@ -63,6 +69,7 @@ class GradingPlugin:
 
     def pytest_collection_modifyitems(self, items):
         items[:] = [item for item in items if self.check_name(item) in self.outcomes]
+        self._uses_left = Counter(self.case_of(item).id for item in items if self.case_of(item) is not None)
 
     @pytest.fixture(name="student")
     def student_fixture(self):
@@ -83,7 +90,7 @@ class GradingPlugin:
         try:
             return (yield)
         except StudentError as exc:
-            case = pyfuncitem.callspec.params.get("case") if hasattr(pyfuncitem, "callspec") else None
+            case = self.case_of(pyfuncitem)
             prefix = f"[{case.describe()}] " if case is not None else ""
             pyfuncitem.grading_failure = f"{prefix}your code failed: {exc.message}"
         except AssertionError as exc:         # CheckFailure, written for the student
@@ -98,6 +105,11 @@ class GradingPlugin:
         return report
 
     def _record(self, item, report):
+        case = self.case_of(item)
+        if case is not None:                   # the last check on a case: its results can go
+            self._uses_left[case.id] -= 1
+            if self._uses_left[case.id] == 0:
+                self._student.forget(case.id)
         outcome = self.outcomes[self.check_name(item)]
         outcome.total += 1
         if getattr(item, "grading_failure", None):

@@ -33,11 +33,16 @@ BLOB_LEN = struct.Struct("<Q")
 MAX_HEADER_BYTES = 64 * 1024           # headers carry an op name, a few ints, a message
 MAX_BLOBS = 64
 NPY_MAX_HEADER = 10_000                # numpy's own default cap on a .npy header
+MAX_NDIM = 32                          # numpy's limit is 64; no answer here has more than 4
 ALLOWED_KINDS = "biufc"                # bool, int, uint, float, complex: numbers only
 
 
 class ProtocolError(Exception):
     """A frame that breaks the format or a cap; the peer is not to be trusted further."""
+
+
+class ReplyTooLarge(ProtocolError):
+    """A reply bigger than the cap set for it (more data than any correct answer needs)."""
 
 
 # ---------------------------------------------------------------- encoding (both sides)
@@ -131,8 +136,18 @@ def npy_to_array(blob) -> np.ndarray:
     The header is parsed by a strict pattern or by numpy's own reader (a literal, never
     code), checked, and the data must be exactly as long as the header says; the array
     is then built from those bytes directly, so no allocation is ever sized by an
-    unchecked header.
+    unchecked header.  Whatever else numpy raises on a header it cannot use (a dtype
+    such as '<f3', 70 dimensions) is a ProtocolError too: the peer's fault, never ours.
     """
+    try:
+        return _npy_to_array(blob)
+    except ProtocolError:
+        raise
+    except Exception as exc:
+        raise ProtocolError(f"unusable array header ({type(exc).__name__})") from None
+
+
+def _npy_to_array(blob) -> np.ndarray:
     simple = _simple_header(blob)
     if simple is not None:
         shape, fortran, dtype, offset = simple
@@ -154,13 +169,15 @@ def npy_to_array(blob) -> np.ndarray:
     except Exception as exc:                     # malformed header: anything numpy raises
         raise ProtocolError(f"malformed array header ({type(exc).__name__})") from None
     check_dtype(dtype)
-    if not all(isinstance(n, int) and n >= 0 for n in shape):
+    if not all(type(n) is int and n >= 0 for n in shape):
         raise ProtocolError("malformed array shape")
     return _array_from(blob, shape, fortran, dtype, f.tell())
 
 
 def _array_from(blob, shape, fortran, dtype, offset):
     """The array whose data follow the header at `offset`; its length must match exactly."""
+    if len(shape) > MAX_NDIM:
+        raise ProtocolError(f"an array with {len(shape)} dimensions")
     count = math.prod(shape)
     if count * dtype.itemsize != len(blob) - offset:
         raise ProtocolError("array data does not match its header")
@@ -223,12 +240,20 @@ class FrameDecoder:
                            for i in range(len(self._blob_lens))]
         total = self._need + self._header_len + sum(self._blob_lens)
         if total > self.max_bytes:
-            raise ProtocolError(f"a reply of {total} bytes is over the "
-                                f"{self.max_bytes / 2**20:g} MB cap")
+            raise ReplyTooLarge(f"a reply of {total / 2**20:.1f} MB, over the "
+                                f"{self.max_bytes / 2**20:.1f} MB that any correct answer fits in")
         self._stage, self._need = "body", total
 
     def frame(self) -> tuple[dict, list[np.ndarray]]:
-        """The decoded (header, arrays) of a complete frame."""
+        """The decoded (header, arrays) of a complete frame; ProtocolError for anything else."""
+        try:
+            return self._frame()
+        except ProtocolError:
+            raise
+        except Exception as exc:               # whatever a forged frame provokes is the peer's fault
+            raise ProtocolError(f"undecodable reply ({type(exc).__name__})") from None
+
+    def _frame(self) -> tuple[dict, list[np.ndarray]]:
         if not self.done:
             raise ProtocolError("incomplete frame")
         pos = PREFIX.size + BLOB_LEN.size * len(self._blob_lens)
@@ -246,3 +271,54 @@ class FrameDecoder:
                 arrays.append(npy_to_array(view[pos:pos + n]))
                 pos += n
         return header, arrays
+
+
+# ---------------------------------------------------------------- replies to several calls
+
+# Arrays a step's success carries: set, zero_grad -> none; get -> the value;
+# forward/backward -> (result, the argument as the worker saw it afterwards).
+STEP_OUTPUTS = {"set": 0, "zero_grad": 0, "get": 1, "forward": 2, "backward": 2}
+STEP_FAILURE_KINDS = ("exception", "bad_reply")
+
+
+class StepFailure:
+    """A step the student's code failed (it raised, or returned a non-array)."""
+
+    def __init__(self, kind: str, message: str):
+        self.kind, self.message = kind, message
+
+
+def parse_steps_reply(ops, reply, arrays) -> list:
+    """One entry per step that ran, from an untrusted reply to a ``steps`` request.
+
+    ops: the step names asked for, in order.  An entry is None, an array, a (result,
+    argument after the call) pair, or a StepFailure, which can only be the last entry.
+    Every step asked for must be answered, unless an earlier one failed; the reply's
+    arrays must be exactly those its results announce.  Anything else: ProtocolError.
+    """
+    results = reply.get("results") if reply.get("ok") is True else None
+    if not isinstance(results, list) or len(results) > len(ops):
+        raise ProtocolError("the reply does not answer the calls asked for")
+    values, taken = [], 0
+    for op, result in zip(ops, results):
+        if values and isinstance(values[-1], StepFailure):
+            raise ProtocolError("a call was answered after one that failed")
+        if not isinstance(result, dict):
+            raise ProtocolError("a call's result is not an object")
+        if result.get("ok") is True:
+            n = STEP_OUTPUTS[op]
+            if type(result.get("n")) is not int or result["n"] != n or taken + n > len(arrays):
+                raise ProtocolError(f"the result of {op} has the wrong number of arrays")
+            got = arrays[taken:taken + n]
+            taken += n
+            values.append(None if n == 0 else got[0] if n == 1 else tuple(got))
+        elif (result.get("ok") is False and result.get("kind") in STEP_FAILURE_KINDS
+              and isinstance(result.get("message"), str)):
+            values.append(StepFailure(result["kind"], result["message"]))
+        else:
+            raise ProtocolError("a call's result is malformed")
+    if len(values) < len(ops) and not (values and isinstance(values[-1], StepFailure)):
+        raise ProtocolError(f"the reply answers {len(values)} of {len(ops)} calls")
+    if taken != len(arrays):
+        raise ProtocolError("the reply holds arrays no call produced")
+    return values

@@ -6,15 +6,41 @@ Gradescope's schema: top level `score`, `execution_time`, `output`, `tests[]`
 rename), so a reader never sees half a file.
 """
 
+import html
 import json
 import os
+import re
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import __version__
 
 MAX_CASE_LINES = 4          # failing cases listed per check; the rest are counted
+PLAIN_TEXT = re.compile(r"[A-Za-z0-9 .,:;()'/=+-]*")     # safe to show outside a code block
+
+
+def inert(text):
+    """Student-reachable text without control or format characters (terminal escapes,
+    bidi overrides); newlines and tabs stay."""
+    return "".join(c for c in str(text)
+                   if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co"))
+
+
+def fenced(text):
+    """A Markdown code block holding `text` literally: its fence is longer than any run of
+    backticks inside, so nothing in it can close the block, and nothing in a code block
+    is a heading, a link, an image, a tag or a comment."""
+    text = inert(text)
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def paragraph(text):
+    """Text as a Markdown paragraph when it is plainly inert, else as a code block."""
+    text = inert(text)
+    return text if PLAIN_TEXT.fullmatch(text) else fenced(text)
 
 
 @dataclass
@@ -79,16 +105,18 @@ class GradeReport:
     def to_gradescope(self):
         tests = [dict(name=c.title, number=str(i), score=c.score, max_score=c.points,
                       status="passed" if c.total and c.passed == c.total else "failed",
-                      output=c.output(), tags=[c.category], visibility=c.visibility,
+                      output=inert(c.output()), tags=[c.category], visibility=c.visibility,
                       extra_data=dict(check=c.name, cases_passed=c.passed, cases=c.total))
                  for i, c in enumerate(self.checks, 1)]
         extra = dict(status=self.status, grader_version=__version__, max_score=self.max_score, **self.extra)
-        return dict(score=self.score, execution_time=round(self.execution_time, 3), output=self.message,
+        return dict(score=self.score, execution_time=round(self.execution_time, 3), output=inert(self.message),
                     output_format="text", visibility="visible", stdout_visibility="hidden",
                     tests=tests, extra_data=extra)
 
     def to_markdown(self):
-        lines = [f"# Feedback: {self.score:g} / {self.max_score:g} points", "", self.message, ""]
+        """feedback.md. Every piece of text the student's code can reach (messages, printed
+        output) is in a code block or plain, so only the grader writes headings and markup."""
+        lines = [f"# Feedback: {self.score:g} / {self.max_score:g} points", "", paragraph(self.message), ""]
         if self.checks and self.status == "graded":
             lines += ["| check | points | cases passed |", "|---|---|---|"]
             lines += [f"| {'PASS' if c.total and c.passed == c.total else 'FAIL'} {c.title} | "
@@ -97,11 +125,11 @@ class GradeReport:
             if failing:
                 lines += ["", "## What to fix", ""]
                 for c in failing:
-                    lines += [f"### {c.title} ({c.score:g} / {c.points:g})", "", c.output(), ""]
+                    lines += [f"### {c.title} ({c.score:g} / {c.points:g})", "", fenced(c.output()), ""]
         if self.student_output.strip():
-            lines += ["## What your code printed (first part)", "", "```", self.student_output.rstrip(), "```", ""]
-        lines += [f"<sub>grader {__version__}; fixture set {self.extra.get('fixture_set_hash', '?')[:12]}; "
-                  f"isolation {self.extra.get('isolation', '?')}</sub>", ""]
+            lines += ["## What your code printed (first part)", "", fenced(self.student_output.rstrip()), ""]
+        lines += [f"<sub>grader {__version__}; fixture set {html.escape(str(self.extra.get('fixture_set_hash', '?'))[:12])}; "
+                  f"isolation {html.escape(str(self.extra.get('isolation', '?')))}</sub>", ""]
         return "\n".join(lines)
 
 

@@ -55,7 +55,8 @@ from pathlib import Path
 import numpy as np
 
 from autograder import runtime
-from autograder.protocol import FrameDecoder, ProtocolError, encode_frame, pack_args
+from autograder.protocol import (FrameDecoder, ProtocolError, ReplyTooLarge, StepFailure, encode_frame,
+                                 pack_args, parse_steps_reply)
 from autograder.worker import children_of     # the worker is self-contained: the parent borrows from it
 
 ISOLATION_LEVELS = ("bwrap", "uid", "process")
@@ -88,13 +89,15 @@ class Limits:
     open_files: int = 64              # RLIMIT_NOFILE
     processes: int = 32               # RLIMIT_NPROC (only meaningful for a non-root uid)
     max_reply_mb: int = 64            # cap on a reply's size; bigger -> StudentError('bad_reply')
-    output_cap_kb: int = 64           # how much of the student's stdout/stderr is kept
+    output_cap_kb: int = 64           # how much of the student's stdout/stderr is kept for feedback
+    output_read_mb: int = 1           # how much of it is ever read, per submission; the rest is discarded
+    output_flood_mb: int = 16         # printing more than this stops the submission's calls (a flood)
 
 
 class StudentError(Exception):
     """A failure caused by the student's code, with a message written for the student.
 
-    kind: 'import' | 'exception' | 'timeout' | 'crashed' | 'bad_reply' | 'lost'
+    kind: 'import' | 'exception' | 'timeout' | 'crashed' | 'bad_reply' | 'lost' | 'output'
     """
 
     def __init__(self, kind: str, message: str):
@@ -251,14 +254,29 @@ class _Gone(Exception):
 
 
 class _Output:
-    """The student's stdout+stderr: the first 3/4 and the last 1/4 of the cap are kept."""
+    """The student's stdout+stderr: the first 3/4 and the last 1/4 of the cap are kept.
 
-    def __init__(self, cap_bytes: int):
+    At most ``read_cap`` bytes are ever read, over every worker of one submission: past
+    that the parent stops reading (a worker then gets /dev/null, and the worker's own
+    print wrapper discards what is printed), so an output flood costs the grader nothing.
+    """
+
+    def __init__(self, cap_bytes: int, read_cap: int):
         self.head_cap = cap_bytes * 3 // 4
         self.tail_cap = cap_bytes - self.head_cap
         self.head, self.tail, self.dropped = bytearray(), bytearray(), 0
+        self.read_cap, self.read = read_cap, 0
+
+    @property
+    def full(self) -> bool:
+        return self.read >= self.read_cap
+
+    def budget(self) -> int:
+        """Bytes a new worker may still print through the pipe."""
+        return max(0, self.read_cap - self.read)
 
     def add(self, data: bytes) -> None:
+        self.read += len(data)
         room = self.head_cap - len(self.head)
         if room > 0:
             self.head += data[:room]
@@ -276,7 +294,11 @@ class _Output:
                 del self.tail[:excess]
 
     def text(self) -> str:
-        gap = f"\n[... {self.dropped} bytes of output left out ...]\n" if self.dropped else ""
+        if self.full:
+            self.dropped = max(self.dropped, 1)
+        gap = (f"\n[... {self.dropped} bytes of output left out"
+               + (f"; output past {self.read_cap // 2**20} MB was thrown away unread" if self.full else "")
+               + " ...]\n") if self.dropped else ""
         return (bytes(self.head).decode("utf-8", "replace") + gap
                 + bytes(self.tail).decode("utf-8", "replace"))
 
@@ -288,11 +310,15 @@ class _Worker:
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
         self.out_r, out_w = os.pipe()
+        if output.full:                        # nothing more will be read: /dev/null it is
+            os.close(out_w)
+            out_w = os.open(os.devnull, os.O_WRONLY)
         for fd in (req_r, self.rep_r):
             _try_grow_pipe(fd)
         self.level, self.uid, self.workdir = level, uid, workdir
         self.output, self.max_reply = output, max_reply
-        config = dict(config, req=req_r, rep=rep_w)   # the fds as the child sees them
+        config = dict(config, req=req_r, rep=rep_w,   # the fds as the child sees them
+                      output_budget=output.budget())
         try:
             self.proc = subprocess.Popen(
                 cmd + [json.dumps(config)], stdin=subprocess.DEVNULL, stdout=out_w,
@@ -307,23 +333,28 @@ class _Worker:
                 os.close(fd)
         for fd in (self.req_w, self.rep_r, self.out_r):
             os.set_blocking(fd, False)
+        if output.full:
+            os.close(self.out_r)
+            self.out_r = None
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def transact(self, payload: bytes, deadline: float) -> tuple[dict, list]:
+    def transact(self, payload: bytes, deadline: float, max_reply: int | None = None) -> tuple[dict, list]:
         """Send ``payload`` (may be empty) and wait for one reply frame until ``deadline``.
 
         Meanwhile the student's output is drained into the capped buffer, and a dead
         child is noticed even if a grandchild still holds the reply pipe open.
+        max_reply: this reply's cap in bytes (at most the sandbox's).
         """
-        decoder = FrameDecoder(self.max_reply)
+        decoder = FrameDecoder(min(self.max_reply, max_reply or self.max_reply))
         todo = memoryview(payload)
         poller = select.poll()
         if todo:
             poller.register(self.req_w, select.POLLOUT)
         poller.register(self.rep_r, select.POLLIN)
-        poller.register(self.out_r, select.POLLIN)
+        if self.out_r is not None:
+            poller.register(self.out_r, select.POLLIN)
         while True:
             if not self.alive():
                 self._read_reply(decoder)      # it may have answered just before dying
@@ -339,8 +370,9 @@ class _Worker:
                     if not todo:
                         poller.unregister(self.req_w)
                 elif fd == self.out_r:
+                    out_r = self.out_r
                     if not self.drain_output():
-                        poller.unregister(self.out_r)
+                        poller.unregister(out_r)
                 elif not self._read_reply(decoder) and not decoder.done:
                     raise _Gone(self._exit_code_soon())     # EOF before a whole reply
             if decoder.done:
@@ -369,15 +401,21 @@ class _Worker:
             decoder.feed(chunk)
 
     def drain_output(self) -> bool:
-        """Move what the student printed into the capped buffer; False at end of file."""
-        while True:
+        """Move what the student printed into the capped buffer; False at end of file,
+        or once the submission's output cap is reached: the pipe is then closed, and
+        the student's further writes to it fail at once instead of costing us reads."""
+        while self.out_r is not None:
             try:
-                chunk = os.read(self.out_r, PIPE_SIZE)
+                chunk = os.read(self.out_r, min(PIPE_SIZE, max(self.output.budget(), 1)))
             except BlockingIOError:
                 return True
             if not chunk:
                 return False
             self.output.add(chunk)
+            if self.output.full:
+                os.close(self.out_r)
+                self.out_r = None
+        return False
 
     def _exit_code_soon(self) -> int | None:
         """The exit code if the child exits within a moment (it closed its pipe), else None."""
@@ -399,7 +437,8 @@ class _Worker:
         except OSError:
             pass
         for fd in (self.req_w, self.rep_r, self.out_r):
-            os.close(fd)
+            if fd is not None:
+                os.close(fd)
         _remove_tree(self.workdir)
 
     def _kill_bwrap(self) -> None:
@@ -520,11 +559,12 @@ class Sandbox:
         self._slot = _UidSlot() if self.isolation == "uid" else None
         self._uid = (self._slot.uid if self._slot else
                      _bwrap_uid() if self.isolation == "bwrap" else None)
-        self._output = _Output(limits.output_cap_kb * 1024)
+        self._output = _Output(limits.output_cap_kb * 1024, limits.output_read_mb * 2**20)
         self._worker: _Worker | None = None
         self._generation = 0
         self._closed = False
         self.import_error: StudentError | None = None
+        self.flood: StudentError | None = None
         try:
             self._worker = self._start_worker()
         except StudentError as exc:
@@ -595,6 +635,7 @@ class Sandbox:
             raise StudentError("crashed", _death_message(what, exc.code)) from None
         except ProtocolError as exc:
             raise StudentError("bad_reply", f"{what}: malformed reply ({exc})") from None
+        self._note_printed(ready)
         if ready.get("ok") is True:
             return
         message = ready.get("message")
@@ -679,19 +720,29 @@ class Sandbox:
             raise RuntimeError("this Sandbox is closed")
         if self.import_error is not None:
             raise StudentError(self.import_error.kind, self.import_error.message)
+        if self.flood is not None:
+            raise self.flood
         if self._worker is not None and not self._worker.alive():
             self._discard_worker()
         if self._worker is None:
             self._worker = self._start_worker()
         return self._worker
 
-    def _request(self, header: dict, arrays, what: str, n_out: int) -> tuple[dict, list]:
-        """One round trip; every failure becomes a StudentError (and kills if needed)."""
+    def _request(self, header: dict, arrays, what: str, n_out: int,
+                 reply_cap: int | None = None) -> tuple[dict, list]:
+        """One round trip; every failure becomes a StudentError (and kills if needed).
+
+        reply_cap: the most bytes a correct answer needs (the caller knows its shapes); a
+        bigger reply is refused before it is read.  The worker is told too, so an honest
+        oversized answer comes back as a short message rather than a killed worker.
+        """
         worker = self._ready_worker()
+        if reply_cap is not None:
+            header = dict(header, max_reply_bytes=reply_cap)
         payload = encode_frame(dict(header, what=what), arrays)
         deadline = time.monotonic() + self.limits.call_timeout_s
         try:
-            reply, out = worker.transact(payload, deadline)
+            reply, out = worker.transact(payload, deadline, reply_cap)
         except _Timeout:
             self._discard_worker()
             raise StudentError("timeout", f"{what} did not finish within "
@@ -699,11 +750,28 @@ class Sandbox:
         except _Gone as exc:
             self._discard_worker()
             raise StudentError("crashed", _death_message(what, exc.code)) from None
+        except ReplyTooLarge as exc:
+            self._discard_worker()
+            raise StudentError("bad_reply", f"{what}: your code returned more data than any correct "
+                               f"answer needs ({exc})") from None
         except ProtocolError as exc:
             self._discard_worker()
             raise StudentError("bad_reply", f"{what}: the worker sent back a malformed "
                                f"reply ({exc})") from None
+        self._note_printed(reply)
         return self._checked(reply, out, what, n_out)
+
+    def _note_printed(self, reply: dict) -> None:
+        """Stops every later call once the student's code has printed a flood: what it
+        prints is discarded unread, but making it costs time that no grading should wait for."""
+        printed = reply.get("printed")
+        if type(printed) is int and printed > self.limits.output_flood_mb * 2**20 and self.flood is None:
+            self.flood = StudentError("output", f"your code printed {printed / 2**20:.0f} MB (more than "
+                                      f"{self.limits.output_flood_mb} MB): the calls after that were not "
+                                      "run. Remove the prints from col2im and backward.")
+        if self.flood is not None:
+            self._discard_worker()
+            raise self.flood
 
     def _checked(self, reply: dict, out: list, what: str, n_out: int) -> tuple[dict, list]:
         """Accept a well-formed success; turn a well-formed failure into StudentError."""
@@ -716,13 +784,13 @@ class Sandbox:
         self._discard_worker()
         raise StudentError("bad_reply", f"{what}: the worker sent back a malformed reply")
 
-    def call(self, function: str, *args) -> np.ndarray:
+    def call(self, function: str, *args, reply_cap: int | None = None) -> np.ndarray:
         """``conv2d.<function>(*args)`` in the worker; the result as a plain ndarray."""
         if not (isinstance(function, str) and function.isidentifier()):
             raise ValueError(f"not a function name: {function!r}")
         packed, arrays = pack_args(args)
         _, out = self._request({"op": "call", "function": function, "args": packed},
-                               arrays, function, 1)
+                               arrays, function, 1, reply_cap)
         return out[0]
 
     def new_layer(self, in_channels, out_channels, kernel_size, stride=1,
@@ -746,14 +814,14 @@ class LayerProxy:
         self._sandbox, self._id, self._generation = sandbox, layer_id, generation
         self.args_after_last_call: list[np.ndarray] = []
 
-    def _request(self, op: str, what: str, n_out: int, arrays=(), **fields):
+    def _request(self, op: str, what: str, n_out: int, arrays=(), reply_cap=None, **fields):
         sandbox = self._sandbox
         sandbox._ready_worker()                # a worker found dead is restarted: new generation
         if self._generation != sandbox._generation:
             raise StudentError("lost", f"{what} could not run: the worker was restarted after "
                                "an earlier failure; this layer is gone")
         header = dict(fields, op=op, layer=self._id)
-        return sandbox._request(header, list(arrays), what, n_out)
+        return sandbox._request(header, list(arrays), what, n_out, reply_cap)
 
     def get(self, attr: str) -> np.ndarray:
         """``layer.<attr>`` as an array (e.g. 'weight', 'grad_weight')."""
@@ -780,15 +848,12 @@ class LayerProxy:
     def zero_grad(self) -> None:
         self._request("zero_grad", "Conv2d.zero_grad", 0)
 
-    # Outputs per step kind: set, zero_grad -> none; get -> the value;
-    # forward/backward -> (result, the argument as the worker saw it afterwards).
-    _STEP_OUTPUTS = {"set": 0, "zero_grad": 0, "get": 1, "forward": 2, "backward": 2}
-
-    def steps(self, steps, what="Conv2d calls") -> list:
+    def steps(self, steps, what="Conv2d calls", reply_cap=None) -> list:
         """Several calls in one round trip: ("set", attr, array), ("get", attr), ("zero_grad",),
         ("forward", x), ("backward", dY). Returns one entry per step that ran: None, an
         array, or (result, argument after the call); a step that failed is its StudentError
-        and ends the list. A crash or time-out of the whole request raises StudentError."""
+        and ends the list. A crash or time-out of the whole request, or a reply that does
+        not answer exactly the steps asked for, raises StudentError."""
         packed, arrays = [], []
         for step in steps:
             op = step[0]
@@ -799,33 +864,14 @@ class LayerProxy:
                 arrays.append(np.asarray(step[-1]))
                 entry["array"] = len(arrays) - 1
             packed.append(entry)
-        reply, out = self._request("steps", what, None, arrays, steps=packed)
-        results = reply.get("results")
-        if not isinstance(results, list) or len(results) > len(steps):
-            raise self._malformed(what)
-        values, taken = [], 0
-        for step, result in zip(steps, results):
-            if not isinstance(result, dict):
-                raise self._malformed(what)
-            if result.get("ok") is True:
-                n = self._STEP_OUTPUTS[step[0]]
-                if result.get("n") != n or taken + n > len(out):
-                    raise self._malformed(what)
-                got = out[taken:taken + n]
-                taken += n
-                values.append(None if n == 0 else got[0] if n == 1 else tuple(got))
-            elif result.get("kind") in ("exception", "bad_reply") and isinstance(result.get("message"), str):
-                values.append(StudentError(result["kind"], _clean_message(result["message"])))
-                break
-            else:
-                raise self._malformed(what)
-        if taken != len(out):
-            raise self._malformed(what)
-        return values
-
-    def _malformed(self, what):
-        self._sandbox._discard_worker()
-        return StudentError("bad_reply", f"{what}: the worker sent back a malformed reply")
+        reply, out = self._request("steps", what, None, arrays, reply_cap, steps=packed)
+        try:
+            values = parse_steps_reply([step[0] for step in steps], reply, out)
+        except ProtocolError as exc:
+            self._sandbox._discard_worker()
+            raise StudentError("bad_reply", f"{what}: the worker sent back a malformed reply ({exc})") from None
+        return [StudentError(v.kind, _clean_message(v.message)) if isinstance(v, StepFailure) else v
+                for v in values]
 
 
 def _child_env(home: str) -> dict:

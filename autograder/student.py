@@ -8,6 +8,7 @@ re-raised only to the checks that need that stage: a crash in backward does not
 fail the forward check.
 """
 
+import math
 import time
 from collections import Counter
 
@@ -15,22 +16,44 @@ import numpy as np
 
 from autograder.sandbox import StudentError
 
+HELD_BYTES_CAP = 256 * 2**20   # results of one submission held at once; correct ones need a few MB
+REPLY_SLACK_BYTES = 2**20      # room in a reply cap for headers and small wrong shapes
+
+
+def reply_cap(*shapes):
+    """Bytes a reply holding arrays of these shapes may take: twice their size as float64,
+    so a wrong dtype or a slightly wrong shape is still seen, plus a little slack; a
+    reply bigger than that is more than any correct answer needs."""
+    return 16 * sum(math.prod(shape) for shape in shapes) + REPLY_SLACK_BYTES
+
+
+def _nbytes(value):
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, tuple):
+        return sum(_nbytes(v) for v in value)
+    return 0
+
 
 class Run:
     """Named results of one sequence of calls; a failed stage holds its StudentError."""
 
     def __init__(self):
         self._values = {}
+        self.nbytes = 0
 
     def put(self, name, value):
         self._values[name] = value
+        self.nbytes += _nbytes(value)
 
     def fail_rest(self, names, error):
         for name in names:
             self._values.setdefault(name, error)
 
     def __getitem__(self, name):
-        value = self._values[name]
+        value = self._values.get(name)
+        if value is None:                      # never filled: the reply left it out
+            raise StudentError("bad_reply", f"no result came back for {name} (a malformed reply)")
         if isinstance(value, StudentError):
             raise value
         return value
@@ -45,13 +68,14 @@ class GuardedLayer:
     def __init__(self, code, layer):
         self._code, self._layer = code, layer
 
-    def steps(self, steps, name):
-        """Several calls in one round trip (see LayerProxy.steps); `name` is what times out."""
-        return self._code.guarded(name, self._layer.steps, steps, name)
+    def steps(self, steps, name, reply_shapes):
+        """Several calls in one round trip (see LayerProxy.steps); `name` is what times out;
+        reply_shapes: the shapes of every array a correct reply holds (its size cap)."""
+        return self._code.guarded(name, self._layer.steps, steps, name, reply_cap(*reply_shapes))
 
-    def run(self, steps, name):
+    def run(self, steps, name, reply_shapes=()):
         """steps(), but every step must succeed: the values, or the first StudentError raised."""
-        values = self.steps(steps, name)
+        values = self.steps(steps, name, reply_shapes)
         for value in values:
             if isinstance(value, StudentError):
                 raise value
@@ -70,6 +94,7 @@ class StudentCode:
         self.deadline = time.monotonic() + total_timeout_s
         self.total_timeout_s = total_timeout_s
         self._cache = {}
+        self._held = 0
         self._timeouts = Counter()
 
     def _guard(self):
@@ -92,11 +117,26 @@ class StudentCode:
 
     def _cached(self, key, make):
         if key not in self._cache:
-            self._cache[key] = make()
+            run = make()
+            if self._held + run.nbytes > HELD_BYTES_CAP:
+                error = StudentError("bad_reply", "your code returned more data than any correct answer "
+                                                  "needs; grading stopped keeping its results")
+                run = Run()
+                run.fail_rest(self.LAYER_STAGES + ("result",), error)
+            self._held += run.nbytes
+            self._cache[key] = run
         return self._cache[key]
 
-    def call(self, function, *args):
-        return self.guarded(function, self.sandbox.call, function, *args)
+    def forget(self, case_id):
+        """Drops a case's results once no check needs them any more (bounded memory)."""
+        for key in (("col2im", case_id), ("layer", case_id)):
+            run = self._cache.pop(key, None)
+            if run is not None:
+                self._held -= run.nbytes
+
+    def call(self, function, *args, reply_shapes=()):
+        cap = reply_cap(*reply_shapes)
+        return self.guarded(function, lambda: self.sandbox.call(function, *args, reply_cap=cap))
 
     def new_layer(self, params, weight, grad):
         """A fresh student Conv2d for a layer case, with the case's weight and grad_weight set."""
@@ -106,6 +146,13 @@ class StudentCode:
         layer.run([("set", "weight", weight), ("set", "grad_weight", grad)], "setting weight")
         return layer
 
+    @staticmethod
+    def output_shape(params):
+        """(N, C_out, H_out, W_out) of a layer case."""
+        (kH, kW), s, p = params["kernel_size"], params["stride"], params["padding"]
+        return (params["N"], params["C_out"], (params["H"] + 2 * p - kH) // s + 1,
+                (params["W"] + 2 * p - kW) // s + 1)
+
     def col2im(self, case):
         """The student's col2im on a col2im case's Y (cached); raises StudentError."""
         def make():
@@ -113,7 +160,7 @@ class StudentCode:
             run = Run()
             try:
                 run.put("result", self.call("col2im", case.array("Y"), p["C"], p["H"], p["W"],
-                                            p["kH"], p["kW"], p["stride"]))
+                                            p["kH"], p["kW"], p["stride"], reply_shapes=[(p["C"], p["H"], p["W"])]))
             except StudentError as exc:        # kept: every check on this case reports it
                 run.put("result", exc)
             return run
@@ -135,7 +182,7 @@ class StudentCode:
             x, dY, weight = case.array("x"), case.array("dY"), case.array("weight")
             try:
                 layer = self.new_layer(case.params, weight, np.zeros_like(weight))
-                (y, x_after), = layer.run([("forward", x)], "Conv2d.forward")
+                (y, x_after), = layer.run([("forward", x)], "Conv2d.forward", [dY.shape, x.shape])
             except StudentError as exc:
                 run.fail_rest(self.LAYER_STAGES, exc)
                 return run
@@ -144,7 +191,8 @@ class StudentCode:
             try:
                 back = layer.steps([("backward", dY), ("get", "grad_weight"), ("set", "grad_weight", case.array("grad0")),
                                     ("backward", dY), ("get", "grad_weight"), ("backward", dY),
-                                    ("get", "grad_weight")], "Conv2d.backward")
+                                    ("get", "grad_weight")], "Conv2d.backward",
+                                   [x.shape, dY.shape] * 3 + [weight.shape] * 3)
             except StudentError as exc:
                 back = [exc]
             # step index -> the stages it fills (a backward fills dX and the dY it was given)
@@ -159,13 +207,14 @@ class StudentCode:
             return run
         return self._cached(("layer", case.id), make)
 
-    def finite_differences(self, case, param, eps):
-        """Central differences of L = sum(dY * forward) along each of the case's directions.
+    def perturbed_forwards(self, case, param, eps):
+        """The student's forward at param + eps v and param - eps v, for each of the case's directions v.
 
-        param: 'x' or 'weight'. The student's own forward, in float64, on one fresh layer,
-        all directions in one round trip. Returns a list of floats.
+        param: 'x' or 'weight'. In float64, on one fresh layer, all directions in one round
+        trip. Returns one (y_plus, y_minus) pair per direction; the reply must hold exactly
+        the forward results asked for (a shorter one is a malformed reply, never "no case").
         """
-        x, dY, weight = (case.array(n).astype(np.float64) for n in ("x", "dY", "weight"))
+        x, weight = (case.array(n).astype(np.float64) for n in ("x", "weight"))
         directions = case.array("fd_dirs_x" if param == "x" else "fd_dirs_w")
         layer = self.new_layer(case.params, weight, np.zeros_like(weight))
         steps = []
@@ -175,9 +224,11 @@ class StudentCode:
             else:
                 steps += [("set", "weight", weight + eps * v), ("forward", x),
                           ("set", "weight", weight - eps * v), ("forward", x)]
-        outputs = [value[0] for value in layer.run(steps, "Conv2d.forward") if isinstance(value, tuple)]
-        for y in outputs:
-            if y.shape != dY.shape:
-                raise StudentError("exception", f"forward returned shape {y.shape}, expected {dY.shape}")
-        losses = [float(np.sum(dY * y)) for y in outputs]
-        return [(plus - minus) / (2 * eps) for plus, minus in zip(losses[::2], losses[1::2])]
+        y_shape = self.output_shape(case.params)
+        outputs = [value[0] for value in layer.run(steps, "Conv2d.forward",
+                                                   [y_shape, x.shape] * (2 * len(directions)))
+                   if isinstance(value, tuple)]
+        if len(outputs) != 2 * len(directions):
+            raise StudentError("bad_reply", f"Conv2d.forward: {len(outputs)} results came back for "
+                                            f"{2 * len(directions)} calls (a malformed reply)")
+        return list(zip(outputs[::2], outputs[1::2]))

@@ -254,10 +254,11 @@ class Worker:
                     "message": describe_exception(what, exc, self.student_path)}, []
         reply, out = result
         size = sum(a.nbytes for a in out)
-        if size > self.max_reply_bytes:
+        cap = min(self.max_reply_bytes, header.get("max_reply_bytes") or self.max_reply_bytes)
+        if size > cap:
             return {"ok": False, "kind": "bad_reply",
-                    "message": f"the reply to {what} would be {size / 2**20:.0f} MB, more "
-                               f"than the {self.max_reply_bytes / 2**20:g} MB allowed"}, []
+                    "message": f"{what} returned {size / 2**20:.1f} MB: your code returned more data "
+                               f"than any correct answer needs ({cap / 2**20:.1f} MB)"}, []
         return reply, out
 
     def op_call(self, header, arrays, what):
@@ -340,6 +341,36 @@ class Worker:
         return {"ok": True, "results": results}, out
 
 
+PRINTED = [0, 0]                       # [characters still passed on, characters printed in all]
+
+
+class CappedOutput:
+    """sys.stdout / sys.stderr for the student: passes on at most a budget of characters
+    (shared by both streams), then drops the rest here, before it costs a write; counts
+    everything printed, which every reply reports, so the grader can stop a flood."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text) -> int:
+        PRINTED[1] += len(text)
+        room = PRINTED[0]
+        if room > 0:
+            part = text[:room]
+            PRINTED[0] -= len(part)
+            self._stream.write(part)
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def cap_output(budget: int) -> None:
+    PRINTED[0] = budget
+    sys.stdout = CappedOutput(sys.stdout)
+    sys.stderr = CappedOutput(sys.stderr)
+
+
 def flush_output() -> None:
     """Push the student's buffered prints into the output pipe before replying."""
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
@@ -362,6 +393,7 @@ def serve(config: dict) -> None:
     import numpy
     np = numpy
     req, rep = config["req"], config["rep"]
+    cap_output(config.get("output_budget", 1 << 20))
     send(rep, {"hello": True})
     recv(req)                                  # "import": replies strictly alternate
     workdir = os.path.dirname(os.path.abspath(__file__))
@@ -371,16 +403,16 @@ def serve(config: dict) -> None:
         message = describe_exception("importing conv2d.py", exc,
                                      os.path.join(workdir, "conv2d.py"))
         flush_output()
-        send(rep, {"ok": False, "kind": "import", "message": message})
+        send(rep, {"ok": False, "kind": "import", "message": message, "printed": PRINTED[1]})
         os._exit(0)
     flush_output()
-    send(rep, {"ok": True})
+    send(rep, {"ok": True, "printed": PRINTED[1]})
     worker = Worker(module, config["max_reply_bytes"])
     while True:
         header, arrays = recv(req)
         reply, out = worker.handle(header, arrays)
         flush_output()
-        send(rep, reply, out)
+        send(rep, dict(reply, printed=PRINTED[1]), out)
 
 
 def main() -> None:

@@ -142,6 +142,27 @@ def batch_table(g):
                     "[BATCH_NOTES.md](BATCH_NOTES.md).", ""]
 
 
+def integrity_section(i):
+    """The grader's own peak memory and time on hostile submissions (bench/integrity.py)."""
+    lines = ["## The grader against hoarding and flooding submissions", "",
+             "Each graded by a new process; peak resident memory of that grading process (not the "
+             "sandboxed worker), wall time of grade_submission (median).", "",
+             "| submission | score | status | grading time | grader peak RSS | runs |", "|---|---:|---|---:|---:|---:|"]
+    for label, m in i["subjects"].items():
+        lines.append(f"| {label} | {m['score']:g} | {m['status']} | {fmt_s(m['seconds'])} | "
+                     f"{m['peak_rss_mb']:.0f} MB | {m['runs']} |")
+    t = i["targets"]
+    rss = max(m["peak_rss_mb"] for m in i["subjects"].values())
+    flood = max(m["seconds"] for label, m in i["subjects"].items() if "flood" in label)
+    lines += ["", "| target | measured | |", "|---|---:|---|",
+              f"| grader peak RSS <= {t['peak_rss_mb']} MB for any submission above | {rss:.0f} MB | "
+              f"{verdict(rss, t['peak_rss_mb'])} |",
+              f"| a flooding submission graded in <= {t['flood_s']} s | {fmt_s(flood)} | {verdict(flood, t['flood_s'])} |",
+              "", "Before the fix (same machine, old grader): the hoarding submission took the grader to 1309 MB, "
+              "the per-call flood took 235 s to grade.", ""]
+    return lines
+
+
 def kernels_section(k):
     """Delegates to bench/plot_kernels.py's table renderer when present."""
     sys.path.insert(0, str(BENCH))
@@ -161,22 +182,26 @@ def main(argv=None):
                         help="measure nothing: write RESULTS.md from the last kernels.json and grading.json")
     args = parser.parse_args(argv)
     m = machine()
+    integrity_json = BENCH / "integrity.json"
     if args.render_only:
         kernels = json.loads((BENCH / "kernels.json").read_text())
         grading = json.loads((BENCH / "grading.json").read_text())
+        integrity = json.loads(integrity_json.read_text()) if integrity_json.exists() else None
         kind = "rendered again from the last measurements; the machine's load average is today's"
     elif args.batch_only:
         kernels = json.loads((BENCH / "kernels.json").read_text())
         grading = run_part("grading.py", BENCH / "grading.json", args.quick, ["--batch-only"])
-        kind = "batch throughput only; kernels and per-submission figures from the last full run"
+        integrity = json.loads(integrity_json.read_text()) if integrity_json.exists() else None
+        kind = "batch throughput only; the other figures are the last full run's"
     else:
         kernels = run_part("kernels.py", BENCH / "kernels.json", args.quick)
         grading = run_part("grading.py", BENCH / "grading.json", args.quick)
+        integrity = run_part("integrity.py", integrity_json, args.quick)
         kind = "quick run" if args.quick else "full run"
     lines = ["# Benchmark results", "",
              f"Written by `make bench` ({kind}) on {m['date']}.", "",
              "| machine | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in m.items()] + [""]
-    lines += kernels_section(kernels) + grading_section(grading)
+    lines += kernels_section(kernels) + grading_section(grading) + (integrity_section(integrity) if integrity else [])
     (BENCH / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {BENCH / 'RESULTS.md'}")
     return 0

@@ -103,6 +103,7 @@ def test_hostile_submission_gains_nothing_and_changes_nothing(tmp_path, key, fin
     assert_gradescope_schema(results)
     assert results["extra_data"]["grader_version"], "results.json is the grader's, not a forgery"
     assert elapsed < BOUND_S, f"{key} took {elapsed:.1f} s"
+    assert report.status == "graded", f"{key}: whatever the student's code does is its own failure, never ours"
     failed = {c.name for c in report.checks if c.passed < c.total}
     if entry.fails == ("all",):
         assert report.score == 0, f"{key}: {entry.must_not}"

@@ -303,8 +303,9 @@ def test_network_is_unreachable_under_bwrap(tmp_path):
 
 
 def test_huge_output_is_capped(tmp_path, level):
+    """Past the read cap (1 MB) output is discarded unread; the call itself still counts."""
     body = ("\ndef shout():\n    import sys\n    line = 'x' * (1 << 20)\n"
-            "    for _ in range(100):\n        sys.stdout.write(line)\n"
+            "    for _ in range(10):\n        sys.stdout.write(line)\n"
             "    print('THE END')\n    return np.zeros(1)\n")
     limits = Limits(call_timeout_s=20, output_cap_kb=64)
     with sandbox(tmp_path, level, body, limits) as sb:
@@ -314,10 +315,22 @@ def test_huge_output_is_capped(tmp_path, level):
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
+        assert sb._output.read <= limits.output_read_mb * 2**20
         text = sb.output()
     assert peak < 8 * 2**20, f"the parent buffered {peak} bytes"
     assert len(text) < 64 * 1024 + 200
-    assert "bytes of output left out" in text and text.rstrip().endswith("THE END")
+    assert "thrown away unread" in text and "THE END" not in text
+
+
+def test_output_flood_stops_the_calls(tmp_path, level):
+    """Printing more than output_flood_mb stops every later call at once: no grading waits for it."""
+    body = ("\ndef shout():\n    import sys\n    sys.stdout.write('x' * (40 << 20))\n    return np.zeros(1)\n")
+    with sandbox(tmp_path, level, body, Limits(call_timeout_s=20)) as sb:
+        error = raises("output", sb.call, "shout")
+        assert "printed 40 MB" in error.message
+        assert sb._worker is None, "the flooding worker is stopped"
+        raises("output", sb.call, "shout")
+        assert sb._worker is None, "and no new one is started for later calls"
 
 
 # ------------------------------------------------------------------ forged replies

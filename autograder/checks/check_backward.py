@@ -49,7 +49,7 @@ def test_forward_output(student, config, case):
 
 
 @check("backward_dx_shape_dtype")
-def test_backward_dx_shape_dtype(student, case):
+def test_backward_dx_shape_dtype(student, config, case):
     dX = student.layer_run(case)["dX"]
     p = case.params
     shape = (p["N"], p["C_in"], p["H"], p["W"])
@@ -61,6 +61,7 @@ def test_backward_dx_shape_dtype(student, case):
         mixed = (f" (here the weights are {p['weight_dtype']}, so W_col.T @ dY_col is {p['weight_dtype']}: "
                  f"cast dX to dY's dtype)" if p.get("weight_dtype", p["dtype"]) != p["dtype"] else "")
         raise CheckFailure(f"[{case.describe()}] dX has dtype {dX.dtype}, expected dY's dtype {p['dtype']}{mixed}")
+    expect_dX(student, config, case, what="dX (right shape and dtype; a case counts only with right values)")
 
 
 @check("backward_dx_values")
@@ -92,25 +93,31 @@ def test_batch_sum(student, config, case):
 
 @check("grad_accumulates")
 def test_grad_accumulates(student, config, case):
-    """Starting from grad0, one backward gives grad0 + dW and another gives grad0 + 2 dW (the student's own dW)."""
+    """Starting from grad0, one backward gives grad0 + dW and another gives grad0 + 2 dW, where dW is
+    the reference's: accumulating a wrong (or zero) gradient earns nothing."""
     run = student.layer_run(case)
-    dW, grad0 = run["dW"], case.array("grad0").astype(np.float64)
+    grad0, dW = case.array("grad0").astype(np.float64), case.array("dW").astype(np.float64)
     tol = config.tolerance(case.params["dtype"])
     for calls, got in ((1, run["grad_acc1"]), (2, run["grad_acc2"])):
-        if got.shape != grad0.shape or dW.shape != grad0.shape:
+        if got.shape != grad0.shape:
             raise CheckFailure(f"[{case.describe()}] grad_weight has shape {got.shape}, expected {grad0.shape}")
-        if not matches(got, grad0 + calls * dW.astype(np.float64), tol):
-            if matches(got, calls * dW.astype(np.float64), tol) or matches(got, dW.astype(np.float64), tol):
+        if not matches(got, grad0 + calls * dW, tol):
+            if matches(got, calls * dW, tol) or matches(got, dW, tol):
                 why = "backward overwrote or reset grad_weight instead of adding to it (use +=)"
+            elif matches(got, grad0, tol):
+                why = "grad_weight did not change: backward must add dW to it"
             else:
-                why = "grad_weight did not grow by dW with each backward call"
+                why = "grad_weight is not the starting value plus dW for each backward call (is dW right?)"
             raise CheckFailure(f"[{case.describe()}] after {calls} backward call(s) starting from a nonzero "
                                f"grad_weight: {why}")
 
 
 @check("inputs_unchanged")
-def test_inputs_unchanged(student, case):
+def test_inputs_unchanged(student, config, case):
     run = student.layer_run(case)
+    # Leaving inputs alone is worth points only next to right answers (zeros leave them alone too).
+    expect_dX(student, config, case)
+    expect_dW(student, config, case)
     if not np.array_equal(run["dY_after"], case.array("dY")):
         raise CheckFailure(f"[{case.describe()}] backward modified dY in place")
     if not np.array_equal(run["x_after"], case.array("x")):

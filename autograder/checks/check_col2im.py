@@ -15,7 +15,7 @@ def _expect_folded(student, config, case, hint):
 
 
 @check("col2im_shape_dtype")
-def test_col2im_shape_dtype(student, case):
+def test_col2im_shape_dtype(student, config, case):
     p = case.params
     folded = student.col2im(case)
     if folded.shape != (p["C"], p["H"], p["W"]):
@@ -24,6 +24,8 @@ def test_col2im_shape_dtype(student, case):
     if folded.dtype != np.dtype(p["dtype"]):
         raise CheckFailure(f"[{case.describe()}] col2im returned dtype {folded.dtype} for "
                            f"{p['dtype']} columns: keep X_col's dtype")
+    # A case counts only with right values: zeros of the right shape are not a col2im.
+    _expect_folded(student, config, case, "the shape and dtype are right, the values are not")
 
 
 @check("col2im_overlap_sum")

@@ -1,22 +1,37 @@
-"""Finite-difference checks: the student's dX and dW against central differences of their own forward."""
+"""Finite-difference checks: the student's dX and dW against central differences of their forward.
+
+They fail closed: a case counts only when the forward being differentiated is still the
+given one (checked against the reference at every perturbed point), and a non-finite
+number or a missing result is a failure, never a pass.
+"""
 
 import numpy as np
 import pytest
 
-from autograder.compare import CheckFailure
+from autograder.compare import CheckFailure, matches
 
 check = pytest.mark.check
 
 
 def _check_directions(student, config, case, param, grad_name, label):
-    grad = student.layer_run(case)[grad_name].astype(np.float64)
+    grad = student.layer_run(case)[grad_name]
     directions = case.array("fd_dirs_x" if param == "x" else "fd_dirs_w")
     if grad.shape != directions.shape[1:]:
         raise CheckFailure(f"[{case.describe()}] {label} has shape {grad.shape}, expected {directions.shape[1:]}")
-    numerics = student.finite_differences(case, param, config.fd_eps)
-    for v, numeric in zip(directions, numerics):
-        analytic = float(np.sum(grad * v))
-        if abs(numeric - analytic) > config.fd_rtol * max(abs(numeric), abs(analytic), 1e-12):
+    if grad.dtype.kind != "f" or not np.all(np.isfinite(grad)):
+        raise CheckFailure(f"[{case.describe()}] {label} holds NaN, infinity or non-float values")
+    y, dY = case.array("y").astype(np.float64), case.array("dY").astype(np.float64)
+    dir_forwards = case.array("fd_forward_dirs_x" if param == "x" else "fd_forward_dirs_w")
+    eps, tol = config.fd_eps, config.tolerance("float64")
+    forwards = student.perturbed_forwards(case, param, eps)
+    for v, dir_forward, (y_plus, y_minus) in zip(directions, dir_forwards, forwards):
+        if not (matches(y_plus, y + eps * dir_forward, tol) and matches(y_minus, y - eps * dir_forward, tol)):
+            raise CheckFailure(f"[{case.describe()}] forward({param} +/- eps v) differs from the given "
+                               f"forward's output: forward was changed, so its finite differences say "
+                               f"nothing about {label} (this case cannot count)")
+        numeric = float(np.sum(dY * (y_plus - y_minus))) / (2 * eps)
+        analytic = float(np.sum(grad.astype(np.float64) * v))
+        if not abs(numeric - analytic) <= config.fd_rtol * max(abs(numeric), abs(analytic), 1e-12):
             raise CheckFailure(
                 f"[{case.describe()}] along a random direction v, sum({label} * v) = {analytic:.6g} but "
                 f"(L({param} + eps v) - L({param} - eps v)) / (2 eps) = {numeric:.6g} with L = sum(dY * forward(x))")

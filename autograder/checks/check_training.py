@@ -1,38 +1,64 @@
-"""Filter learning: the student's layer, trained by the grader, must learn a known kernel.
+"""Filter learning: the student's layer, trained by the grader, must learn a known kernel by backprop.
 
-The grader drives the loop (zero_grad, forward, loss, backward, update) and does
-the arithmetic itself; the student's code only runs forward and backward.
+The grader drives the loop (zero_grad, forward, loss, backward, update) and does the
+arithmetic itself; the student's code only runs forward and backward. At every step the
+forward output and the weight gradient are compared with the layer's true ones for the
+same x, weights and dY, computed here, so the kernel can only be reached by correct
+backprop, never by a gradient made up to land on it (dY reveals the target).
 """
 
 import numpy as np
 import pytest
+from numpy.lib.stride_tricks import sliding_window_view
 
-from autograder.compare import CheckFailure
+from autograder.compare import CheckFailure, matches
 
 check = pytest.mark.check
+PADDING = 1            # the training layer: Conv2d(1, 1, 3, stride=1, padding=1)
+
+
+def padded_windows(x, kH, kW, padding):
+    """x: (N, C, H, W) -> (N, C, H_out, W_out, kH, kW), the stride-1 windows of x zero-padded."""
+    pad = ((0, 0), (0, 0), (padding, padding), (padding, padding))
+    return sliding_window_view(np.pad(x, pad), (kH, kW), axis=(2, 3))
+
+
+def true_forward(windows, weight):
+    """y: (N, C_out, H_out, W_out) = cross-correlation of the windows with weight (C_out, C_in, kH, kW)."""
+    return np.einsum("ncijab,ocab->noij", windows, weight)
+
+
+def true_weight_gradient(windows, dY):
+    """dL/dW: (C_out, C_in, kH, kW) = sum over n, i, j of dY[n, o, i, j] * window[n, c, i, j]."""
+    return np.einsum("noij,ncijab->ocab", dY, windows)
 
 
 @check("learns_filters")
 def test_learns_filters(student, config, case):
     x, target, kernel = case.array("x"), case.array("target"), case.array("kernel")
     weight = case.array("w0").copy()
-    layer = student.new_layer(dict(C_in=1, C_out=1, kernel_size=(3, 3), stride=1, padding=1),
+    windows = padded_windows(x, *weight.shape[2:], PADDING)
+    tol = config.tolerance("float64")
+    layer = student.new_layer(dict(C_in=1, C_out=1, kernel_size=(3, 3), stride=1, padding=PADDING),
                               weight, np.zeros_like(weight))
     for epoch in range(config.training_epochs):
         # zero_grad every step: backward accumulates into grad_weight
-        y, _ = layer.run([("set", "weight", weight), ("zero_grad",), ("forward", x)], "Conv2d.forward")[-1]
-        if y.shape != target.shape:
-            raise CheckFailure(f"[{case.describe()}] forward returned shape {y.shape}, expected {target.shape}")
-        _, grad = layer.run([("backward", (2.0 * (y - target) / y.size).astype(y.dtype)),
-                             ("get", "grad_weight")], "Conv2d.backward")
-        if grad.shape != weight.shape or not np.all(np.isfinite(grad)):
-            raise CheckFailure(f"[{case.describe()}] grad_weight at epoch {epoch} has shape {grad.shape} "
-                               f"or non-finite values")
+        y, _ = layer.run([("set", "weight", weight), ("zero_grad",), ("forward", x)], "Conv2d.forward",
+                         [target.shape, x.shape])[-1]
+        if not matches(y, true_forward(windows, weight), tol):
+            raise CheckFailure(f"[{case.describe()}] at epoch {epoch}, forward's output (shape {y.shape}) is not "
+                               f"the convolution of x with the current weights: forward was changed")
+        dY = 2.0 * (y - target) / y.size
+        _, grad = layer.run([("backward", dY), ("get", "grad_weight")], "Conv2d.backward",
+                            [x.shape, dY.shape, weight.shape])
+        if not matches(grad, true_weight_gradient(windows, dY), tol):
+            raise CheckFailure(f"[{case.describe()}] at epoch {epoch}, grad_weight after zero_grad and one "
+                               f"backward is not dL/dW for this x, dY and weights (shape {grad.shape}): the "
+                               f"filter must be learned through a correct weight gradient")
         weight = weight - config.training_lr * grad
     error = float(np.max(np.abs(weight[0, 0] - kernel)))
     if not error < config.max_kernel_error:
-        y, _ = layer.run([("set", "weight", weight), ("forward", x)], "Conv2d.forward")[-1]
-        loss = float(np.mean((y - target) ** 2))
+        loss = float(np.mean((true_forward(windows, weight) - target) ** 2))
         raise CheckFailure(f"[{case.describe()}] after {config.training_epochs} epochs (lr {config.training_lr}, "
                            f"zero_grad every step) the largest kernel error is {error:.2e} (needs < "
                            f"{config.max_kernel_error:g}) and the loss is {loss:.2e}")

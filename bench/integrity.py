@@ -1,0 +1,62 @@
+"""Bench: the grader's own cost on hostile submissions (issue: a bounded parent, cheap output).
+
+    .venv/bin/python bench/integrity.py --out bench/integrity.json [--quick]
+
+Each submission is graded by a new process (as Gradescope's run_autograder does), which
+reports its own peak resident memory (the grader, not the sandboxed worker) and the wall
+time of grade_submission. Medians over a few runs.
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parents[1]
+SUBJECTS = {"correct (lecture loops)": "correct/lecture_loops",
+            "hoards memory (60 MB replies)": "hostile/hoard_grader_memory",
+            "floods output (300 MB per col2im call)": "hostile/output_flood_per_call",
+            "floods output at import (120 MB)": "hostile/print_flood"}
+TARGETS = {"peak_rss_mb": 300, "flood_s": 30}
+
+PROBE = """
+import json, resource, sys, time
+sys.path.insert(0, {kit!r})
+from pathlib import Path
+from autograder.catalogue import load_catalogue, write_zip
+from autograder.grading import grade_submission
+entry = load_catalogue()[0][{key!r}]
+zip_path = write_zip(entry, Path({tmp!r}) / "sub.zip")
+started = time.monotonic()
+report = grade_submission(zip_path, Path({tmp!r}) / "out")
+print(json.dumps(dict(seconds=time.monotonic() - started, score=report.score, status=report.status,
+                      peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+"""
+
+
+def measure(key, runs):
+    samples = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            done = subprocess.run([sys.executable, "-c", PROBE.format(kit=str(KIT), key=key, tmp=tmp)],
+                                  capture_output=True, text=True, check=True, cwd=KIT)
+            samples.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return dict(key=key, runs=runs, score=samples[0]["score"], status=samples[0]["status"],
+                seconds=statistics.median(s["seconds"] for s in samples),
+                peak_rss_mb=max(s["peak_rss_mb"] for s in samples))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    results = {label: measure(key, 1 if args.quick else 3) for label, key in SUBJECTS.items()}
+    Path(args.out).write_text(json.dumps(dict(subjects=results, targets=TARGETS), indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
