@@ -48,11 +48,14 @@ from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
 from autograder.gradescope_export import STUDENT_COLUMNS, ExportError, find_export
 from autograder.results import write_atomic
 from autograder.spreadsheet import safe_cell
+from autograder.sandbox import WORKDIR_PREFIX
 
 GRADER_MARGIN_S = 60          # beyond the config's total time, for start-up and writing
 TASKS_PER_WORKER = 100        # a grading process is replaced after this many (bounds any leak)
 CSV_EVERY_S = 1.0             # grades.csv is rewritten at most this often while grading (and at the end)
 TEMP_PREFIX = "convkit-batch"  # + batch pid + random: the grading processes' TMPDIR
+# Where else the sandbox may make work folders (when its uid cannot reach TMPDIR; as root)
+SANDBOX_WORK_BASES = (Path("/tmp"), Path("/opt/conv2d-kit/work"))
 
 
 class BatchError(Exception):
@@ -189,14 +192,17 @@ class GradingProcess:
         self.out_dir, self.fixture_hash, self.timeout_s = out_dir, fixture_hash, timeout_s
         self.temp_dir = temp_dir
         self.proc, self.tasks, self.closed = None, 0, False
+        self.started_pids = []                 # every grading process this slot started
         self._lock = threading.Lock()
 
     def _start(self):
+        self.started_pids.append(None)         # placeholder: Popen below may raise
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "autograder", "batch-worker", "--out", str(self.out_dir),
              "--fixture-hash", self.fixture_hash], cwd=KIT_ROOT, env=worker_env(self.temp_dir), text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
             preexec_fn=_die_with_parent)
+        self.started_pids[-1] = self.proc.pid
         self.tasks = 0
 
     def _kill(self):
@@ -386,10 +392,19 @@ def batch_temp_dir():
 def remove_tree(path):
     """rmtree that also gets through folders a student made unreadable.
 
-    It only ever changes modes inside `path`: a retry never touches `path`'s parent (it
-    would be /tmp), and something already gone (another process removing it) is fine.
+    It only ever changes modes inside `path`, and only of real folders (opened with
+    O_NOFOLLOW: a link a student left is never followed): a retry never touches `path`'s
+    parent (it would be /tmp), and something already gone (another process removing it)
+    is fine. shutil.rmtree itself never follows links (fd-based on Linux).
     """
     root = Path(path)
+
+    def open_up(folder):
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            os.fchmod(fd, 0o700)
+        finally:
+            os.close(fd)
 
     def retry(func, target, exc_info):
         if isinstance(exc_info[1], FileNotFoundError):
@@ -398,12 +413,25 @@ def remove_tree(path):
         if Path(target) == root or not (parent == root or root in parent.parents):
             return
         try:
-            os.chmod(parent, 0o700)
-            os.chmod(target, 0o700)
+            open_up(parent)
+            if func is not os.unlink:
+                open_up(target)
             func(target)
         except OSError:
             pass
     shutil.rmtree(root, onerror=retry)
+
+
+def remove_workdirs_of(pids, bases=SANDBOX_WORK_BASES):
+    """Delete the sandbox work folders (`convkit-w<pid>-...`) of grading processes that were
+    killed: the sandbox puts them in TMPDIR (the batch's folder) or, where its uid could not
+    reach that, in one of `bases`."""
+    for pid in pids:
+        if Path(f"/proc/{pid}").exists():      # not ours any more: the pid was reused
+            continue
+        for base in bases:
+            for folder in base.glob(f"{WORKDIR_PREFIX}{pid}-*"):
+                remove_tree(folder)
 
 
 class _Signals:
@@ -486,10 +514,12 @@ class GradingPool:
                         return
 
     def close(self):
+        """Kill every grading process, then delete what they left in the sandbox's places."""
         for g in self.graders:
             g.close()
         for t in self.threads:
             t.join(timeout=30)
+        remove_workdirs_of([pid for g in self.graders for pid in g.started_pids if pid])
 
 
 def run_batch(folder, out_dir, jobs=None, force=False, only=None, progress_stream=sys.stderr):

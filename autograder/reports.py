@@ -127,16 +127,26 @@ def stats_markdown(stats, config):
     if problems:
         lines += ["", "## Not graded", "", "| submission | status | message |", "|---|---|---|"]
         lines += [f"| {md_cell(r['id'])} | {r['status']} | {md_cell(r['message'])} |" for r in problems]
+    lines += integrity_markdown(stats.integrity)
+    for note in stats.notes:
+        lines += ["", f"Note: {md_cell(note, 400)}"]
+    lines += entries_markdown(records)
+    lines += ["", "The same on one page, with a sortable table of students: [report.html](report.html)."]
+    return "\n".join(lines) + "\n"
+
+
+def entries_markdown(records):
+    """Duplicate ids, then one line per entry of the folder (no student is lost)."""
+    lines = []
     duplicates = [r for r in records if r.get("note")]
     if duplicates:
         lines += ["", "## Duplicate ids", "", "Entries whose usual id (the name without its extension) clashed; "
                   "each was graded under the id shown.", "", "| id | note |", "|---|---|"]
         lines += [f"| {md_cell(r['id'])} | {md_cell(r['note'])} |" for r in duplicates]
-    lines += integrity_markdown(stats.integrity)
-    for note in stats.notes:
-        lines += ["", f"Note: {md_cell(note, 400)}"]
-    lines += ["", "The same on one page, with a sortable table of students: [report.html](report.html)."]
-    return "\n".join(lines) + "\n"
+    lines += ["", "## Every entry", "", "| submission | status | score | message |", "|---|---|---|---|"]
+    lines += [f"| {md_cell(r['id'])} | {r['status']} | {r['score']:g} | {md_cell(r['message'])} |"
+              for r in records]
+    return lines
 
 
 def integrity_markdown(report):

@@ -128,6 +128,31 @@ def test_removing_a_temp_tree_never_changes_modes_outside_it(tmp_path):
     assert parent.stat().st_mode & 0o777 == 0o755
 
 
+def test_removing_a_temp_tree_never_follows_a_students_link(tmp_path):
+    from autograder.batch import remove_tree
+    outside = tmp_path / "kit"
+    outside.mkdir()
+    (outside / "keep.py").write_text("x")
+    os.chmod(outside, 0o755)
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "link").symlink_to(outside)
+    (tree / "link").symlink_to(outside / "keep.py")
+    remove_tree(tree)
+    assert not tree.exists() and (outside / "keep.py").read_text() == "x"
+    assert outside.stat().st_mode & 0o777 == 0o755
+
+
+def test_work_folders_of_killed_grading_processes_are_swept(tmp_path):
+    from autograder.batch import remove_workdirs_of
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for pid in (dead.pid, os.getpid()):
+        (tmp_path / f"convkit-w{pid}-abcd1234" / "sub").mkdir(parents=True)
+    remove_workdirs_of([dead.pid, os.getpid()], bases=(tmp_path,))
+    assert [p.name for p in tmp_path.iterdir()] == [f"convkit-w{os.getpid()}-abcd1234"]   # a live pid is not ours
+
+
 # ------------------------------------------------------------------------ outputs
 
 @pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
@@ -150,7 +175,7 @@ def test_markdown_cells_escape_pipes_newlines_and_html():
     records = [dict(id="x|y\nz", status="invalid", score=0.0, checks={}, passed=[], message="m|n\n| o",
                     note="")]
     table = [line for line in summary_markdown(records, CONFIG, {}).splitlines() if line.startswith("| x")]
-    assert table == ["| x\\|y z | invalid | m\\|n \\| o |"]
+    assert table == ["| x\\|y z | invalid | m\\|n \\| o |", "| x\\|y z | invalid | 0 | m\\|n \\| o |"]
 
 
 # -------------------------------------------------------------------- end to end
@@ -224,6 +249,8 @@ def test_awkward_rows_reach_the_summary_and_the_feedback(graded_awkward):
     assert sum(line.startswith("| ") for line in not_graded.splitlines()) - 1 == \
         sum(status != "graded" for status, _ in expect.values())
     assert "## Duplicate ids" in summary and "| alice.zip | duplicate id 'alice'" in summary
+    every = summary.split("## Every entry")[1].strip().splitlines()[2:]
+    assert len(every) == len(expect)                                          # one line per entry
     feedback = (out / "submissions" / "conv2d (1)" / "feedback.md").read_text()
     assert "# Feedback: 100 / 100" in feedback and "please name it conv2d.py next time" in feedback
     for line in (out / "grades.csv").read_text().splitlines()[1:]:
@@ -283,7 +310,8 @@ def test_an_interrupted_batch_cleans_up_keeps_its_grades_and_resumes(tmp_path, s
     last = stderr.strip().splitlines()[-1]
     assert last.startswith(f"interrupted by {signal.Signals(signum).name}: ") and "run the same command" in last
     assert not grading_pids(out), "a grading process outlived the interrupt"
-    left = [p for base in (temp, Path("/tmp")) for p in base.glob("convkit-*")
+    places = (temp, Path("/tmp"), Path("/opt/conv2d-kit/work"))      # TMPDIR and the sandbox's fallbacks
+    left = [p for base in places if base.is_dir() for p in base.glob("convkit-*")
             if p.name.startswith(f"convkit-batch{proc.pid}-") or any(f"-w{pid}-" in p.name for pid in seen)]
     assert left == [] and list(temp.iterdir()) == [], "temporary folders were left behind"
     finished = {p.parent.name for p in out.glob("submissions/*/batch.json")}
