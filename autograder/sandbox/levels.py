@@ -209,7 +209,7 @@ class ChrootLevel(UidLevel):
     where = ("root without user namespaces, as in a default Docker container (Gradescope): "
              "needs CAP_SYS_CHROOT and seccomp")
     stops = ("reading any host file (a minimal root holding only Python, numpy and the work dir; "
-             "no /proc, nothing of the kit); the network (seccomp refuses every socket but AF_UNIX); "
+             "no /proc, nothing of the kit); the network and host services (seccomp refuses socket() of every family, AF_UNIX included); "
              "ptrace, mount, namespaces, keyrings, bpf, io_uring, SysV IPC; writing anything (no "
              "writable folder: the disk budget is 0 bytes); other sandboxes (a uid each); "
              "processes and files outliving the sandbox")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import socket
 
 # Denied with EPERM: tracing and reading other processes, new namespaces, mounts,
 # chroot (a root-less escape needs none, but no reason to allow it), kernel keyrings,
@@ -43,12 +42,14 @@ def seccomp_available() -> str | None:
 
 @functools.lru_cache(maxsize=None)
 def build_filter():
-    """The filter: allow by default, refuse the syscalls above and every socket family
-    but AF_UNIX (no inet, inet6, netlink, packet...).  Built once; loading copies it."""
+    """The filter: allow by default, refuse the syscalls above and socket() itself, of
+    every family: inet, inet6, netlink, packet, and AF_UNIX too, whose abstract names
+    would reach the host's services (the chroot hides only paths).  socketpair() stays:
+    it makes an unnamed connected pair.  Built once; loading copies it."""
     import pyseccomp as sc
     refuse = sc.ERRNO(errno.EPERM)
     flt = sc.SyscallFilter(sc.ALLOW)
-    flt.add_rule(refuse, "socket", sc.Arg(0, sc.NE, socket.AF_UNIX))
+    flt.add_rule(refuse, "socket")
     for name in DENIED_SYSCALLS:
         try:
             flt.add_rule(refuse, name)
