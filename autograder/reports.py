@@ -130,8 +130,8 @@ def stats_markdown(stats, config):
     lines += integrity_markdown(stats.integrity)
     for note in stats.notes:
         lines += ["", f"Note: {md_cell(note, 400)}"]
-    lines += entries_markdown(records)
     lines += ["", "The same on one page, with a sortable table of students: [report.html](report.html)."]
+    lines += entries_markdown(records)
     return "\n".join(lines) + "\n"
 
 
