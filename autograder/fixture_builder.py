@@ -134,8 +134,12 @@ def oracle_col2im(Y, C, H, W, kH, kW, s):
 
 
 def _close(a, b, dtype):
-    tol = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=1e-5, atol=1e-6)
-    return np.allclose(a, b, **tol)
+    """Reference against oracle. The absolute part scales with the array's largest value, as the
+    grader's tolerance does: an entry near zero is a sum whose terms cancel, and its rounding
+    error follows the terms' size, not its own (float32 cases failed on such entries)."""
+    rtol, atol = (1e-10, 1e-12) if dtype == "float64" else (1e-5, 1e-6)
+    scale = max(1.0, float(np.max(np.abs(b)))) if np.size(b) else 1.0
+    return np.allclose(a, b, rtol=rtol, atol=atol * scale)
 
 
 def build_col2im_cases(rng, shapes):
