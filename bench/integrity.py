@@ -18,6 +18,7 @@ from pathlib import Path
 KIT = Path(__file__).resolve().parents[1]
 SUBJECTS = {"correct (lecture loops)": "correct/lecture_loops",
             "hoards memory (60 MB replies)": "hostile/hoard_grader_memory",
+            "hoards memory (60 MB reply to creating a layer)": "hostile/hoard_on_layer_creation",
             "floods output (300 MB per col2im call)": "hostile/output_flood_per_call",
             "floods output at import (120 MB)": "hostile/print_flood"}
 TARGETS = {"peak_rss_mb": 300, "flood_s": 30}

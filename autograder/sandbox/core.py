@@ -24,12 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.protocol import ProtocolError, ReplyTooLarge, encode_frame, pack_args
+from autograder.protocol import MAX_HEADER_BYTES, ProtocolError, ReplyTooLarge, encode_frame, pack_args
 from autograder.sandbox import levels
 from autograder.sandbox.errors import Limits, StudentError, _clean_message, _death_message
 from autograder.sandbox.levels import detect_isolation
 from autograder.sandbox.plumbing import _Gone, _Output, _Timeout, _Worker
 from autograder.sandbox.proxy import LayerProxy
+
+
+NO_ARRAY_REPLY_BYTES = MAX_HEADER_BYTES + 4096     # a reply holding no array: its header and prefix
 
 
 def protect_secret_paths(paths) -> None:
@@ -109,7 +112,7 @@ class Sandbox:
         """Hello (the worker is up: failures before it are ours) then the import result."""
         what = "the import of conv2d.py"
         try:
-            hello, _ = worker.transact(b"", deadline)
+            hello, _ = worker.transact(b"", deadline, NO_ARRAY_REPLY_BYTES)
         except (_Timeout, _Gone, ProtocolError) as exc:
             worker.drain_output()
             raise RuntimeError(f"the sandbox worker did not start ({type(exc).__name__}: {exc}); "
@@ -117,7 +120,7 @@ class Sandbox:
         if hello != {"hello": True}:
             raise RuntimeError(f"the sandbox worker said {hello!r} instead of hello")
         try:
-            ready, _ = worker.transact(encode_frame({"op": "import"}), deadline)
+            ready, extra = worker.transact(encode_frame({"op": "import"}), deadline, NO_ARRAY_REPLY_BYTES)
         except _Timeout:
             raise StudentError("timeout", f"{what} did not finish within "
                                f"{self.limits.import_timeout_s:g} s (does it run long code "
@@ -127,7 +130,7 @@ class Sandbox:
         except ProtocolError as exc:
             raise StudentError("bad_reply", f"{what}: malformed reply ({exc})") from None
         self._note_printed(ready)
-        if ready.get("ok") is True:
+        if ready.get("ok") is True and not extra:
             return
         message = ready.get("message")
         if ready.get("kind") == "import" and isinstance(message, str):
@@ -194,8 +197,11 @@ class Sandbox:
 
         reply_cap: the most bytes a correct answer needs (the caller knows its shapes); a
         bigger reply is refused before it is read.  The worker is told too, so an honest
-        oversized answer comes back as a short message rather than a killed worker.
+        oversized answer comes back as a short message rather than a killed worker.  A
+        request answered by no array (n_out == 0) is capped at one header whatever the caller says.
         """
+        if n_out == 0:
+            reply_cap = NO_ARRAY_REPLY_BYTES
         worker = self._ready_worker()
         if reply_cap is not None:
             header = dict(header, max_reply_bytes=reply_cap)
