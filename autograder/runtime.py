@@ -20,13 +20,11 @@ import ctypes.util
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-from autograder.sandbox import describe_isolation, detect_isolation, levels
+from autograder.sandbox import describe_isolation, detect_isolation, levels, python_env
 from autograder.sandbox.jail import ensure_jail
 from autograder.sandbox.python_env import ensure_worker_venv, worker_python
 
-REQUIREMENTS = Path(__file__).resolve().parents[1] / "requirements.txt"
 FALLBACK_PYSECCOMP = "pyseccomp==0.1.2"
 
 
@@ -47,14 +45,7 @@ def apt_install(packages: list[str]) -> bool:
 
 
 def pyseccomp_pin() -> str:
-    try:
-        for line in REQUIREMENTS.read_text().splitlines():
-            spec = line.split("#")[0].strip()
-            if spec.lower().startswith("pyseccomp=="):
-                return spec
-    except OSError:
-        pass
-    return FALLBACK_PYSECCOMP
+    return python_env.requirement_pin("pyseccomp") or FALLBACK_PYSECCOMP
 
 
 def ensure_pyseccomp() -> None:

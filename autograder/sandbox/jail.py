@@ -17,7 +17,6 @@ uid, then renamed into place.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -28,7 +27,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from autograder.sandbox.python_env import VENV_PARENT, numpy_pin
+from autograder.sandbox.python_env import VENV_PARENT, build_once, numpy_pin
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 MARKER = ".convkit-jail-ready"
@@ -61,16 +60,12 @@ def jail_ready(python: str) -> bool:
 def ensure_jail(python: str, quiet: bool = False) -> Path:
     """Build the jail for ``python`` unless it is complete; return its folder (root only)."""
     jail = jail_dir(python)
-    if jail_ready(python):
-        return jail
-    jail.parent.mkdir(parents=True, exist_ok=True)
-    with open(jail.parent / f".{jail.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not jail_ready(python):             # someone else may have built it meanwhile
-            if not quiet:
-                print(f"building the sandbox's chroot in {jail} ...", file=sys.stderr)
-            _build(python, jail)
-    return jail
+
+    def build():
+        if not quiet:
+            print(f"building the sandbox's chroot in {jail} ...", file=sys.stderr)
+        _build(python, jail)
+    return build_once(jail, lambda: jail_ready(python), build)
 
 
 def _build(python: str, jail: Path) -> None:

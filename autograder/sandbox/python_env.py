@@ -38,17 +38,22 @@ MARKER = ".convkit-ready"
 REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements.txt"
 
 
-def numpy_pin() -> str:
-    """'numpy==X.Y.Z' from requirements.txt, else the version the grader runs."""
+def requirement_pin(name: str) -> str | None:
+    """'name==X.Y.Z' as pinned in requirements.txt, or None."""
     try:
         for line in REQUIREMENTS.read_text().splitlines():
             spec = line.split("#")[0].strip()
-            if spec.lower().startswith("numpy=="):
+            if spec.lower().startswith(f"{name}=="):
                 return spec
     except OSError:
         pass
+    return None
+
+
+def numpy_pin() -> str:
+    """'numpy==X.Y.Z' from requirements.txt, else the version the grader runs."""
     import numpy
-    return f"numpy=={numpy.__version__}"
+    return requirement_pin("numpy") or f"numpy=={numpy.__version__}"
 
 
 def _venv_key() -> str:
@@ -79,14 +84,20 @@ def ensure_worker_venv(quiet: bool = False) -> Path:
     Safe to call from several processes at once (a lock file serialises builders).
     """
     venv = worker_venv_dir()
-    if worker_venv_ready(venv):
-        return venv
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f".{venv.name}.lock", "w") as lock:
+    return build_once(venv, lambda: worker_venv_ready(venv), lambda: _build_venv(venv, quiet))
+
+
+def build_once(path: Path, ready, build) -> Path:
+    """``build()`` unless ``ready()``; a lock file beside ``path`` makes concurrent callers
+    (several grading processes starting at once) wait for one builder. Returns ``path``."""
+    if ready():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not worker_venv_ready(venv):        # someone else may have built it meanwhile
-            _build_venv(venv, quiet)
-    return venv
+        if not ready():                        # someone else may have built it meanwhile
+            build()
+    return path
 
 
 def _build_venv(venv: Path, quiet: bool) -> None:
