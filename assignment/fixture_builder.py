@@ -209,8 +209,9 @@ def build_training_cases(seed, kernels):
         yield f"train_{name}", "training", dict(kernel=name, dtype="float64"), ["learns_filters"], arrays
 
 
-def build_fixture_set(folder, seed, kernels, public=False):
+def build_fixture_set(folder, seed, config, public=False):
     """Writes a complete fixture set into `folder` (replacing it); returns its manifest."""
+    kernels = config.lab.training.kernels
     rng = np.random.default_rng(seed)
     col_shapes = [COL2IM_SHAPES[i] for i in PUBLIC_COL2IM] if public else COL2IM_SHAPES
     layer_idx = PUBLIC_LAYER if public else range(len(LAYER_SHAPES))

@@ -597,7 +597,7 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
                         f"(dot-files, __MACOSX, the output folder): {printable(', '.join(hidden))[:200]}")
     for note in notes:
         print(note, file=progress_stream)
-    timeout_s = float(config.limits["total_timeout_s"]) + GRADER_MARGIN_S
+    timeout_s = config.limits.total_timeout_s + GRADER_MARGIN_S
     progress = Progress(len(records) + len(todo), kept=len(records), stream=progress_stream)
     notes_by_id = {e.id: e.note for e in todo}
     temp_dir, pool = None, None

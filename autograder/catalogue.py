@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.config import KIT_ROOT
+from autograder.lab import load_lab
 
 CATALOGUE_DIR = KIT_ROOT / "tests" / "submissions"
-TEMPLATE = KIT_ROOT / "student_template" / "conv2d.py"
 
 
 @dataclass(frozen=True)
@@ -29,19 +29,19 @@ class Entry:
     source: str = ""
 
 
-def _definitions(tree):
-    """{name: node} of top-level functions and of Conv2d's methods ('Conv2d.name')."""
+def _definitions(tree, cls):
+    """{name: node} of top-level functions and of class `cls`'s methods ('Class.name')."""
     found = {}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
             found[node.name] = node
-        elif isinstance(node, ast.ClassDef) and node.name == "Conv2d":
-            found.update({f"Conv2d.{m.name}": m for m in node.body if isinstance(m, ast.FunctionDef)})
+        elif isinstance(node, ast.ClassDef) and node.name == cls:
+            found.update({f"{cls}.{m.name}": m for m in node.body if isinstance(m, ast.FunctionDef)})
     return found
 
 
 def complete_with_template(partial, template=None):
-    """A full conv2d.py: the template with the partial's definitions put in.
+    """A full submission file: the lab's template with the partial's definitions put in.
 
     A correct solution in tests/submissions/correct/ may hold only what it writes
     itself (col2im, Conv2d.backward, helpers, or a rewritten forward); everything
@@ -49,17 +49,19 @@ def complete_with_template(partial, template=None):
     and imports replace and join the template's; its functions and Conv2d methods
     replace the template's of the same name; new ones are added.
     """
-    template = TEMPLATE.read_text(encoding="utf-8") if template is None else template
+    lab = load_lab()
+    cls = lab.contract.classes[0]                  # the class whose methods a partial may rewrite
+    template = lab.template.read_text(encoding="utf-8") if template is None else template
     lines = template.splitlines(keepends=True)
     mine, given = ast.parse(partial), ast.parse(template)
-    theirs, ours = _definitions(given), _definitions(mine)
+    theirs, ours = _definitions(given, cls), _definitions(mine, cls)
     segment = lambda node: ast.get_source_segment(partial, node, padded=True) + "\n"
     edits = []                                     # (first line, last line, new text), 1-based
     for name, node in ours.items():
         if name in theirs:
             edits.append((theirs[name].lineno, theirs[name].end_lineno, segment(node)))
-    conv = next(n for n in given.body if isinstance(n, ast.ClassDef) and n.name == "Conv2d")
-    new_methods = "".join("\n" + segment(n) for k, n in ours.items() if k.startswith("Conv2d.") and k not in theirs)
+    conv = next(n for n in given.body if isinstance(n, ast.ClassDef) and n.name == cls)
+    new_methods = "".join("\n" + segment(n) for k, n in ours.items() if k.startswith(f"{cls}.") and k not in theirs)
     if new_methods:
         edits.append((conv.end_lineno + 1, conv.end_lineno, new_methods))
     new_functions = "".join(segment(n) + "\n\n" for k, n in ours.items() if "." not in k and k not in theirs)
@@ -129,10 +131,10 @@ def load_catalogue(folder=CATALOGUE_DIR):
 
 
 def write_zip(entry, dest):
-    """Writes `dest` (a .zip) holding the entry's source as conv2d.py."""
+    """Writes `dest` (a .zip) holding the entry's source under the lab's submission file name."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
-        info = zipfile.ZipInfo("conv2d.py", date_time=(2026, 1, 1, 0, 0, 0))
+        info = zipfile.ZipInfo(load_lab().config.submission_file, date_time=(2026, 1, 1, 0, 0, 0))
         info.external_attr = 0o644 << 16
         zf.writestr(info, entry.source)
     return dest

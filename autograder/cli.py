@@ -17,12 +17,13 @@ is written in every case.
 """
 
 import argparse
+import os
 import re
 import sys
 import traceback
 from pathlib import Path
 
-from autograder.config import ConfigError, load_config
+from autograder.config import CONFIG_ENV, ConfigError, load_config
 from autograder.results import GradeReport, write_report
 from autograder.sandbox.levels import ISOLATION_LEVELS, LevelUnusable, level_class
 
@@ -99,20 +100,20 @@ def set_hidden_seed(config_path, seed):
 
 
 def cmd_fixtures(args):
-    from autograder.fixture_builder import build_fixture_set
-    from autograder.fixtures import FIXTURES_ROOT
+    from autograder.lab import Lab
     config = load_config()
     if args.seed is not None and args.seed != config.hidden_seed:
         if args.seed == config.public_seed:
             raise ConfigError(f"seed {args.seed} is the public seed; choose another for the hidden set")
         set_hidden_seed(config.path, args.seed)
-        print(f"assignment/config.toml: hidden_seed {config.hidden_seed} -> {args.seed}")
+        print(f"{config.path}: hidden_seed {config.hidden_seed} -> {args.seed}")
         config = load_config()
-    root = Path(args.out) if args.out else FIXTURES_ROOT
+    lab = Lab(config)
+    root = Path(args.out) if args.out else lab.fixtures_root
     for which, seed in (("hidden", config.hidden_seed), ("public", config.public_seed)):
         folder = root / which
         before = _old_hash(folder)
-        manifest = build_fixture_set(folder, seed, config.training_kernels, public=(which == "public"))
+        manifest = lab.builder.build_fixture_set(folder, seed, config, public=(which == "public"))
         change = "unchanged" if before == manifest["set_hash"] else f"was {before[:12] if before else 'absent'}"
         print(f"{which} fixtures: seed {seed}, {len(manifest['files'])} files, "
               f"set hash {manifest['set_hash'][:12]} ({change}) -> {folder}")
@@ -196,6 +197,8 @@ def cmd_export(args):
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", metavar="CONFIG_TOML",
+                        help="the lab's config.toml (default assignment/config.toml, or $AUTOGRADER_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True)
     g = sub.add_parser("grade", help="grade one submission (zip, folder or conv2d.py)")
     g.add_argument("submission")
@@ -225,8 +228,8 @@ def build_parser():
     w.add_argument("--fixture-hash", required=True)
     w.set_defaults(func=cmd_batch_worker)
     f = sub.add_parser("fixtures", help="build the hidden and public fixture sets from the reference")
-    f.add_argument("--seed", type=int, help="new hidden seed (written into assignment/config.toml)")
-    f.add_argument("--out", help="folder for hidden/ and public/ (default build/fixtures)")
+    f.add_argument("--seed", type=int, help="new hidden seed (written into the lab's config.toml)")
+    f.add_argument("--out", help="folder for hidden/ and public/ (default: the config's [fixtures] folder)")
     f.set_defaults(func=cmd_fixtures)
     for name, func, text in (("check", cmd_check, "public checks on your conv2d.py, with points"),
                              ("submit", cmd_submit, "check conv2d.py and write submission.zip")):
@@ -253,6 +256,8 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.config:                 # the lab to grade; the batch's grading processes inherit it
+        os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
     try:
         return args.func(args)
     except ConfigError as exc:

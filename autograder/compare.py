@@ -10,16 +10,6 @@ import numpy as np
 
 from autograder.error_map import where_wrong
 
-# Variant arrays stored in the fixtures (answers of typical bugs) -> what the student did.
-VARIANT_MESSAGES = {
-    "overwrite": "overlapping windows were overwritten instead of summed (add each patch with +=)",
-    "channel_last": "each column was read as (kH, kW, C) instead of (C, kH, kW)",
-    "ignore_stride": "windows were placed one pixel apart instead of `stride` pixels apart",
-    "dW_first_image": "dW used only the first image of the batch: sum over all N images",
-    "dX_first_image_for_all": "every image's dX was computed from the first image's dY",
-    "dX_flipped_kernel": "dX used a rotated (flipped) kernel: the layer is a cross-correlation, use W_col.T as it is",
-}
-
 
 class CheckFailure(AssertionError):
     """A check failed; str() is the student-facing message."""
@@ -40,11 +30,12 @@ def matches(actual, expected, tol):
 def diagnose_values(actual, expected, tol, variants=(), batch=None):
     """A likely bug for wrong values, or '' when no known pattern fits.
 
-    variants: (name, array) pairs of known wrong answers; batch: N, to spot averaging.
+    variants: (what the student did, array) pairs of known wrong answers (Case.variants);
+    batch: N, to spot averaging.
     """
-    for name, wrong in variants:
+    for bug, wrong in variants:
         if not matches(wrong, expected, tol) and matches(actual, wrong, tol):
-            return VARIANT_MESSAGES.get(name, name)
+            return bug
     if expected.any() and not actual.any():
         return "every value is zero: was the result computed and stored?"
     if batch and batch > 1 and matches(actual * batch, expected, tol):

@@ -1,21 +1,73 @@
-"""The assignment's configuration (assignment/config.toml), read once and validated.
+"""A lab's config.toml, read once into typed, validated sections.
 
-Everything a course changes between terms lives in that file: points,
-visibility, tolerances, limits and seeds. Code reads it through `load_config`,
-so a typo in the file is a clear message, not a KeyError deep in grading.
+Every table is a frozen dataclass below (the lab's own `[lab]` table is the
+`Parameters` dataclass of its lab module). A missing, unknown or mistyped key
+fails here, naming the file, the key and the expected type.
 """
 
+import dataclasses
+import importlib
+import os
+import sys
 import tomllib
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = KIT_ROOT / "assignment" / "config.toml"
+CONFIG_ENV = "AUTOGRADER_CONFIG"      # another lab's config.toml (`python -m autograder --config ...`)
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 
 
 class ConfigError(Exception):
     """The configuration file is missing, malformed or inconsistent."""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    lab: str                    # the lab's Python package (its lab.py, checks/, fixture builder)
+    submission_file: str        # what the student hands in, e.g. "conv2d.py"
+    reference: str              # the staff solution, relative to the kit's root (never shipped)
+    template: str               # the students' starting file, relative to the kit's root
+
+
+@dataclass(frozen=True)
+class Fixtures:
+    hidden_seed: int
+    public_seed: int
+    folder: str = "build/fixtures"      # holds hidden/ and public/, relative to the kit's root
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    float64: Tolerance
+    float32: Tolerance
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per submission: the sandbox worker's limits and the grading budget."""
+    call_timeout_s: float
+    import_timeout_s: float
+    total_timeout_s: float
+    cpu_s: int
+    memory_mb: int
+    file_size_mb: int
+    open_files: int
+    processes: int
+
+
+@dataclass(frozen=True)
+class Integrity:
+    similarity_threshold: float = 0.8   # pairs at or above it are listed (advisory)
 
 
 @dataclass(frozen=True)
@@ -31,28 +83,21 @@ class CheckSpec:
 
 
 @dataclass(frozen=True)
-class Tolerance:
-    rtol: float
-    atol: float
-
-
-@dataclass(frozen=True)
 class Config:
     path: Path
-    name: str
-    submission_file: str
-    hidden_seed: int
-    public_seed: int
-    tolerances: dict            # dtype name ('float64', 'float32') -> Tolerance
-    fd_eps: float
-    fd_rtol: float
-    training_kernels: tuple
-    training_epochs: int
-    training_lr: float
-    max_kernel_error: float
-    limits: dict                # name -> number, see [limits]
+    assignment: Assignment
+    fixtures: Fixtures
+    tolerances: Tolerances
+    limits: Limits
+    integrity: Integrity
     checks: dict                # check name -> CheckSpec, in file order
-    similarity_threshold: float = 0.8   # [integrity]: pairs at or above it are listed (advisory)
+    lab: object = None          # the lab module's Parameters, from [lab]
+
+    name = property(lambda self: self.assignment.name)
+    submission_file = property(lambda self: self.assignment.submission_file)
+    hidden_seed = property(lambda self: self.fixtures.hidden_seed)
+    public_seed = property(lambda self: self.fixtures.public_seed)
+    similarity_threshold = property(lambda self: self.integrity.similarity_threshold)
 
     @property
     def max_score(self):
@@ -60,33 +105,76 @@ class Config:
 
     def tolerance(self, dtype):
         try:
-            return self.tolerances[str(dtype)]
-        except KeyError:
+            return getattr(self.tolerances, str(dtype))
+        except AttributeError:
             raise ConfigError(f"no tolerance for dtype {dtype} in {self.path}") from None
 
+    def kit_path(self, relative):
+        """A path the config names relative to the kit's root."""
+        return KIT_ROOT / relative
 
-def _get(table, key, kind, where):
-    if key not in table:
-        raise ConfigError(f"{where}: missing '{key}'")
-    value = table[key]
+
+def _type_name(kind):
+    if dataclasses.is_dataclass(kind):
+        return "a table"
+    origin = typing.get_origin(kind)
+    if origin in (tuple, list):
+        return f"a list of {_type_name(typing.get_args(kind)[0])}"
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(kind, str(kind))
+
+
+def _value(kind, value, where, key):
+    """value converted to `kind` (an int is a fine float; a list becomes a tuple), or ConfigError."""
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: '{key}' should be {_type_name(kind)}, got {value!r}")
+        return read_table(kind, value, f"{where[:-1]}.{key}]" if where.endswith("]") else f"{where} [{key}]")
+    origin = typing.get_origin(kind)
+    if origin in (tuple, list):
+        item = typing.get_args(kind)[0]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: '{key}' should be {_type_name(kind)}, got {value!r}")
+        return tuple(_value(item, v, where, key) for v in value)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(f"{where}: '{key}' should be {kind.__name__}, got {value!r}")
+        return float(value)
+    if not isinstance(value, kind) or (kind in (int, float) and isinstance(value, bool)):
+        raise ConfigError(f"{where}: '{key}' should be {_type_name(kind)}, got {value!r}")
     return value
+
+
+def read_table(cls, table, where, **known):
+    """An instance of dataclass `cls` from a TOML table: every field present (unless it has a
+    default) and of its declared type, no other key. `known`: fields not read from the table."""
+    hints = typing.get_type_hints(cls)
+    fields = [f for f in dataclasses.fields(cls) if f.name not in known]
+    unknown = set(table) - {f.name for f in fields}
+    if unknown:
+        expected = ", ".join(f"{f.name} ({_type_name(hints[f.name])})" for f in fields)
+        raise ConfigError(f"{where}: unknown key '{sorted(unknown)[0]}' (the keys are: {expected})")
+    values = dict(known)
+    for f in fields:
+        if f.name in table:
+            values[f.name] = _value(hints[f.name], table[f.name], where, f.name)
+        elif f.default is dataclasses.MISSING:
+            raise ConfigError(f"{where}: missing key '{f.name}' ({_type_name(hints[f.name])})")
+    return cls(**values)
+
+
+def lab_module(package, what="lab"):
+    """The lab package's module `what` (lab.py, fixture_builder.py), imported from the kit's root."""
+    if str(KIT_ROOT) not in sys.path:
+        sys.path.insert(0, str(KIT_ROOT))
+    try:
+        return importlib.import_module(f"{package}.{what}")
+    except ModuleNotFoundError as exc:
+        raise ConfigError(f"cannot import the lab's {what} module {package}.{what}: {exc}") from None
 
 
 def _check_spec(name, table, path):
     where = f"{path} [checks.{name}]"
-    spec = CheckSpec(
-        name=name,
-        title=_get(table, "title", str, where),
-        points=_get(table, "points", float, where),
-        visibility=_get(table, "visibility", str, where),
-        public=_get(table, "public", bool, where),
-        category=_get(table, "category", str, where),
-        hint=_get(table, "hint", str, where),
-    )
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: should be a table")
+    spec = read_table(CheckSpec, table, where, name=name)
     if spec.visibility not in VISIBILITIES:
         raise ConfigError(f"{where}: visibility must be one of {', '.join(VISIBILITIES)}")
     if spec.points < 0:
@@ -94,49 +182,44 @@ def _check_spec(name, table, path):
     return spec
 
 
-def load_config(path=DEFAULT_CONFIG):
-    """Reads and validates the assignment config; raises ConfigError with the file and key."""
-    path = Path(path)
+TABLES = {"assignment": Assignment, "fixtures": Fixtures, "tolerances": Tolerances, "limits": Limits,
+          "integrity": Integrity}
+
+
+def config_path():
+    """The config of the lab being graded: $AUTOGRADER_CONFIG, else assignment/config.toml."""
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_config(path=None):
+    """Reads and validates a lab's config (default: config_path()); raises ConfigError with the file and key."""
+    path = Path(path or config_path())
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    try:
-        assignment, fixtures, tol = data["assignment"], data["fixtures"], data["tolerances"]
-        training, limits, checks = data["training"], data["limits"], data["checks"]
-    except KeyError as exc:
-        raise ConfigError(f"{path}: missing table [{exc.args[0]}]") from None
-    tolerances = {
-        dtype: Tolerance(_get(tol[dtype], "rtol", float, f"{path} [tolerances.{dtype}]"),
-                         _get(tol[dtype], "atol", float, f"{path} [tolerances.{dtype}]"))
-        for dtype in ("float64", "float32") if dtype in tol
-    }
-    fd = tol.get("finite_difference", {})
-    config = Config(
-        path=path,
-        name=_get(assignment, "name", str, f"{path} [assignment]"),
-        submission_file=_get(assignment, "submission_file", str, f"{path} [assignment]"),
-        hidden_seed=_get(fixtures, "hidden_seed", int, f"{path} [fixtures]"),
-        public_seed=_get(fixtures, "public_seed", int, f"{path} [fixtures]"),
-        tolerances=tolerances,
-        fd_eps=_get(fd, "eps", float, f"{path} [tolerances.finite_difference]"),
-        fd_rtol=_get(fd, "rtol", float, f"{path} [tolerances.finite_difference]"),
-        training_kernels=tuple(_get(training, "kernels", list, f"{path} [training]")),
-        training_epochs=_get(training, "epochs", int, f"{path} [training]"),
-        training_lr=_get(training, "lr", float, f"{path} [training]"),
-        max_kernel_error=_get(training, "max_kernel_error", float, f"{path} [training]"),
-        limits={k: v for k, v in limits.items()},
-        checks={name: _check_spec(name, table, path) for name, table in checks.items()},
-        similarity_threshold=_get(data.get("integrity", {"similarity_threshold": Config.similarity_threshold}),
-                                  "similarity_threshold", float, f"{path} [integrity]"),
-    )
+    unknown = set(data) - set(TABLES) - {"checks", "lab"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown table [{sorted(unknown)[0]}] (the tables are: "
+                          f"{', '.join(TABLES)}, checks, lab)")
+    sections = {}
+    for table, cls in TABLES.items():
+        if table not in data and table != "integrity":
+            raise ConfigError(f"{path}: missing table [{table}]")
+        sections[table] = _value(cls, data.get(table, {}), str(path), table)
+    checks = data.get("checks")
+    if not isinstance(checks, dict) or not checks:
+        raise ConfigError(f"{path}: missing table [checks.NAME] (at least one graded check)")
+    parameters = getattr(lab_module(sections["assignment"].lab), "Parameters", None)
+    if parameters is None and "lab" in data:
+        raise ConfigError(f"{path}: [lab] given, but {sections['assignment'].lab}.lab declares no Parameters")
+    config = Config(path=path, checks={name: _check_spec(name, t, path) for name, t in checks.items()},
+                    lab=parameters and _value(parameters, data.get("lab", {}), str(path), "lab"),
+                    **sections)
     if not 0 < config.similarity_threshold <= 1:
         raise ConfigError(f"{path} [integrity]: similarity_threshold must be in (0, 1], a share of the code")
     if config.hidden_seed == config.public_seed:
         raise ConfigError(f"{path}: hidden_seed and public_seed must differ (students see the public set)")
-    missing = {"float64", "float32"} - set(tolerances)
-    if missing:
-        raise ConfigError(f"{path}: [tolerances] lacks {', '.join(sorted(missing))}")
     return config

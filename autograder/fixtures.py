@@ -3,7 +3,7 @@
 A fixture set is a folder holding `cases.json` (every case's parameters, the
 checks it serves and the names of its arrays), one `.npy` file per array, and
 `manifest.json` (seed, generator and numpy versions, sha256 of every file).
-Sets are built from the reference by `autograder.fixture_builder`; this module
+Sets are built from the reference by the lab's fixture builder; this module
 only reads them, so the grader can run where the reference is absent (Gradescope).
 
 A set that does not match its manifest, or was built with another seed than the
@@ -32,11 +32,12 @@ class FixtureError(Exception):
 class Case:
     """One graded situation: parameters, the checks that use it, and its arrays (loaded lazily)."""
     id: str
-    kind: str                   # 'col2im' | 'layer' | 'training'
+    kind: str                   # the lab's kind of case (e.g. 'col2im', 'layer')
     params: dict
     checks: tuple
     arrays: tuple
     folder: Path = field(repr=False, compare=False)
+    lab: object = field(default=None, repr=False, compare=False)    # its wording: describe, bug names
     _loaded: dict = field(default_factory=dict, repr=False, compare=False)
 
     def array(self, name):
@@ -53,22 +54,14 @@ class Case:
         return self._loaded[name]
 
     def variants(self, prefix=""):
-        """(bug name, its answer) for the stored answers of typical bugs ('variant_<name>' arrays)
-        whose name starts with `prefix` (e.g. 'dX_', 'dW_')."""
-        return [(name[len("variant_"):], self.array(name)) for name in self.arrays
-                if name.startswith("variant_" + prefix)]
+        """(what the student did, its answer) for the stored answers of typical bugs
+        ('variant_<name>' arrays) whose name starts with `prefix` (e.g. 'dX_'), in the lab's words."""
+        return [(self.lab.bug_message(name[8:]) if self.lab else name[8:], self.array(name))
+                for name in self.arrays if name.startswith("variant_" + prefix)]
 
     def describe(self):
-        """Shapes and settings in the handout's symbols, for feedback."""
-        p = self.params
-        if self.kind == "col2im":
-            return (f"C={p['C']} H={p['H']} W={p['W']} kH={p['kH']} kW={p['kW']} "
-                    f"stride={p['stride']} {p['dtype']}")
-        if self.kind == "layer":
-            kH, kW = p["kernel_size"]
-            return (f"N={p['N']} C_in={p['C_in']} C_out={p['C_out']} H={p['H']} W={p['W']} "
-                    f"kH={kH} kW={kW} stride={p['stride']} padding={p['padding']} {p['dtype']}")
-        return f"learn the {p['kernel']} kernel ({p['dtype']})"
+        """The case in the handout's symbols (the lab's describe_case), for feedback."""
+        return self.lab.describe_case(self) if self.lab else self.id
 
 
 @dataclass(frozen=True)
@@ -100,12 +93,18 @@ def set_hash(files):
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
-def fixture_folder(which, root=FIXTURES_ROOT):
+def fixture_folder(which, root=None):
+    """root/which; by default root is the lab's [fixtures] folder."""
+    if root is None:
+        from autograder.config import load_config
+        config = load_config()
+        root = config.kit_path(config.fixtures.folder)
     return Path(root) / which
 
 
-def load_fixture_set(folder, expected_seed=None, which="hidden"):
-    """Reads and verifies a fixture set; raises FixtureError with the command that fixes it."""
+def load_fixture_set(folder, expected_seed=None, which="hidden", lab=None):
+    """Reads and verifies a fixture set; raises FixtureError with the command that fixes it.
+    lab: the autograder.lab.Lab whose words describe its cases in feedback."""
     folder = Path(folder)
     rebuild = "make fixtures" if which == "hidden" else "make fixtures"
     manifest_path = folder / "manifest.json"
@@ -123,7 +122,7 @@ def load_fixture_set(folder, expected_seed=None, which="hidden"):
     if expected_seed is not None and manifest.get("seed") != expected_seed:
         raise FixtureError(
             f"the {which} fixtures at {folder} were built with seed {manifest.get('seed')} but "
-            f"assignment/config.toml says {expected_seed}: run `{rebuild}`")
+            f"the lab's config.toml says {expected_seed}: run `{rebuild}`")
     on_disk = {p.name for p in folder.iterdir() if p.name != "manifest.json"}
     if on_disk != set(files):
         extra, missing = sorted(on_disk - set(files)), sorted(set(files) - on_disk)
@@ -137,5 +136,5 @@ def load_fixture_set(folder, expected_seed=None, which="hidden"):
         raise FixtureError(f"the set hash in {manifest_path} is wrong: run `{rebuild}`")
     raw = json.loads((folder / "cases.json").read_text())
     cases = tuple(Case(id=c["id"], kind=c["kind"], params=c["params"], checks=tuple(c["checks"]),
-                       arrays=tuple(c["arrays"]), folder=folder) for c in raw["cases"])
+                       arrays=tuple(c["arrays"]), folder=folder, lab=lab) for c in raw["cases"])
     return FixtureSet(folder=folder, manifest=manifest, cases=cases)

@@ -16,15 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder import checks as checks_package
-from autograder.config import KIT_ROOT, load_config
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
+from autograder.lab import load_lab
 from autograder.results import CheckOutcome, GradeReport, write_report
 from autograder.sandbox import Limits, Sandbox, StudentError
-from autograder.student import StudentCode
-from autograder.submission import InvalidSubmission, load_submission, write_source
-
-CHECKS_DIR = Path(checks_package.__file__).parent
+from autograder.submission import InvalidSubmission, SubmissionLimits, load_submission, write_source
 
 
 @dataclass(frozen=True)
@@ -34,7 +30,7 @@ class GradingOptions:
     public_only: bool = False            # run only checks marked public (students' self-check)
     fixtures_root: Path = None           # folder holding hidden/ and public/ (default build/fixtures)
     isolation: str = None                # force a sandbox level (tests); None picks the best
-    config_path: Path = None
+    config_path: Path = None             # the lab's config.toml (default assignment/config.toml)
 
 
 class GradingPlugin:
@@ -61,7 +57,7 @@ class GradingPlugin:
         return case if isinstance(getattr(case, "id", None), str) else None
 
     def pytest_configure(self, config):
-        config.addinivalue_line("markers", "check(name): a graded check named in assignment/config.toml")
+        config.addinivalue_line("markers", "check(name): a graded check named in the lab's config.toml")
 
     def pytest_generate_tests(self, metafunc):
         marker = metafunc.definition.get_closest_marker("check")
@@ -125,16 +121,17 @@ class GradingPlugin:
                 self.internal_errors.append(f"{item.nodeid}: {report.longreprtext[-1500:]}")
 
 
-def run_checks(config, fixture_set, student, selected):
-    """Runs the selected checks with pytest in this process; returns the plugin with outcomes."""
-    plugin = GradingPlugin(config, fixture_set, student, selected)
+def run_checks(lab, fixture_set, student, selected):
+    """Runs the lab's selected checks with pytest in this process; returns the plugin with outcomes."""
+    plugin = GradingPlugin(lab.config, fixture_set, student, selected)
+    checks_dir = lab.checks_dir
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"     # hypothesis's plugin costs 0.5 s to load
     # Plugins a grading run does not use: each adds work to every one of ~160 test items.
     unused = ["cacheprovider", "terminal", "warnings", "logging", "capture", "faulthandler", "junitxml",
               "doctest", "pastebin", "stepwise", "lsof", "tmpdir", "monkeypatch", "setuponly", "setupplan",
               "unraisableexception", "threadexception", "debugging", "legacypath", "nose"]
-    args = [str(CHECKS_DIR), *(a for name in unused for a in ("-p", f"no:{name}")),
-            "--assert=plain", "-c", os.devnull, "--rootdir", str(CHECKS_DIR),
+    args = [str(checks_dir), *(a for name in unused for a in ("-p", f"no:{name}")),
+            "--assert=plain", "-c", os.devnull, "--rootdir", str(checks_dir),
             "-o", "python_files=check_*.py", "-o", "python_functions=test_*"]
     code = pytest.main(args, plugins=[plugin])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
@@ -145,20 +142,20 @@ def run_checks(config, fixture_set, student, selected):
     return plugin
 
 
-def secret_paths(fixture_folder, out_dir):
+def secret_paths(fixture_folder, out_dir, reference):
     """What the worker must not read where only file permissions protect it ('uid' isolation):
-    the fixture set, the reference solution and this submission's results. Only these
-    folders themselves are closed (never a parent such as /tmp); batch mode closes
-    its own output folder so students cannot read each other's results."""
-    return [p for p in (Path(fixture_folder), Path(out_dir), KIT_ROOT / "reference") if p.exists()]
+    the fixture set, the folder of the reference solution and this submission's results.
+    Only these folders themselves are closed (never a parent such as /tmp); batch mode
+    closes its own output folder so students cannot read each other's results."""
+    return [p for p in (Path(fixture_folder), Path(out_dir), Path(reference).parent) if p.exists()]
 
 
 def limits_from(config):
+    """The sandbox's Limits from the config's typed [limits]."""
     lim = config.limits
-    return Limits(call_timeout_s=float(lim["call_timeout_s"]), import_timeout_s=float(lim["import_timeout_s"]),
-                  cpu_s=int(lim["cpu_s"]), memory_mb=int(lim["memory_mb"]),
-                  file_size_mb=int(lim["file_size_mb"]), open_files=int(lim["open_files"]),
-                  processes=int(lim["processes"]))
+    return Limits(call_timeout_s=lim.call_timeout_s, import_timeout_s=lim.import_timeout_s,
+                  cpu_s=lim.cpu_s, memory_mb=lim.memory_mb, file_size_mb=lim.file_size_mb,
+                  open_files=lim.open_files, processes=lim.processes)
 
 
 def _report_without_checks(status, message, config, started, extra):
@@ -169,11 +166,11 @@ def _report_without_checks(status, message, config, started, extra):
 
 
 def load_fixtures_for(config, options):
-    """The verified fixture set that `options` asks for; raises FixtureError."""
+    """The verified fixture set that `options` asks for, worded by its lab; raises FixtureError."""
     seed = config.hidden_seed if options.which == "hidden" else config.public_seed
-    folder = fixture_folder(options.which, options.fixtures_root) if options.fixtures_root \
-        else fixture_folder(options.which)
-    return load_fixture_set(folder, seed, options.which)
+    lab = load_lab(config.path)
+    folder = fixture_folder(options.which, options.fixtures_root or lab.fixtures_root)
+    return load_fixture_set(folder, seed, options.which, lab=lab)
 
 
 def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
@@ -185,13 +182,14 @@ def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
     'invalid' with a message, a fixture problem gives status 'error' for the staff.
     """
     started = time.monotonic()
-    config = load_config(options.config_path) if options.config_path else load_config()
+    lab = load_lab(options.config_path)
+    config = lab.config
     extra = {"check_set": "public" if options.public_only else "all", "fixture_set": options.which}
     try:
         fixture_set = fixture_set or load_fixtures_for(config, options)
         seed = fixture_set.manifest["seed"]
         extra.update(fixture_set_hash=fixture_set.set_hash, fixture_seed=seed)
-        submission = load_submission(Path(path))
+        submission = load_submission(Path(path), SubmissionLimits.for_lab(lab))
         extra.update(submission_sha256=submission.sha256, submission_origin=submission.origin)
         if submission.notes:
             extra["submission_notes"] = list(submission.notes)
@@ -209,17 +207,18 @@ def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
     selected = {n for n, s in config.checks.items() if s.public or not options.public_only}
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="convkit-src-") as src:
-        student_file = write_source(submission, Path(src))
-        with Sandbox(student_file, limits_from(config), isolation=options.isolation,
-                     secret_paths=secret_paths(fixture_set.folder, out_dir)) as sandbox:
+        student_file = write_source(submission, Path(src), config.submission_file)
+        with Sandbox(student_file, limits_from(config), isolation=options.isolation, contract=lab.contract,
+                     secret_paths=secret_paths(fixture_set.folder, out_dir, lab.reference)) as sandbox:
             extra["isolation"] = sandbox.isolation
-            student = StudentCode(sandbox, float(config.limits["total_timeout_s"]))
-            plugin = run_checks(config, fixture_set, student, selected)
+            student = lab.student_class(sandbox, config.limits.total_timeout_s)
+            plugin = run_checks(lab, fixture_set, student, selected)
             printed = sandbox.output()
             import_error = sandbox.import_error
     outcomes = [plugin.outcomes[n] for n in config.checks if n in plugin.outcomes]
     if import_error is not None:
-        message = f"Your conv2d.py could not be imported, so every check failed: {import_error.message}"
+        message = (f"Your {config.submission_file} could not be imported, so every check failed: "
+                   f"{import_error.message}")
     else:
         message = f"Graded {len(outcomes)} checks against the {options.which} fixtures."
     message = " ".join([message, *submission.notes])

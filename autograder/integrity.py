@@ -27,10 +27,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.config import KIT_ROOT
+from autograder.lab import load_lab
 
-TEMPLATE = KIT_ROOT / "student_template" / "conv2d.py"
-STUDENT_PARTS = ("col2im", "Conv2d.backward")      # what the student writes; the rest is given
 SIDE_BY_SIDE_PAIRS = 50      # pairs in copydetect's view (each holds both files): the most similar first
 _LAYOUT_TOKENS = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
 
@@ -88,7 +86,8 @@ def normalised_code(source):
 
 
 def _student_parts(source):
-    """{'col2im': dump, 'Conv2d.backward': dump} of the AST without docstrings; None if it does not parse."""
+    """{part: dump} of the AST without docstrings for each of the lab's STUDENT_PARTS ('f', 'Class.method');
+    None if it does not parse."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -99,7 +98,7 @@ def _student_parts(source):
             parts[node.name] = node
         elif isinstance(node, ast.ClassDef):
             parts.update({f"{node.name}.{m.name}": m for m in node.body if isinstance(m, ast.FunctionDef)})
-    return {name: _dump_without_docstring(parts[name]) if name in parts else None for name in STUDENT_PARTS}
+    return {name: _dump_without_docstring(parts[name]) if name in parts else None for name in load_lab().student_parts}
 
 
 def _dump_without_docstring(func):
@@ -141,7 +140,7 @@ def similar_pairs(sources, template_source, threshold):
     with tempfile.TemporaryDirectory(prefix="convkit-similarity-") as tmp:
         tmp = Path(tmp)
         (tmp / "template").mkdir()
-        (tmp / "template" / "conv2d.py").write_text(template_source, encoding="utf-8")
+        (tmp / "template" / "template.py").write_text(template_source, encoding="utf-8")
         detector = CopyDetector(boilerplate_dirs=[str(tmp / "template")], extensions=["py"],
                                 display_t=threshold, autoopen=False, silent=True, force_language="python")
         label_to_id = {}
@@ -200,8 +199,8 @@ class _quiet_logging:
 
 
 def check_batch(sources, threshold, template_source=None):
-    """The integrity report for {id: conv2d.py source} (submissions that could not be read are left out)."""
-    template_source = template_source if template_source is not None else TEMPLATE.read_text(encoding="utf-8")
+    """The integrity report for {id: source} (submissions that could not be read are left out)."""
+    template_source = template_source if template_source is not None else load_lab().template.read_text(encoding="utf-8")
     report = IntegrityReport(threshold=threshold, compared=len(sources))
     report.not_attempted = sorted(sid for sid, src in sources.items() if is_not_attempted(src, template_source))
     # An untouched template is "not attempted"; every copy of it being "identical" would say nothing more.
@@ -217,12 +216,13 @@ def check_batch(sources, threshold, template_source=None):
 
 
 def read_sources(entries):
-    """{id: source} for each (id, path) whose conv2d.py the grader's reader accepts; the rest are left out."""
-    from autograder.submission import load_submission
+    """{id: source} for each (id, path) whose file the grader's reader accepts; the rest are left out."""
+    from autograder.submission import SubmissionLimits, load_submission
+    rules = SubmissionLimits.for_lab(load_lab())
     sources = {}
     for sid, path in entries:
         try:
-            sources[sid] = load_submission(Path(path)).source
+            sources[sid] = load_submission(Path(path), rules).source
         except Exception:     # invalid (already its row's message), or unreadable: nothing to compare
             continue
     return sources

@@ -64,6 +64,7 @@ import zipfile
 from pathlib import Path
 
 from autograder.config import KIT_ROOT, load_config
+from autograder.packaging import lab_files
 
 PLUGIN = "autograder.otter_plugin.KitGraderPlugin"
 PTH_NAME = "conv2d_kit.pth"
@@ -184,7 +185,7 @@ def write_tests(config, folder, fixtures, only_public, kit_root=KIT_ROOT):
 
 def otter_config(config):
     """otter_config.json: the plugin (with its timeout) and nothing that would change the kit's scores."""
-    timeout = float(config.limits["total_timeout_s"]) + TIMEOUT_MARGIN_S
+    timeout = config.limits.total_timeout_s + TIMEOUT_MARGIN_S
     return {"lang": "python", "plugins": [{PLUGIN: {"timeout_s": timeout}}],
             "show_stdout": False, "show_hidden": False, "zips": False}
 
@@ -194,9 +195,8 @@ def kit_files(kit_root=KIT_ROOT):
     kit_root = Path(kit_root)
     pkg = kit_root / "autograder"
     files = {f"autograder/{p.name}": p for p in sorted(pkg.glob("*.py")) if p.name not in NOT_SHIPPED}
-    files.update({f"autograder/checks/{p.name}": p for p in sorted((pkg / "checks").glob("*.py"))})
     files.update({f"autograder/sandbox/{p.name}": p for p in sorted((pkg / "sandbox").glob("*.py"))})
-    files["assignment/config.toml"] = kit_root / "assignment" / "config.toml"
+    files.update(lab_files())
     files["requirements.txt"] = kit_root / "requirements.txt"
     hidden = kit_root / "build" / "fixtures" / "hidden"
     files.update({f"build/fixtures/hidden/{p.name}": p for p in sorted(hidden.iterdir()) if p.is_file()})

@@ -29,9 +29,20 @@ FIXED_TIME = (2026, 1, 1, 0, 0, 0)
 def _grader_files():
     pkg = KIT_ROOT / "autograder"
     files = {f"autograder/{m}": pkg / m for m in GRADER_MODULES}
-    files.update({f"autograder/checks/{p.name}": p for p in sorted((pkg / "checks").glob("*.py"))})
     files.update({f"autograder/sandbox/{p.name}": p for p in sorted((pkg / "sandbox").glob("*.py"))})
-    files["assignment/config.toml"] = KIT_ROOT / "assignment" / "config.toml"
+    files.update(lab_files())
+    return files
+
+
+def lab_files():
+    """The lab's grading-time files: config.toml, lab.py and the modules it imports, checks/
+    (never its fixture builder: it imports the reference)."""
+    from autograder.lab import load_lab
+    lab = load_lab()
+    folder, prefix = lab.folder, lab.package.replace(".", "/")
+    files = {f"{prefix}/{p.name}": p for p in sorted(folder.glob("*.py")) if p.name != "fixture_builder.py"}
+    files.update({f"{prefix}/checks/{p.name}": p for p in sorted(lab.checks_dir.glob("*.py"))})
+    files[f"{prefix}/config.toml"] = lab.config.path
     return files
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from autograder.config import KIT_ROOT, load_config
 from autograder.grading import GradingOptions, grade_submission
-from autograder.submission import InvalidSubmission, load_submission
+from autograder.lab import load_lab
+from autograder.submission import InvalidSubmission, SubmissionLimits, load_submission
 
 PUBLIC = GradingOptions(which="public", public_only=True)
 NOT_IMPLEMENTED = "NotImplementedError"
@@ -56,7 +57,7 @@ def cmd_submit(path, dest="submission.zip"):
     """Validates conv2d.py, runs the public checks and writes a zip holding exactly conv2d.py."""
     path = Path(path)
     try:
-        submission = load_submission(path)
+        submission = load_submission(path, SubmissionLimits.for_lab(load_lab()))
     except InvalidSubmission as exc:
         print(f"Not submitted: {exc.message}")
         return 2
@@ -66,11 +67,11 @@ def cmd_submit(path, dest="submission.zip"):
     stubs = sorted({c.title for c in report.checks if any(NOT_IMPLEMENTED in m for m in c.failures)})
     dest = Path(dest)
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("conv2d.py", submission.source)
+        zf.writestr(load_lab().config.submission_file, submission.source)
     if stubs or "NotImplementedError" in report.message:
         print("\nWARNING: your code still raises NotImplementedError (a TODO stub is left). "
               "Those parts will earn 0 points.")
-    print(f"\nWrote {dest} (holding only conv2d.py). Upload it to Gradescope.")
+    print(f"\nWrote {dest} (holding only {load_lab().config.submission_file}). Upload it to Gradescope.")
     return 0
 
 
@@ -82,8 +83,8 @@ def cmd_verify():
     rows, problems = [], []
     with tempfile.TemporaryDirectory(prefix="conv2d-verify-") as tmp:
         tmp = Path(tmp)
-        subjects = [("reference", KIT_ROOT / "reference" / "conv2d.py", "full"),
-                    ("template", KIT_ROOT / "student_template" / "conv2d.py", "zero")]
+        lab = load_lab()
+        subjects = [("reference", lab.reference, "full"), ("template", lab.template, "zero")]
         for key in examples:
             expect = "full" if key.startswith("correct/") else "less"
             subjects.append((key, write_zip(entries[key], tmp / f"{key.replace('/', '__')}.zip"), expect))

@@ -1,12 +1,12 @@
-"""Step 1 of grading: turn what a student handed in into the source of their conv2d.py.
+"""Step 1 of grading: turn what a student handed in into the source of the lab's file.
 
-A submission is a zip (conv2d.py at its top level or inside one folder), a folder
-laid out the same way (Gradescope unpacks uploads into /autograder/submission), or
-a loose .py file. Lenient about names, strict about content: where no file is named
-conv2d.py, the one Python file that defines the contract (a top-level `col2im` and
-a class `Conv2d`) is taken whatever its name ("conv2d (1).py", "Conv2D.py",
-"alice_smith_1234.py"), with a note asking for the right name; two such files are
-refused. The contract is read from the syntax tree (`ast`): nothing is imported or
+A submission is a zip (the target file, e.g. `lab.py`, at its top level or inside one
+folder), a folder laid out the same way (Gradescope unpacks uploads into
+/autograder/submission), or a loose .py file. Lenient about names, strict about
+content: where no file has the target's name, the one Python file that defines the
+lab's contract (its top-level functions and classes) is taken whatever its name
+("lab (1).py", "alice_smith_1234.py"), with a note asking for the right name; two
+such files are refused. The contract is read from the syntax tree (`ast`): nothing is imported or
 run. Everything about a submission is hostile until proven otherwise:
 
 * A zip is read in memory with `zipfile`, never extracted. Every member name is
@@ -37,8 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
-TARGET = "conv2d.py"
-CONTRACT = ("col2im", "Conv2d")     # what the graded file must define at its top level
 
 # Junk that zip tools and editors add beside the real files; never a submission.
 _IGNORED_DIRS = frozenset({"__MACOSX", "__pycache__"})
@@ -71,15 +69,15 @@ class InvalidSubmission(Exception):
 
 @dataclass(frozen=True)
 class Submission:
-    """The student's conv2d.py, read and checked, ready to hand to the sandbox.
+    """The student's file, read and checked, ready to hand to the sandbox.
 
     source: the text, decoded from UTF-8, BOM stripped, line endings normalised to LF.
-    origin: where it came from, for messages, e.g. "submission.zip:hw/conv2d.py".
+    origin: where it came from, for messages, e.g. "submission.zip:hw/lab.py".
     sha256: hex digest of the original bytes handed in (the zip, the .py file, or
-        for a folder the conv2d.py bytes found), to detect changed submissions.
+        for a folder the target's bytes found), to detect changed submissions.
     files: the file names that were considered (junk ignored), sorted, for messages.
     notes: sentences for the student's feedback about how the file was found
-        (e.g. it was graded although it is not named conv2d.py).
+        (e.g. it was graded although it is not named as the target).
     """
 
     source: str
@@ -91,20 +89,28 @@ class Submission:
 
 @dataclass(frozen=True)
 class SubmissionLimits:
-    """Resource caps for unpacking one submission (bytes unless stated)."""
+    """What one submission must hold (the lab's file name and contract) and the resource
+    caps for unpacking it (bytes unless stated). `for_lab` makes one from a lab."""
+
+    target: str = None          # the file graded, e.g. "lab.py" (config's submission_file)
+    contract: object = None     # autograder.lab.Contract: what that file defines at its top level
 
     max_zip_bytes: int = 20 * 2**20
     max_total_uncompressed: int = 50 * 2**20
     max_members: int = 200      # files considered, after ignoring junk
     max_depth: int = 6          # path components of a file considered
     max_source_bytes: int = 1 * 2**20
-    max_candidates: int = 20    # Python files parsed to find the contract when none is conv2d.py
+    max_candidates: int = 20    # Python files parsed to find the contract when none is the target
+
+    @classmethod
+    def for_lab(cls, lab, **caps):
+        return cls(target=lab.config.submission_file, contract=lab.contract, **caps)
 
 
 # --------------------------------------------------------------------------- API
 
 def load_submission(path: Path, limits: SubmissionLimits = SubmissionLimits()) -> Submission:
-    """Read the student's conv2d.py from a zip, a folder or a bare conv2d.py.
+    """Read the student's target file from a zip, a folder or a bare target file.
 
     Raises InvalidSubmission, with a message for the student, when it cannot be graded.
     """
@@ -121,41 +127,40 @@ def load_submission(path: Path, limits: SubmissionLimits = SubmissionLimits()) -
     if st.st_size == 0:
         raise InvalidSubmission(f"the submission {name} is empty (0 bytes)")
     suffix = path.suffix.lower()
-    if path.name == TARGET:
+    if path.name == limits.target:
         return _load_bare_file(path, limits)
     if suffix == ".py":
         return _load_loose_file(path, limits)
     if suffix == ".zip" or zipfile.is_zipfile(path):
         return _load_zip(path, st.st_size, limits)
     if suffix == ".ipynb":
-        raise InvalidSubmission(f"{name} is a notebook; submit the Python file {TARGET}")
+        raise InvalidSubmission(f"{name} is a notebook; submit the Python file {limits.target}")
     kind = f"{_show(path.suffix)} file" if path.suffix else "file without an extension"
     raise InvalidSubmission(f"not a submission: {kind} ({name}, {_size(st.st_size)}); "
-                            f"submit {TARGET}, or a zip holding it")
+                            f"submit {limits.target}, or a zip holding it")
 
 
-def defines_contract(tree: ast.Module) -> bool:
-    """True when a module's top level defines a function `col2im` and a class `Conv2d`.
+def defines_contract(tree: ast.Module, contract) -> bool:
+    """True when a module's top level defines every function and class of the lab's contract.
 
     Read from the syntax tree only: the student's code is never imported or run here.
     """
-    names = {node.name for node in tree.body
-             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-             and (node.name, type(node) is ast.ClassDef) in (("col2im", False), ("Conv2d", True))}
-    return names == set(CONTRACT)
+    names = {(node.name, type(node) is ast.ClassDef) for node in tree.body
+             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return contract.defines(names)
 
 
-def write_source(submission: Submission, dest_dir: Path) -> Path:
-    """Write the checked source to dest_dir/conv2d.py (UTF-8, LF) and return that path.
+def write_source(submission: Submission, dest_dir: Path, name: str) -> Path:
+    """Write the checked source to dest_dir/name (UTF-8, LF) and return that path.
 
     The file is written beside its destination and renamed into place, so a link
-    already sitting at dest_dir/conv2d.py is replaced, never followed. It is made
+    already sitting at dest_dir/name is replaced, never followed. It is made
     world-readable because the sandbox reads it as an unprivileged user.
     """
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    dest = dest_dir / TARGET
-    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=".conv2d-", suffix=".tmp")
+    dest = dest_dir / name
+    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=".submission-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(submission.source.encode("utf-8"))
@@ -170,31 +175,31 @@ def write_source(submission: Submission, dest_dir: Path) -> Path:
 # ------------------------------------------------------------------ three sources
 
 def _load_bare_file(path: Path, limits: SubmissionLimits) -> Submission:
-    """A conv2d.py handed in on its own."""
-    raw = _read_regular_file(path, limits.max_source_bytes, follow=True)
-    return Submission(source=_to_source(raw), origin=path.name,
+    """The target file handed in on its own."""
+    raw = _read_regular_file(path, limits.max_source_bytes, follow=True, what=limits.target)
+    return Submission(source=_to_source(raw, limits.target), origin=path.name,
                       sha256=hashlib.sha256(raw).hexdigest(), files=(path.name,))
 
 
 def _load_loose_file(path: Path, limits: SubmissionLimits) -> Submission:
-    """A .py file not named conv2d.py: graded only if it defines the contract."""
+    """A .py file not named as the target: graded only if it defines the contract."""
     raw = _read_regular_file(path, limits.max_source_bytes, follow=True, what=_show(path.name))
     source = _to_source(raw, path.name)
-    if not _source_defines_contract(source):
+    if not _source_defines_contract(source, limits.contract):
         raise InvalidSubmission(
-            f"{_show(path.name)} does not define col2im and Conv2d, so it is not a {TARGET} "
-            f"submission; submit your {TARGET}")
+            f"{_show(path.name)} does not define {limits.contract.describe()}, so it is not a {limits.target} "
+            f"submission; submit your {limits.target}")
     return Submission(source=source, origin=path.name, sha256=hashlib.sha256(raw).hexdigest(),
-                      files=(path.name,), notes=(_renamed_note(path.name),))
+                      files=(path.name,), notes=(_renamed_note(path.name, limits),))
 
 
 def _load_zip(path: Path, size: int, limits: SubmissionLimits) -> Submission:
-    """A zip: check every member, then read conv2d.py from it without extracting."""
+    """A zip: check every member, then read the target from it without extracting."""
     name = _show(path.name)
     if size > limits.max_zip_bytes:
         raise InvalidSubmission(
             f"the zip {name} is {_size(size)}; the limit is {_size(limits.max_zip_bytes)}. "
-            f"Submit a zip holding only {TARGET}")
+            f"Submit a zip holding only {limits.target}")
     # One read, then work on the bytes: the hash and the contents cannot disagree.
     data = _read_regular_file(path, limits.max_zip_bytes, follow=True, what=f"the zip {name}")
     try:
@@ -248,7 +253,7 @@ def _check_zip_members(infos: list[zipfile.ZipInfo],
     if declared > limits.max_total_uncompressed:
         raise InvalidSubmission(
             f"the zip unpacks to {_size(declared)}; the limit is "
-            f"{_size(limits.max_total_uncompressed)} uncompressed. Submit only {TARGET}")
+            f"{_size(limits.max_total_uncompressed)} uncompressed. Submit only {limits.target}")
     _check_count_and_depth(considered, limits, "the zip")
     return considered
 
@@ -291,7 +296,7 @@ def _is_zip_dir(info: zipfile.ZipInfo) -> bool:
 
 
 def _read_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
-                     limits: SubmissionLimits, rel: str = TARGET) -> bytes:
+                     limits: SubmissionLimits, rel: str) -> bytes:
     """Decompress one member, never producing more than the source cap allows."""
     cap = min(limits.max_source_bytes, limits.max_total_uncompressed)
     shown = _show(rel)
@@ -311,7 +316,7 @@ def _read_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
 def _walk_folder(root: Path, limits: SubmissionLimits) -> dict[str, int]:
     """Map each file to consider (relative posix path) to its size, refusing links.
 
-    Links are never followed: a conv2d.py that points at the reference solution
+    Links are never followed: a target file that points at the reference solution
     must not be graded. Ignored folders are not entered at all.
     """
     files: dict[str, int] = {}
@@ -341,7 +346,7 @@ def _walk_folder(root: Path, limits: SubmissionLimits) -> dict[str, int]:
     if total > limits.max_total_uncompressed:
         raise InvalidSubmission(
             f"the folder holds {_size(total)}; the limit is "
-            f"{_size(limits.max_total_uncompressed)}. Submit only {TARGET}")
+            f"{_size(limits.max_total_uncompressed)}. Submit only {limits.target}")
     return files
 
 
@@ -363,45 +368,45 @@ def _check_count_and_depth(files: dict, limits: SubmissionLimits, where: str) ->
 
 def _too_many(limits: SubmissionLimits, where: str) -> str:
     return (f"{where} holds more than {limits.max_members} files, the most allowed "
-            f"({_IGNORED_NOTE}); submit only {TARGET}")
+            f"({_IGNORED_NOTE}); submit only {limits.target}")
 
 
 def _too_deep(rel: str, limits: SubmissionLimits, where: str) -> str:
     return (f"{_show(rel)} is nested more than {limits.max_depth} levels deep in {where}; "
-            f"put {TARGET} at the top or inside one folder")
+            f"put {limits.target} at the top or inside one folder")
 
 
 def _find_target(names: list[str], where: str, read, limits: SubmissionLimits):
-    """(chosen name, its bytes, notes): the one conv2d.py at the top level or inside one
+    """(chosen name, its bytes, notes): the one target file at the top level or inside one
     folder; failing that, the one Python file there that defines the contract; or explain.
 
     read(name) -> bytes reads one file of the submission, bounded.
     """
-    hits = [n for n in names if n.rsplit("/", 1)[-1] == TARGET]
+    hits = [n for n in names if n.rsplit("/", 1)[-1] == limits.target]
     shallow = [n for n in hits if n.count("/") <= 1]
     if len(shallow) == 1:
         return shallow[0], read(shallow[0]), ()
     if shallow:
         raise InvalidSubmission(
-            f"{where} holds {len(shallow)} files named {TARGET}: {_listing(shallow)}; "
+            f"{where} holds {len(shallow)} files named {limits.target}: {_listing(shallow)}; "
             "keep only the one you want graded")
     if hits:
         raise InvalidSubmission(
-            f"{TARGET} must be at the top of {where} or inside one folder; "
+            f"{limits.target} must be at the top of {where} or inside one folder; "
             f"found: {_listing(hits)}")
     if not names:
-        raise InvalidSubmission(f"no {TARGET} found; {where} holds no files ({_IGNORED_NOTE})")
+        raise InvalidSubmission(f"no {limits.target} found; {where} holds no files ({_IGNORED_NOTE})")
     candidates = _contract_candidates(names, read, limits)
     if len(candidates) == 1:
         (chosen, raw), = candidates.items()
-        return chosen, raw, (_renamed_note(chosen),)
+        return chosen, raw, (_renamed_note(chosen, limits),)
     if candidates:
         raise InvalidSubmission(
-            f"no {TARGET} found, and {where} holds {len(candidates)} Python files that define "
-            f"col2im and Conv2d: {_listing(candidates)}; keep only the one you want graded, "
-            f"named {TARGET}")
-    message = f"no {TARGET} found; {where} holds: {_listing(names)}"
-    hints = [h for h in (_near_miss(n) for n in names) if h]
+            f"no {limits.target} found, and {where} holds {len(candidates)} Python files that define "
+            f"{limits.contract.describe()}: {_listing(candidates)}; keep only the one you want graded, "
+            f"named {limits.target}")
+    message = f"no {limits.target} found; {where} holds: {_listing(names)}"
+    hints = [h for h in (_near_miss(n, limits.target) for n in names) if h]
     if hints:
         message += ". Hint: " + "; ".join(hints[:3])
     raise InvalidSubmission(message)
@@ -416,54 +421,55 @@ def _contract_candidates(names: list[str], read, limits: SubmissionLimits) -> di
     python = [n for n in names if n.lower().endswith(".py") and n.count("/") <= 1]
     if len(python) > limits.max_candidates:
         raise InvalidSubmission(
-            f"no {TARGET} found, and there are {len(python)} Python files to choose from; "
-            f"name the file you want graded {TARGET}")
+            f"no {limits.target} found, and there are {len(python)} Python files to choose from; "
+            f"name the file you want graded {limits.target}")
     found = {}
     for name in python:
         try:
             raw = read(name)
-            if _source_defines_contract(_decode(raw)):
+            if _source_defines_contract(_decode(raw, name), limits.contract):
                 found[name] = raw
         except InvalidSubmission:
             continue
     return found
 
 
-def _source_defines_contract(source: str) -> bool:
+def _source_defines_contract(source: str, contract) -> bool:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return defines_contract(ast.parse(source))
+            return defines_contract(ast.parse(source), contract)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
 
 
-def _renamed_note(name: str) -> str:
+def _renamed_note(name: str, limits: SubmissionLimits) -> str:
     return (f"Note: your file {_show(name)} was graded because it is the only Python file that "
-            f"defines col2im and Conv2d; please name it {TARGET} next time.")
+            f"defines {limits.contract.describe()}; please name it {limits.target} next time.")
 
 
-def _near_miss(rel: str) -> str | None:
+def _near_miss(rel: str, target: str) -> str | None:
     """A hint when a file is almost, but not exactly, the one we want."""
     base = rel.rsplit("/", 1)[-1]
     lower = base.lower()
     shown = _show(rel)
-    if lower == TARGET:
-        return f"found {shown}: the file must be named {TARGET}, lower case"
-    if lower.strip() == TARGET:
-        return f"found {shown}: the name has extra spaces; it must be exactly {TARGET}"
-    if "conv2d" in lower and lower.endswith(".ipynb"):
-        return f"found {shown}: submit the Python file {TARGET}, not a notebook"
-    if "conv2d" in lower:
-        return f"found {shown}: rename it to {TARGET}"
+    if lower == target:
+        return f"found {shown}: the file must be named {target}, lower case"
+    if lower.strip() == target:
+        return f"found {shown}: the name has extra spaces; it must be exactly {target}"
+    stem = target.rsplit(".", 1)[0].lower()
+    if stem in lower and lower.endswith(".ipynb"):
+        return f"found {shown}: submit the Python file {target}, not a notebook"
+    if stem in lower:
+        return f"found {shown}: rename it to {target}"
     if lower.endswith(".zip"):
-        return f"found {shown}: a zip inside the zip is not opened; zip {TARGET} itself"
+        return f"found {shown}: a zip inside the zip is not opened; zip {target} itself"
     return None
 
 
 # ---------------------------------------------------------------- bytes to text
 
-def _read_regular_file(path: Path, cap: int, follow: bool, what: str = TARGET) -> bytes:
+def _read_regular_file(path: Path, cap: int, follow: bool, what: str) -> bytes:
     """Read at most `cap` bytes of a regular file; refuse links (unless `follow`) and FIFOs."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)  # a FIFO must not block us
     if not follow:
@@ -495,7 +501,7 @@ def _read_bounded(stream: BinaryIO, cap: int, what: str) -> bytes:
             raise InvalidSubmission(f"{what} is larger than the limit of {_size(cap)}")
 
 
-def _decode(raw: bytes, name: str = TARGET) -> str:
+def _decode(raw: bytes, name: str) -> str:
     """Source text from a file's bytes: UTF-8, BOM stripped, LF line endings."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InvalidSubmission(f"{name} is saved as UTF-16 text; save it as UTF-8")
@@ -514,7 +520,7 @@ def _decode(raw: bytes, name: str = TARGET) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _to_source(raw: bytes, name: str = TARGET) -> str:
+def _to_source(raw: bytes, name: str) -> str:
     """Decode the graded file's bytes to text with LF line endings, and check that it compiles.
 
     name: the file's name as the student will recognise it in a message.
@@ -533,7 +539,7 @@ def _line_of(data: bytes, offset: int) -> int:
     return head.count(b"\n") + 1
 
 
-def _check_compiles(text: str, name: str = TARGET) -> None:
+def _check_compiles(text: str, name: str) -> None:
     """Refuse source that Python cannot compile. Compiling runs none of it.
 
     The UTF-8 bytes are compiled, not the str, so a coding declaration is honoured
@@ -544,7 +550,7 @@ def _check_compiles(text: str, name: str = TARGET) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compile(text.encode("utf-8"), TARGET, "exec", dont_inherit=True)
+            compile(text.encode("utf-8"), name, "exec", dont_inherit=True)
     except SyntaxError as e:
         raise InvalidSubmission(_syntax_message(e, name)) from None
     except (RecursionError, MemoryError):
@@ -552,8 +558,8 @@ def _check_compiles(text: str, name: str = TARGET) -> None:
             f"{name} is nested too deeply for Python to compile it") from None
 
 
-def _syntax_message(e: SyntaxError, name: str = TARGET) -> str:
-    """'conv2d.py has a syntax error at line N: msg' plus the line with a caret under the error."""
+def _syntax_message(e: SyntaxError, name: str) -> str:
+    """'lab.py has a syntax error at line N: msg' plus the line with a caret under the error."""
     at = f" at line {e.lineno}" if e.lineno else ""
     message = f"{name} has a syntax error{at}: {e.msg}"
     if e.text:

@@ -1,4 +1,4 @@
-"""The sandboxed side: imports the student's ``conv2d.py`` and answers the grader's calls.
+"""The sandboxed side: imports the student's file and answers the grader's calls.
 
 It is copied alone into the sandbox's work dir, next to a copy of the student's file, and
 run as ``python -I -B worker.py CONFIG_JSON``; it therefore imports nothing from the kit
@@ -28,7 +28,7 @@ PREFIX = struct.Struct("<4sII")        # magic, header_len, n_blobs
 BLOB_LEN = struct.Struct("<Q")
 NUMERIC_KINDS = "biufc"
 MESSAGE_CAP = 2000                     # characters of an exception message worth showing
-STUDENT_FRAMES = 3                     # traceback lines from conv2d.py kept in a message
+STUDENT_FRAMES = 3                     # traceback lines from the student's file kept in a message
 
 np = None                              # numpy, imported after the limits are in place
 
@@ -200,7 +200,8 @@ class BadResult(Exception):
 
 
 def describe_exception(what: str, exc: BaseException, student_path: str) -> str:
-    """'col2im raised ValueError: ...' plus the last lines of conv2d.py involved."""
+    """'f raised ValueError: ...' plus the last lines of the student's file involved."""
+    name = os.path.basename(student_path)
     try:
         text = str(exc)
     except Exception:
@@ -209,13 +210,13 @@ def describe_exception(what: str, exc: BaseException, student_path: str) -> str:
     if len(message) > MESSAGE_CAP:
         message = message[:MESSAGE_CAP] + " ..."
     if isinstance(exc, SystemExit):
-        message += " (conv2d.py must not call exit() or sys.exit())"
+        message += f" ({name} must not call exit() or sys.exit())"
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if os.path.abspath(f.filename) == student_path][-STUDENT_FRAMES:]
-    lines = [f"  conv2d.py, line {f.lineno}, in {f.name}: {(f.line or '').strip()}"
+    lines = [f"  {name}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}"
              for f in frames]
     if isinstance(exc, SyntaxError) and exc.lineno:
-        lines.append(f"  conv2d.py, line {exc.lineno}: {(exc.text or '').strip()}")
+        lines.append(f"  {name}, line {exc.lineno}: {(exc.text or '').strip()}")
     return "\n".join([message] + lines)
 
 
@@ -241,8 +242,10 @@ def as_result(value, what: str):
 class Worker:
     """Holds the student's module and the layers built so far; answers one request."""
 
-    def __init__(self, module, max_reply_bytes: int):
+    def __init__(self, module, max_reply_bytes: int, functions=None, classes=None):
         self.module = module
+        self.functions, self.classes = functions, classes    # what the grader may use (None: any)
+        self.file_name = os.path.basename(module.__file__)
         self.student_path = os.path.abspath(module.__file__)
         self.max_reply_bytes = max_reply_bytes
         self.layers = {}
@@ -268,16 +271,18 @@ class Worker:
         return reply, out
 
     def op_call(self, header, arrays, what):
-        function = getattr(self.module, header["function"], None)
+        name = header["function"]
+        function = getattr(self.module, name, None) if self.functions is None or name in self.functions else None
         if not callable(function):
-            raise AttributeError(f"conv2d.py has no function {header['function']}()")
+            raise AttributeError(f"{self.file_name} has no function {name}()")
         args = unpack(header["args"], arrays)
         return {"ok": True}, [as_result(function(*args), what)]
 
     def op_new_layer(self, header, arrays, what):
-        cls = getattr(self.module, "Conv2d", None)
+        name = header.get("class")
+        cls = getattr(self.module, name, None) if self.classes is None or name in self.classes else None
         if not callable(cls):
-            raise AttributeError("conv2d.py has no class Conv2d")
+            raise AttributeError(f"{self.file_name} has no class {name}")
         layer = cls(*unpack(header["args"], arrays))
         layer_id = len(self.layers) + 1
         self.layers[layer_id] = layer
@@ -386,11 +391,11 @@ def flush_output() -> None:
             pass
 
 
-def import_student(workdir: str):
-    """Import conv2d.py from the work dir as module ``conv2d``."""
+def import_student(workdir: str, module: str):
+    """Import the student's file from the work dir as `module` (its file name's stem)."""
     import importlib
     sys.path.insert(0, workdir)                # -I left the script's folder off sys.path
-    return importlib.import_module("conv2d")
+    return importlib.import_module(module)
 
 
 def serve(config: dict) -> None:
@@ -404,16 +409,16 @@ def serve(config: dict) -> None:
     recv(req)                                  # "import": replies strictly alternate
     workdir = os.path.dirname(os.path.abspath(__file__))
     try:
-        module = import_student(workdir)
+        module = import_student(workdir, config["module"])
     except BaseException as exc:
-        message = describe_exception("importing conv2d.py", exc,
-                                     os.path.join(workdir, "conv2d.py"))
+        message = describe_exception(f"importing {config['module']}.py", exc,
+                                     os.path.join(workdir, config["module"] + ".py"))
         flush_output()
         send(rep, {"ok": False, "kind": "import", "message": message, "printed": PRINTED[1]})
         os._exit(0)
     flush_output()
     send(rep, {"ok": True, "printed": PRINTED[1]})
-    worker = Worker(module, config["max_reply_bytes"])
+    worker = Worker(module, config["max_reply_bytes"], config.get("functions"), config.get("classes"))
     while True:
         header, arrays = recv(req)
         reply, out = worker.handle(header, arrays)

@@ -216,13 +216,13 @@ def otter_side_by_side(path, runs):
 
 def fixture_build(runs):
     from autograder.config import load_config
-    from autograder.fixture_builder import build_fixture_set
+    from assignment.fixture_builder import build_fixture_set
     config = load_config()
     times = []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(runs):
             started = time.perf_counter()
-            manifest = build_fixture_set(Path(tmp) / "hidden", config.hidden_seed, config.training_kernels)
+            manifest = build_fixture_set(Path(tmp) / "hidden", config.hidden_seed, config)
             times.append(time.perf_counter() - started)
         size = sum(p.stat().st_size for p in (Path(tmp) / "hidden").iterdir())
     return summary(times) | dict(files=len(manifest["files"]), bytes=size)

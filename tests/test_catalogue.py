@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from autograder import fixture_builder as fb
+from assignment import fixture_builder as fb
 from autograder.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
 from autograder.fixtures import fixture_folder, load_fixture_set

@@ -9,7 +9,7 @@ import pytest
 
 from autograder.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
-from autograder.fixture_builder import build_fixture_set
+from assignment.fixture_builder import build_fixture_set
 from autograder.grading import GradingOptions, grade_submission
 from conftest import REPO, TEMPLATE
 
@@ -129,7 +129,7 @@ def test_tampered_fixture_set_is_refused_with_what_to_run(tmp_path):
 
 def test_fixture_set_from_another_seed_is_refused(tmp_path):
     root = tmp_path / "fixtures"
-    build_fixture_set(root / "hidden", CONFIG.hidden_seed + 1, list(CONFIG.training_kernels))
+    build_fixture_set(root / "hidden", CONFIG.hidden_seed + 1, CONFIG)
     report, results = grade(REPO / "reference" / "conv2d.py", tmp_path, fixtures_root=root)
     assert report.status == "error"
     assert f"seed {CONFIG.hidden_seed + 1}" in results["output"] and "make fixtures" in results["output"]

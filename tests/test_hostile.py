@@ -39,7 +39,7 @@ ROOT = os.geteuid() == 0
 UNPRIVILEGED = 65534
 # The slowest honest outcome is sleep_at_import (the import time limit) and an infinite
 # loop (two call time limits before the function is no longer called).
-BOUND_S = CONFIG.limits["import_timeout_s"] + 2 * CONFIG.limits["call_timeout_s"] + 30
+BOUND_S = CONFIG.limits.import_timeout_s + 2 * CONFIG.limits.call_timeout_s + 30
 KIT_STATE_DIR = Path("/opt/conv2d-kit")
 SCRATCH_PREFIX = "convkit-leftover"
 PLANTED = "convkit-w999999999-planted"

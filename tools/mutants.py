@@ -55,7 +55,7 @@ import numpy as np  # noqa: E402
 
 from autograder.catalogue import CATALOGUE_DIR, complete_with_template  # noqa: E402
 from autograder.config import load_config  # noqa: E402
-from autograder.fixture_builder import oracle_col2im  # noqa: E402
+from assignment.fixture_builder import oracle_col2im  # noqa: E402
 from autograder.fixtures import fixture_folder, load_fixture_set  # noqa: E402
 from reference.oracle import conv2d_backward, conv2d_forward  # noqa: E402
 

@@ -22,7 +22,7 @@ def _check_directions(student, config, case, param, grad_name, label):
         raise CheckFailure(f"[{case.describe()}] {label} holds NaN, infinity or non-float values")
     y, dY = case.array("y").astype(np.float64), case.array("dY").astype(np.float64)
     dir_forwards = case.array("fd_forward_dirs_x" if param == "x" else "fd_forward_dirs_w")
-    eps, tol = config.fd_eps, config.tolerance("float64")
+    eps, tol = config.lab.finite_difference.eps, config.tolerance("float64")
     forwards = student.perturbed_forwards(case, param, eps)
     for v, dir_forward, (y_plus, y_minus) in zip(directions, dir_forwards, forwards):
         if not (matches(y_plus, y + eps * dir_forward, tol) and matches(y_minus, y - eps * dir_forward, tol)):
@@ -31,7 +31,7 @@ def _check_directions(student, config, case, param, grad_name, label):
                                f"nothing about {label} (this case cannot count)")
         numeric = float(np.sum(dY * (y_plus - y_minus))) / (2 * eps)
         analytic = float(np.sum(grad.astype(np.float64) * v))
-        if not abs(numeric - analytic) <= config.fd_rtol * max(abs(numeric), abs(analytic), 1e-12):
+        if not abs(numeric - analytic) <= config.lab.finite_difference.rtol * max(abs(numeric), abs(analytic), 1e-12):
             raise CheckFailure(
                 f"[{case.describe()}] along a random direction v, sum({label} * v) = {analytic:.6g} but "
                 f"(L({param} + eps v) - L({param} - eps v)) / (2 eps) = {numeric:.6g} with L = sum(dY * forward(x))")

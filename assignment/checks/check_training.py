@@ -41,7 +41,7 @@ def test_learns_filters(student, config, case):
     tol = config.tolerance("float64")
     layer = student.new_layer(dict(C_in=1, C_out=1, kernel_size=(3, 3), stride=1, padding=PADDING),
                               weight, np.zeros_like(weight))
-    for epoch in range(config.training_epochs):
+    for epoch in range(config.lab.training.epochs):
         # zero_grad every step: backward accumulates into grad_weight
         y, _ = layer.run([("set", "weight", weight), ("zero_grad",), ("forward", x)], "Conv2d.forward",
                          [target.shape, x.shape])[-1]
@@ -55,10 +55,10 @@ def test_learns_filters(student, config, case):
             raise CheckFailure(f"[{case.describe()}] at epoch {epoch}, grad_weight after zero_grad and one "
                                f"backward is not dL/dW for this x, dY and weights (shape {grad.shape}): the "
                                f"filter must be learned through a correct weight gradient")
-        weight = weight - config.training_lr * grad
+        weight = weight - config.lab.training.lr * grad
     error = float(np.max(np.abs(weight[0, 0] - kernel)))
-    if not error < config.max_kernel_error:
+    if not error < config.lab.training.max_kernel_error:
         loss = float(np.mean((true_forward(windows, weight) - target) ** 2))
-        raise CheckFailure(f"[{case.describe()}] after {config.training_epochs} epochs (lr {config.training_lr}, "
+        raise CheckFailure(f"[{case.describe()}] after {config.lab.training.epochs} epochs (lr {config.lab.training.lr}, "
                            f"zero_grad every step) the largest kernel error is {error:.2e} (needs < "
-                           f"{config.max_kernel_error:g}) and the loss is {loss:.2e}")
+                           f"{config.lab.training.max_kernel_error:g}) and the loss is {loss:.2e}")

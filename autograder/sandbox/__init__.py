@@ -1,4 +1,4 @@
-"""Run a student's ``conv2d.py`` in an isolated worker process and talk to it as untrusted.
+"""Run a student's file in an isolated worker process and talk to it as untrusted.
 
 Modules, one job each:
 

@@ -1,4 +1,4 @@
-"""The public ``Sandbox``: a student's ``conv2d.py`` imported in a worker, called as untrusted.
+"""The public ``Sandbox``: a student's file imported in a worker, called as untrusted.
 
 A ``Sandbox`` starts ``worker.py`` in a child process at one isolation level
 (``levels.py``), which imports the student's file; the grader sends calls over a
@@ -43,16 +43,18 @@ def protect_secret_paths(paths) -> None:
 
 
 class Sandbox:
-    """A student's conv2d.py, imported in a worker process; one per student file.
+    """A student's file, imported in a worker process; one per student file.
 
-    ``call`` runs a module-level function, ``new_layer`` builds ``Conv2d`` there.  A
+    ``call`` runs a module-level function, ``new_object`` builds an instance of a class
+    there; only the names of the lab's contract (None: any).  A
     failed call raises StudentError; after a crash, timeout or malformed reply the
     worker is killed and started again on the next call (layers built before are lost).
     """
 
     def __init__(self, student_file: Path, limits: Limits = Limits(),
-                 isolation: str | None = None, *, secret_paths=()):
+                 isolation: str | None = None, *, secret_paths=(), contract=None):
         self.student_file = Path(student_file)
+        self.contract = contract
         self.limits = limits
         self.isolation = isolation or detect_isolation()
         level_class = levels.level_class(self.isolation)    # refuses what cannot run here
@@ -92,7 +94,10 @@ class Sandbox:
                   "processes": None if self.isolation == "process" else limits.processes,
                   # the supervisor needs Linux (prctl, and /proc unless the uid is its own)
                   "supervise": level.supervise(), "exclusive_uid": level.exclusive_uid,
-                  "max_reply_bytes": limits.max_reply_mb * 2**20}
+                  "max_reply_bytes": limits.max_reply_mb * 2**20,
+                  "module": self.student_file.stem,
+                  "functions": None if self.contract is None else list(self.contract.functions),
+                  "classes": None if self.contract is None else list(self.contract.classes)}
         try:
             worker = _Worker(cmd, level=level, workdir=workdir, env=_child_env(home),
                              config=config, output=self._output,
@@ -110,7 +115,7 @@ class Sandbox:
 
     def _await_ready(self, worker: _Worker, deadline: float) -> None:
         """Hello (the worker is up: failures before it are ours) then the import result."""
-        what = "the import of conv2d.py"
+        what = f"the import of {self.student_file.name}"
         try:
             hello, _ = worker.transact(b"", deadline, NO_ARRAY_REPLY_BYTES)
         except (_Timeout, _Gone, ProtocolError) as exc:
@@ -234,7 +239,7 @@ class Sandbox:
         if type(printed) is int and printed > self.limits.output_flood_mb * 2**20 and self.flood is None:
             self.flood = StudentError("output", f"your code printed {printed / 2**20:.0f} MB (more than "
                                       f"{self.limits.output_flood_mb} MB): the calls after that were not "
-                                      "run. Remove the prints from col2im and backward.")
+                                      "run. Remove the prints from your code.")
         if self.flood is not None:
             self._discard_worker()
             raise self.flood
@@ -251,7 +256,7 @@ class Sandbox:
         raise StudentError("bad_reply", f"{what}: the worker sent back a malformed reply")
 
     def call(self, function: str, *args, reply_cap: int | None = None) -> np.ndarray:
-        """``conv2d.<function>(*args)`` in the worker; the result as a plain ndarray."""
+        """``<student module>.<function>(*args)`` in the worker; the result as a plain ndarray."""
         if not (isinstance(function, str) and function.isidentifier()):
             raise ValueError(f"not a function name: {function!r}")
         packed, arrays = pack_args(args)
@@ -259,18 +264,18 @@ class Sandbox:
                                arrays, function, 1, reply_cap)
         return out[0]
 
-    def new_layer(self, in_channels, out_channels, kernel_size, stride=1,
-                  padding=0) -> "LayerProxy":
-        """``conv2d.Conv2d(in_channels, out_channels, kernel_size, stride, padding)``."""
-        args = (in_channels, out_channels, kernel_size, stride, padding)
+    def new_object(self, class_name: str, *args) -> "LayerProxy":
+        """``<student module>.<class_name>(*args)`` in the worker, driven through a proxy."""
+        if not (isinstance(class_name, str) and class_name.isidentifier()):
+            raise ValueError(f"not a class name: {class_name!r}")
         packed, arrays = pack_args(args)
-        what = f"Conv2d({', '.join(map(repr, args))})"
-        reply, _ = self._request({"op": "new_layer", "args": packed}, arrays, what, 0)
+        what = f"{class_name}({', '.join(map(repr, args))})"
+        reply, _ = self._request({"op": "new_layer", "class": class_name, "args": packed}, arrays, what, 0)
         layer_id = reply.get("layer")
         if type(layer_id) is not int:
             self._discard_worker()
             raise StudentError("bad_reply", f"{what}: the worker sent back a malformed reply")
-        return LayerProxy(self, layer_id, self._generation)
+        return LayerProxy(self, layer_id, self._generation, class_name)
 
 
 def _child_env(home: str) -> dict:

@@ -61,7 +61,8 @@ class IsolationLevel:
         return python_env.worker_python(drop_privileges=os.geteuid() == 0)
 
     def make_workdir(self, student_file: Path) -> Path:
-        files = {"conv2d.py": student_file, "worker.py": WORKER_SOURCE}
+        self.student_name = student_file.name
+        files = {student_file.name: student_file, "worker.py": WORKER_SOURCE}
         base = workdirs.private_base()
         workdirs.remove_stale_workdirs(base)
         return workdirs.make_workdir(base, files, self.uid)
@@ -139,7 +140,7 @@ class BwrapLevel(IsolationLevel):
                "--size", tmpfs, "--tmpfs", "/tmp", "--size", tmpfs, "--tmpfs", "/work"]
         for path in python_env.runtime_paths(python):
             cmd += ["--ro-bind", path, path]
-        for name in ("conv2d.py", "worker.py"):
+        for name in (self.student_name, "worker.py"):
             cmd += ["--ro-bind", str(workdir / name), f"/work/{name}"]
         cmd += ["--chdir", "/work", "--", python, "-I", "-B", "/work/worker.py"]
         uid = self.uid
@@ -252,7 +253,8 @@ class ChrootLevel(UidLevel):
         base = self.jail / "work"
         workdirs.check_owned_folder(base)
         workdirs.remove_stale_workdirs(base)
-        files = {"conv2d.py": student_file, "worker.py": WORKER_SOURCE}
+        self.student_name = student_file.name
+        files = {student_file.name: student_file, "worker.py": WORKER_SOURCE}
         return workdirs.make_workdir(base, files, self.uid)
 
     def command(self, python, workdir):

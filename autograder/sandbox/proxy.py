@@ -1,4 +1,4 @@
-"""A student's ``Conv2d`` object that lives in the worker, driven from the grader."""
+"""A student's object (e.g. a layer) that lives in the worker, driven from the grader."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ if TYPE_CHECKING:
 
 
 class LayerProxy:
-    """A ``Conv2d`` living in the worker.  Dead (StudentError 'lost') after a restart."""
+    """An instance of a contract class living in the worker.  Dead (StudentError 'lost')
+    after a restart.  class_name names it in messages."""
 
-    def __init__(self, sandbox: Sandbox, layer_id: int, generation: int):
+    def __init__(self, sandbox: Sandbox, layer_id: int, generation: int, class_name: str = "layer"):
         self._sandbox, self._id, self._generation = sandbox, layer_id, generation
+        self._class = class_name
         self.args_after_last_call: list[np.ndarray] = []
 
     def _request(self, op: str, what: str, n_out: int, arrays=(), reply_cap=None, **fields):
@@ -31,11 +33,11 @@ class LayerProxy:
 
     def get(self, attr: str) -> np.ndarray:
         """``layer.<attr>`` as an array (e.g. 'weight', 'grad_weight')."""
-        return self._request("get", f"reading Conv2d.{attr}", 1, attr=attr)[1][0]
+        return self._request("get", f"reading {self._class}.{attr}", 1, attr=attr)[1][0]
 
     def set(self, attr: str, value: np.ndarray) -> None:
         """``layer.<attr> = value`` (the worker gets its own plain ndarray copy)."""
-        self._request("set", f"setting Conv2d.{attr}", 0, [np.asarray(value)], attr=attr)
+        self._request("set", f"setting {self._class}.{attr}", 0, [np.asarray(value)], attr=attr)
 
     def forward(self, x) -> np.ndarray:
         return self._step("forward", x)
@@ -46,15 +48,15 @@ class LayerProxy:
     def _step(self, method: str, array) -> np.ndarray:
         """forward/backward; keeps the argument as the worker saw it after the call."""
         args, arrays = pack_args((np.asarray(array),))
-        _, out = self._request(method, f"Conv2d.{method}", 1 + len(arrays), arrays,
+        _, out = self._request(method, f"{self._class}.{method}", 1 + len(arrays), arrays,
                                args=args)
         self.args_after_last_call = out[1:]
         return out[0]
 
     def zero_grad(self) -> None:
-        self._request("zero_grad", "Conv2d.zero_grad", 0)
+        self._request("zero_grad", f"{self._class}.zero_grad", 0)
 
-    def steps(self, steps, what="Conv2d calls", reply_cap=None) -> list:
+    def steps(self, steps, what="layer calls", reply_cap=None) -> list:
         """Several calls in one round trip: ("set", attr, array), ("get", attr), ("zero_grad",),
         ("forward", x), ("backward", dY). Returns one entry per step that ran: None, an
         array, or (result, argument after the call); a step that failed is its StudentError
@@ -63,9 +65,9 @@ class LayerProxy:
         packed, arrays = [], []
         for step in steps:
             op = step[0]
-            entry = {"op": op, "what": f"Conv2d.{op}"}
+            entry = {"op": op, "what": f"{self._class}.{op}"}
             if op in ("set", "get"):
-                entry.update(attr=step[1], what=f"{'setting' if op == 'set' else 'reading'} Conv2d.{step[1]}")
+                entry.update(attr=step[1], what=f"{'setting' if op == 'set' else 'reading'} {self._class}.{step[1]}")
             if op in ("set", "forward", "backward"):
                 arrays.append(np.asarray(step[-1]))
                 entry["array"] = len(arrays) - 1

@@ -1,0 +1,105 @@
+"""This lab's student adapter: the runs of the student's conv2d.py that the checks ask for."""
+
+import numpy as np
+
+from autograder.sandbox import StudentError
+from autograder.student import Run, StudentCode
+
+
+class Student(StudentCode):
+    """col2im on a col2im case, a layer run (forward, backward, accumulation) on a layer case,
+    perturbed forwards for finite differences; each cached per case."""
+
+    def new_layer(self, params, weight, grad):
+        """A fresh student Conv2d for a layer case, with the case's weight and grad_weight set."""
+        layer = self.new_object("Conv2d", params["C_in"], params["C_out"], tuple(params["kernel_size"]),
+                                params["stride"], params["padding"])
+        layer.run([("set", "weight", weight), ("set", "grad_weight", grad)], "setting weight")
+        return layer
+
+    @staticmethod
+    def output_shape(params):
+        """(N, C_out, H_out, W_out) of a layer case."""
+        (kH, kW), s, p = params["kernel_size"], params["stride"], params["padding"]
+        return (params["N"], params["C_out"], (params["H"] + 2 * p - kH) // s + 1,
+                (params["W"] + 2 * p - kW) // s + 1)
+
+    def col2im(self, case):
+        """The student's col2im on a col2im case's Y (cached); raises StudentError."""
+        def make():
+            p = case.params
+            run = Run()
+            try:
+                run.put("result", self.call("col2im", case.array("Y"), p["C"], p["H"], p["W"],
+                                            p["kH"], p["kW"], p["stride"], reply_shapes=[(p["C"], p["H"], p["W"])]))
+            except StudentError as exc:        # kept: every check on this case reports it
+                run.put("result", exc)
+            return run
+        return self._cached(("col2im", case.id), make)["result"]
+
+    LAYER_STAGES = ("y", "x_after", "dX", "dY_after", "dW", "grad_acc1", "dX_again", "grad_acc2")
+
+    def layer_run(self, case):
+        """Runs a layer case once (cached): forward, then backward and accumulation calls.
+
+        Stages: y, x_after (x as the worker saw it after forward), dX, dY_after, dW
+        (grad_weight after one backward from zero), grad_acc1 / grad_acc2 (grad_weight
+        after one and two more backward calls starting from grad0), dX_again. Forward
+        and backward go in separate round trips, so a backward that hangs or crashes
+        does not cost the forward result.
+        """
+        def make():
+            run = Run()
+            x, dY, weight = case.array("x"), case.array("dY"), case.array("weight")
+            try:
+                layer = self.new_layer(case.params, weight, np.zeros_like(weight))
+                (y, x_after), = layer.run([("forward", x)], "Conv2d.forward", [dY.shape, x.shape])
+            except StudentError as exc:
+                run.fail_rest(self.LAYER_STAGES, exc)
+                return run
+            run.put("y", y)
+            run.put("x_after", x_after)
+            try:
+                back = layer.steps([("backward", dY), ("get", "grad_weight"), ("set", "grad_weight", case.array("grad0")),
+                                    ("backward", dY), ("get", "grad_weight"), ("backward", dY),
+                                    ("get", "grad_weight")], "Conv2d.backward",
+                                   [x.shape, dY.shape] * 3 + [weight.shape] * 3)
+            except StudentError as exc:
+                back = [exc]
+            # step index -> the stages it fills (a backward fills dX and the dY it was given)
+            fills = {0: ("dX", "dY_after"), 1: ("dW",), 4: ("grad_acc1",), 5: ("dX_again", None), 6: ("grad_acc2",)}
+            for index, value in enumerate(back):
+                if isinstance(value, StudentError):
+                    run.fail_rest(self.LAYER_STAGES, value)
+                    break
+                for stage, part in zip(fills.get(index, ()), value if isinstance(value, tuple) else (value,)):
+                    if stage:
+                        run.put(stage, part)
+            return run
+        return self._cached(("layer", case.id), make)
+
+    def perturbed_forwards(self, case, param, eps):
+        """The student's forward at param + eps v and param - eps v, for each of the case's directions v.
+
+        param: 'x' or 'weight'. In float64, on one fresh layer, all directions in one round
+        trip. Returns one (y_plus, y_minus) pair per direction; the reply must hold exactly
+        the forward results asked for (a shorter one is a malformed reply, never "no case").
+        """
+        x, weight = (case.array(n).astype(np.float64) for n in ("x", "weight"))
+        directions = case.array("fd_dirs_x" if param == "x" else "fd_dirs_w")
+        layer = self.new_layer(case.params, weight, np.zeros_like(weight))
+        steps = []
+        for v in directions:
+            if param == "x":
+                steps += [("forward", x + eps * v), ("forward", x - eps * v)]
+            else:
+                steps += [("set", "weight", weight + eps * v), ("forward", x),
+                          ("set", "weight", weight - eps * v), ("forward", x)]
+        y_shape = self.output_shape(case.params)
+        outputs = [value[0] for value in layer.run(steps, "Conv2d.forward",
+                                                   [y_shape, x.shape] * (2 * len(directions)))
+                   if isinstance(value, tuple)]
+        if len(outputs) != 2 * len(directions):
+            raise StudentError("bad_reply", f"Conv2d.forward: {len(outputs)} results came back for "
+                                            f"{2 * len(directions)} calls (a malformed reply)")
+        return list(zip(outputs[::2], outputs[1::2]))

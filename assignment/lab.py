@@ -1,0 +1,83 @@
+"""This lab for the engine: what a conv2d.py defines, how its cases and likely bugs are worded,
+and the typed `[lab]` table of config.toml (docs/new-lab.md describes each name)."""
+
+from dataclasses import dataclass
+
+from assignment.adapter import Student  # noqa: F401  (the engine reads lab.Student)
+from autograder.error_map import Layout, coverage
+from autograder.lab import Contract
+
+CONTRACT = Contract(functions=("col2im",), classes=("Conv2d",))
+STUDENT_PARTS = ("col2im", "Conv2d.backward")          # what students write; the rest is given
+
+
+@dataclass(frozen=True)
+class FiniteDifference:
+    """Central differences of the student's own forward (float64 cases only)."""
+    eps: float
+    rtol: float
+
+
+@dataclass(frozen=True)
+class Training:
+    """Filter learning: Conv2d(1, 1, 3, padding=1), N=16 random 1x8x8 images, MSE."""
+    kernels: tuple[str, ...]
+    epochs: int
+    lr: float
+    max_kernel_error: float
+
+
+@dataclass(frozen=True)
+class Parameters:
+    finite_difference: FiniteDifference
+    training: Training
+
+
+# Answers of typical bugs stored in the fixtures ("variant_<name>") -> what the student did.
+BUG_VARIANTS = {
+    "overwrite": "overlapping windows were overwritten instead of summed (add each patch with +=)",
+    "channel_last": "each column was read as (kH, kW, C) instead of (C, kH, kW)",
+    "ignore_stride": "windows were placed one pixel apart instead of `stride` pixels apart",
+    "dW_first_image": "dW used only the first image of the batch: sum over all N images",
+    "dX_first_image_for_all": "every image's dX was computed from the first image's dY",
+    "dX_flipped_kernel": "dX used a rotated (flipped) kernel: the layer is a cross-correlation, use W_col.T as it is",
+}
+
+
+def describe_case(case):
+    """Shapes and settings in the handout's symbols, for feedback."""
+    p = case.params
+    if case.kind == "col2im":
+        return (f"C={p['C']} H={p['H']} W={p['W']} kH={p['kH']} kW={p['kW']} "
+                f"stride={p['stride']} {p['dtype']}")
+    if case.kind == "layer":
+        kH, kW = p["kernel_size"]
+        return (f"N={p['N']} C_in={p['C_in']} C_out={p['C_out']} H={p['H']} W={p['W']} "
+                f"kH={kH} kW={kW} stride={p['stride']} padding={p['padding']} {p['dtype']}")
+    return f"learn the {p['kernel']} kernel ({p['dtype']})"
+
+
+def _fixture_name(case, expected):
+    """Which of the case's answers `expected` is ('expected', 'dX', 'dW', 'y'), by identity: a
+    case loads each array once, and y and dX can have the same shape."""
+    for name in ("expected", "dX", "dW", "y"):
+        if name in getattr(case, "arrays", ()) and case.array(name) is expected:
+            return name
+    return None
+
+
+def error_layout(case, expected):
+    """How feedback draws the array compared with `expected` on `case` (autograder.error_map)."""
+    p = getattr(case, "params", {}) or {}
+    name = _fixture_name(case, expected)
+    if name == "expected" and case.kind == "col2im":                     # (C, H, W)
+        return Layout("channel", coverage(p["H"], p["W"], p["kH"], p["kW"], p["stride"]))
+    if name == "dX":                                                    # (N, C_in, H, W): padded grid, cropped
+        (kH, kW), pad, s = p["kernel_size"], p["padding"], p["stride"]
+        count = coverage(p["H"] + 2 * pad, p["W"] + 2 * pad, kH, kW, s)
+        return Layout("image", count[pad:pad + p["H"], pad:pad + p["W"]], batch=True, padding=pad)
+    if name == "y":                                                     # (N, C_out, H_out, W_out)
+        return Layout("image", batch=True)
+    if name == "dW":                                                    # (C_out, C_in, kH, kW)
+        return Layout("filter")
+    return None

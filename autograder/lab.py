@@ -1,0 +1,96 @@
+"""The lab being graded: the Python package that config.toml's `[assignment] lab` names.
+
+The engine knows a lab only through this interface (docs/new-lab.md):
+
+- `lab.py`: `CONTRACT` (what the submission defines, and so all the sandbox worker
+  may call or build), `Student` (a StudentCode subclass: the calls the checks make),
+  `describe_case(case)` and `BUG_VARIANTS` (feedback vocabulary), `STUDENT_PARTS`
+  (what the students write), optionally `Parameters` (the typed `[lab]` table) and
+  `error_layout(case, expected)` (how feedback draws a wrong array);
+- `checks/check_*.py`: the graded checks, pytest tests marked `@check(name, cases=...)`;
+- `fixture_builder.py`: `build_fixture_set(folder, seed, config, public)`.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from autograder.config import ConfigError, config_path, lab_module, load_config
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The top-level names a submission defines: the only functions the worker may call
+    and the only classes it may build."""
+    functions: tuple = ()
+    classes: tuple = ()
+
+    def defines(self, names):
+        """Whether {(name, is_class)} of a module's top level holds every name of the contract."""
+        return all((f, False) in names for f in self.functions) and all((c, True) in names for c in self.classes)
+
+    def describe(self):
+        return " and ".join(self.functions + self.classes)
+
+
+class Lab:
+    """A lab's config and modules, loaded once."""
+
+    def __init__(self, config):
+        self.config = config
+        self.module = lab_module(config.assignment.lab)
+        for name in ("CONTRACT", "Student", "describe_case", "BUG_VARIANTS", "STUDENT_PARTS"):
+            if not hasattr(self.module, name):
+                raise ConfigError(f"{config.path}: the lab module {self.module.__name__} defines no {name} "
+                                  f"(see docs/new-lab.md)")
+
+    package = property(lambda self: self.config.assignment.lab)
+    contract = property(lambda self: self.module.CONTRACT)
+    student_class = property(lambda self: self.module.Student)
+    student_parts = property(lambda self: tuple(self.module.STUDENT_PARTS))
+
+    @property
+    def folder(self):
+        return Path(self.module.__file__).parent
+
+    @property
+    def checks_dir(self):
+        return self.folder / "checks"
+
+    @property
+    def fixtures_root(self):
+        return self.config.kit_path(self.config.fixtures.folder)
+
+    @property
+    def reference(self):
+        return self.config.kit_path(self.config.assignment.reference)
+
+    @property
+    def template(self):
+        return self.config.kit_path(self.config.assignment.template)
+
+    @cached_property
+    def builder(self):
+        return lab_module(self.package, "fixture_builder")
+
+    def describe_case(self, case):
+        return self.module.describe_case(case)
+
+    def bug_message(self, variant):
+        return self.module.BUG_VARIANTS.get(variant, variant)
+
+    def error_layout(self, case, expected):
+        """The lab's error_map.Layout for an array of a case, or None (the default drawing)."""
+        layout = getattr(self.module, "error_layout", None)
+        return layout(case, expected) if layout else None
+
+
+_LABS = {}
+
+
+def load_lab(path=None):
+    """The lab of a config file (default: config.config_path()), loaded once per process."""
+    path = Path(path or config_path()).resolve()
+    if path not in _LABS:
+        _LABS[path] = Lab(load_config(path))
+    return _LABS[path]
