@@ -116,7 +116,7 @@ def load_catalogue(folder=CATALOGUE_DIR):
         for table in data.get(kind, []):
             key = f"{kind}/{table['name']}"
             # "template": the untouched starter file, for submissions that do none of the work
-            base = (TEMPLATE.read_text(encoding="utf-8") if table["base"] == "template"
+            base = (load_lab().template.read_text(encoding="utf-8") if table["base"] == "template"
                     else entries[f"correct/{table['base']}"].source)
             fails = table.get("fails", ())
             fails = (fails,) if isinstance(fails, str) else tuple(fails)    # ("all",): must score 0

@@ -104,7 +104,10 @@ def fixture_folder(which, root=None):
 
 def load_fixture_set(folder, expected_seed=None, which="hidden", lab=None):
     """Reads and verifies a fixture set; raises FixtureError with the command that fixes it.
-    lab: the autograder.lab.Lab whose words describe its cases in feedback."""
+    lab: the autograder.lab.Lab whose words describe its cases (default: the lab being graded)."""
+    if lab is None:
+        from autograder.lab import load_lab
+        lab = load_lab()
     folder = Path(folder)
     rebuild = "make fixtures" if which == "hidden" else "make fixtures"
     manifest_path = folder / "manifest.json"

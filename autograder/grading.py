@@ -189,7 +189,7 @@ def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
         fixture_set = fixture_set or load_fixtures_for(config, options)
         seed = fixture_set.manifest["seed"]
         extra.update(fixture_set_hash=fixture_set.set_hash, fixture_seed=seed)
-        submission = load_submission(Path(path), SubmissionLimits.for_lab(lab))
+        submission = load_submission(Path(path), SubmissionLimits(target=config.submission_file, contract=lab.contract))
         extra.update(submission_sha256=submission.sha256, submission_origin=submission.origin)
         if submission.notes:
             extra["submission_notes"] = list(submission.notes)

@@ -12,10 +12,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from autograder.config import KIT_ROOT, load_config
+from autograder.config import load_config
 from autograder.grading import GradingOptions, grade_submission
 from autograder.lab import load_lab
-from autograder.submission import InvalidSubmission, SubmissionLimits, load_submission
+from autograder.submission import InvalidSubmission, load_submission
 
 PUBLIC = GradingOptions(which="public", public_only=True)
 NOT_IMPLEMENTED = "NotImplementedError"
@@ -57,7 +57,7 @@ def cmd_submit(path, dest="submission.zip"):
     """Validates conv2d.py, runs the public checks and writes a zip holding exactly conv2d.py."""
     path = Path(path)
     try:
-        submission = load_submission(path, SubmissionLimits.for_lab(load_lab()))
+        submission = load_submission(path)
     except InvalidSubmission as exc:
         print(f"Not submitted: {exc.message}")
         return 2

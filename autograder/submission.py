@@ -24,6 +24,7 @@ Every refusal is an `InvalidSubmission` whose `message` is written for the stude
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import io
 import os
@@ -90,10 +91,10 @@ class Submission:
 @dataclass(frozen=True)
 class SubmissionLimits:
     """What one submission must hold (the lab's file name and contract) and the resource
-    caps for unpacking it (bytes unless stated). `for_lab` makes one from a lab."""
+    caps for unpacking it (bytes unless stated)."""
 
-    target: str = None          # the file graded, e.g. "lab.py" (config's submission_file)
-    contract: object = None     # autograder.lab.Contract: what that file defines at its top level
+    target: str = None          # the file graded, e.g. "lab.py" (None: the lab's submission_file)
+    contract: object = None     # autograder.lab.Contract: what that file defines (None: the lab's)
 
     max_zip_bytes: int = 20 * 2**20
     max_total_uncompressed: int = 50 * 2**20
@@ -102,9 +103,6 @@ class SubmissionLimits:
     max_source_bytes: int = 1 * 2**20
     max_candidates: int = 20    # Python files parsed to find the contract when none is the target
 
-    @classmethod
-    def for_lab(cls, lab, **caps):
-        return cls(target=lab.config.submission_file, contract=lab.contract, **caps)
 
 
 # --------------------------------------------------------------------------- API
@@ -114,6 +112,11 @@ def load_submission(path: Path, limits: SubmissionLimits = SubmissionLimits()) -
 
     Raises InvalidSubmission, with a message for the student, when it cannot be graded.
     """
+    if limits.target is None or limits.contract is None:       # the lab being graded says
+        from autograder.lab import load_lab
+        lab = load_lab()
+        limits = dataclasses.replace(limits, target=limits.target or lab.config.submission_file,
+                                     contract=limits.contract or lab.contract)
     path = Path(path)
     name = _show(path.name or str(path))
     try:

@@ -9,6 +9,7 @@ import pytest
 
 from autograder.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
+from autograder.lab import load_lab
 from autograder.error_map import Layout, coverage, mask_lines, read_pattern, where_wrong
 from autograder.fixtures import fixture_folder, load_fixture_set
 from autograder.grading import GradingOptions, grade_submission
@@ -123,8 +124,9 @@ def test_public_cases_show_values_and_the_search_finds_them(tmp_path):
 # --- the map and its reading on arrays made by hand ----------------------------------------
 
 class HandMadeCase(SimpleNamespace):
-    """What error_map reads of a fixtures.Case: kind, params, its named arrays; no folder (hidden)."""
+    """What error_map reads of a fixtures.Case: kind, params, its named arrays, its lab; no folder (hidden)."""
     folder = None
+    lab = load_lab()
 
     def array(self, name):
         return self.named[name]

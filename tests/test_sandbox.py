@@ -119,7 +119,7 @@ def test_normal_file_works(tmp_path, level):
         assert np.all(y == 66)
         assert sb.call("col2im", x.astype(np.float64), 1, 2, 2, 1, 1).dtype == np.float64
 
-        layer = sb.new_layer(2, 3, (3, 2), stride=1, padding=0)
+        layer = sb.new_object("Conv2d", 2, 3, (3, 2), 1, 0)
         assert layer.get("weight").shape == (3, 2, 3, 2)
         layer.set("weight", np.full((3, 2, 3, 2), 0.5))
         assert np.all(layer.get("weight") == 0.5)
@@ -144,7 +144,7 @@ def _fail_on_negative(self, x):
 Conv2d.forward = _fail_on_negative
 """
     with sandbox(tmp_path, level, body) as sb:
-        layer = sb.new_layer(1, 1, 3)
+        layer = sb.new_object("Conv2d", 1, 1, 3)
         dY = np.ones((1, 1, 2, 2))
         values = layer.steps([("set", "weight", np.full((1, 1, 3, 3), 5.0)), ("get", "weight"),
                               ("forward", np.ones((1, 1, 2, 2))), ("get", "grad_weight"),
@@ -180,21 +180,21 @@ def test_import_error_is_reported_for_every_call(tmp_path, level):
         line = (FAKE_CONV + "\nx = 1 / 0\n").splitlines().index("x = 1 / 0") + 1
         assert f"conv2d.py, line {line}, in <module>" in sb.import_error.message
         raises("import", sb.call, "col2im")
-        raises("import", sb.new_layer, 1, 1, 3)
+        raises("import", sb.new_object, "Conv2d", 1, 1, 3)
 
 
 # ------------------------------------------------------------------ runaway code
 
 def test_infinite_loop_times_out_and_the_next_call_works(tmp_path, level):
     with sandbox(tmp_path, level, "\ndef spin():\n    while True:\n        pass\n") as sb:
-        layer = sb.new_layer(1, 1, 3)
+        layer = sb.new_object("Conv2d", 1, 1, 3)
         start = time.monotonic()
         err = raises("timeout", sb.call, "spin")
         assert time.monotonic() - start < FAST.call_timeout_s + MARGIN_S
         assert "did not finish within 2 s" in err.message
         assert sb.call("col2im", np.ones((1, 1)), 1, 1, 1, 1, 1).shape == (1, 1, 1)
         assert "gone" in raises("lost", layer.forward, np.ones((1, 1, 3, 3))).message
-        assert sb.new_layer(1, 1, 3).forward(np.ones((1, 1, 3, 3))).shape == (1, 1, 3, 3)
+        assert sb.new_object("Conv2d", 1, 1, 3).forward(np.ones((1, 1, 3, 3))).shape == (1, 1, 3, 3)
 
 
 def test_sleep_at_import_is_an_import_timeout(tmp_path, level):

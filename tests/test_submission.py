@@ -136,7 +136,7 @@ def test_deeper_copy_beside_the_real_one_is_not_taken(tmp_path):
 def test_write_source_writes_utf8_lf(tmp_path):
     f = tmp_path / "conv2d.py"
     f.write_bytes("# é\r\nx = 1\r\n".encode("utf-8-sig"))
-    dest = write_source(load_submission(f), tmp_path / "work")
+    dest = write_source(load_submission(f), tmp_path / "work", "conv2d.py")
     assert dest == tmp_path / "work" / "conv2d.py"
     assert dest.read_bytes() == "# é\nx = 1\n".encode("utf-8")
     assert sorted(os.listdir(dest.parent)) == ["conv2d.py"]  # no temporary left behind
@@ -149,7 +149,7 @@ def test_write_source_replaces_a_planted_link_instead_of_following_it(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     (work / "conv2d.py").symlink_to(target)
-    write_source(Submission("x = 1\n", "conv2d.py", "0" * 64, ("conv2d.py",)), work)
+    write_source(Submission("x = 1\n", "conv2d.py", "0" * 64, ("conv2d.py",)), work, "conv2d.py")
     assert target.read_text() == "keep me"
     assert not (work / "conv2d.py").is_symlink()
 
