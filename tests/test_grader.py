@@ -103,9 +103,9 @@ def test_graded_submission_exits_0_whatever_its_score(tmp_path):
 
 
 def test_fixture_build_is_deterministic_and_seeded(tmp_path):
-    a = build_fixture_set(tmp_path / "a", 123, ["blur"])
-    b = build_fixture_set(tmp_path / "b", 123, ["blur"])
-    c = build_fixture_set(tmp_path / "c", 124, ["blur"])
+    a = build_fixture_set(tmp_path / "a", 123, CONFIG)
+    b = build_fixture_set(tmp_path / "b", 123, CONFIG)
+    c = build_fixture_set(tmp_path / "c", 124, CONFIG)
     assert a == b
     assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in a["files"])
     assert a["set_hash"] != c["set_hash"]
@@ -140,6 +140,6 @@ def test_every_check_in_config_has_hidden_cases_and_a_test():
     hidden = load_fixture_set(fixture_folder("hidden"), CONFIG.hidden_seed)
     for name in CONFIG.checks:
         assert hidden.for_check(name), f"no hidden case for check {name}"
-    sources = "".join(p.read_text() for p in (REPO / "autograder" / "checks").glob("check_*.py"))
+    sources = "".join(p.read_text() for p in (REPO / "assignment" / "checks").glob("check_*.py"))
     for name in CONFIG.checks:
         assert f'@check("{name}")' in sources, f"check {name} has no test function"

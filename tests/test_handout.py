@@ -46,7 +46,7 @@ def latex_number(value):
 
 def test_handout_quotes_the_configured_tolerances():
     text = (REPO / "assignment" / "README.md").read_text()
-    for dtype, tol in CONFIG.tolerances.items():
+    for dtype, tol in vars(CONFIG.tolerances).items():
         quoted = text[text.index(f"{dtype}: rtol"):][:80]
         assert latex_number(tol.rtol) in quoted and latex_number(tol.atol) in quoted, (dtype, quoted)
 
