@@ -13,13 +13,9 @@ Each case also stores the answers of a few typical bugs ("variants") so that a
 failing check can name the likely bug in a student's words.
 """
 
-import json
-import shutil
-from pathlib import Path
-
 import numpy as np
 
-from autograder import fixtures as fx
+from autograder.fixtures import write_fixture_set
 from reference.conv2d import Conv2d, col2im, im2col
 from reference.oracle import conv2d_backward, conv2d_forward
 from reference.training import KERNELS, filter_problem
@@ -221,26 +217,3 @@ def build_fixture_set(folder, seed, config, public=False):
                                     dtypes=("float32",), weight_dtype="float64"),
                  *build_training_cases(seed, kernels)]
     return write_fixture_set(folder, seed, generated, public)
-
-
-def write_fixture_set(folder, seed, generated, public=False):
-    """Writes the (case_id, kind, params, checks, arrays) tuples of `generated` as a fixture set
-    in `folder` (replacing it), with its manifest; returns the manifest."""
-    folder = Path(folder)
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    cases = []
-    for case_id, kind, params, checks, arrays in generated:
-        for name, array in arrays.items():
-            np.save(tmp / f"{case_id}__{name}.npy", np.asarray(array, order="C"), allow_pickle=False)
-        cases.append(dict(id=case_id, kind=kind, params=params, checks=checks, arrays=sorted(arrays)))
-    (tmp / "cases.json").write_text(json.dumps({"cases": cases}, indent=1, sort_keys=True) + "\n")
-    files = {p.name: fx.sha256_file(p) for p in sorted(tmp.iterdir())}
-    manifest = dict(seed=seed, which="public" if public else "hidden",
-                    generator_version=fx.GENERATOR_VERSION, numpy_version=np.__version__,
-                    files=files, set_hash=fx.set_hash(files))
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)                      # the old set is replaced only by a complete new one
-    return manifest

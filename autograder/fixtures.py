@@ -3,8 +3,8 @@
 A fixture set is a folder holding `cases.json` (every case's parameters, the
 checks it serves and the names of its arrays), one `.npy` file per array, and
 `manifest.json` (seed, generator and numpy versions, sha256 of every file).
-Sets are built from the reference by the lab's fixture builder; this module
-only reads them, so the grader can run where the reference is absent (Gradescope).
+Sets are built from the reference by the lab's fixture builder, which hands its
+cases to `write_fixture_set`; the grader only reads them, so the grader can run where the reference is absent (Gradescope).
 
 A set that does not match its manifest, or was built with another seed than the
 config asks for, is refused with a message telling the TA what to run.
@@ -12,6 +12,7 @@ config asks for, is refused with a message telling the TA what to run.
 
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,9 +75,10 @@ class FixtureSet:
     def set_hash(self):
         return self.manifest["set_hash"]
 
-    def for_check(self, check):
-        """The cases a check grades, in file order."""
-        return [c for c in self.cases if check in c.checks]
+    def for_check(self, check, select=None):
+        """The cases a check grades, in file order: those `select(case)` accepts when the check
+        declares it (@check(name, cases=select)), else those the builder listed for it."""
+        return [c for c in self.cases if (select(c) if select else check in c.checks)]
 
 
 def sha256_file(path):
@@ -141,3 +143,26 @@ def load_fixture_set(folder, expected_seed=None, which="hidden", lab=None):
     cases = tuple(Case(id=c["id"], kind=c["kind"], params=c["params"], checks=tuple(c["checks"]),
                        arrays=tuple(c["arrays"]), folder=folder, lab=lab) for c in raw["cases"])
     return FixtureSet(folder=folder, manifest=manifest, cases=cases)
+
+
+def write_fixture_set(folder, seed, generated, public=False):
+    """Writes the (case_id, kind, params, checks, arrays) tuples of `generated` as a fixture set
+    in `folder` (replacing it), with its manifest; returns the manifest."""
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    cases = []
+    for case_id, kind, params, checks, arrays in generated:
+        for name, array in arrays.items():
+            np.save(tmp / f"{case_id}__{name}.npy", np.asarray(array, order="C"), allow_pickle=False)
+        cases.append(dict(id=case_id, kind=kind, params=params, checks=checks, arrays=sorted(arrays)))
+    (tmp / "cases.json").write_text(json.dumps({"cases": cases}, indent=1, sort_keys=True) + "\n")
+    files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
+    manifest = dict(seed=seed, which="public" if public else "hidden",
+                    generator_version=GENERATOR_VERSION, numpy_version=np.__version__,
+                    files=files, set_hash=set_hash(files))
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)                      # the old set is replaced only by a complete new one
+    return manifest

@@ -57,12 +57,13 @@ class GradingPlugin:
         return case if isinstance(getattr(case, "id", None), str) else None
 
     def pytest_configure(self, config):
-        config.addinivalue_line("markers", "check(name): a graded check named in the lab's config.toml")
+        config.addinivalue_line("markers", "check(name, cases=None): a graded check named in the lab's "
+                                "config.toml; cases(case) -> bool picks its fixture cases")
 
     def pytest_generate_tests(self, metafunc):
         marker = metafunc.definition.get_closest_marker("check")
         if marker and "case" in metafunc.fixturenames:
-            cases = self._fixture_set.for_check(marker.args[0])
+            cases = self._fixture_set.for_check(marker.args[0], marker.kwargs.get("cases"))
             metafunc.parametrize("case", cases, ids=[c.id for c in cases])
 
     def pytest_collection_modifyitems(self, items):

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from assignment import fixture_builder as fb
 from autograder.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
-from autograder.fixtures import fixture_folder, load_fixture_set
+from autograder.fixtures import fixture_folder, load_fixture_set, write_fixture_set
 from autograder.grading import GradingOptions, grade_submission
 from conftest import REPO
 from test_grader import grade
@@ -115,7 +115,7 @@ def tiny_fixture_set(root, seed, N, C_in, C_out, H, W, k, s, p):
         checks = COL2IM_CHECKS if kind == "col2im" else \
             LAYER_CHECKS + (FD_CHECKS if params["dtype"] == "float64" else [])
         generated.append((case_id, kind, params, checks, arrays))
-    fb.write_fixture_set(root / "hidden", seed, generated)
+    write_fixture_set(root / "hidden", seed, generated)
     return config_for(COL2IM_CHECKS + LAYER_CHECKS + FD_CHECKS, seed, root / "config.toml")
 
 

@@ -1,0 +1,22 @@
+"""The Linear lab's checks: dX, and dW summed over the batch."""
+
+import pytest
+
+from autograder.compare import expect_array
+
+check = pytest.mark.check
+
+
+@check("backward_dx", cases=lambda case: True)
+def test_backward_dx(student, config, case):
+    expected = case.array("dX")
+    expect_array(student.run(case)["dX"], expected, config.tolerance(expected.dtype), "dX", case,
+                 hint=config.checks["backward_dx"].hint)
+
+
+@check("backward_dw", cases=lambda case: case.params["N"] > 1)     # N = 1 cannot tell sum from mean
+def test_backward_dw(student, config, case):
+    expected = case.array("dW")
+    expect_array(student.run(case)["dW"], expected, config.tolerance(expected.dtype),
+                 "grad_weight after one backward", case, hint=config.checks["backward_dw"].hint,
+                 variants=case.variants("dW_"), batch=case.params["N"])

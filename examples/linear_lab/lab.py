@@ -1,0 +1,43 @@
+"""The Linear lab for the engine: contract, student adapter and feedback vocabulary."""
+
+import numpy as np
+
+from autograder.lab import Contract
+from autograder.sandbox import StudentError
+from autograder.student import Run, StudentCode
+
+CONTRACT = Contract(classes=("Linear",))
+STUDENT_PARTS = ("Linear.backward",)
+BUG_VARIANTS = {"dW_mean": "dW was averaged over the batch instead of summed"}
+
+
+def describe_case(case):
+    p = case.params
+    return f"N={p['N']} D_in={p['D_in']} D_out={p['D_out']} {p['dtype']}"
+
+
+class Student(StudentCode):
+    """One run per case: a fresh Linear with the case's weight, forward(x), backward(dY),
+    then grad_weight; cached, so both checks share it."""
+
+    STAGES = ("y", "dX", "dW")
+
+    def run(self, case):
+        def make():
+            run = Run()
+            p = case.params
+            x, dY, weight = case.array("x"), case.array("dY"), case.array("weight")
+            try:
+                layer = self.new_object("Linear", p["D_in"], p["D_out"])
+                layer.run([("set", "weight", weight), ("set", "grad_weight", np.zeros_like(weight))],
+                          "setting weight")
+                (y, _), (dX, _), dW = layer.run([("forward", x), ("backward", dY), ("get", "grad_weight")],
+                                                "Linear.backward", [dY.shape, x.shape, x.shape, dY.shape,
+                                                                    weight.shape])
+            except StudentError as exc:
+                run.fail_rest(self.STAGES, exc)
+                return run
+            for name, value in zip(self.STAGES, (y, dX, dW)):
+                run.put(name, value)
+            return run
+        return self._cached(("linear", case.id), make)
