@@ -44,7 +44,7 @@ sandbox: $(STAMP)
 # otter-grader[grading] 7.0.0, and a .pth so the `otter` command can import the kit's plugin.
 $(OTTER_STAMP): $(STAMP) requirements-otter.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-otter.txt
-	$(PY) -m autograder.otter_bridge install
+	$(PY) -m autograder.staff.otter_bridge install
 	@rm -f $(VENV)/.otter-*
 	@touch $@
 
@@ -72,7 +72,7 @@ handout: setup $(FIXTURES)
 	$(PY) -m autograder package handout --out build/handout.zip
 
 otter: setup $(FIXTURES)
-	$(PY) -m autograder.otter_bridge build --out build/otter
+	$(PY) -m autograder.staff.otter_bridge build --out build/otter
 
 # --- TA -------------------------------------------------------------------------
 verify: setup $(FIXTURES)
@@ -89,7 +89,7 @@ test: setup $(FIXTURES)
 
 # Kernels (reference vs lecture loops vs torch when installed) and grading speed.
 bench: setup $(FIXTURES)
-	$(PY) -m autograder.otter_bridge build --out build/otter >/dev/null
+	$(PY) -m autograder.staff.otter_bridge build --out build/otter >/dev/null
 	$(PY) bench/run.py $(if $(QUICK),--quick) $(if $(BATCH_ONLY),--batch-only)
 
 figures: $(STAMP)

@@ -59,8 +59,8 @@ def cmd_grade(args):
 
 
 def cmd_batch(args):
-    from autograder.batch import BatchError, BatchInterrupted, grade_table, run_batch
-    from autograder.catalogue import write_examples
+    from autograder.staff.batch import BatchError, BatchInterrupted, grade_table, run_batch
+    from autograder.staff.catalogue import write_examples
     if args.examples:
         folder = Path(args.out) / "example-submissions"
         write_examples(folder)
@@ -86,7 +86,7 @@ def cmd_batch(args):
 
 
 def cmd_batch_worker(args):
-    from autograder.batch import serve_worker
+    from autograder.staff.batch import serve_worker
     return serve_worker(Path(args.out), args.fixture_hash)
 
 
@@ -139,12 +139,12 @@ def cmd_submit(args):
 
 
 def cmd_verify(args):
-    from autograder.student_tools import cmd_verify as verify
+    from autograder.staff.verify import verify
     return verify()
 
 
 def cmd_package(args):
-    from autograder import packaging
+    from autograder.staff import packaging
     build = {"gradescope": packaging.build_gradescope_zip, "handout": packaging.build_handout_zip}[args.what]
     try:
         dest = build(args.out)
@@ -184,7 +184,7 @@ def _positive_int(text):
 
 
 def cmd_export(args):
-    from autograder.lms_export import GradebookError, export, unmatched_report
+    from autograder.staff.lms_export import GradebookError, export, unmatched_report
     try:
         text, joined = export(args.lms, args.grades, args.roster, args.assignment)
     except GradebookError as exc:

@@ -17,6 +17,7 @@ from pathlib import Path
 KIT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = KIT_ROOT / "assignment" / "config.toml"
 CONFIG_ENV = "AUTOGRADER_CONFIG"      # another lab's config.toml (`python -m autograder --config ...`)
+LAB_POINTER = KIT_ROOT / "LAB"        # in a packaged grader: the path of its lab's config.toml
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 
 
@@ -187,8 +188,13 @@ TABLES = {"assignment": Assignment, "fixtures": Fixtures, "tolerances": Toleranc
 
 
 def config_path():
-    """The config of the lab being graded: $AUTOGRADER_CONFIG, else assignment/config.toml."""
-    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    """The config of the lab being graded: $AUTOGRADER_CONFIG, else the one the LAB file of a
+    packaged grader names, else assignment/config.toml."""
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    if LAB_POINTER.is_file():
+        return KIT_ROOT / LAB_POINTER.read_text(encoding="utf-8").strip()
+    return DEFAULT_CONFIG
 
 
 def load_config(path=None):

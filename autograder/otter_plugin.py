@@ -1,6 +1,6 @@
 """otter-grader plugin: scores come from the kit's sandboxed grader, never from otter's kernel.
 
-Named in the otter_config.json that `python -m autograder.otter_bridge build` writes:
+Named in the otter_config.json that `python -m autograder.staff.otter_bridge build` writes:
 ``"plugins": [{"autograder.otter_plugin.KitGraderPlugin": {"timeout_s": ...}}]``.
 Otter (7.0.0, pinned) calls these hooks in its own parent process, in this order:
 
@@ -156,7 +156,7 @@ class KitGraderPlugin(AbstractOtterPlugin):
         for needed in ("autograder/__main__.py", "assignment/config.toml", "build/fixtures/hidden/manifest.json"):
             if not (kit_root / needed).is_file():
                 raise OtterRuntimeError(f"the kit's grader is missing from {kit_root} ({needed}): rebuild the "
-                                        f"autograder zip with `python -m autograder.otter_bridge build`")
+                                        f"autograder zip with `python -m autograder.staff.otter_bridge build`")
         self._private = Path(tempfile.mkdtemp(prefix="convkit-otter-"))
         submission_dir = self._private / "submission"
         submission_dir.mkdir()

@@ -1,8 +1,7 @@
-"""Student commands (`check`, `submit`) and the TA's `verify`, as the CLI runs them.
+"""Student commands (`check`, `submit`), as the CLI runs them.
 
-    python -m autograder check conv2d.py     public checks on the public fixtures, with points
-    python -m autograder submit conv2d.py    validate, run the public checks, write submission.zip
-    python -m autograder verify              reference full marks, template zero, examples graded
+    python -m autograder check FILE      public checks on the public fixtures, with points
+    python -m autograder submit FILE     validate, run the public checks, write submission.zip
 
 check and submit grade exactly like the real grader (same checks, same sandbox),
 only with the public checks and the public fixture set.
@@ -22,7 +21,7 @@ NOT_IMPLEMENTED = "NotImplementedError"
 
 
 def _run_public_checks(path):
-    with tempfile.TemporaryDirectory(prefix="conv2d-check-") as out:
+    with tempfile.TemporaryDirectory(prefix="autograder-check-") as out:
         return grade_submission(path, out, PUBLIC)
 
 
@@ -72,39 +71,4 @@ def cmd_submit(path, dest="submission.zip"):
         print("\nWARNING: your code still raises NotImplementedError (a TODO stub is left). "
               "Those parts will earn 0 points.")
     print(f"\nWrote {dest} (holding only {load_lab().config.submission_file}). Upload it to Gradescope.")
-    return 0
-
-
-def cmd_verify():
-    """Grades the reference, the template and the bundled examples; non-zero if the grader is off."""
-    from autograder.catalogue import load_catalogue, write_zip
-    entries, examples = load_catalogue()
-    config = load_config()
-    rows, problems = [], []
-    with tempfile.TemporaryDirectory(prefix="conv2d-verify-") as tmp:
-        tmp = Path(tmp)
-        lab = load_lab()
-        subjects = [("reference", lab.reference, "full"), ("template", lab.template, "zero")]
-        for key in examples:
-            expect = "full" if key.startswith("correct/") else "less"
-            subjects.append((key, write_zip(entries[key], tmp / f"{key.replace('/', '__')}.zip"), expect))
-        for name, path, expect in subjects:
-            report = grade_submission(path, tmp / "out" / name.replace("/", "__"))
-            failed = [c.name for c in report.checks if c.passed < c.total]
-            ok = (report.status == "graded" and
-                  {"full": report.score == config.max_score, "zero": report.score == 0,
-                   "less": report.score < config.max_score}[expect])
-            if not ok:
-                problems.append(f"{name}: expected {expect} marks, got {report.score:g} ({report.status})")
-            rows.append((name, f"{report.score:g} / {config.max_score:g}", "ok" if ok else "WRONG",
-                         ", ".join(failed) or "-"))
-    width = max(len(r[0]) for r in rows)
-    print(f"{'submission':<{width}}  {'score':>10}  verdict  failed checks")
-    for name, score, verdict, failed in rows:
-        print(f"{name:<{width}}  {score:>10}  {verdict:<7}  {failed}")
-    if problems:
-        print("\nVERIFY FAILED: the grader does not tell right from wrong with these fixtures:")
-        print("\n".join(f"  {p}" for p in problems))
-        return 1
-    print("\nverify: the reference earns full marks, the template zero, every example as expected.")
     return 0

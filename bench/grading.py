@@ -24,7 +24,7 @@ sys.path.insert(0, str(KIT))
 os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                   PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
 
-from autograder.catalogue import load_catalogue, write_zip  # noqa: E402
+from autograder.staff.catalogue import load_catalogue, write_zip  # noqa: E402
 from autograder.grading import grade_submission  # noqa: E402
 
 SUBJECTS = {  # label -> catalogue key (a path: a kit file)

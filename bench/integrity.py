@@ -27,7 +27,7 @@ PROBE = """
 import json, resource, sys, time
 sys.path.insert(0, {kit!r})
 from pathlib import Path
-from autograder.catalogue import load_catalogue, write_zip
+from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.grading import grade_submission
 entry = load_catalogue()[0][{key!r}]
 zip_path = write_zip(entry, Path({tmp!r}) / "sub.zip")

@@ -87,7 +87,7 @@ TOL = {"float64": 1e-10, "float32": 1e-4}   # relative to max|expected|, for the
 
 
 def load_lecture():
-    from autograder.catalogue import correct_solution, module_from_source
+    from autograder.staff.catalogue import correct_solution, module_from_source
     return module_from_source(correct_solution("lecture_loops"), "lecture_loops")
 
 

@@ -21,8 +21,8 @@ from pathlib import Path
 KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT))
 
-from autograder import integrity  # noqa: E402
-from autograder.catalogue import Entry, load_catalogue, write_zip  # noqa: E402
+from autograder.staff import integrity  # noqa: E402
+from autograder.staff.catalogue import Entry, load_catalogue, write_zip  # noqa: E402
 from autograder.config import load_config  # noqa: E402
 
 RENAMES = (("X_col", "cols"), ("dX_pad", "grad_padded"), ("dY", "upstream"), ("col", "k"))

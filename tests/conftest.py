@@ -13,7 +13,7 @@ TEMPLATE = REPO / "student_template" / "conv2d.py"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from autograder.catalogue import correct_solution, module_from_source  # noqa: E402
+from autograder.staff.catalogue import correct_solution, module_from_source  # noqa: E402
 
 # CI runs every property with more examples than a quick local run.
 settings.register_profile("ci", max_examples=60, deadline=None,

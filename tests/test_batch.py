@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder.batch import GRADE_COLUMNS_AFTER, grades_csv, select_entries
-from autograder.spreadsheet import safe_cell
-from autograder.batch_entries import ID_MAX_BYTES, assign_ids, discover, input_sha256, safe_id
-from autograder.catalogue import load_catalogue, write_zip
+from autograder.staff.batch import GRADE_COLUMNS_AFTER, grades_csv, select_entries
+from autograder.staff.spreadsheet import safe_cell
+from autograder.staff.batch_entries import ID_MAX_BYTES, assign_ids, discover, input_sha256, safe_id
+from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
-from autograder.reports import md_cell, summary_markdown
+from autograder.staff.reports import md_cell, summary_markdown
 from conftest import REPO
 
 CONFIG = load_config()
@@ -109,14 +109,14 @@ def test_only_names_ids_or_entry_names_and_refuses_unknown_ones(tmp_path):
     entries, _ = discover(tmp_path)
     assert [e.id for e in select_entries(entries, ["alice,bob.py"])] == ["alice", "bob"]
     assert [e.id for e in select_entries(entries, ["x,y"])] == ["x,y"]
-    from autograder.batch import BatchError
+    from autograder.staff.batch import BatchError
     with pytest.raises(BatchError, match="no entry has the id 'carol'"):
         select_entries(entries, ["alice,carol"])
 
 
 def test_removing_a_temp_tree_never_changes_modes_outside_it(tmp_path):
     """rmtree's error hook must not chmod the parent (/tmp) when the tree is already gone."""
-    from autograder.batch import remove_tree
+    from autograder.staff.batch import remove_tree
     parent = tmp_path / "parent"
     (parent / "tree" / "locked").mkdir(parents=True)
     (parent / "tree" / "locked" / "f").write_text("x")
@@ -129,7 +129,7 @@ def test_removing_a_temp_tree_never_changes_modes_outside_it(tmp_path):
 
 
 def test_removing_a_temp_tree_never_follows_a_students_link(tmp_path):
-    from autograder.batch import remove_tree
+    from autograder.staff.batch import remove_tree
     outside = tmp_path / "kit"
     outside.mkdir()
     (outside / "keep.py").write_text("x")
@@ -144,7 +144,7 @@ def test_removing_a_temp_tree_never_follows_a_students_link(tmp_path):
 
 
 def test_work_folders_of_killed_grading_processes_are_swept(tmp_path):
-    from autograder.batch import remove_workdirs_of
+    from autograder.staff.batch import remove_workdirs_of
     dead = subprocess.Popen(["true"])
     dead.wait()
     for pid in (dead.pid, os.getpid()):

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from autograder.catalogue import load_catalogue, write_zip
+from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
 from autograder.lab import load_lab
 from autograder.error_map import Layout, coverage, mask_lines, read_pattern, where_wrong

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from autograder.catalogue import load_catalogue, write_zip
+from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
 from assignment.fixture_builder import build_fixture_set
 from autograder.grading import GradingOptions, grade_submission

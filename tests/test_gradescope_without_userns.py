@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.catalogue import load_catalogue
+from autograder.staff.catalogue import load_catalogue
 from autograder.config import load_config
 from conftest import REPO
 from test_grader import assert_gradescope_schema

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.catalogue import correct_solution, load_catalogue, write_zip
+from autograder.staff.catalogue import correct_solution, load_catalogue, write_zip
 from autograder.config import load_config
 from autograder.grading import GradingOptions, grade_submission
 from autograder.sandbox import LEVELS, detect_isolation, python_env

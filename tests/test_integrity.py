@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from autograder import protocol
-from autograder.catalogue import load_catalogue, write_zip
+from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.grading import GradingOptions, grade_submission
 from autograder.protocol import FrameDecoder, ProtocolError, StepFailure, parse_steps_reply
 from autograder.results import fenced, inert

@@ -1,10 +1,10 @@
-"""otter-grader interoperability (autograder/otter_bridge.py, autograder/otter_plugin.py, docs/otter.md).
+"""otter-grader interoperability (autograder/staff/otter_bridge.py, autograder/otter_plugin.py, docs/otter.md).
 
 `otter run` with the bridge's zip must give exactly the kit's scores, total and per
 check, on the bundled examples (correct, buggy, hostile); a submission that tampers
 with otter's own runner must gain nothing; `otter check` with public-tests/ must run
 the public checks only. Nothing is skipped: otter-grader[grading] comes with the
-kit's set-up (requirements-otter.txt) and `python -m autograder.otter_bridge install`
+kit's set-up (requirements-otter.txt) and `python -m autograder.staff.otter_bridge install`
 makes the plugin importable by the `otter` command. The otter runs (about 4-7 s each)
 go two at a time in one module fixture so the file stays well under two minutes.
 """
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.catalogue import correct_solution
-from autograder import otter_bridge
-from autograder.catalogue import write_examples
+from autograder.staff.catalogue import correct_solution
+from autograder.staff import otter_bridge
+from autograder.staff.catalogue import write_examples
 from autograder.config import load_config
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # traitlets, imported by otter
@@ -113,9 +113,9 @@ def otter_env(tmp_path_factory):
     """Builds the otter tests and zip, then runs every otter command the tests look at."""
     assert OTTER.is_file(), "otter-grader is not installed: pip install -r requirements-otter.txt"
     assert otter_bridge.plugin_importable(), \
-        "the otter command cannot import the plugin: run `python -m autograder.otter_bridge install`"
+        "the otter command cannot import the plugin: run `python -m autograder.staff.otter_bridge install`"
     root = tmp_path_factory.mktemp("otter")
-    build = run([PY, "-m", "autograder.otter_bridge", "build", "--out", root / "otter"], cwd=REPO)
+    build = run([PY, "-m", "autograder.staff.otter_bridge", "build", "--out", root / "otter"], cwd=REPO)
     assert build.returncode == 0, build.stdout + build.stderr
     zip_path = root / "otter" / "autograder.zip"
 

@@ -17,13 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cli, integrity
-from autograder.batch import BatchError, run_batch
-from autograder.catalogue import load_catalogue
+from autograder import cli
+from autograder.staff import integrity
+from autograder.staff.batch import BatchError, run_batch
+from autograder.staff.catalogue import load_catalogue
 from autograder.config import ConfigError, load_config
-from autograder.gradescope_export import METADATA_FILE, find_export
-from autograder.html_report import SECTIONS
-from autograder.lms_export import EXPORTERS, join, read_grades, read_roster
+from autograder.staff.gradescope_export import METADATA_FILE, find_export
+from autograder.staff.html_report import SECTIONS
+from autograder.staff.lms_export import EXPORTERS, join, read_grades, read_roster
 from conftest import TEMPLATE
 
 CATALOGUE, _ = load_catalogue()
@@ -278,7 +279,7 @@ def test_report_html_has_every_section_inline_images_and_inert_student_text(grad
 
 
 def test_report_links_are_percent_encoded(tmp_path):
-    from autograder.reports import write_summary
+    from autograder.staff.reports import write_summary
     config = load_config()
     records = [dict(id="x' onmouseover='alert(1)", status="invalid", score=0.0, max_score=100, checks={},
                     passed=[], message="<b>bad</b>", fixture_set_hash="abc")]
@@ -382,7 +383,7 @@ def test_plots_share_the_summary_bins_and_show_every_kind_of_submission(tmp_path
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from autograder import reports
+    from autograder.staff import reports
     config = load_config()
     everything = list(config.checks)
     records = [dict(id=f"g{i}", status="graded", score=s, checks={"learns_filters": 12.0}, passed=everything,

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from autograder.catalogue import correct_solution
+from autograder.staff.catalogue import correct_solution
 from conftest import REPO
 
 TEMPLATE_DIR = REPO / "student_template"

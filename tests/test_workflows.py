@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.catalogue import load_catalogue, write_zip
+from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
 from conftest import REPO
 from test_grader import assert_gradescope_schema
@@ -230,23 +230,24 @@ def test_new_seed_is_written_into_the_config(tmp_path):
 
 
 def test_verify_passes_and_fails_loudly_when_the_reference_is_not_full_marks(monkeypatch, capsys):
-    from autograder import student_tools
-    assert student_tools.cmd_verify() == 0
-    real = student_tools.grade_submission
+    from autograder.grading import GradingOptions
+    from autograder.staff import verify
+    assert verify.verify() == 0
+    real = verify.grade_submission
 
-    def reference_loses_a_point(path, out, options=student_tools.GradingOptions()):
+    def reference_loses_a_point(path, out, options=GradingOptions()):
         report = real(path, out, options)
         if "reference" in str(path):
             report.checks[0].passed -= 1
         return report
-    monkeypatch.setattr(student_tools, "grade_submission", reference_loses_a_point)
-    assert student_tools.cmd_verify() == 1
+    monkeypatch.setattr(verify, "grade_submission", reference_loses_a_point)
+    assert verify.verify() == 1
     assert "VERIFY FAILED" in capsys.readouterr().out
 
 
 def test_summary_counts_a_failed_zero_point_check_as_failed():
     """Pass rates come from each check's pass/fail, not from its score (0-point checks score 0 either way)."""
-    from autograder.reports import summary_markdown
+    from autograder.staff.reports import summary_markdown
     everything = list(CONFIG.checks)
     records = [dict(id="a", status="graded", score=100.0, checks={}, passed=everything, message=""),
                dict(id="b", status="graded", score=100.0, checks={}, message="",

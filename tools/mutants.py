@@ -19,7 +19,7 @@
    nothing is equivalent. Equivalent mutants are also run on extra shapes the
    fixtures lack; one that differs there is listed as a gap in the fixtures' shapes.
 3. Grade. Every non-equivalent mutant is graded as a submission by the batch grader
-   (`autograder.batch.run_batch`: one `python -m autograder grade` process each, in
+   (`autograder.staff.batch.run_batch`: one `python -m autograder grade` process each, in
    the sandbox, on the hidden fixtures). Killed: it loses points. Survived: full marks.
 
 Prints the summary and writes it as markdown (tools/MUTANTS.md for a full run; a run
@@ -53,7 +53,7 @@ if str(KIT_ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from autograder.catalogue import CATALOGUE_DIR, complete_with_template  # noqa: E402
+from autograder.staff.catalogue import CATALOGUE_DIR, complete_with_template  # noqa: E402
 from autograder.config import load_config  # noqa: E402
 from assignment.fixture_builder import oracle_col2im  # noqa: E402
 from autograder.fixtures import fixture_folder, load_fixture_set  # noqa: E402
@@ -431,7 +431,7 @@ def classify(source):
 
 def grade_mutants(mutants, out_dir, jobs):
     """Grades each mutant as a submission with the batch grader; fills in verdict, score, lost."""
-    from autograder.batch import run_batch
+    from autograder.staff.batch import run_batch
     submissions = out_dir / "submissions-in"
     shutil.rmtree(submissions, ignore_errors=True)
     for m in mutants:

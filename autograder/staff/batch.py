@@ -2,7 +2,7 @@
 
     python -m autograder batch FOLDER --out OUT [--jobs N] [--force] [--only ID,ID]
 
-Every entry of FOLDER gets exactly one row (autograder.batch_entries says what an
+Every entry of FOLDER gets exactly one row (autograder.staff.batch_entries says what an
 entry and its id are): graded, invalid with the reason, or error. As many grading
 processes as there are cores (`python -m autograder batch-worker`, BLAS pinned to
 one thread) each take submissions one at a time from this process and grade them
@@ -42,12 +42,12 @@ import time
 from pathlib import Path
 
 from autograder import __version__
-from autograder.batch_entries import Entry, discover, safe_id
+from autograder.staff.batch_entries import Entry, discover, safe_id
 from autograder.config import KIT_ROOT, load_config
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
-from autograder.gradescope_export import STUDENT_COLUMNS, ExportError, find_export
+from autograder.staff.gradescope_export import STUDENT_COLUMNS, ExportError, find_export
 from autograder.results import write_atomic
-from autograder.spreadsheet import safe_cell
+from autograder.staff.spreadsheet import safe_cell
 from autograder.sandbox import WORKDIR_PREFIX
 
 GRADER_MARGIN_S = 60          # beyond the config's total time, for start-up and writing
@@ -567,7 +567,7 @@ def _plan(entries, out_dir, fixture_hash, force, chosen):
 
 
 def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
-    from autograder.reports import write_summary
+    from autograder.staff.reports import write_summary
     config = load_config()
     try:
         fixture_hash = load_fixture_set(fixture_folder("hidden"), config.hidden_seed).set_hash

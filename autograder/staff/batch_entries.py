@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.gradescope_export import METADATA_FILE
+from autograder.staff.gradescope_export import METADATA_FILE
 from autograder.submission import SubmissionLimits
 
 HIDDEN_DIRS = frozenset({"__MACOSX"})

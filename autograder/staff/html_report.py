@@ -95,7 +95,7 @@ def _scores(stats, out_dir):
 
 
 def _checks(stats, config, out_dir):
-    from autograder.reports import check_stats
+    from autograder.staff.reports import check_stats
     rows = [[esc(name), f"{spec.points:g}", f"{full} / {len(stats.graded)}", f"{rate:.0%}", f"{mean_points:.2f}",
              esc(spec.hint)] for name, spec, full, rate, mean_points in check_stats(config, stats.graded)]
     return (_table(["check", "points", "passed fully", "pass rate", "mean points", "hint when failed"], rows,

@@ -20,8 +20,8 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.gradescope_export import JOIN
-from autograder.spreadsheet import cell_value, safe_cell
+from autograder.staff.gradescope_export import JOIN
+from autograder.staff.spreadsheet import cell_value, safe_cell
 
 MAX_CSV_BYTES = 64 * 2**20
 ROSTER_COLUMNS = {     # our field -> header names it may have (case-blind), Canvas's first

@@ -1,102 +1,128 @@
-"""Building what leaves the staff's machine: Gradescope's autograder.zip and students' handout.zip.
+"""What leaves the staff's machine, decided by the folder layout, and the one zip writer.
 
     python -m autograder package gradescope --out build/autograder.zip
     python -m autograder package handout --out build/handout.zip
+    (the otter zip: autograder.staff.otter_bridge, from the same manifest)
 
-Both are assembled from an explicit list of files, so nothing is shipped by
-accident: the reference solution, the fixture builder and the hidden fixtures
-never go to students; the reference never goes to Gradescope (its expected
-answers travel only inside the hidden fixture set). Zip entries get a fixed
-timestamp, so the same inputs give the same zip.
+Every package is made of these parts, never of hand-kept file lists:
+- engine: every module of autograder/ outside autograder/staff/ (staff-only code);
+- lab: its config.toml, lab.py and the package modules lab.py imports, checks/
+  (never its fixture builder, which imports the reference);
+- fixtures: the lab's hidden set (graders) or public set (students);
+- LAB: which config the packaged grader loads (autograder.config.LAB_POINTER);
+- the handout also gets the template's folder, the lab's README.md and figures/,
+  and autograder/handout/; Gradescope gets autograder/gradescope/.
+The reference never ships: expected answers travel only inside the fixture sets.
 """
 
+import ast
 import stat
 import zipfile
 from pathlib import Path
 
-from autograder.config import KIT_ROOT
-from autograder.fixtures import FIXTURES_ROOT
+from autograder.config import KIT_ROOT, LAB_POINTER
+from autograder.fixtures import fixture_folder
+from autograder.lab import load_lab
 
-# The grader modules that run at grading time (the builder, catalogue and packaging stay home).
-GRADER_MODULES = ["__init__.py", "__main__.py", "cli.py", "config.py", "fixtures.py", "grading.py",
-                  "compare.py", "error_map.py", "results.py", "worker.py", "protocol.py", "runtime.py",
-                  "student.py", "submission.py", "student_tools.py"]
-GRADESCOPE_DIR = KIT_ROOT / "autograder" / "gradescope"
-HANDOUT_DIR = KIT_ROOT / "autograder" / "handout"
-FIXED_TIME = (2026, 1, 1, 0, 0, 0)
+ENGINE_DIR = KIT_ROOT / "autograder"
+STAFF_DIR = ENGINE_DIR / "staff"
+GRADESCOPE_DIR = ENGINE_DIR / "gradescope"
+HANDOUT_DIR = ENGINE_DIR / "handout"
+FIXED_TIME = (2026, 1, 1, 0, 0, 0)          # every entry's timestamp: same inputs, same zip
+EXECUTABLE = {"setup.sh", "run_autograder"}
 
 
-def _grader_files():
-    pkg = KIT_ROOT / "autograder"
-    files = {f"autograder/{m}": pkg / m for m in GRADER_MODULES}
-    files.update({f"autograder/sandbox/{p.name}": p for p in sorted((pkg / "sandbox").glob("*.py"))})
-    files.update(lab_files())
+def _archive_name(path):
+    return Path(path).resolve().relative_to(KIT_ROOT).as_posix()
+
+
+def engine_files():
+    """archive name -> path: the grader package without its staff-only modules."""
+    return {_archive_name(p): p for p in sorted(ENGINE_DIR.rglob("*.py"))
+            if STAFF_DIR not in p.parents and "__pycache__" not in p.parts}
+
+
+def _imported_lab_modules(lab):
+    """The lab package's own modules that lab.py imports (e.g. its student adapter)."""
+    tree = ast.parse((lab.folder / "lab.py").read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(lab.package + "."):
+            found.add(node.module[len(lab.package) + 1:].split(".")[0])
+    return [lab.folder / f"{name}.py" for name in sorted(found) if (lab.folder / f"{name}.py").is_file()]
+
+
+def lab_files(lab=None):
+    """archive name -> path: what the lab needs at grading time."""
+    lab = lab or load_lab()
+    paths = [lab.config.path, lab.folder / "__init__.py", lab.folder / "lab.py", *_imported_lab_modules(lab),
+             *sorted(lab.checks_dir.glob("*.py"))]
+    files = {_archive_name(p): p for p in paths if Path(p).is_file()}
+    for parent in Path(_archive_name(lab.folder)).parents:          # e.g. examples/__init__.py
+        init = KIT_ROOT / parent / "__init__.py"
+        if parent != Path(".") and init.is_file():
+            files[_archive_name(init)] = init
     return files
 
 
-def lab_files():
-    """The lab's grading-time files: config.toml, lab.py and the modules it imports, checks/
-    (never its fixture builder: it imports the reference)."""
-    from autograder.lab import load_lab
-    lab = load_lab()
-    folder, prefix = lab.folder, lab.package.replace(".", "/")
-    files = {f"{prefix}/{p.name}": p for p in sorted(folder.glob("*.py")) if p.name != "fixture_builder.py"}
-    files.update({f"{prefix}/checks/{p.name}": p for p in sorted(lab.checks_dir.glob("*.py"))})
-    files[f"{prefix}/config.toml"] = lab.config.path
-    return files
-
-
-def _fixture_files(which):
-    folder = FIXTURES_ROOT / which
+def fixture_files(which, lab=None):
+    lab = lab or load_lab()
+    folder = fixture_folder(which, lab.fixtures_root)
     if not (folder / "manifest.json").is_file():
         raise FileNotFoundError(f"no {which} fixture set in {folder}: run `make fixtures` first")
-    return {f"build/fixtures/{which}/{p.name}": p for p in sorted(folder.iterdir())}
+    return {_archive_name(p): p for p in sorted(folder.iterdir())}
 
 
-def _write_zip(dest, files, executable=()):
-    """files: archive name -> source Path (or str contents)."""
+def grader_files(which, lab=None):
+    """Engine, lab, one fixture set and the LAB pointer: a grader that runs anywhere."""
+    lab = lab or load_lab()
+    files = {**engine_files(), **lab_files(lab), **fixture_files(which, lab)}
+    files[LAB_POINTER.name] = _archive_name(lab.config.path) + "\n"
+    return files
+
+
+def gradescope_files(lab=None):
+    """Gradescope's setup.sh and run_autograder at the root, and the grader with the hidden fixtures."""
+    files = {p.name: p for p in sorted(GRADESCOPE_DIR.iterdir()) if p.is_file()}
+    files.update(grader_files("hidden", lab))
+    return files
+
+
+def handout_files(lab=None):
+    """What students get: the template's folder, the handout and its figures, the public checks."""
+    lab = lab or load_lab()
+    files = {p.name: p for p in sorted(lab.template.parent.iterdir()) if p.is_file() and p.suffix != ".pyc"}
+    readme = lab.folder / "README.md"
+    if readme.is_file():
+        files["README.md"] = readme
+    files.update({f"figures/{p.name}": p for p in sorted((lab.folder / "figures").glob("*.png"))})
+    files.update({p.name: p for p in sorted(HANDOUT_DIR.iterdir()) if p.is_file()})
+    files.update(grader_files("public", lab))
+    return files
+
+
+def write_zip(dest, files):
+    """Writes files (archive name -> Path, str or bytes) into dest, sorted, with FIXED_TIME, mode
+    0644 (0755 for EXECUTABLE); written beside dest and renamed, so dest is never half a zip."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(files):
             source = files[name]
-            data = source.encode() if isinstance(source, str) else Path(source).read_bytes()
+            data = source if isinstance(source, bytes) else \
+                source.encode() if isinstance(source, str) else Path(source).read_bytes()
             info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
-            mode = 0o755 if name in executable else 0o644
-            info.external_attr = (stat.S_IFREG | mode) << 16
+            info.external_attr = (stat.S_IFREG | (0o755 if name in EXECUTABLE else 0o644)) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
     tmp.replace(dest)
     return dest
 
 
-def gradescope_files():
-    """Everything Gradescope needs: setup.sh and run_autograder at the root, the grader, hidden fixtures."""
-    files = {"setup.sh": GRADESCOPE_DIR / "setup.sh", "run_autograder": GRADESCOPE_DIR / "run_autograder",
-             "requirements-grader.txt": GRADESCOPE_DIR / "requirements-grader.txt"}
-    files.update(_grader_files())
-    files.update(_fixture_files("hidden"))
-    return files
-
-
-def handout_files():
-    """What students get: the template, the handout and its figures, public fixtures, check tools."""
-    template = KIT_ROOT / "student_template"
-    assignment = KIT_ROOT / "assignment"
-    files = {name: template / name for name in ("conv2d.py", "train_filter.py", "self_check.py")}
-    files["README.md"] = assignment / "README.md"
-    files.update({f"figures/{p.name}": p for p in sorted((assignment / "figures").glob("*.png"))})
-    files["Makefile"] = HANDOUT_DIR / "Makefile"
-    files["requirements.txt"] = HANDOUT_DIR / "requirements.txt"
-    files.update(_grader_files())
-    files.update(_fixture_files("public"))
-    return files
-
-
 def build_gradescope_zip(dest):
-    return _write_zip(dest, gradescope_files(), executable={"setup.sh", "run_autograder"})
+    return write_zip(dest, gradescope_files())
 
 
 def build_handout_zip(dest):
-    return _write_zip(dest, handout_files())
+    return write_zip(dest, handout_files())

@@ -4,7 +4,7 @@ summary.md gives the score distribution, the pass rate of every check, the
 most common likely bugs named in the feedback (so a lecture can address them),
 the submissions not graded or not attempted, and the integrity flags.
 report.html is the same on one self-contained page with a sortable table of
-students (autograder/html_report.py). Integrity flags (autograder/integrity.py)
+students (autograder/staff/html_report.py). Integrity flags (autograder/staff/integrity.py)
 are advisory and never change a score.
 """
 
@@ -239,7 +239,7 @@ def plot_checks(stats, config, path):
 
 def run_integrity(config, sources):
     """The integrity report for [(id, path)], or (None, why not)."""
-    from autograder import integrity
+    from autograder.staff import integrity
     try:
         return integrity.check_batch(integrity.read_sources(sources), config.similarity_threshold), ""
     except Exception as exc:           # advisory: its failure must not cost the summary
@@ -251,7 +251,7 @@ def write_summary(records, config, out_dir, sources=None):
 
     sources: [(id, submission path)] to read the code from for the integrity flags; None skips them.
     """
-    from autograder.html_report import render_report
+    from autograder.staff.html_report import render_report
     out_dir = Path(out_dir)
     report, problem = run_integrity(config, sources) if sources is not None else (None, "")
     stats = batch_stats(records, config, _likely_bugs(out_dir, records), report, [problem] if problem else [])
