@@ -218,7 +218,10 @@ def load_config(path=None):
     checks = data.get("checks")
     if not isinstance(checks, dict) or not checks:
         raise ConfigError(f"{path}: missing table [checks.NAME] (at least one graded check)")
-    parameters = getattr(lab_module(sections["assignment"].lab), "Parameters", None)
+    try:
+        parameters = getattr(lab_module(sections["assignment"].lab), "Parameters", None)
+    except ConfigError as exc:
+        raise ConfigError(f"{path} [assignment] lab: {exc}") from None
     if parameters is None and "lab" in data:
         raise ConfigError(f"{path}: [lab] given, but {sections['assignment'].lab}.lab declares no Parameters")
     config = Config(path=path, checks={name: _check_spec(name, t, path) for name, t in checks.items()},

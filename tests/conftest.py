@@ -1,4 +1,4 @@
-"""Shared helpers for the kit's own tests."""
+"""pytest set-up for the kit's tests: import paths, Hypothesis profiles, shared fixtures (helpers: helpers.py)."""
 
 import os
 import sys
@@ -8,12 +8,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parents[1]
-TEMPLATE = REPO / "student_template" / "conv2d.py"
-
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from autograder.staff.catalogue import correct_solution, module_from_source  # noqa: E402
+from helpers import TEMPLATE  # noqa: E402
 
 # CI runs every property with more examples than a quick local run.
 settings.register_profile("ci", max_examples=60, deadline=None,

@@ -22,7 +22,7 @@ from autograder.staff.batch_entries import ID_MAX_BYTES, assign_ids, discover, i
 from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
 from autograder.staff.reports import md_cell, summary_markdown
-from conftest import REPO
+from helpers import REPO
 
 CONFIG = load_config()
 CATALOGUE, _ = load_catalogue()

@@ -27,8 +27,8 @@ from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
 from autograder.fixtures import fixture_folder, load_fixture_set, write_fixture_set
 from autograder.grading import GradingOptions, grade_submission
-from conftest import REPO
-from test_grader import grade
+from helpers import REPO
+from helpers import grade
 
 TARGETS = ("col2im", "batch_col2im", "Conv2d.backward")
 

@@ -7,39 +7,13 @@ import sys
 
 import pytest
 
-from autograder.staff.catalogue import load_catalogue, write_zip
-from autograder.config import load_config
 from assignment.fixture_builder import build_fixture_set
-from autograder.grading import GradingOptions, grade_submission
-from conftest import REPO, TEMPLATE
+from autograder.config import load_config
+from autograder.staff.catalogue import load_catalogue, write_zip
+from helpers import REPO, TEMPLATE, assert_gradescope_schema, grade
 
 CONFIG = load_config()
 CATALOGUE, EXAMPLES = load_catalogue()
-GRADESCOPE_TEST_KEYS = {"name", "score", "max_score", "status", "output", "visibility"}
-
-
-def assert_gradescope_schema(results):
-    """The fields Gradescope reads, with their types; the scores add up."""
-    assert isinstance(results["score"], (int, float)) and isinstance(results["execution_time"], (int, float))
-    assert isinstance(results["output"], str) and isinstance(results["tests"], list)
-    for test in results["tests"]:
-        assert GRADESCOPE_TEST_KEYS <= set(test), test
-        assert test["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
-        assert test["status"] in ("passed", "failed")
-        assert 0 <= test["score"] <= test["max_score"]
-    assert abs(results["score"] - sum(t["score"] for t in results["tests"])) < 0.05
-    extra = results["extra_data"]
-    assert extra["grader_version"] and extra["status"] in ("graded", "invalid", "error")
-
-
-def grade(path, tmp_path, **options):
-    report = grade_submission(path, tmp_path / "out", GradingOptions(**options))
-    results = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert_gradescope_schema(results)
-    assert (tmp_path / "out" / "feedback.md").read_text().startswith("# Feedback:")
-    return report, results
-
-
 def failed_checks(report):
     return {c.name for c in report.checks if c.passed < c.total}
 

@@ -18,8 +18,8 @@ import pytest
 
 from autograder.staff.catalogue import load_catalogue
 from autograder.config import load_config
-from conftest import REPO
-from test_grader import assert_gradescope_schema
+from helpers import REPO
+from helpers import assert_gradescope_schema
 
 CONFIG = load_config()
 CATALOGUE, _ = load_catalogue()

@@ -8,7 +8,7 @@ import numpy as np
 from assignment import make_figures
 from autograder.config import load_config
 from autograder.fixtures import fixture_folder, load_fixture_set
-from conftest import REPO, TEMPLATE
+from helpers import REPO, TEMPLATE
 from reference.oracle import coverage
 
 CONFIG = load_config()

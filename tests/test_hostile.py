@@ -29,8 +29,8 @@ from autograder.grading import GradingOptions, grade_submission
 from autograder.sandbox import LEVELS, detect_isolation, python_env
 from autograder.sandbox.uids import SLOT_COUNT, SLOT_UID_BASE
 from autograder.sandbox.workdirs import WORLD_WRITABLE_PLACES
-from conftest import REPO
-from test_grader import assert_gradescope_schema
+from helpers import REPO
+from helpers import assert_gradescope_schema
 
 CONFIG = load_config()
 CATALOGUE, _ = load_catalogue()

@@ -18,7 +18,7 @@ from autograder.grading import GradingOptions, grade_submission
 from autograder.protocol import FrameDecoder, ProtocolError, StepFailure, parse_steps_reply
 from autograder.results import fenced, inert
 from autograder.student import HELD_BYTES_CAP, Run, StudentCode
-from conftest import TEMPLATE
+from helpers import TEMPLATE
 
 CATALOGUE, _ = load_catalogue()
 TEMPLATE_TEXT = TEMPLATE.read_text(encoding="utf-8")

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
+from helpers import random_layer
 from reference.conv2d import Conv2d, col2im, im2col
 from reference.oracle import conv2d_backward, conv2d_forward, coverage
 
@@ -29,19 +30,6 @@ def layer_case(draw):
     W = draw(st.integers(max(1, kW - 2 * p), 7))
     return (draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3)), H, W,
             (kH, kW), draw(st.integers(1, 3)), p, draw(st.sampled_from(DTYPES)))
-
-
-def random_layer(case, seed=0):
-    """A reference layer with random weight, an input x and an upstream gradient dY, all of case's dtype."""
-    N, C_in, C_out, H, W, k, s, p, dtype = case
-    rng = np.random.default_rng(seed)
-    layer = Conv2d(C_in, C_out, k, stride=s, padding=p)
-    layer.weight = rng.standard_normal(layer.weight.shape).astype(dtype)
-    layer.zero_grad()
-    x = rng.standard_normal((N, C_in, H, W)).astype(dtype)
-    y = layer.forward(x)
-    dY = rng.standard_normal(y.shape).astype(dtype)
-    return layer, x, y, dY
 
 
 @given(image_case(), st.integers(0, 2**32 - 1))

@@ -25,7 +25,7 @@ from autograder.config import ConfigError, load_config
 from autograder.staff.gradescope_export import METADATA_FILE, find_export
 from autograder.staff.html_report import SECTIONS
 from autograder.staff.lms_export import EXPORTERS, join, read_grades, read_roster
-from conftest import TEMPLATE
+from helpers import TEMPLATE
 
 CATALOGUE, _ = load_catalogue()
 CORRECT = CATALOGUE["correct/lecture_loops"].source

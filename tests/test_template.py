@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from autograder.staff.catalogue import correct_solution
-from conftest import REPO
+from helpers import REPO
 
 TEMPLATE_DIR = REPO / "student_template"
 

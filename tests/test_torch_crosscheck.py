@@ -6,7 +6,7 @@ CI does not install torch (several hundred MB); `pip install torch==2.13.0` in .
 import numpy as np
 import pytest
 
-from test_reference import random_layer
+from helpers import random_layer
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed; the cross-check is optional")
 

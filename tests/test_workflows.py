@@ -15,8 +15,8 @@ import pytest
 
 from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
-from conftest import REPO
-from test_grader import assert_gradescope_schema
+from helpers import REPO
+from helpers import assert_gradescope_schema
 
 CONFIG = load_config()
 CATALOGUE, EXAMPLES = load_catalogue()
@@ -161,7 +161,7 @@ def test_handout_holds_template_and_public_fixtures_but_no_secrets(handout_zip):
         assert not any(zf.read(n) in hidden_files for n in names if n.endswith(".npy"))
         assert zf.read("conv2d.py") == (REPO / "student_template" / "conv2d.py").read_bytes()
     for needed in ("README.md", "Makefile", "train_filter.py", "self_check.py", "figures/coverage.png",
-                   "build/fixtures/public/manifest.json", "autograder/checks/check_col2im.py"):
+                   "build/fixtures/public/manifest.json", "assignment/checks/check_col2im.py", "LAB"):
         assert needed in names
 
 

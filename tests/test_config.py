@@ -1,0 +1,84 @@
+"""The typed config: a missing, unknown or mistyped key fails at load time, naming the file, the key
+and the expected type; the lab's own [lab] table is typed the same way."""
+
+import re
+
+import pytest
+
+from autograder.config import ConfigError, Limits, load_config
+from helpers import REPO
+
+CONFIG_TEXT = (REPO / "assignment" / "config.toml").read_text(encoding="utf-8")
+
+
+def load_edited(tmp_path, old, new):
+    assert old in CONFIG_TEXT, old
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG_TEXT.replace(old, new, 1), encoding="utf-8")
+    return load_config(path)
+
+
+def error_of(tmp_path, old, new):
+    with pytest.raises(ConfigError) as info:
+        load_edited(tmp_path, old, new)
+    message = str(info.value)
+    assert str(tmp_path / "config.toml") in message, message
+    return message
+
+
+def test_the_shipped_config_loads_into_typed_sections():
+    config = load_config()
+    assert isinstance(config.limits, Limits)
+    assert type(config.limits.cpu_s) is int and type(config.limits.call_timeout_s) is float
+    assert config.lab.training.kernels == ("blur", "sobel_x") and type(config.lab.finite_difference.eps) is float
+
+
+def test_a_renamed_limit_fails_at_load_time_not_in_grading(tmp_path):
+    """The bug that filed this: cpu_s renamed passed load_config and crashed grading with KeyError."""
+    message = error_of(tmp_path, "cpu_s = 120", "cpu_seconds = 120")
+    assert "[limits]" in message and "unknown key 'cpu_seconds'" in message and "cpu_s (an integer)" in message
+
+
+def test_a_missing_key_names_it_and_its_type(tmp_path):
+    message = error_of(tmp_path, "memory_mb = 1024", "# memory_mb removed")
+    assert re.search(r"\[limits\]: missing key 'memory_mb' \(an integer\)", message), message
+
+
+@pytest.mark.parametrize("old, new, key, expected", [
+    ("cpu_s = 120", 'cpu_s = "120"', "cpu_s", "an integer"),
+    ("cpu_s = 120", "cpu_s = 120.5", "cpu_s", "an integer"),
+    ("call_timeout_s = 10.0", "call_timeout_s = true", "call_timeout_s", "a number"),
+    ("hidden_seed = 2027", 'hidden_seed = "2027"', "hidden_seed", "an integer"),
+    ("epochs = 50", "epochs = 50.0", "epochs", "an integer"),
+    ('kernels = ["blur", "sobel_x"]', 'kernels = "blur"', "kernels", "a list of a string"),
+    ("public = true", 'public = "yes"', "public", "true or false"),
+], ids=["int-as-string", "int-as-float", "float-as-bool", "seed-as-string", "lab-int", "lab-list",
+        "check-bool"])
+def test_a_mistyped_key_names_it_and_the_expected_type(tmp_path, old, new, key, expected):
+    message = error_of(tmp_path, old, new)
+    assert f"'{key}' should be {expected}" in message, message
+
+
+def test_unknown_keys_and_tables_fail_everywhere(tmp_path):
+    assert "unknown key 'extra'" in error_of(tmp_path, "[fixtures]\n", "[fixtures]\nextra = 1\n")
+    assert "[lab.training]: unknown key 'momentum'" in error_of(tmp_path, "[lab.training]\n",
+                                                                "[lab.training]\nmomentum = 0.9\n")
+    assert "unknown table [limit]" in error_of(tmp_path, "[limits]\n", "[limit]\n")
+    assert "unknown key 'weight'" in error_of(tmp_path, 'category = "col2im"\n', 'category = "col2im"\nweight = 2\n')
+
+
+def test_a_lab_that_cannot_be_imported_is_a_config_error(tmp_path):
+    message = error_of(tmp_path, 'lab = "assignment"', 'lab = "no_such_lab"')
+    assert "no_such_lab.lab" in message
+
+
+def test_a_renamed_limit_is_a_clear_cli_error_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+    bad = tmp_path / "config.toml"
+    bad.write_text(CONFIG_TEXT.replace("cpu_s = 120", "cpu_seconds = 120"), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "autograder", "--config", str(bad), "grade",
+                           str(REPO / "reference" / "conv2d.py"), "--out", str(tmp_path / "out")],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr + proc.stdout
+    assert "cpu_seconds" in proc.stderr + proc.stdout
