@@ -1,3 +1,3 @@
-"""Grader for the conv2d backprop assignment: `python -m autograder ...`."""
+"""The grading engine: `python -m autograder ...` grades the lab its config names (assignment/ by default)."""
 
 __version__ = "1.0.0"

@@ -1,6 +1,7 @@
 """The grader's command line, for staff and for the Makefile.
 
-    python -m autograder grade SUBMISSION --out DIR     grade one zip / folder / conv2d.py
+    python -m autograder [--config LAB/config.toml] COMMAND ...   (default: assignment/config.toml)
+    python -m autograder grade SUBMISSION --out DIR     grade one zip / folder / .py file
     python -m autograder batch FOLDER --out OUT         grade every submission in FOLDER
     python -m autograder batch --examples --out OUT     grade the bundled example submissions
     python -m autograder fixtures [--seed N]            build the hidden and public fixture sets
@@ -8,8 +9,8 @@
     python -m autograder package gradescope|handout     build autograder.zip / handout.zip
     python -m autograder export canvas --grades OUT/grades.csv --roster roster.csv --assignment "Lab 7"
                                                         the LMS's gradebook CSV on stdout, leftovers on stderr
-    python -m autograder check conv2d.py                (students) public checks with points
-    python -m autograder submit conv2d.py               (students) validate and write submission.zip
+    python -m autograder check [FILE]                   (students) public checks with points
+    python -m autograder submit [FILE]                  (students) validate and write submission.zip
 
 Exit codes of `grade`: 0 graded (whatever the score), 2 the submission is invalid,
 1 grading could not run (a staff problem: config, fixtures, grader). results.json
@@ -130,12 +131,12 @@ def _old_hash(folder):
 
 def cmd_check(args):
     from autograder.student_tools import cmd_check as check
-    return check(args.file)
+    return check(args.file or load_config().submission_file)
 
 
 def cmd_submit(args):
     from autograder.student_tools import cmd_submit as submit
-    return submit(args.file, args.out)
+    return submit(args.file or load_config().submission_file, args.out)
 
 
 def cmd_verify(args):
@@ -200,7 +201,7 @@ def build_parser():
     parser.add_argument("--config", metavar="CONFIG_TOML",
                         help="the lab's config.toml (default assignment/config.toml, or $AUTOGRADER_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True)
-    g = sub.add_parser("grade", help="grade one submission (zip, folder or conv2d.py)")
+    g = sub.add_parser("grade", help="grade one submission (zip, folder or .py file)")
     g.add_argument("submission")
     g.add_argument("--out", required=True, help="folder for results.json and feedback.md")
     g.add_argument("--public", action="store_true", help="public checks on the public fixtures (self-check)")
@@ -231,10 +232,10 @@ def build_parser():
     f.add_argument("--seed", type=int, help="new hidden seed (written into the lab's config.toml)")
     f.add_argument("--out", help="folder for hidden/ and public/ (default: the config's [fixtures] folder)")
     f.set_defaults(func=cmd_fixtures)
-    for name, func, text in (("check", cmd_check, "public checks on your conv2d.py, with points"),
-                             ("submit", cmd_submit, "check conv2d.py and write submission.zip")):
+    for name, func, text in (("check", cmd_check, "public checks on your file, with points"),
+                             ("submit", cmd_submit, "check your file and write submission.zip")):
         c = sub.add_parser(name, help=text)
-        c.add_argument("file", nargs="?", default="conv2d.py")
+        c.add_argument("file", nargs="?", help="default: the lab's submission file")
         if name == "submit":
             c.add_argument("--out", default="submission.zip")
         c.set_defaults(func=func)

@@ -29,7 +29,7 @@ class ConfigError(Exception):
 class Assignment:
     name: str
     lab: str                    # the lab's Python package (its lab.py, checks/, fixture builder)
-    submission_file: str        # what the student hands in, e.g. "conv2d.py"
+    submission_file: str        # what the student hands in, e.g. "lab.py"
     reference: str              # the staff solution, relative to the kit's root (never shipped)
     template: str               # the students' starting file, relative to the kit's root
 

@@ -1,65 +1,13 @@
 """otter-grader plugin: scores come from the kit's sandboxed grader, never from otter's kernel.
 
-Named in the otter_config.json that `python -m autograder.staff.otter_bridge build` writes:
-``"plugins": [{"autograder.otter_plugin.KitGraderPlugin": {"timeout_s": ...}}]``.
-Otter (7.0.0, pinned) calls these hooks in its own parent process, in this order:
-
-1. ``before_grading``: otter has unpacked the submission into ``<ag>/submission`` and
-   picked the one ``.py`` file to grade. We copy that file into a private temporary
-   folder, empty the submission folder of everything else (an ``.OTTER_LOG``, which
-   otter would unpickle in this very process; packages such as ``numpy/`` or
-   ``otter/`` that would shadow imports in the kernel), replace the file's text by a
-   comment, and start the kit's grader on the private copy in a child process:
-   ``python -m autograder grade conv2d.py --out TMP`` run from the kit copy inside the
-   autograder zip (``<ag>/source``: the grader, assignment/config.toml and the hidden
-   fixtures; never the reference). That grader imports the student's code only in
-   its sandbox (bubblewrap / separate uid / rlimits, with time limits per call and in
-   total) and writes results.json as JSON, which is all we read back.
-2. ``before_execution``: the notebook otter would run in its Jupyter kernel is
-   replaced by a single comment cell and the placeholder file is deleted, so the
-   kernel never executes a byte of the student's code. Otter's own test files still
-   run there, against an empty namespace, and fail at once (see the generated tests).
-3. ``after_grading``: we wait for the kit's grader (with a timeout) and REBUILD the
-   results from its results.json: every check becomes one otter test whose score,
-   maximum, pass status and feedback are the kit's. Whatever otter's kernel produced
-   is discarded, including a "catastrophic" failure to read its results.
-   The results object's class is switched to ``KitGradingResults`` so the results.json
-   that otter writes carries the kit's per-check visibility ("visible" /
-   "after_due_date") instead of otter's one-visibility-for-all plus a "Public Tests"
-   summary that would call every hidden check "All test cases passed!".
-
-Why this holds: the research notes show two ways a submission beat otter alone, both
-from running inside the kernel: patching otter's test runner in its own namespace
-(a wrong solution scored 10/10) and reading the hidden tests copied beside it. Here
-the kernel never runs the submission, and even if it did, nothing it computes reaches
-the score: the score is the kit's, taken from a JSON file written by a grader the
-submission cannot touch. A third way, unpickling, is closed too: otter unpickles the
-kernel's results file and any ``.OTTER_LOG`` in the submission folder in this parent
-process; the first is written by otter's own cells only (no student code in the
-kernel), the second is deleted in ``before_grading``, before otter reads it.
-If the kit's grader cannot run (missing from the zip, crashed, timed out) this plugin
-raises OtterRuntimeError: otter then writes score 0 with an "Autograder Error", never
-a score from its own kernel. If the plugin itself cannot be imported, otter stops
-with an exception and writes no results.json (fails closed, never open).
-
-What otter mode does NOT protect (docs/otter.md):
-- Everything rests on this plugin being configured. An otter_config.json without it,
-  or `otter check` on a student's machine, runs student code unsandboxed in the kernel
-  with the grader's rights, with otter's weaknesses (no timeout, tests readable).
-- The kit's sandbox is only as strong as the machine allows: under `otter run` as a
-  non-root user it is 'process' isolation (rlimits, same uid; see README); the
-  isolation level is recorded in results.json's extra_data.
-- Otter's grading still costs its own ~3 s (import, kernel start) per submission on
-  top of the kit's grade, and otter has no overall timeout of its own: the kit's
-  limits and this plugin's timeout bound the part that runs student code.
-- Submission rules are otter's: exactly one top-level .py in the zip (a conv2d.py
-  inside a folder, which the kit accepts, is refused by otter before this plugin runs).
-- The otter zip's setup.sh (Miniforge, apt) is otter's; the lines this kit adds to
-  it (installing bubblewrap through `python -m autograder.runtime`) could not be run
-  here (no network).
-
-This module imports only the standard library and otter at import time: it runs in
-otter's process, and the kit's grader always runs in a child process.
+Named in the otter_config.json that `python -m autograder.staff.otter_bridge build` writes.
+Otter (7.0.0, pinned) calls, in its own parent process: ``before_grading`` (copy the one
+.py otter picked to a private folder, empty the submission folder, start
+``python -m autograder grade`` on the copy from the kit inside the zip), ``before_execution``
+(the kernel gets a comment cell: it never runs student code), ``after_grading`` (the
+results are REBUILT from the kit's results.json; otter's are discarded). If the kit's
+grader cannot run, OtterRuntimeError: score 0, never a score from otter's kernel.
+Why this holds and what it does not protect: docs/otter.md.
 """
 
 import atexit
@@ -81,7 +29,7 @@ from otter.test_files.abstract_test import TestCase, TestCaseResult, TestFile
 PLUGIN_NAME = "autograder.otter_plugin.KitGraderPlugin"
 DEFAULT_TIMEOUT_S = 420.0          # the bridge writes total_timeout_s + a margin into otter_config.json
 KEEP = "tests"                     # otter's own test files, copied fresh from the zip by otter
-PLACEHOLDER = ("# This submission is graded by the conv2d kit's sandboxed grader (autograder.otter_plugin);\n"
+PLACEHOLDER = ("# This submission is graded by the kit's sandboxed grader (autograder.otter_plugin);\n"
                "# otter's kernel does not run it.\n")
 
 
@@ -162,7 +110,7 @@ class KitGraderPlugin(AbstractOtterPlugin):
         submission_dir.mkdir()
         student = Path(self.submission_path)
         if stat.S_ISREG(os.lstat(student).st_mode):
-            shutil.copyfile(student, submission_dir / student.name)     # a folder: the kit finds conv2d.py or says why not
+            shutil.copyfile(student, submission_dir / student.name)     # a folder: the kit finds the lab's file or says why not
         for entry in student.parent.iterdir():
             if entry.name != KEEP:
                 _remove(entry)

@@ -53,7 +53,7 @@ def cmd_check(path):
 
 
 def cmd_submit(path, dest="submission.zip"):
-    """Validates conv2d.py, runs the public checks and writes a zip holding exactly conv2d.py."""
+    """Validates the file, runs the public checks and writes a zip holding exactly the lab's submission file."""
     path = Path(path)
     try:
         submission = load_submission(path)

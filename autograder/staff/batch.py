@@ -49,13 +49,14 @@ from autograder.staff.gradescope_export import STUDENT_COLUMNS, ExportError, fin
 from autograder.results import write_atomic
 from autograder.staff.spreadsheet import safe_cell
 from autograder.sandbox import WORKDIR_PREFIX
+from autograder.sandbox.workdirs import ROOT_WORK_BASE
 
 GRADER_MARGIN_S = 60          # beyond the config's total time, for start-up and writing
 TASKS_PER_WORKER = 100        # a grading process is replaced after this many (bounds any leak)
 CSV_EVERY_S = 1.0             # grades.csv is rewritten at most this often while grading (and at the end)
 TEMP_PREFIX = "convkit-batch"  # + batch pid + random: the grading processes' TMPDIR
 # Where else the sandbox may make work folders (when its uid cannot reach TMPDIR; as root)
-SANDBOX_WORK_BASES = (Path("/tmp"), Path("/opt/conv2d-kit/work"))
+SANDBOX_WORK_BASES = (Path("/tmp"), ROOT_WORK_BASE)
 
 
 class BatchError(Exception):

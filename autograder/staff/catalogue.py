@@ -44,10 +44,10 @@ def complete_with_template(partial, template=None):
     """A full submission file: the lab's template with the partial's definitions put in.
 
     A correct solution in tests/submissions/correct/ may hold only what it writes
-    itself (col2im, Conv2d.backward, helpers, or a rewritten forward); everything
-    else is the template's given code, kept in one place. The partial's docstring
-    and imports replace and join the template's; its functions and Conv2d methods
-    replace the template's of the same name; new ones are added.
+    itself (e.g. one function, one method, helpers); everything else is the
+    template's given code, kept in one place. The partial's docstring and imports
+    replace and join the template's; its functions and the methods of the contract's
+    class replace the template's of the same name; new ones are added.
     """
     lab = load_lab()
     cls = lab.contract.classes[0]                  # the class whose methods a partial may rewrite

@@ -1,15 +1,15 @@
 """Advisory integrity flags for a batch: identical code, untouched templates, similar pairs.
 
 Three questions course staff ask after grading, answered from each submission's
-conv2d.py (read again with the grader's own safe reader, never imported or run):
+file (read again with the grader's own safe reader, never imported or run):
 
 - identical: the same code once comments and whitespace are normalised away;
-- not attempted: col2im and Conv2d.backward are still the template's stubs
+- not attempted: every part of the lab's STUDENT_PARTS is still the template's stub
   (comments, docstrings and formatting aside), so a 0 is "did not try", not "tried";
 - similar: token-fingerprint similarity between every pair (copydetect, the
   MOSS-style winnowing tool), with the template's code as boilerplate so shared
   starter code never counts. Pairs at or above [integrity] similarity_threshold
-  (assignment/config.toml) are listed.
+  (the lab's config.toml) are listed.
 
 Flags are advisory: nothing here reads or changes a score.
 """

@@ -14,7 +14,7 @@ grades with):
 Then a course keeps its otter commands:
 
     otter run -a build/otter/autograder.zip -o OUT submission.zip
-    otter check conv2d.py -t build/otter/public-tests
+    otter check lab.py -t build/otter/public-tests
 
 Why the scores hold (the full argument is in autograder/otter_plugin.py): under
 `otter run`, the plugin takes the submission out of otter's hands before otter's
@@ -70,7 +70,7 @@ PTH_NAME = "conv2d_kit.pth"
 PYTHON_VERSION = "3.11"            # the Python of otter's Gradescope image (the kit is pinned for 3.11)
 TIMEOUT_MARGIN_S = 120.0           # plugin timeout = the kit's total_timeout_s + this (start-up, training)
 SETUP_LINES = """
-# conv2d kit (autograder.staff.otter_bridge): the sandbox the kit's grader runs student code in
+# the kit (autograder.staff.otter_bridge): the sandbox the kit's grader runs student code in
 # (bubblewrap via apt when root, the worker's own Python environment); idempotent.
 cd {autograder_dir}/source && mamba run -n otter-env python -m autograder.runtime
 """
@@ -102,23 +102,27 @@ KIT_ROOT = {kit_root!r}     # for `otter check` when $CONVKIT_ROOT is unset and 
 
 @test_case(name={name!r}, points={points}, hidden={hidden})
 def kit_check(env):
-    kit_grade({name!r}, env, {fixtures!r}, KIT_ROOT)
+    kit_grade({name!r}, env, {fixtures!r}, KIT_ROOT, {file_name!r}, {names!r})
 '''
 
 
-def kit_grade(name, env, fixtures, kit_root):
+def kit_grade(name, env, fixtures, kit_root, file_name, names):
     """Passes when the kit's grader gives check `name` full marks on this source, else raises.
+
+    file_name: the lab's submission file; names: its contract's top-level functions and classes.
 
     Copied into every generated test file (they must run where only the kit's grader is
     installed, e.g. a student's handout folder), so it uses the standard library only.
     """
     import hashlib, json, linecache, os, re, subprocess, sys, tempfile
-    if not callable(env.get("col2im")) and not isinstance(env.get("Conv2d"), type):
-        raise AssertionError("conv2d.py's col2im and Conv2d are not in otter's namespace. Under `otter run` "
-                             "that is expected: the kit's sandboxed grader scores conv2d.py instead "
+    if not any(callable(env.get(n)) for n in names):
+        raise AssertionError(f"{file_name}'s {' and '.join(names)} are not in otter's namespace. Under `otter run` "
+                             f"that is expected: the kit's sandboxed grader scores {file_name} instead "
                              "(autograder.otter_plugin).")
     source = None
-    for obj in (env.get("col2im"), getattr(env.get("Conv2d"), "backward", None)):
+    objects = [env.get(n) for n in names]
+    objects += [v for o in objects if isinstance(o, type) for v in vars(o).values() if callable(v)]
+    for obj in objects:
         code = getattr(obj, "__code__", None)
         lines = linecache.getlines(code.co_filename) if code is not None else []
         while lines and re.match(r"^(np|random)_[A-Za-z0-9]+\.(random\.)?seed\(\d+\)$", lines[0].strip()):
@@ -127,17 +131,17 @@ def kit_grade(name, env, fixtures, kit_root):
             source = "".join(lines)
             break
     if source is None:
-        raise AssertionError("could not read conv2d.py's source back from the kernel")
+        raise AssertionError(f"could not read {file_name}'s source back from the kernel")
     root = os.environ.get("CONVKIT_ROOT") or (os.getcwd() if os.path.isfile(os.path.join("autograder", "__main__.py"))
                                               else kit_root)
     cache = env.setdefault("__convkit_otter_results__", {})
     key = (fixtures, root, hashlib.sha256(source.encode("utf-8")).hexdigest())
     if key not in cache:
         with tempfile.TemporaryDirectory(prefix="convkit-otter-check-") as tmp:
-            with open(os.path.join(tmp, "conv2d.py"), "w", encoding="utf-8") as f:
+            with open(os.path.join(tmp, file_name), "w", encoding="utf-8") as f:
                 f.write(source)
             out = os.path.join(tmp, "out")
-            cmd = [sys.executable, "-m", "autograder", "grade", os.path.join(tmp, "conv2d.py"), "--out", out,
+            cmd = [sys.executable, "-m", "autograder", "grade", os.path.join(tmp, file_name), "--out", out,
                    "--quiet"] + (["--public"] if fixtures == "public" else [])
             proc = subprocess.run(cmd, cwd=root, env=dict(os.environ, PYTHONPATH=root, PYTHONDONTWRITEBYTECODE="1"),
                                   capture_output=True, text=True, timeout=900)
@@ -158,8 +162,12 @@ def kit_grade(name, env, fixtures, kit_root):
 def test_file_text(spec, fixtures, kit_root=KIT_ROOT):
     """The otter test file for one check; fixtures: 'public' (public-tests/) or 'hidden' (tests/)."""
     import inspect
+    from autograder.lab import load_lab
+    lab = load_lab()
     return TEST_TEMPLATE.format(name=spec.name, title=spec.title, points=_number(spec.points),
                                 hidden=is_hidden(spec), fixtures=fixtures, kit_root=str(kit_root),
+                                file_name=lab.config.submission_file,
+                                names=lab.contract.functions + lab.contract.classes,
                                 helper=inspect.getsource(kit_grade).rstrip() + "\n")
 
 
