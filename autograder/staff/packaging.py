@@ -10,8 +10,8 @@ Every package is made of these parts, never of hand-kept file lists:
   (never its fixture builder, which imports the reference);
 - fixtures: the lab's hidden set (graders) or public set (students);
 - LAB: which config the packaged grader loads (autograder.config.LAB_POINTER);
-- the handout also gets the template's folder, the lab's README.md and figures/,
-  and autograder/handout/; Gradescope gets autograder/gradescope/.
+- the handout also gets the template's folder and the lab's README.md, figures/ and
+  handout/ (its Makefile and requirements); Gradescope gets autograder/gradescope/.
 The reference never ships: expected answers travel only inside the fixture sets.
 """
 
@@ -27,7 +27,6 @@ from autograder.lab import load_lab
 ENGINE_DIR = KIT_ROOT / "autograder"
 STAFF_DIR = ENGINE_DIR / "staff"
 GRADESCOPE_DIR = ENGINE_DIR / "gradescope"
-HANDOUT_DIR = ENGINE_DIR / "handout"
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)          # every entry's timestamp: same inputs, same zip
 EXECUTABLE = {"setup.sh", "run_autograder"}
 
@@ -96,7 +95,7 @@ def handout_files(lab=None):
     if readme.is_file():
         files["README.md"] = readme
     files.update({f"figures/{p.name}": p for p in sorted((lab.folder / "figures").glob("*.png"))})
-    files.update({p.name: p for p in sorted(HANDOUT_DIR.iterdir()) if p.is_file()})
+    files.update({p.name: p for p in sorted((lab.folder / "handout").glob("*")) if p.is_file()})
     files.update(grader_files("public", lab))
     return files
 
