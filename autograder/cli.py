@@ -86,9 +86,9 @@ def cmd_batch(args):
     return 0 if all(r["status"] != "error" for r in records) else EXIT_ERROR
 
 
-def cmd_batch_worker(args):
-    from autograder.staff.batch import serve_worker
-    return serve_worker(Path(args.out), args.fixture_hash)
+def cmd_batch_grader(args):
+    from autograder.staff.batch import serve_grading_process
+    return serve_grading_process(Path(args.out), args.fixture_hash)
 
 
 def set_hidden_seed(config_path, seed):
@@ -224,10 +224,10 @@ def build_parser():
                    help="regrade exactly these ids (as in grades.csv, or entry names), whatever their "
                    "state; every other row is kept as it is (may be repeated)")
     b.set_defaults(func=cmd_batch)
-    w = sub.add_parser("batch-worker", help="(internal) one of batch's grading processes")
+    w = sub.add_parser("batch-grader", help="(internal) one of batch's grading processes")
     w.add_argument("--out", required=True)
     w.add_argument("--fixture-hash", required=True)
-    w.set_defaults(func=cmd_batch_worker)
+    w.set_defaults(func=cmd_batch_grader)
     f = sub.add_parser("fixtures", help="build the hidden and public fixture sets from the reference")
     f.add_argument("--seed", type=int, help="new hidden seed (written into the lab's config.toml)")
     f.add_argument("--out", help="folder for hidden/ and public/ (default: the config's [fixtures] folder)")

@@ -22,7 +22,7 @@ KIT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(KIT))
 
 from autograder.staff import integrity  # noqa: E402
-from autograder.staff.catalogue import Entry, load_catalogue, write_zip  # noqa: E402
+from autograder.staff.catalogue import KnownSubmission, load_catalogue, write_zip  # noqa: E402
 from autograder.config import load_config  # noqa: E402
 
 RENAMES = (("X_col", "cols"), ("dX_pad", "grad_padded"), ("dY", "upstream"), ("col", "k"))
@@ -46,7 +46,7 @@ def make_class(folder, size):
     paths = []
     for n in range(size):
         base = bases[n % len(bases)]
-        entry = Entry(f"s{n:03d}", base.story, source=handed_in(base.source, (n // len(bases)) % 4))
+        entry = KnownSubmission(f"s{n:03d}", base.story, source=handed_in(base.source, (n // len(bases)) % 4))
         paths.append((entry.key, write_zip(entry, folder / f"s{n:03d}.zip")))
     return paths, len(bases)
 

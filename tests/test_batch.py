@@ -282,7 +282,7 @@ def grading_pids(out):
             state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if b"batch-worker" in cmdline and str(out).encode() in cmdline and state != "Z":
+        if b"batch-grader" in cmdline and str(out).encode() in cmdline and state != "Z":
             pids.append(int(pid))
     return pids
 

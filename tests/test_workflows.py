@@ -41,7 +41,7 @@ def read_grades(out):
 
 
 def grading_processes_of(out):
-    """Live batch-worker processes writing into `out`."""
+    """Live batch-grader processes writing into `out`."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -49,7 +49,7 @@ def grading_processes_of(out):
             state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if b"batch-worker" in cmdline and str(out).encode() in cmdline and state != "Z":
+        if b"batch-grader" in cmdline and str(out).encode() in cmdline and state != "Z":
             found.append(int(pid))
     return found
 

@@ -4,7 +4,7 @@
 
 Every entry of FOLDER gets exactly one row (autograder.staff.batch_entries says what an
 entry and its id are): graded, invalid with the reason, or error. As many grading
-processes as there are cores (`python -m autograder batch-worker`, BLAS pinned to
+processes as there are cores (`python -m autograder batch-grader`, BLAS pinned to
 one thread) each take submissions one at a time from this process and grade them
 in-process, each with its own sandboxed student worker. A grading process that
 crashes or hangs costs one row (status `error`, retried on the next run) and is
@@ -52,7 +52,7 @@ from autograder.sandbox import WORKDIR_PREFIX
 from autograder.sandbox.workdirs import ROOT_WORK_BASE
 
 GRADER_MARGIN_S = 60          # beyond the config's total time, for start-up and writing
-TASKS_PER_WORKER = 100        # a grading process is replaced after this many (bounds any leak)
+TASKS_PER_PROCESS = 100        # a grading process is replaced after this many (bounds any leak)
 CSV_EVERY_S = 1.0             # grades.csv is rewritten at most this often while grading (and at the end)
 TEMP_PREFIX = "convkit-batch"  # + batch pid + random: the grading processes' TMPDIR
 # Where else the sandbox may make work folders (when its uid cannot reach TMPDIR; as root)
@@ -71,7 +71,7 @@ class BatchInterrupted(Exception):
         self.signum, self.kept = signum, kept
 
 
-def worker_env(temp_dir=None):
+def grading_process_env(temp_dir=None):
     """The environment of one grading process: one BLAS thread each, no stray plugins, and
     the batch's private temporary folder, so that an interrupt can delete all it leaves."""
     env = dict(os.environ)
@@ -134,8 +134,8 @@ def refusal(message, sub_dir):
     return report
 
 
-def serve_worker(out_dir, fixture_hash, max_tasks=TASKS_PER_WORKER):
-    """`batch-worker`: grade the submissions named on stdin, one JSON record per line on stdout.
+def serve_grading_process(out_dir, fixture_hash, max_tasks=TASKS_PER_PROCESS):
+    """`batch-grader`: grade the submissions named on stdin, one JSON record per line on stdout.
 
     Anything else that writes to stdout (pytest, a library) is sent to stderr
     instead, so that only records travel on the reply channel.
@@ -183,7 +183,7 @@ def _die_with_parent():
 
 
 class GradingProcess:
-    """One `batch-worker` child, replaced when it dies, hangs or has done its share.
+    """One `batch-grader` child, replaced when it dies, hangs or has done its share.
 
     Used by one slot thread; close() may come from the main thread at any time (an
     interrupt): it kills the child, and no new one is started after it.
@@ -199,8 +199,8 @@ class GradingProcess:
     def _start(self):
         self.started_pids.append(None)         # placeholder: Popen below may raise
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder", "batch-worker", "--out", str(self.out_dir),
-             "--fixture-hash", self.fixture_hash], cwd=KIT_ROOT, env=worker_env(self.temp_dir), text=True,
+            [sys.executable, "-m", "autograder", "batch-grader", "--out", str(self.out_dir),
+             "--fixture-hash", self.fixture_hash], cwd=KIT_ROOT, env=grading_process_env(self.temp_dir), text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
             preexec_fn=_die_with_parent)
         self.started_pids[-1] = self.proc.pid
@@ -236,7 +236,7 @@ class GradingProcess:
         with self._lock:
             if self.closed:
                 return None
-            if self.proc is None or self.tasks >= TASKS_PER_WORKER or self.proc.poll() is not None:
+            if self.proc is None or self.tasks >= TASKS_PER_PROCESS or self.proc.poll() is not None:
                 self._kill()
                 self._start()
             self.tasks += 1

@@ -20,7 +20,7 @@ CATALOGUE_DIR = KIT_ROOT / "tests" / "submissions"
 
 
 @dataclass(frozen=True)
-class Entry:
+class KnownSubmission:
     key: str            # 'correct/NAME', 'bug/NAME' or 'hostile/NAME'
     story: str
     fails: tuple = ()
@@ -111,7 +111,7 @@ def load_catalogue(folder=CATALOGUE_DIR):
     for path in sorted((folder / "correct").glob("*.py")):
         text = path.read_text(encoding="utf-8")
         doc = text.split('"""')[1].strip().splitlines()[0]
-        entries[f"correct/{path.stem}"] = Entry(f"correct/{path.stem}", doc, source=correct_solution(path.stem, folder))
+        entries[f"correct/{path.stem}"] = KnownSubmission(f"correct/{path.stem}", doc, source=correct_solution(path.stem, folder))
     for kind in ("bug", "hostile"):
         for table in data.get(kind, []):
             key = f"{kind}/{table['name']}"
@@ -120,12 +120,12 @@ def load_catalogue(folder=CATALOGUE_DIR):
                     else entries[f"correct/{table['base']}"].source)
             fails = table.get("fails", ())
             fails = (fails,) if isinstance(fails, str) else tuple(fails)    # ("all",): must score 0
-            entries[key] = Entry(key, table["story"], fails, tuple(table.get("passes", ())),
+            entries[key] = KnownSubmission(key, table["story"], fails, tuple(table.get("passes", ())),
                                  table.get("must_not", ""), _apply(base, table, key))
     for path in sorted((folder / "hostile").glob("*.py")) if (folder / "hostile").is_dir() else []:
         doc = path.read_text(encoding="utf-8").split('"""')[1].strip()
         story, _, must_not = doc.partition("Must not:")
-        entries[f"hostile/{path.stem}"] = Entry(f"hostile/{path.stem}", story.strip(), must_not=must_not.strip(),
+        entries[f"hostile/{path.stem}"] = KnownSubmission(f"hostile/{path.stem}", story.strip(), must_not=must_not.strip(),
                                                source=path.read_text(encoding="utf-8"))
     return entries, data.get("examples", [])
 
