@@ -15,14 +15,17 @@ failing check can name the likely bug in a student's words.
 
 import numpy as np
 
+from assignment.lab import windows_overlap  # noqa: F401  (tests read it here too)
 from autograder.fixtures import write_fixture_set
+from autograder.lab import load_lab
 from reference.conv2d import Conv2d, col2im, im2col
 from reference.oracle import conv2d_backward, conv2d_forward
 from reference.training import KERNELS, filter_problem
 
 DTYPES = ("float64", "float32")
 
-# (C, H, W, kH, kW, stride). Which col2im checks a case serves follows from its shape.
+# (C, H, W, kH, kW, stride). Which checks grade a case, each check declares beside itself
+# (@check(name, cases=...) in checks/); cases.json records that choice.
 COL2IM_SHAPES = [
     (1, 5, 5, 3, 3, 1), (1, 6, 7, 2, 3, 1), (2, 6, 5, 3, 2, 1), (3, 7, 7, 3, 3, 2),
     (1, 8, 8, 3, 3, 2), (2, 9, 7, 2, 2, 3), (4, 6, 6, 1, 1, 1), (2, 5, 7, 1, 3, 1),
@@ -41,46 +44,6 @@ PUBLIC_LAYER = [0, 1, 2]
 # Layer shapes also built with a float32 input and dY but float64 weights: W_col.T @ dY_col is then
 # float64, and only a dX cast back to dY's dtype passes (the handout's dtype pitfall).
 MIXED_DTYPE_LAYER = [2]
-
-
-def windows_overlap(H, W, kH, kW, s):
-    """Whether some pixel lies in two windows: a step smaller than the kernel along an axis with
-    more than one window (a kernel as large as the image has one window, so no overlap)."""
-    H_out, W_out = (H - kH) // s + 1, (W - kW) // s + 1
-    return (H_out > 1 and s < kH) or (W_out > 1 and s < kW)
-
-
-def col2im_checks(C, H, W, kH, kW, s):
-    checks = ["col2im_shape_dtype", "col2im_adjoint"]
-    if windows_overlap(H, W, kH, kW, s):
-        checks.append("col2im_overlap_sum")
-    if (H - kH) % s or (W - kW) % s:
-        checks.append("col2im_uncovered_zero")
-    if C > 1:
-        checks.append("col2im_channel_order")
-    return checks
-
-
-def layer_checks(N, C_in, C_out, H, W, k, s, p, dtype, index):
-    """Which layer checks a case serves; chosen so that each check isolates one idea."""
-    checks = ["forward_output", "backward_dx_shape_dtype"]
-    if s == 1 and p == 1:
-        checks.append("backward_dx_values")
-    if s == 1 and N == 1:
-        checks.append("backward_dw_values")
-    if s == 1 and p in (0, 2):
-        checks.append("padding_crop")
-    if s > 1:
-        checks.append("stride")
-    if s == 1 and N > 1:
-        checks.append("batch_sum")
-    if index in (0, 3):
-        checks.append("grad_accumulates")
-    if index in (1, 2):
-        checks.append("inputs_unchanged")
-    if dtype == "float64" and index in (0, 1, 3, 7):
-        checks += ["finite_difference_dx", "finite_difference_dw"]
-    return checks
 
 
 def col2im_variants(Y, C, H, W, kH, kW, s):
@@ -138,7 +101,7 @@ def _close(a, b, dtype):
     return np.allclose(a, b, rtol=rtol, atol=atol * scale)
 
 
-def build_col2im_cases(rng, shapes):
+def build_col2im_cases(rng, shapes, checks_for):
     for C, H, W, kH, kW, s in shapes:
         for dtype in DTYPES:
             x = rng.standard_normal((C, H, W)).astype(dtype)
@@ -152,12 +115,12 @@ def build_col2im_cases(rng, shapes):
             arrays.update({f"variant_{k}": v for k, v in col2im_variants(Y, C, H, W, kH, kW, s).items()})
             params = dict(C=C, H=H, W=W, kH=kH, kW=kW, stride=s, dtype=dtype)
             yield f"col2im_C{C}_{H}x{W}_k{kH}x{kW}_s{s}_{dtype}", "col2im", params, \
-                col2im_checks(C, H, W, kH, kW, s), arrays
+                checks_for("col2im", params), arrays
 
 
-def build_layer_cases(rng, shapes, indices, dtypes=DTYPES, weight_dtype=None):
+def build_layer_cases(rng, shapes, checks_for, dtypes=DTYPES, weight_dtype=None):
     """Layer cases in each of `dtypes` (x, dY); the weights in `weight_dtype` if given, else the same."""
-    for index, (N, C_in, C_out, H, W, k, s, p) in zip(indices, shapes):
+    for N, C_in, C_out, H, W, k, s, p in shapes:
         for dtype in dtypes:
             weight = rng.standard_normal((C_out, C_in) + k).astype(weight_dtype or dtype)
             x = rng.standard_normal((N, C_in, H, W)).astype(dtype)
@@ -182,7 +145,11 @@ def build_layer_cases(rng, shapes, indices, dtypes=DTYPES, weight_dtype=None):
                           stride=s, padding=p, dtype=dtype)
             kH, kW = k
             case_id = f"layer_N{N}_Cin{C_in}_Cout{C_out}_{H}x{W}_k{kH}x{kW}_s{s}_p{p}_{dtype}"
-            checks = layer_checks(N, C_in, C_out, H, W, k, s, p, dtype, index)
+            if weight_dtype and weight_dtype != dtype:
+                # dW is then only as precise as dtype: the checks grade what this case is for, dX's dtype.
+                params["weight_dtype"] = weight_dtype
+                case_id += f"_weights_{weight_dtype}"
+            checks = checks_for("layer", params)
             if "finite_difference_dx" in checks:
                 # forward is linear in x and in the weights, so forward(x + eps v) = y + eps forward(v):
                 # what a finite-difference check needs to know that the forward it differentiates
@@ -190,30 +157,27 @@ def build_layer_cases(rng, shapes, indices, dtypes=DTYPES, weight_dtype=None):
                 x64, w64 = x.astype(np.float64), weight.astype(np.float64)
                 arrays["fd_forward_dirs_x"] = np.stack([conv2d_forward(v, w64, s, p) for v in arrays["fd_dirs_x"]])
                 arrays["fd_forward_dirs_w"] = np.stack([conv2d_forward(x64, v, s, p) for v in arrays["fd_dirs_w"]])
-            if weight_dtype and weight_dtype != dtype:
-                # dW is then only as precise as dtype: grade what this case is for, dX's dtype.
-                params["weight_dtype"] = weight_dtype
-                case_id += f"_weights_{weight_dtype}"
-                checks = ["forward_output", "backward_dx_shape_dtype"]
             yield case_id, "layer", params, checks, arrays
 
 
-def build_training_cases(seed, kernels):
+def build_training_cases(seed, kernels, checks_for):
     for name in kernels:
         x, target, w0 = filter_problem(KERNELS[name], seed=seed)
         arrays = {"x": x, "target": target, "w0": w0, "kernel": KERNELS[name]}
-        yield f"train_{name}", "training", dict(kernel=name, dtype="float64"), ["learns_filters"], arrays
+        params = dict(kernel=name, dtype="float64")
+        yield f"train_{name}", "training", params, checks_for("training", params), arrays
 
 
 def build_fixture_set(folder, seed, config, public=False):
     """Writes a complete fixture set into `folder` (replacing it); returns its manifest."""
     kernels = config.lab.training.kernels
+    checks_for = load_lab(config.path).checks_for
     rng = np.random.default_rng(seed)
     col_shapes = [COL2IM_SHAPES[i] for i in PUBLIC_COL2IM] if public else COL2IM_SHAPES
-    layer_idx = PUBLIC_LAYER if public else range(len(LAYER_SHAPES))
-    generated = [*build_col2im_cases(rng, col_shapes),
-                 *build_layer_cases(rng, [LAYER_SHAPES[i] for i in layer_idx], layer_idx),
-                 *build_layer_cases(rng, [LAYER_SHAPES[i] for i in MIXED_DTYPE_LAYER], MIXED_DTYPE_LAYER,
+    layer_shapes = [LAYER_SHAPES[i] for i in PUBLIC_LAYER] if public else LAYER_SHAPES
+    generated = [*build_col2im_cases(rng, col_shapes, checks_for),
+                 *build_layer_cases(rng, layer_shapes, checks_for),
+                 *build_layer_cases(rng, [LAYER_SHAPES[i] for i in MIXED_DTYPE_LAYER], checks_for,
                                     dtypes=("float32",), weight_dtype="float64"),
-                 *build_training_cases(seed, kernels)]
+                 *build_training_cases(seed, kernels, checks_for)]
     return write_fixture_set(folder, seed, generated, public)

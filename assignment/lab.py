@@ -44,6 +44,25 @@ BUG_VARIANTS = {
 }
 
 
+def windows_overlap(H, W, kH, kW, s):
+    """Whether some pixel lies in two windows: a step smaller than the kernel along an axis with
+    more than one window (a kernel as large as the image has one window, so no overlap)."""
+    H_out, W_out = (H - kH) // s + 1, (W - kW) // s + 1
+    return (H_out > 1 and s < kH) or (W_out > 1 and s < kW)
+
+
+def is_layer(case, mixed_dtypes=False):
+    """A layer case; one with float64 weights and float32 x, dY only when mixed_dtypes (such a case
+    grades what it is for, dX's dtype: its dW is only as precise as float32)."""
+    return case.kind == "layer" and (mixed_dtypes or "weight_dtype" not in case.params)
+
+
+def layer_shape(case):
+    """(N, C_in, C_out, H, W, (kH, kW), stride, padding) of a layer case, as the builder lists shapes."""
+    p = case.params
+    return (p["N"], p["C_in"], p["C_out"], p["H"], p["W"], tuple(p["kernel_size"]), p["stride"], p["padding"])
+
+
 def describe_case(case):
     """Shapes and settings in the handout's symbols, for feedback."""
     p = case.params

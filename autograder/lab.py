@@ -14,6 +14,7 @@ The engine knows a lab only through this interface (docs/new-lab.md):
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from types import SimpleNamespace
 
 from autograder.config import ConfigError, config_path, lab_module, load_config
 
@@ -68,6 +69,26 @@ class Lab:
     @property
     def template(self):
         return self.config.kit_path(self.config.assignment.template)
+
+    @cached_property
+    def case_selectors(self):
+        """{check name: select(case) -> bool} from the `@check(name, cases=select)` markers of the
+        lab's check modules (imported here, outside pytest, e.g. by a fixture builder)."""
+        import importlib
+        selectors = {}
+        for path in sorted(self.checks_dir.glob("check_*.py")):
+            module = importlib.import_module(f"{self.package}.checks.{path.stem}")
+            for function in vars(module).values():
+                for mark in getattr(function, "pytestmark", ()):
+                    if mark.name == "check" and mark.kwargs.get("cases"):
+                        selectors[mark.args[0]] = mark.kwargs["cases"]
+        return selectors
+
+    def checks_for(self, kind, params):
+        """The names of the checks whose selectors take a case of this kind and params, in config order."""
+        case = SimpleNamespace(kind=kind, params=params)
+        selectors = self.case_selectors
+        return [name for name in self.config.checks if name in selectors and selectors[name](case)]
 
     @cached_property
     def builder(self):

@@ -109,11 +109,13 @@ def test_fixture_set_from_another_seed_is_refused(tmp_path):
     assert f"seed {CONFIG.hidden_seed + 1}" in results["output"] and "make fixtures" in results["output"]
 
 
-def test_every_check_in_config_has_hidden_cases_and_a_test():
+def test_every_check_in_config_has_a_test_declaring_its_cases_and_hidden_cases():
     from autograder.fixtures import fixture_folder, load_fixture_set
+    from autograder.lab import load_lab
+    selectors = load_lab().case_selectors
+    assert set(selectors) == set(CONFIG.checks), "every check is one @check(name, cases=...) test"
     hidden = load_fixture_set(fixture_folder("hidden"), CONFIG.hidden_seed)
     for name in CONFIG.checks:
-        assert hidden.for_check(name), f"no hidden case for check {name}"
-    sources = "".join(p.read_text() for p in (REPO / "assignment" / "checks").glob("check_*.py"))
-    for name in CONFIG.checks:
-        assert f'@check("{name}")' in sources, f"check {name} has no test function"
+        chosen = hidden.for_check(name, selectors[name])
+        assert chosen, f"no hidden case for check {name}"
+        assert chosen == hidden.for_check(name), f"cases.json disagrees with {name}'s selector: rebuild"

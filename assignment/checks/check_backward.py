@@ -3,9 +3,25 @@
 import numpy as np
 import pytest
 
+from assignment.lab import is_layer, layer_shape
 from autograder.compare import CheckFailure, expect_array, matches
 
 check = pytest.mark.check
+
+# Shapes (as fixture_builder.LAYER_SHAPES lists them) where accumulation and unchanged inputs are
+# graded: a padded stride-1 batch and a strided, padded, non-square-kernel one; an unpadded
+# non-square kernel and a strided padded one.
+ACCUMULATION_SHAPES = {(2, 1, 1, 5, 5, (3, 3), 1, 1), (4, 2, 4, 8, 6, (2, 3), 3, 2)}
+UNCHANGED_INPUT_SHAPES = {(3, 2, 3, 6, 5, (3, 2), 1, 0), (2, 3, 2, 7, 7, (3, 3), 2, 1)}
+
+
+def any_layer(case):
+    return is_layer(case, mixed_dtypes=True)
+
+
+def layer_where(**conditions):
+    """A case selector: layer cases (same dtypes) whose params satisfy each condition(value)."""
+    return lambda case: is_layer(case) and all(test(case.params[k]) for k, test in conditions.items())
 
 
 def _crop_hint(case):
@@ -41,14 +57,14 @@ def expect_dW(student, config, case):
                  batch=case.params["N"])
 
 
-@check("forward_output")
+@check("forward_output", cases=any_layer)
 def test_forward_output(student, config, case):
     expected = case.array("y")
     expect_array(student.layer_run(case)["y"], expected, config.tolerance(expected.dtype),
                  "forward's output", case, hint="forward (given code) was changed")
 
 
-@check("backward_dx_shape_dtype")
+@check("backward_dx_shape_dtype", cases=any_layer)
 def test_backward_dx_shape_dtype(student, config, case):
     dX = student.layer_run(case)["dX"]
     p = case.params
@@ -64,34 +80,34 @@ def test_backward_dx_shape_dtype(student, config, case):
     expect_dX(student, config, case, what="dX (right shape and dtype; a case counts only with right values)")
 
 
-@check("backward_dx_values")
+@check("backward_dx_values", cases=layer_where(stride=lambda s: s == 1, padding=lambda p: p == 1))
 def test_backward_dx_values(student, config, case):
     expect_dX(student, config, case)
 
 
-@check("backward_dw_values")
+@check("backward_dw_values", cases=layer_where(stride=lambda s: s == 1, N=lambda n: n == 1))
 def test_backward_dw_values(student, config, case):
     expect_dW(student, config, case)
 
 
-@check("padding_crop")
+@check("padding_crop", cases=layer_where(stride=lambda s: s == 1, padding=lambda p: p in (0, 2)))
 def test_padding_crop(student, config, case):
     expect_dX(student, config, case, what=f"dX (padding = {case.params['padding']})")
 
 
-@check("stride")
+@check("stride", cases=layer_where(stride=lambda s: s > 1))
 def test_stride(student, config, case):
     expect_dX(student, config, case, what=f"dX (stride = {case.params['stride']})")
     expect_dW(student, config, case)
 
 
-@check("batch_sum")
+@check("batch_sum", cases=layer_where(stride=lambda s: s == 1, N=lambda n: n > 1))
 def test_batch_sum(student, config, case):
     expect_dW(student, config, case)
     expect_dX(student, config, case)
 
 
-@check("grad_accumulates")
+@check("grad_accumulates", cases=lambda case: is_layer(case) and layer_shape(case) in ACCUMULATION_SHAPES)
 def test_grad_accumulates(student, config, case):
     """Starting from grad0, one backward gives grad0 + dW and another gives grad0 + 2 dW, where dW is
     the reference's: accumulating a wrong (or zero) gradient earns nothing."""
@@ -112,7 +128,7 @@ def test_grad_accumulates(student, config, case):
                                f"grad_weight: {why}")
 
 
-@check("inputs_unchanged")
+@check("inputs_unchanged", cases=lambda case: is_layer(case) and layer_shape(case) in UNCHANGED_INPUT_SHAPES)
 def test_inputs_unchanged(student, config, case):
     run = student.layer_run(case)
     # Leaving inputs alone is worth points only next to right answers (zeros leave them alone too).
