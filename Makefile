@@ -53,7 +53,7 @@ otter-setup: $(OTTER_STAMP)
 setup: venv sandbox otter-setup
 
 # Rebuilt when the reference, the builder or the config changes; fast (well under a second).
-$(FIXTURES): $(STAMP) assignment/config.toml reference/*.py assignment/*.py autograder/fixtures.py
+$(FIXTURES): $(STAMP) assignment/config.toml reference/*.py assignment/*.py assignment/checks/*.py autograder/fixtures.py
 	$(PY) -m autograder fixtures
 
 fixtures: $(STAMP)
