@@ -1,54 +1,16 @@
-"""otter-grader interoperability: otter tests and an otter autograder zip from the kit's checks.
+"""otter-grader interoperability: otter tests and an otter autograder zip from the lab's checks.
 
     python -m autograder.staff.otter_bridge build --out build/otter
     python -m autograder.staff.otter_bridge install      # once per venv: lets `otter run` load the plugin
 
-`build` writes, from the check list in assignment/config.toml (the same list the kit
-grades with):
-
-    build/otter/tests/NAME.py          one otter test file per check (every check)
-    build/otter/public-tests/NAME.py   the public checks only (for `otter check`)
-    build/otter/otter_config.json      names the plugin autograder.otter_plugin.KitGraderPlugin
-    build/otter/autograder.zip         `otter generate`'s zip + the kit's grader and hidden fixtures
-
-Then a course keeps its otter commands:
-
-    otter run -a build/otter/autograder.zip -o OUT submission.zip
-    otter check lab.py -t build/otter/public-tests
-
-Why the scores hold (the full argument is in autograder/otter_plugin.py): under
-`otter run`, the plugin takes the submission out of otter's hands before otter's
-kernel starts, grades it with the kit's own grader (`python -m autograder grade`, the
-student's code isolated in the kit's sandbox) from the copy of the kit inside the zip,
-and rebuilds otter's results from the kit's results.json. The kernel never runs the
-student's code, so patching otter's test runner, reading the tests or forging files
-from inside it is impossible, and nothing the kernel computes reaches the score.
-
-The test files. Each is an exception-format otter test (``OK_FORMAT = False``): a
-check's name, points and hidden flag (hidden = visibility != "visible" or not public),
-and a body, `kit_grade` below copied into the file, that asks the kit's grader about
-that check. Exception format, because its test functions receive the student's
-namespace (`env`), which is how a test finds the submission under `otter check`: it
-reads the script's source back from the kernel (linecache of the cell that defined
-col2im), grades it once per run with `python -m autograder grade` (``--public``, the
-public checks on the public fixtures, for public-tests/; the hidden fixtures for
-tests/) and passes when the check got full marks. The kit is looked for in
-$CONVKIT_ROOT, else in the current folder if it holds `autograder/` (the kit, or a
-student's handout folder, which ships the grader and the public fixtures), else in
-the folder the tests were built from. Under `otter run` the namespace is empty (the
-plugin kept the student's code out of the kernel), so each test fails at once and the
-plugin replaces every score with the kit's. The test files hold no secret: expected
-answers live only in the fixtures, which only the kit's grader reads.
-
-Otter's own pass/fail per case makes `otter check` all-or-nothing per check; under
-`otter run` the score is the kit's, partial credit included.
-
-`install` writes a .pth file into this Python's site-packages holding the kit's
-folder, so that `autograder.otter_plugin` imports in any process of this venv,
-including the `otter` command's (otter imports plugins by name, and its console
-script does not put the current folder on sys.path). On Gradescope the zip's root,
-which holds the kit's `autograder/` package, is on sys.path already (otter's
-run_otter.py lives there).
+`build` writes one otter test per check (tests/), the public ones (public-tests/),
+otter_config.json naming the plugin (autograder.otter_plugin) and autograder.zip:
+`otter generate`'s zip plus the kit's grader and hidden fixtures (packaging's manifest).
+Each test is an exception-format otter test whose body, `kit_grade` below, reads the
+student's source back from the kernel and asks the kit's sandboxed grader about its
+check; under `otter run` the plugin replaces every score with the kit's. `install`
+writes a .pth naming the kit's folder, so the `otter` command imports the plugin.
+Why the scores hold, and what otter mode does not protect: docs/otter.md.
 """
 
 import argparse
