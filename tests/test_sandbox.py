@@ -552,3 +552,18 @@ def test_fast_npy_header_path_agrees_with_numpys_reader_and_refuses_lies():
         protocol.npy_to_array(lying)
     with pytest.raises(ProtocolError):                     # an object array is never accepted
         protocol.npy_to_array(blob.replace(b"'<f8'", b"'|O' "))
+
+
+def test_the_worker_calls_and_builds_only_what_the_lab_contract_names(tmp_path, level):
+    """The lab's CONTRACT is all the worker may use: another function or class of the student's
+    module is refused as if it did not exist, and the student's file keeps its own name."""
+    from autograder.lab import Contract
+    body = "\ndef helper():\n    return np.ones(3)\n\nclass Other:\n    pass\n"
+    contract = Contract(functions=("col2im",), classes=("Conv2d",))
+    with sandbox(tmp_path, level, body, contract=contract) as sb:
+        assert sb.call("col2im", np.ones((1, 1)), 1, 1, 1, 1, 1).shape == (1, 1, 1)
+        assert "conv2d.py has no function helper()" in raises("exception", sb.call, "helper").message
+        assert "has no class Other" in raises("exception", sb.new_object, "Other").message
+        assert sb.new_object("Conv2d", 1, 1, 3).get("weight").shape == (1, 1, 3, 3)
+    with sandbox(tmp_path, level, body) as sb:          # no contract: anything the module defines
+        assert sb.call("helper").shape == (3,)
