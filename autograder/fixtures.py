@@ -76,9 +76,12 @@ class FixtureSet:
         return self.manifest["set_hash"]
 
     def for_check(self, check, select=None):
-        """The cases a check grades, in file order: those `select(case)` accepts when the check
-        declares it (@check(name, cases=select)), else those the builder listed for it."""
-        return [c for c in self.cases if (select(c) if select else check in c.checks)]
+        """The cases a check grades, in file order: those the builder listed for it in cases.json
+        (a lab's builder records there what each check's selector chose); in a set that lists
+        no check at all, those the check's own select(case) accepts."""
+        if select is not None and not any(c.checks for c in self.cases):
+            return [c for c in self.cases if select(c)]
+        return [c for c in self.cases if check in c.checks]
 
 
 def sha256_file(path):

@@ -106,15 +106,13 @@ def tiny_fixture_set(root, seed, N, C_in, C_out, H, W, k, s, p):
     """A hidden fixture set for one layer shape (float64 and float32) and the col2im of its padded
     size, made by the builder's own functions; every check applies to every case (none is left to
     the builder's choice of which case serves which check)."""
+    def every_check(kind, params):
+        return COL2IM_CHECKS if kind == "col2im" else \
+            LAYER_CHECKS + (FD_CHECKS if params["dtype"] == "float64" else [])
     rng = np.random.default_rng(seed)
     kH, kW = k
-    generated = []
-    for case_id, kind, params, _, arrays in [
-            *fb.build_col2im_cases(rng, [(C_in, H + 2 * p, W + 2 * p, kH, kW, s)]),
-            *fb.build_layer_cases(rng, [(N, C_in, C_out, H, W, k, s, p)], [0])]:
-        checks = COL2IM_CHECKS if kind == "col2im" else \
-            LAYER_CHECKS + (FD_CHECKS if params["dtype"] == "float64" else [])
-        generated.append((case_id, kind, params, checks, arrays))
+    generated = [*fb.build_col2im_cases(rng, [(C_in, H + 2 * p, W + 2 * p, kH, kW, s)], every_check),
+                 *fb.build_layer_cases(rng, [(N, C_in, C_out, H, W, k, s, p)], every_check)]
     write_fixture_set(root / "hidden", seed, generated)
     return config_for(COL2IM_CHECKS + LAYER_CHECKS + FD_CHECKS, seed, root / "config.toml")
 
