@@ -112,7 +112,11 @@ def cmd_submit(path, dest="submission.zip", anyway=False):
     except InvalidSubmission as exc:
         print(f"NOT SUBMITTED: {exc.message}; {_remove_stale(dest)}.")
         return 2
-    report = _run_public_checks(path)
+    try:
+        report = _run_public_checks(path)
+    except BaseException:                      # the checks could not run here: no stale zip either
+        _remove_stale(dest)
+        raise
     problems = submission_problems(report)
     score = (f"public checks {report.score:g} / {report.max_score:g}" if report.status == "graded"
              else "public checks did not run")

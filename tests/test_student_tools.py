@@ -331,3 +331,27 @@ def test_notebook_against_the_template(handout_zip, tmp_path):
     assert any("col2im: not implemented yet" in text for _, text, _ in cells)
     assert cells[-1][1].startswith("NOT SUBMITTED: public checks 0 / 34")
     assert not (folder / "submission.zip").exists()
+
+
+def test_when_the_checks_cannot_start_submit_removes_the_stale_zip_and_lab_py_says_why(
+        tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    def sandbox_cannot_start(path):
+        raise RuntimeError("no isolation level is usable here")
+    monkeypatch.setattr(student_tools, "_run_public_checks", sandbox_cannot_start)
+    (tmp_path / "conv2d.py").write_text(CORRECT)
+    (tmp_path / "submission.zip").write_bytes(b"stale")
+    with pytest.raises(RuntimeError):
+        student_tools.cmd_submit(tmp_path / "conv2d.py", tmp_path / "submission.zip")
+    assert not (tmp_path / "submission.zip").exists()
+
+    spec = importlib.util.spec_from_file_location("_lab", REPO / "student_template" / "lab.py")
+    lab = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lab)
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "path", list(sys.path))          # lab.main puts its folder first
+    assert lab.main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("The checks could not start on this machine (RuntimeError: no isolation level")
+    assert "python lab.py selfcheck" in out
