@@ -41,7 +41,11 @@ def main(argv=None):
         script = HERE / ("train_filter.py" if args.command == "demo" else "self_check.py")
         return subprocess.call([sys.executable, str(script), *rest], cwd=HERE)
     sys.path.insert(0, str(HERE))
-    from autograder.student_tools import cmd_check, cmd_submit
+    try:
+        from autograder.student_tools import cmd_check, cmd_submit
+    except ImportError as exc:                 # e.g. pytest, which the grader runs its checks with
+        print(f"{exc.name or exc} is not installed for {sys.executable}.\nIn this folder, run:  {INSTALL}")
+        return 2
     try:
         if args.command == "check":
             return cmd_check(HERE / "conv2d.py")
