@@ -167,3 +167,12 @@ def test_file_table_lists_exactly_what_handout_zip_holds(tmp_path):
     assert all(len(row_of(n)) == 1 for n in names), "a file is listed twice"
     empty = [r for r in rows if not any(r in row_of(n) for n in names)]
     assert not empty, f"in the file table but not in handout.zip: {empty}"
+
+
+def test_committed_notebook_is_what_make_notebook_writes():
+    import nbformat
+    from assignment import make_notebook
+    committed = nbformat.read(make_notebook.NOTEBOOK, as_version=4)
+    built = make_notebook.build_notebook()
+    assert [(c.cell_type, c.source) for c in committed.cells] == [(c.cell_type, c.source) for c in built.cells]
+    assert all(not c.get("outputs") for c in committed.cells), "the shipped notebook must hold no outputs"
