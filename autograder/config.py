@@ -5,7 +5,10 @@ visibility, tolerances, limits and seeds. Code reads it through `load_config`,
 so a typo in the file is a clear message, not a KeyError deep in grading.
 """
 
-import tomllib
+try:
+    import tomllib
+except ImportError:                    # Python 3.10: the handout pins tomli for it
+    import tomli as tomllib
 from dataclasses import dataclass
 from pathlib import Path
 

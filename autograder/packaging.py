@@ -24,6 +24,8 @@ GRADER_MODULES = ["__init__.py", "__main__.py", "cli.py", "config.py", "fixtures
 GRADESCOPE_DIR = KIT_ROOT / "autograder" / "gradescope"
 HANDOUT_DIR = KIT_ROOT / "autograder" / "handout"
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)
+# The students' files at the handout's top level, from student_template/ (README.md lists them).
+STUDENT_FILES = ("conv2d.py", "lab.py", "lab.ipynb", "train_filter.py", "self_check.py")
 
 
 def _grader_files():
@@ -73,12 +75,13 @@ def handout_files():
     """What students get: the template, the handout and its figures, public fixtures, check tools."""
     template = KIT_ROOT / "student_template"
     assignment = KIT_ROOT / "assignment"
-    files = {name: template / name for name in ("conv2d.py", "train_filter.py", "self_check.py")}
+    files = {name: template / name for name in STUDENT_FILES}
     files["README.md"] = assignment / "README.md"
     files.update({f"figures/{p.name}": p for p in sorted((assignment / "figures").glob("*.png"))})
     files["Makefile"] = HANDOUT_DIR / "Makefile"
     files["requirements.txt"] = HANDOUT_DIR / "requirements.txt"
     files.update(_grader_files())
+    files["autograder/notebook.py"] = KIT_ROOT / "autograder" / "notebook.py"
     files.update(_fixture_files("public"))
     return files
 

@@ -17,11 +17,15 @@ request, so the grader can treat any extra byte as a forgery.
 import io
 import json
 import os
-import resource
 import signal
 import struct
 import sys
 import traceback
+
+try:
+    import resource
+except ImportError:                    # not POSIX (Windows): no rlimits, the grader's timeouts remain
+    resource = None
 
 MAGIC = b"CKF1"
 PREFIX = struct.Struct("<4sII")        # magic, header_len, n_blobs
@@ -37,6 +41,8 @@ np = None                              # numpy, imported after the limits are in
 
 def apply_limits(config: dict) -> None:
     """Lower this process's rlimits (its children inherit them; none can be raised again)."""
+    if resource is None:
+        return
     mb = 2 ** 20
     limits = [(resource.RLIMIT_CORE, 0),
               (resource.RLIMIT_AS, config["memory_mb"] * mb),
@@ -424,7 +430,7 @@ def serve(config: dict) -> None:
 def main() -> None:
     config = json.loads(sys.argv[1])
     apply_limits(config)
-    if config.get("supervise"):
+    if config.get("supervise") and hasattr(os, "fork"):
         supervise(config)
     serve(config)
 
