@@ -566,26 +566,6 @@ def _plan(entries, out_dir, fixture_hash, force, chosen):
     return kept, todo, notes
 
 
-class IntegrityInBackground:
-    """The integrity report (copydetect: ~35 ms of CPU a submission), computed in a thread
-    while the submissions are graded: it needs only their code, and computed after grading
-    it kept one core busy while the other idled. Nothing in it changes a grade."""
-
-    def __init__(self, config, sources):
-        self.result = None
-        self.thread = threading.Thread(target=self._run, args=(config, sources), daemon=True)
-        self.thread.start()
-
-    def _run(self, config, sources):
-        from autograder.reports import run_integrity
-        self.result = run_integrity(config, sources)
-
-    def get(self):
-        """(report, problem) as run_integrity gives them; None if the thread failed."""
-        self.thread.join()
-        return self.result
-
-
 def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
     from autograder.reports import write_summary
     config = load_config()
@@ -620,8 +600,6 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
     timeout_s = float(config.limits["total_timeout_s"]) + GRADER_MARGIN_S
     progress = Progress(len(records) + len(todo), kept=len(records), stream=progress_stream)
     notes_by_id = {e.id: e.note for e in todo}
-    sources = [(e.id, e.path) for e in entries]
-    integrity = IntegrityInBackground(config, sources)
     temp_dir, pool = None, None
     try:
         temp_dir = batch_temp_dir()
@@ -651,7 +629,7 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
         write_atomic(out_dir / "grades.csv", grades_csv(records.values(), check_names))
     signals.raise_pending()
     ordered = sorted(records.values(), key=lambda r: r["id"])
-    write_summary(ordered, config, out_dir, sources=sources, integrity=integrity.get())
+    write_summary(ordered, config, out_dir, sources=[(e.id, e.path) for e in entries])
     return ordered
 
 

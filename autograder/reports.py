@@ -246,16 +246,14 @@ def run_integrity(config, sources):
         return None, f"integrity flags could not be computed: {exc!r}"[:300]
 
 
-def write_summary(records, config, out_dir, sources=None, integrity=None):
+def write_summary(records, config, out_dir, sources=None):
     """Writes summary.md, report.html, scores.png, checks.png (and similarity.html) into out_dir.
 
     sources: [(id, submission path)] to read the code from for the integrity flags; None skips them.
-    integrity: run_integrity's result if already computed (the batch does it while grading).
     """
     from autograder.html_report import render_report
     out_dir = Path(out_dir)
-    report, problem = integrity if integrity is not None else \
-        run_integrity(config, sources) if sources is not None else (None, "")
+    report, problem = run_integrity(config, sources) if sources is not None else (None, "")
     stats = batch_stats(records, config, _likely_bugs(out_dir, records), report, [problem] if problem else [])
     plot_scores(stats, out_dir / "scores.png")
     plot_checks(stats, config, out_dir / "checks.png")
