@@ -73,11 +73,11 @@ class GradingPlugin:
         items[:] = [item for item in items if self.check_name(item) in self.outcomes]
         self._uses_left = Counter(self.case_of(item).id for item in items if self.case_of(item) is not None)
 
-    @pytest.fixture(name="student")
+    @pytest.fixture(name="student", scope="session")
     def student_fixture(self):
         return self._student
 
-    @pytest.fixture(name="config")
+    @pytest.fixture(name="config", scope="session")
     def config_fixture(self):
         return self._config
 

@@ -139,7 +139,25 @@ def batch_table(g):
                      f"{b['seconds']:.1f} s | {b['per_minute']:.0f} | {b.get('load_average', float('nan')):.2f} | "
                      f"{cpu_text} | {idle} |")
     return lines + ["", f"Before: {base['what']}. Where the time goes and what 300/min needs: "
-                    "[BATCH_NOTES.md](BATCH_NOTES.md).", ""]
+                    "[BATCH_NOTES.md](BATCH_NOTES.md).", ""] + batch_side_by_side()
+
+
+def batch_side_by_side():
+    """The last change's batch throughput against the commit before it, runs interleaved (bench/batch_ab.py)."""
+    try:
+        ab = json.loads((BENCH / "batch_ab.json").read_text())
+    except (OSError, ValueError):
+        return []
+    lines = [f"Side by side ({ab['date']}, `bench/batch_ab.py`): {ab['submissions']} submissions of the "
+             f"{ab['mix']}, {ab['rounds']} rounds, the two trees alternating, so both saw the same load.", "",
+             "| tree | CPU per submission (median) | on idle cores | wall per minute (median) | runs: CPU per submission, load |",
+             "|---|---:|---:|---:|---|"]
+    for name in ("before", "after"):
+        t = ab[name]
+        runs = ", ".join(f"{r['cpu_ms_per_submission']:.0f} ms at {r['load_average']:.1f}" for r in t["runs"])
+        lines.append(f"| {name}: {ab[name + '_label']} | {t['cpu_ms_per_submission']:.0f} ms | "
+                     f"{t['idle_cores_per_minute']:.0f}/min | {t['per_minute']:.0f}/min | {runs} |")
+    return lines + [""]
 
 
 def integrity_section(i):

@@ -18,19 +18,26 @@ PADDING = 1            # the training layer: Conv2d(1, 1, 3, stride=1, padding=1
 
 
 def padded_windows(x, kH, kW, padding):
-    """x: (N, C, H, W) -> (N, C, H_out, W_out, kH, kW), the stride-1 windows of x zero-padded."""
+    """x: (N, C, H, W) -> (N, H_out, W_out, C, kH, kW), the stride-1 windows of x zero-padded,
+    as one contiguous array, so that the products below are single matrix products (an einsum
+    over the strided view took ~140 us an epoch, ~14 ms of a submission's grading)."""
     pad = ((0, 0), (0, 0), (padding, padding), (padding, padding))
-    return sliding_window_view(np.pad(x, pad), (kH, kW), axis=(2, 3))
+    windows = sliding_window_view(np.pad(x, pad), (kH, kW), axis=(2, 3))
+    return np.ascontiguousarray(windows.transpose(0, 2, 3, 1, 4, 5))
 
 
 def true_forward(windows, weight):
     """y: (N, C_out, H_out, W_out) = cross-correlation of the windows with weight (C_out, C_in, kH, kW)."""
-    return np.einsum("ncijab,ocab->noij", windows, weight)
+    N, H_out, W_out = windows.shape[:3]
+    rows = windows.reshape(N * H_out * W_out, -1)            # one window per row
+    return (rows @ weight.reshape(len(weight), -1).T).reshape(N, H_out, W_out, -1).transpose(0, 3, 1, 2)
 
 
 def true_weight_gradient(windows, dY):
-    """dL/dW: (C_out, C_in, kH, kW) = sum over n, i, j of dY[n, o, i, j] * window[n, c, i, j]."""
-    return np.einsum("noij,ncijab->ocab", dY, windows)
+    """dL/dW: (C_out, C_in, kH, kW) = sum over n, i, j of dY[n, o, i, j] * window[n, i, j, c]."""
+    rows = windows.reshape(dY.size // dY.shape[1], -1)
+    dY_rows = dY.transpose(0, 2, 3, 1).reshape(len(rows), -1)  # (N*H_out*W_out, C_out)
+    return (dY_rows.T @ rows).reshape(dY.shape[1], *windows.shape[3:])
 
 
 @check("learns_filters")
