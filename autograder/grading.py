@@ -10,6 +10,7 @@ student's code only ever runs inside the sandbox's worker.
 import os
 import tempfile
 import time
+import types
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,14 +74,6 @@ class GradingPlugin:
         items[:] = [item for item in items if self.check_name(item) in self.outcomes]
         self._uses_left = Counter(self.case_of(item).id for item in items if self.case_of(item) is not None)
 
-    @pytest.fixture(name="student", scope="session")
-    def student_fixture(self):
-        return self._student
-
-    @pytest.fixture(name="config", scope="session")
-    def config_fixture(self):
-        return self._config
-
     @pytest.hookimpl(wrapper=True)
     def pytest_pyfunc_call(self, pyfuncitem):
         """Records an expected failure (a check's verdict) here and tells pytest the call ran.
@@ -125,6 +118,17 @@ class GradingPlugin:
                 self.internal_errors.append(f"{item.nodeid}: {report.longreprtext[-1500:]}")
 
 
+def _session_fixtures(**values):
+    """A plugin holding one session-scoped fixture per value: set up once per grading,
+    not once per test item (pytest deprecates such fixtures as methods of a plugin)."""
+    def fixture(name, value):
+        return pytest.fixture(lambda: value, name=name, scope="session")
+    plugin = types.ModuleType("grading_session_fixtures")    # pytest reads fixtures off a module's attributes
+    for name, value in values.items():
+        setattr(plugin, f"{name}_fixture", fixture(name, value))
+    return plugin
+
+
 def run_checks(config, fixture_set, student, selected):
     """Runs the selected checks with pytest in this process; returns the plugin with outcomes."""
     plugin = GradingPlugin(config, fixture_set, student, selected)
@@ -136,7 +140,7 @@ def run_checks(config, fixture_set, student, selected):
     args = [str(CHECKS_DIR), *(a for name in unused for a in ("-p", f"no:{name}")),
             "--assert=plain", "-c", os.devnull, "--rootdir", str(CHECKS_DIR),
             "-o", "python_files=check_*.py", "-o", "python_functions=test_*"]
-    code = pytest.main(args, plugins=[plugin])
+    code = pytest.main(args, plugins=[plugin, _session_fixtures(student=student, config=config)])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         plugin.internal_errors.append(f"pytest exited with {code!r}")
     for name, outcome in plugin.outcomes.items():
