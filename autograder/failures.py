@@ -63,7 +63,8 @@ class Failure:
             return None
         if not isinstance(data.get("problem"), str):
             return None
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        return cls(**{f.name: data.get(f.name, "") for f in fields(cls) if f.name != "kind"},
+                   kind=data.get("kind", "wrong"))
 
 
 class CheckFailure(AssertionError):

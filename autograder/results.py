@@ -160,7 +160,8 @@ class GradeReport:
                       extra_data=dict(check=c.name, cases_passed=c.passed, cases=c.total,
                                       failures=[f.to_data() for f in c.failures]))
                  for i, c in enumerate(self.checks, 1)]
-        extra = dict(status=self.status, grader_version=__version__, max_score=self.max_score, **self.extra)
+        extra = dict(status=self.status, grader_version=__version__, max_score=self.max_score,
+                     message=inert(self.message), **self.extra)
         extra["root_causes"] = [dict(function=r.function, check=r.check, checks=list(r.checks),
                                      failure=r.failure.to_data()) for r in causes]
         output = self.message
