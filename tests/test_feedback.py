@@ -49,6 +49,9 @@ def test_failures_reach_results_json_and_reports_as_data(tmp_path):
     assert first["function"] == "col2im" and first["kind"] == "wrong" and "stride=" in first["case"]
     assert first["likely_bug"].startswith("overlapping windows were overwritten")
     assert results["extra_data"]["root_causes"][0]["function"] == "col2im"
+    # the batch_sum check fails too (dX goes through col2im), but its hint ("not the mean") would point away
+    feedback = (tmp_path / "out" / "feedback.md").read_text()
+    assert "dW sums over every image of the batch" in feedback and "not the mean" not in feedback
     # the same failures, as data, on the report object
     assert [f.to_data() for f in next(c for c in report.checks if c.name == "col2im_overlap_sum").failures] == failures
 
