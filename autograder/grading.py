@@ -95,7 +95,7 @@ class GradingPlugin:
         except StudentError as exc:
             case = self.case_of(pyfuncitem)
             pyfuncitem.grading_failure = Failure(case=case.describe() if case is not None else "",
-                                                 problem="your code failed", detail=exc.message,
+                                                 problem="your code failed:", detail=exc.message,
                                                  function=exc.call, kind=exc.kind)
         except CheckFailure as exc:           # written for the student
             pyfuncitem.grading_failure = exc.failure

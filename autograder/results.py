@@ -95,9 +95,10 @@ class CheckOutcome:
 
 def _earlier_cause(failures, causes):
     """The first root cause, when it lies in another function than every failure here (so these
-    failures may be its consequences); None otherwise."""
+    wrong answers may be its consequences); None otherwise, and for a crash, whose traceback
+    says itself where it happened."""
     functions = {f.function for f in failures}
-    if causes and failures and causes[0].function not in functions:
+    if causes and failures and causes[0].function not in functions and not all(f.raised for f in failures):
         return causes[0]
     return None
 
@@ -122,10 +123,12 @@ def start_here(causes):
         f = cause.failure
         lines.append(f"{number}. {f.function or 'your code'}: first seen in '{cause.check}'"
                      + (f", case {f.case}" if f.case else "") + ".")
-        lines.append(f"   {f.problem}" + (f"; likely bug: {f.likely_bug}" if f.likely_bug else ""))
+        lines.append("   It did not answer on that case: what happened is shown below (for an exception, with "
+                     "the line of your code that raised it)."
+                     if f.raised else f"   {f.problem}" + (f"; likely bug: {f.likely_bug}" if f.likely_bug else ""))
         if len(cause.checks) > 1:
             lines.append(f"   The same function fails {len(cause.checks)} checks: {', '.join(cause.checks)}.")
-        if number > 1:
+        if number > 1 and not f.raised:
             lines.append(f"   This may follow from {causes[0].function or 'the first problem'}: fix that first.")
     return lines
 
@@ -167,9 +170,8 @@ class GradeReport:
         output = self.message
         if visible_causes:
             output += "\n\nStart here:\n" + "\n".join(start_here(visible_causes))
-            first = visible_causes[0].failure
-            if first.raised and first.detail:
-                output += "\n\n" + first.detail
+            output += "".join(f"\n\nWhat happened in {c.function or 'your code'}, on the case above:\n{c.failure.detail}"
+                              for c in visible_causes if c.failure.raised and c.failure.detail)
         return dict(score=self.score, execution_time=round(self.execution_time, 3), output=inert(output),
                     output_format="text", visibility="visible", stdout_visibility="hidden",
                     tests=tests, extra_data=extra)
@@ -183,7 +185,7 @@ class GradeReport:
             lines += ["## Start here", "", fenced("\n".join(start_here(causes)))]
             for cause in causes:
                 if cause.failure.raised and cause.failure.detail:
-                    lines += ["", f"What {cause.function or 'your code'} raised, on the case above:", "",
+                    lines += ["", f"What happened in {cause.function or 'your code'}, on the case above:", "",
                               fenced(cause.failure.detail)]
             lines.append("")
         if self.checks and self.status == "graded":
