@@ -19,6 +19,7 @@ import pytest
 
 from autograder import checks as checks_package
 from autograder.config import KIT_ROOT, load_config
+from autograder.failures import CheckFailure, Failure
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
 from autograder.results import CheckOutcome, GradeReport, write_report
 from autograder.sandbox import Limits, Sandbox, StudentError
@@ -86,10 +87,11 @@ class GradingPlugin:
             return (yield)
         except StudentError as exc:
             case = self.case_of(pyfuncitem)
-            prefix = f"[{case.describe()}] " if case is not None else ""
-            pyfuncitem.grading_failure = f"{prefix}your code failed: {exc.message}"
-        except AssertionError as exc:         # CheckFailure, written for the student
-            pyfuncitem.grading_failure = str(exc)
+            pyfuncitem.grading_failure = Failure(case=case.describe() if case is not None else "",
+                                                 problem="your code failed:", detail=exc.message,
+                                                 function=exc.call, kind=exc.kind)
+        except CheckFailure as exc:           # written for the student
+            pyfuncitem.grading_failure = exc.failure
         return True
 
     @pytest.hookimpl(wrapper=True)
@@ -113,7 +115,10 @@ class GradingPlugin:
             outcome.passed += 1
         else:
             # A bug in the grader itself: the student sees a neutral line, staff see the traceback.
-            outcome.failures.append("the grader hit an internal error on this case (course staff have been told)")
+            case = self.case_of(item)
+            outcome.failures.append(Failure(case=case.describe() if case is not None else "", kind="internal",
+                                            problem="the grader hit an internal error on this case "
+                                                    "(course staff have been told)"))
             if len(self.internal_errors) < 5:
                 self.internal_errors.append(f"{item.nodeid}: {report.longreprtext[-1500:]}")
 

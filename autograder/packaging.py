@@ -19,8 +19,8 @@ from autograder.fixtures import FIXTURES_ROOT
 
 # The grader modules that run at grading time (the builder, catalogue and packaging stay home).
 GRADER_MODULES = ["__init__.py", "__main__.py", "cli.py", "config.py", "fixtures.py", "grading.py",
-                  "compare.py", "error_map.py", "results.py", "worker.py", "protocol.py", "runtime.py",
-                  "student.py", "submission.py", "student_tools.py"]
+                  "compare.py", "error_map.py", "failures.py", "results.py", "worker.py", "protocol.py",
+                  "runtime.py", "student.py", "submission.py", "student_tools.py"]
 GRADESCOPE_DIR = KIT_ROOT / "autograder" / "gradescope"
 HANDOUT_DIR = KIT_ROOT / "autograder" / "handout"
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)

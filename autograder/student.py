@@ -71,7 +71,11 @@ class GuardedLayer:
     def steps(self, steps, name, reply_shapes):
         """Several calls in one round trip (see LayerProxy.steps); `name` is what times out;
         reply_shapes: the shapes of every array a correct reply holds (its size cap)."""
-        return self._code.guarded(name, self._layer.steps, steps, name, reply_cap(*reply_shapes))
+        values = self._code.guarded(name, self._layer.steps, steps, name, reply_cap(*reply_shapes))
+        for value in values:
+            if isinstance(value, StudentError):
+                value.call = value.call or name
+        return values
 
     def run(self, steps, name, reply_shapes=()):
         """steps(), but every step must succeed: the values, or the first StudentError raised."""
@@ -104,15 +108,16 @@ class StudentCode:
 
     def guarded(self, name, function, *args):
         """Calls function(*args) unless the budget is spent or `name` keeps timing out."""
-        self._guard()
-        if self._timeouts[name] >= MAX_TIMEOUTS:
-            raise StudentError("timeout", f"{name} was not run again: it already ran out of time "
-                                          f"{self._timeouts[name]} times (infinite loop?)")
         try:
+            self._guard()
+            if self._timeouts[name] >= MAX_TIMEOUTS:
+                raise StudentError("timeout", f"{name} was not run again: it already ran out of time "
+                                              f"{self._timeouts[name]} times (infinite loop?)")
             return function(*args)
         except StudentError as exc:
             if exc.kind == "timeout":
                 self._timeouts[name] += 1
+            exc.call = exc.call or name          # which of the student's functions failed, as data
             raise
 
     def _cached(self, key, make):

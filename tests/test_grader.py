@@ -1,13 +1,15 @@
 """The grader end to end: full marks for the reference, zero for the template, bugs caught."""
 
+import ast
 import json
 import shutil
 import subprocess
 import sys
+import tomllib
 
 import pytest
 
-from autograder.catalogue import load_catalogue, write_zip
+from autograder.catalogue import CATALOGUE_DIR, correct_solution, load_catalogue, write_zip
 from autograder.config import load_config
 from autograder.fixture_builder import build_fixture_set
 from autograder.grading import GradingOptions, grade_submission
@@ -60,14 +62,42 @@ def test_untouched_template_earns_zero_with_not_implemented_feedback(tmp_path):
     assert "col2im is not implemented yet" in feedback and "Conv2d.backward is not implemented yet" in feedback
 
 
+def edited_functions():
+    """{'bug/NAME': the function its edits sit in ('col2im', 'Conv2d.backward', ...)}, read from
+    catalogue.toml's replacements and the base file's syntax tree: what a feedback's top must name."""
+    data = tomllib.loads((CATALOGUE_DIR / "catalogue.toml").read_text(encoding="utf-8"))
+    found = {}
+    for bug in data["bug"]:
+        source = correct_solution(bug["base"])
+        tree = ast.parse(source)
+        spans = [(n.name, n) for n in tree.body if isinstance(n, ast.FunctionDef)]
+        spans += [(f"{c.name}.{m.name}", m) for c in tree.body if isinstance(c, ast.ClassDef)
+                  for m in c.body if isinstance(m, ast.FunctionDef)]
+        names = set()
+        for edit in bug["replace"]:
+            line = source[:source.index(edit["old"])].count("\n") + 1
+            names |= {name for name, node in spans if node.lineno <= line <= node.end_lineno}
+        assert len(names) == 1, f"bug/{bug['name']}: edits in {names}"
+        found[f"bug/{bug['name']}"] = names.pop()
+    return found
+
+
+EDITED_FUNCTION = edited_functions()
+
+
 @pytest.mark.parametrize("key", [k for k in CATALOGUE if k.startswith("bug/")])
 def test_known_bug_is_caught(tmp_path, key):
+    """Caught by the hidden set, and its feedback opens with the function the bug is in."""
     entry = CATALOGUE[key]
-    report, _ = grade(write_zip(entry, tmp_path / "sub.zip"), tmp_path)
+    report, results = grade(write_zip(entry, tmp_path / "sub.zip"), tmp_path)
     failed = failed_checks(report)
     assert report.score < report.max_score, f"{key} ({entry.story}) earned full marks"
     assert set(entry.fails) <= failed, f"{key} should fail {set(entry.fails) - failed}; failed {sorted(failed)}"
     assert not set(entry.passes) & failed, f"{key} should pass {set(entry.passes) & failed}"
+    feedback = (tmp_path / "out" / "feedback.md").read_text()
+    top = feedback[feedback.index("## Start here"):feedback.index("| check |")]
+    assert f"1. {EDITED_FUNCTION[key]}: first seen in" in top, f"{key} is in {EDITED_FUNCTION[key]}:\n{top}"
+    assert results["extra_data"]["root_causes"][0]["function"] == EDITED_FUNCTION[key]
 
 
 def test_failure_feedback_names_case_and_likely_bug_without_expected_values(tmp_path):

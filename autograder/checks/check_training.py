@@ -53,19 +53,19 @@ def test_learns_filters(student, config, case):
         y, _ = layer.run([("set", "weight", weight), ("zero_grad",), ("forward", x)], "Conv2d.forward",
                          [target.shape, x.shape])[-1]
         if not matches(y, true_forward(windows, weight), tol):
-            raise CheckFailure(f"[{case.describe()}] at epoch {epoch}, forward's output (shape {y.shape}) is not "
-                               f"the convolution of x with the current weights: forward was changed")
+            raise CheckFailure(case, f"at epoch {epoch}, forward's output (shape {y.shape}) is not the convolution "
+                                     f"of x with the current weights: forward was changed", function="Conv2d.forward")
         dY = 2.0 * (y - target) / y.size
         _, grad = layer.run([("backward", dY), ("get", "grad_weight")], "Conv2d.backward",
                             [x.shape, dY.shape, weight.shape])
         if not matches(grad, true_weight_gradient(windows, dY), tol):
-            raise CheckFailure(f"[{case.describe()}] at epoch {epoch}, grad_weight after zero_grad and one "
-                               f"backward is not dL/dW for this x, dY and weights (shape {grad.shape}): the "
-                               f"filter must be learned through a correct weight gradient")
+            raise CheckFailure(case, f"at epoch {epoch}, grad_weight after zero_grad and one backward is not dL/dW "
+                                     f"for this x, dY and weights (shape {grad.shape}): the filter must be learned "
+                                     f"through a correct weight gradient", function="Conv2d.backward")
         weight = weight - config.training_lr * grad
     error = float(np.max(np.abs(weight[0, 0] - kernel)))
     if not error < config.max_kernel_error:
         loss = float(np.mean((true_forward(windows, weight) - target) ** 2))
-        raise CheckFailure(f"[{case.describe()}] after {config.training_epochs} epochs (lr {config.training_lr}, "
-                           f"zero_grad every step) the largest kernel error is {error:.2e} (needs < "
-                           f"{config.max_kernel_error:g}) and the loss is {loss:.2e}")
+        raise CheckFailure(case, f"after {config.training_epochs} epochs (lr {config.training_lr}, zero_grad every "
+                                 f"step) the largest kernel error is {error:.2e} (needs < {config.max_kernel_error:g}) "
+                                 f"and the loss is {loss:.2e}", function="Conv2d.backward")
