@@ -21,7 +21,7 @@ CONFIG = load_config()
 CATALOGUE, _ = load_catalogue()
 BUGS = sorted(k for k in CATALOGUE if k.startswith("bug/"))
 GOAL = 0.90
-README_ROW = re.compile(r"^\| one-bug solutions caught by the public checks .*?\*\*(\d+) of (\d+) \((\d+) %\)\*\*",
+README_ROW = re.compile(r"^\| the same one-bug solutions caught by the public checks .*?\*\*(\d+) of (\d+) \((\d+) %\)\*\*",
                         re.MULTILINE)
 
 
