@@ -16,6 +16,7 @@ from pathlib import Path
 
 from autograder.config import KIT_ROOT, load_config
 from autograder.grading import GradingOptions, grade_submission
+from autograder.results import start_here
 from autograder.sandbox.levels import missing_posix
 from autograder.submission import InvalidSubmission, load_submission
 
@@ -45,11 +46,22 @@ def print_public_report(report, path):
     if isolation_note():
         print(isolation_note())
     print()
+    causes = report.causes()
+    if causes:                       # one root cause per function, once; the checks below point back
+        print("Start here:")
+        for line in start_here(causes):
+            print(f"  {line}")
+        for cause in causes:
+            if cause.failure.raised and cause.failure.detail:
+                print(f"\n  What happened in {cause.function or 'your code'}, on the case above:")
+                for line in cause.failure.detail.splitlines():
+                    print(f"    {line}")
+        print()
     for c in report.checks:
         ok = c.total and c.passed == c.total
         print(f"  {'PASS' if ok else 'FAIL'}  {c.title:<58} {c.score:>5g} / {c.points:g}")
         if not ok:
-            for line in c.output().splitlines():
+            for line in c.output(causes).splitlines():
                 print(f"          {line}")
     public_max = report.max_score
     hidden = load_config().max_score - public_max
@@ -71,9 +83,10 @@ def cmd_check(path):
 
 def unfinished_functions(report):
     """Names of the functions that still raise NotImplementedError (TODO stubs), in order seen."""
-    texts = [report.message] + [m for c in report.checks for m in c.failures]
-    names = [m.group(1) for text in texts for m in STUB.finditer(text)]
-    if not names and any(NOT_IMPLEMENTED in text for text in texts):
+    failures = [f for c in report.checks for f in c.failures]
+    names = [m.group(1) for m in STUB.finditer(report.message)]
+    names += [f.function or "a function" for f in failures if f.raised and NOT_IMPLEMENTED in f.text()]
+    if not names and NOT_IMPLEMENTED in report.message:
         names = ["a function"]
     return list(dict.fromkeys(names))
 

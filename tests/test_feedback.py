@@ -148,3 +148,24 @@ def test_template_feedback_opens_with_each_stub_once(tmp_path):
     assert markdown.count("Conv2d.backward is not implemented yet") == 1, markdown
     assert "failed with the error shown at the top" in markdown
     assert "col2im is not implemented yet" in results["output"]
+
+
+def test_student_check_opens_with_the_root_cause_once(tmp_path, capsys):
+    # `python lab.py check` prints the same "Start here" as feedback.md, before the first check line.
+    from autograder.student_tools import cmd_check
+    path = write_zip(CATALOGUE["bug/overwrite_overlaps"], tmp_path / "sub.zip")
+    assert cmd_check(path) == 1
+    out = capsys.readouterr().out
+    assert "Start here:" in out and out.index("Start here:") < out.index("  FAIL  ")
+    first_cause = out.split("Start here:", 1)[1].strip().splitlines()[0]
+    assert first_cause.startswith("1. col2im:"), first_cause
+
+
+def test_student_check_names_each_stub_once_with_its_line(capsys):
+    from autograder.student_tools import cmd_check
+    assert cmd_check(TEMPLATE) == 1
+    out = capsys.readouterr().out
+    head = out.split("  FAIL  ", 1)[0]
+    assert head.count("raised NotImplementedError") == 2                       # each stub once, at the top
+    assert re.search(r"conv2d\.py, line \d+, in col2im", head) and re.search(r"line \d+, in backward", head)
+    assert "raised NotImplementedError" not in out.split("  FAIL  ", 1)[1]      # the checks point back instead
