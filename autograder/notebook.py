@@ -19,7 +19,7 @@ def check_status(outcome):
     """'PASS', 'FAIL' or 'NOT IMPLEMENTED' for one CheckOutcome."""
     if outcome.total and outcome.passed == outcome.total:
         return "PASS"
-    if any(student_tools.NOT_IMPLEMENTED in m for m in outcome.failures):
+    if any(f.raised and student_tools.NOT_IMPLEMENTED in f.text() for f in outcome.failures):
         return NOT_IMPLEMENTED
     return "FAIL"
 
@@ -51,7 +51,7 @@ def public_checks(path="conv2d.py", categories=None):
         statuses[c.name] = status
         print(f"  {status:<15} {c.title:<58} {c.score:>5g} / {c.points:g}")
         if status != "PASS" and c.failures:
-            print("                  " + c.failures[0].splitlines()[0][:300])
+            print("                  " + c.failures[0].headline()[:300])
     shown = [c for c in report.checks if c.name in statuses]
     print(f"  {sum(c.score for c in shown):g} / {sum(c.points for c in shown):g} points in these checks; "
           f"all public checks: {report.score:g} / {report.max_score:g}")

@@ -355,3 +355,22 @@ def test_when_the_checks_cannot_start_submit_removes_the_stale_zip_and_lab_py_sa
     out = capsys.readouterr().out
     assert out.startswith("The checks could not start on this machine (RuntimeError: no isolation level")
     assert "python lab.py selfcheck" in out
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="what a root student (e.g. on Colab) gets")
+def test_root_student_handout_is_closed_so_the_uid_level_can_run(tmp_path, monkeypatch, capsys):
+    from autograder.sandbox import python_env
+    handout = tmp_path / "handout"
+    handout.mkdir(mode=0o755)
+    monkeypatch.setattr(student_tools, "KIT_ROOT", handout)
+    student_tools._close_handout_when_root()
+    assert handout.stat().st_mode & 0o777 == 0o750
+    assert "closed" in capsys.readouterr().out
+    assert python_env.untraversable_ancestor(handout / "x") == handout      # what the uid level asks for
+
+    staff_kit = tmp_path / "kit"
+    (staff_kit / ".git").mkdir(parents=True)
+    staff_kit.chmod(0o755)
+    monkeypatch.setattr(student_tools, "KIT_ROOT", staff_kit)
+    student_tools._close_handout_when_root()
+    assert staff_kit.stat().st_mode & 0o777 == 0o755                           # the staff's kit is never changed
