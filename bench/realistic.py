@@ -111,7 +111,10 @@ def main(argv=None):
     meter.close()
     result = dict(realistic_cases=realistic, runs=runs, vectorised_target_s=VECTORISED_TARGET_S,
                   limits={k: config.limits[k] for k in ("call_timeout_s", "total_timeout_s", "cpu_s")},
-                  load_average=" ".join(f"{x:.2f}" for x in os.getloadavg()), subjects={})
+                  load_average=" ".join(f"{x:.2f}" for x in os.getloadavg()), subjects={},
+                  machine=next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                                if line.startswith("model name")), "?") + f", {os.cpu_count()} cores",
+                  date=time.strftime("%Y-%m-%d %H:%M"))
     for label, t in times.items():
         full_s, without_s = statistics.median(t["full"]), statistics.median(t["without"])
         score, max_score, status = scores[label]
@@ -134,8 +137,8 @@ def section(r):
     lines = ["## Realistic-size hidden cases", "",
              f"The hidden set's {len(r['realistic_cases'])} realistic cases ({', '.join(r['realistic_cases'])}). "
              "Each subject graded in process with the whole hidden set and without those cases, interleaved, "
-             f"{r['runs']} runs each; *their cost* is the difference of the medians. Load average at the end: "
-             f"{r['load_average']}.", "",
+             f"{r['runs']} runs each; *their cost* is the difference of the medians. Measured on "
+             f"{r.get('date', '?')} ({r.get('machine', '?')}), load average at the end: {r['load_average']}.", "",
              "CPU: the grading process and its sandboxed worker (cgroup cpuacct), which depends far less "
              "on the machine's load than wall time; the targets are judged on it when it was measured.", "",
              "| submission | score | wall: whole hidden set (median) | wall: without the realistic cases | "
