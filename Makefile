@@ -24,7 +24,8 @@ help:
 	@echo "             make verify                                        reference full, template zero, examples"
 	@echo "             make mutants [LIMIT=N]                             mutation score of the checks (tools/MUTANTS.md, mutants.json)"
 	@echo "Developer:   make test                                          the kit's whole test suite"
-	@echo "             make bench [QUICK=1] [BATCH_ONLY=1] [REALISTIC_ONLY=1]  benchmarks -> bench/RESULTS.md"
+	@echo "             make bench [QUICK=1] [BATCH_ONLY=1]                benchmarks -> bench/RESULTS.md"
+	@echo "               [REALISTIC_ONLY=1]                               only the realistic hidden cases' cost"
 	@echo "Handout:     make figures                                       regenerate the handout's figures"
 
 # --- set-up -----------------------------------------------------------------

@@ -1,9 +1,9 @@
 """`make bench`: run the kernel and grading benchmarks, then write bench/RESULTS.md.
 
-    .venv/bin/python bench/run.py [--quick]
+    .venv/bin/python bench/run.py [--quick] [--batch-only | --realistic-only | --render-only]
 
-Each part writes its JSON (bench/kernels.json, bench/grading.json) and this
-script renders both, with the machine they ran on, into RESULTS.md. Every time
+Each part writes its JSON (bench/kernels.json, bench/grading.json, bench/realistic.json, ...)
+and this script renders them, with the machine they ran on, into RESULTS.md. Every time
 is a median of several runs; every ratio compares numbers measured side by
 side in the same run.
 """
