@@ -83,7 +83,7 @@ def test_committed_result_is_one_full_consistent_run(committed):
     for m in RECORDS.values():
         differs = bool(m["wrong_values"] or m["crash"] or m["elsewhere"])
         assert differs == (m["verdict"] != "equivalent"), m["id"]
-        if m["verdict"] == "killed" and mutants.kind(mutants.Mutant(**m)) == "crash":
+        if m["verdict"] == "killed" and mutants.kind(mutants.from_record(m)) == "crash":
             assert m["crash"] and not m["wrong_values"], m["id"]
 
 
@@ -100,7 +100,7 @@ def test_readme_row_and_mutants_md_quote_the_committed_result(committed):
     assert row in readme, f"README.md's mutation row must read:\n{row}\n({RERUN})"
     assert sum("automatic mutants" in line for line in readme) == 1
     notes = mutants.EQUIVALENCE_NOTES.read_text(encoding="utf-8")
-    expected = mutants.markdown(SUMMARY, [mutants.Mutant(**m) for m in RESULT["mutants"]], SUMMARY["command"], notes)
+    expected = mutants.markdown(SUMMARY, [mutants.from_record(m) for m in RESULT["mutants"]], SUMMARY["command"], notes)
     assert mutants.DEFAULT_REPORT.read_text(encoding="utf-8") == expected, \
         "tools/MUTANTS.md is not the committed result: `.venv/bin/python tools/mutants.py --rewrite-report`"
 
@@ -132,7 +132,7 @@ def test_real_path_sample_is_what_it_claims(committed):
         m = committed[i]
         assert m["verdict"] == verdict, m
         if verdict == "killed":
-            assert mutants.kind(mutants.Mutant(**m)) == how, m
+            assert mutants.kind(mutants.from_record(m)) == how, m
             assert (m["wrong_values"] or m["crash"]).split(":")[0] in realistic, m
 
 
@@ -150,6 +150,6 @@ def test_a_few_mutants_through_the_real_path(tmp_path):
     for i, (description, (verdict, how)) in zip(ids, REAL_PATH.items()):
         got = run[i]
         assert got["verdict"] == verdict, (description, got)
-        assert mutants.kind(mutants.Mutant(**got)) == how, (description, got)
+        assert mutants.kind(mutants.from_record(got)) == how, (description, got)
         if i in RECORDS:
             assert got["verdict"] == RECORDS[i]["verdict"], (i, got, RECORDS[i])

@@ -569,6 +569,11 @@ def kind(mutant):
     return "elsewhere" if mutant.elsewhere else ""
 
 
+def _difference(mutant):
+    """How the mutant first differs from the oracle ('' for an equivalent one)."""
+    return mutant.wrong_values or mutant.crash or mutant.elsewhere
+
+
 def summarise(mutants, seconds, jobs, generated):
     counts = {v: sum(m.verdict == v for m in mutants) for v in ("equivalent", "killed", "survived", "error")}
     graded = counts["killed"] + counts["survived"] + counts["error"]
@@ -647,7 +652,7 @@ def markdown(summary, mutants, command, notes=""):
     if survivors:
         lines += ["| id | function | line | mutation | how it differs from the oracle |", "|---|---|---:|---|---|"]
         lines += [f"| {m.id} | `{m.function}` | {m.line} | {m.description} | {m.verdict}: "
-                  f"{m.wrong_values or m.crash or m.elsewhere} |" for m in survivors]
+                  f"{_difference(m)} |" for m in survivors]
     else:
         lines.append("None: the grader took points from every non-equivalent mutant.")
     lines += ["", "## Equivalent mutants", ""]
@@ -657,6 +662,11 @@ def markdown(summary, mutants, command, notes=""):
     lines += [f"| {m.id} | `{m.function}` | {m.line} | {m.description} |"
               for m in mutants if m.verdict == "equivalent"]
     return "\n".join(lines) + "\n"
+
+
+def from_record(record):
+    """A Mutant from one of the JSON's records (without its source)."""
+    return Mutant(**{k: v for k, v in record.items() if k != "difference"})
 
 
 def _sample(items, limit):
@@ -687,7 +697,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.rewrite_report:
         data = json.loads(DEFAULT_JSON.read_text(encoding="utf-8"))
-        mutants = [Mutant(**m) for m in data["mutants"]]
+        mutants = [from_record(m) for m in data["mutants"]]
         notes = EQUIVALENCE_NOTES.read_text(encoding="utf-8") if EQUIVALENCE_NOTES.is_file() else ""
         DEFAULT_REPORT.write_text(markdown(data["summary"], mutants, data["summary"]["command"], notes), encoding="utf-8")
         print(f"wrote {DEFAULT_REPORT}")
@@ -722,14 +732,13 @@ def main(argv=None):
     command = " ".join([".venv/bin/python tools/mutants.py", *(argv if argv is not None else sys.argv[1:])])
     summary["command"] = command
 
-    print(f"\nkilled {summary['killed']} ({summary['killed_by_values']} by values, {summary['killed_by_crash']} "
-          f"only by a crash), survived {summary['survived']}, equivalent {summary['equivalent']}, "
+    print(f"\nkilled {summary['killed']}, survived {summary['survived']}, equivalent {summary['equivalent']} "
+          f"(killed by values {summary['killed_by_values']}, only by a crash {summary['killed_by_crash']}), "
           f"grader errors {summary['error']} (of {summary['total']}); mutation score {summary['score']} % "
           f"of non-equivalent mutants; {summary['seconds']:.0f} s")
     for m in mutants:
         if m.verdict in ("survived", "error"):
-            print(f"  {m.verdict.upper()} {m.id} {m.function} line {m.line}: {m.description} "
-                  f"({m.wrong_values or m.crash or m.elsewhere})")
+            print(f"  {m.verdict.upper()} {m.id} {m.function} line {m.line}: {m.description} ({_difference(m)})")
     report = Path(args.report) if args.report else (DEFAULT_REPORT if full else None)
     if report:
         notes = EQUIVALENCE_NOTES.read_text(encoding="utf-8") if EQUIVALENCE_NOTES.is_file() else ""
@@ -740,7 +749,8 @@ def main(argv=None):
         if full:
             summary["inputs_hash"] = inputs_hash()
         json_path.write_text(json.dumps(dict(summary=summary, mutants=[
-            {k: v for k, v in asdict(m).items() if k != "source"} for m in mutants]), indent=1) + "\n")
+            {k: v for k, v in asdict(m).items() if k != "source"} | {"difference": _difference(m)}
+            for m in mutants]), indent=1) + "\n")
         print(f"wrote {json_path}")
     return 0
 
