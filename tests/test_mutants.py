@@ -2,7 +2,7 @@
 
 A full run (`make mutants`, a few minutes) is too slow for every `make test`, so its result is
 committed as tools/mutants.json with a hash of everything it depends on (the reference, the oracle,
-the tool, the hidden fixture set and the graded parts of the config). Here:
+the tool, the code and seed that build the hidden set, the graded parts of the config). Here:
 - that hash equals the hash of the current inputs (else: rerun `make mutants` and commit);
 - the result is a full, self-consistent run, meets the goal (>= 98 % killed by the hidden set), and
   every mutant it calls equivalent is argued in tools/EQUIVALENTS.md;
