@@ -1,9 +1,9 @@
 """`make bench`: run the kernel and grading benchmarks, then write bench/RESULTS.md.
 
-    .venv/bin/python bench/run.py [--quick]
+    .venv/bin/python bench/run.py [--quick] [--batch-only | --realistic-only | --render-only]
 
-Each part writes its JSON (bench/kernels.json, bench/grading.json) and this
-script renders both, with the machine they ran on, into RESULTS.md. Every time
+Each part writes its JSON (bench/kernels.json, bench/grading.json, bench/realistic.json, ...)
+and this script renders them, with the machine they ran on, into RESULTS.md. Every time
 is a median of several runs; every ratio compares numbers measured side by
 side in the same run.
 """
@@ -207,15 +207,18 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="a short smoke run of both parts")
     parser.add_argument("--batch-only", action="store_true",
                         help="rerun only the batch throughput; every other figure is the last run's")
+    parser.add_argument("--realistic-only", action="store_true",
+                        help="rerun only the realistic-size hidden cases' cost (bench/realistic.py); "
+                             "every other figure is the last run's")
     parser.add_argument("--render-only", action="store_true",
                         help="measure nothing: write RESULTS.md from the last kernels.json and grading.json")
     args = parser.parse_args(argv)
     m = machine()
-    measured = not (args.render_only or args.batch_only)   # else: the last run's figures, if any
+    measured = not (args.render_only or args.batch_only or args.realistic_only)   # else: the last run's, if any
 
     def part(script, name, extra=()):
         path = BENCH / f"{name}.json"
-        if measured or (args.batch_only and name == "grading"):
+        if measured or (args.batch_only and name == "grading") or (args.realistic_only and name == "realistic"):
             return run_part(script, path, args.quick, extra)
         return json.loads(path.read_text()) if path.exists() else None
 
@@ -223,9 +226,11 @@ def main(argv=None):
     grading = part("grading.py", "grading", ["--batch-only"] if args.batch_only else [])
     integrity = part("integrity.py", "integrity")
     similarity = part("similarity.py", "similarity")
+    realistic = part("realistic.py", "realistic")
     isolation = part("isolation.py", "isolation") if os.geteuid() == 0 else None   # chroot is root's
     kind = ("rendered again from the last measurements; the machine's load average is today's" if args.render_only
             else "batch throughput only; the other figures are the last full run's" if args.batch_only
+            else "realistic-size cases only; the other figures are the last full run's" if args.realistic_only
             else "quick run" if args.quick else "full run")
     lines = ["# Benchmark results", "",
              f"Written by `make bench` ({kind}) on {m['date']}.", "",
@@ -233,6 +238,10 @@ def main(argv=None):
     lines += kernels_section(kernels) + grading_section(grading)
     lines += integrity_section(integrity) if integrity else []
     lines += similarity_section(similarity) if similarity else []
+    if realistic:
+        sys.path.insert(0, str(BENCH))
+        from realistic import section as realistic_section
+        lines += realistic_section(realistic)
     if isolation:
         sys.path.insert(0, str(BENCH))
         from isolation import section as isolation_section
