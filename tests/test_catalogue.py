@@ -1,7 +1,7 @@
 """Proving the grader right.
 
 - Every file in tests/submissions/correct/ solves the assignment its own way (index
-  arrays, strided slices, scalar loops, batched einsum / tensordot, non-contiguous
+  arrays, strided slices, batched einsum / tensordot, non-contiguous
   results, float64 inside, a new grad_weight array, a rewritten forward): each must
   earn every point on the hidden fixtures (float64 and float32 cases) and on the
   public ones. (The one-bug entries are graded by test_grader.py::test_known_bug_is_caught.)

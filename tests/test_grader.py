@@ -173,3 +173,36 @@ def test_every_check_in_config_has_hidden_cases_and_a_test():
     sources = "".join(p.read_text() for p in (REPO / "autograder" / "checks").glob("check_*.py"))
     for name in CONFIG.checks:
         assert f'@check("{name}")' in sources, f"check {name} has no test function"
+
+
+SLOW_ON_A_BIG_BATCH = '''
+
+_backward = Conv2d.backward
+
+
+def _slow_on_a_big_batch(self, dY):
+    """Right, but far too slow on a realistic batch (like one Python multiply-add per element)."""
+    if dY.size >= 2**16:
+        import time
+        time.sleep(600)
+    return _backward(self, dY)
+
+
+Conv2d.backward = _slow_on_a_big_batch
+'''
+
+
+def test_code_too_slow_for_the_realistic_cases_loses_only_those(tmp_path):
+    # Two time-outs on the 32-image batch must not stop backward on the small cases or in training.
+    path = tmp_path / "conv2d.py"
+    path.write_text((REPO / "reference" / "conv2d.py").read_text() + SLOW_ON_A_BIG_BATCH)
+    report, results = grade(path, tmp_path)
+    assert report.status == "graded"
+    by_name = {c.name: c for c in report.checks}
+    assert by_name["learns_filters"].score == by_name["learns_filters"].points
+    assert by_name["backward_dx_values"].passed >= 1 and not by_name["backward_dx_values"].ok
+    lost = {c.name for c in report.checks if not c.ok}
+    cases = json.loads((REPO / "build" / "fixtures" / "hidden" / "cases.json").read_text())["cases"]
+    realistic = {check for case in cases if "_N32_Cin16_Cout8_32x32_" in case["id"] for check in case["checks"]}
+    assert lost and lost <= realistic, (lost, realistic)
+    assert "too slow?" in (tmp_path / "out" / "feedback.md").read_text()
