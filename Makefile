@@ -22,9 +22,10 @@ help:
 	@echo "             make otter                                         build/otter/: otter-grader zip and tests"
 	@echo "TA:          make fixtures [SEED=N]                            (re)build the fixture sets"
 	@echo "             make verify                                        reference full, template zero, examples"
-	@echo "             make mutants [LIMIT=N]                             mutation score of the checks (tools/MUTANTS.md)"
+	@echo "             make mutants [LIMIT=N]                             mutation score of the checks (tools/MUTANTS.md, mutants.json)"
 	@echo "Developer:   make test                                          the kit's whole test suite"
 	@echo "             make bench [QUICK=1] [BATCH_ONLY=1]                benchmarks -> bench/RESULTS.md"
+	@echo "               [REALISTIC_ONLY=1]                               only the realistic hidden cases' cost"
 	@echo "Handout:     make figures                                       regenerate the handout's figures"
 
 # --- set-up -----------------------------------------------------------------
@@ -52,7 +53,8 @@ otter-setup: $(OTTER_STAMP)
 
 setup: venv sandbox otter-setup
 
-# Rebuilt when the reference, the builder or the config changes; fast (well under a second).
+# Rebuilt when the reference, the lab's builder, checks or config change; a few seconds (the realistic
+# cases' oracle answers take most of it).
 $(FIXTURES): $(STAMP) assignment/config.toml reference/*.py assignment/*.py assignment/checks/*.py autograder/fixtures.py
 	$(PY) -m autograder fixtures
 
@@ -90,7 +92,7 @@ test: setup $(FIXTURES)
 # Kernels (reference vs lecture loops vs torch when installed) and grading speed.
 bench: setup $(FIXTURES)
 	$(PY) -m autograder.staff.otter_bridge build --out build/otter >/dev/null
-	$(PY) bench/run.py $(if $(QUICK),--quick) $(if $(BATCH_ONLY),--batch-only)
+	$(PY) bench/run.py $(if $(QUICK),--quick) $(if $(BATCH_ONLY),--batch-only) $(if $(REALISTIC_ONLY),--realistic-only)
 
 figures: $(STAMP)
 	$(PY) assignment/make_figures.py

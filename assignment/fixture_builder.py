@@ -5,7 +5,8 @@
 The case list below is fixed and covers what the checks need (square and
 rectangular kernels 1x1, 1x3, 3x2, kernel = padded image; non-square images;
 stride 1-3 with uneven coverage; padding 0-2; C_in, C_out 1-4; batch 1-4;
-float64 and float32, and a float32 input with float64 weights). The seed draws every array. Same seed and numpy version,
+float64 and float32, and a float32 input with float64 weights), and in the hidden set a few
+realistic sizes (REALISTIC_*: N=32 batches, col2im over several blocks). The seed draws every array. Same seed and numpy version,
 byte-identical files. Every expected answer from the reference is checked
 against the independent oracle before it is written.
 
@@ -38,12 +39,30 @@ LAYER_SHAPES = [
     (3, 1, 2, 6, 6, (1, 1), 2, 0), (2, 3, 3, 9, 8, (3, 3), 2, 2), (4, 2, 2, 6, 7, (3, 2), 1, 2),
     (1, 2, 3, 6, 6, (3, 3), 1, 0),
 ]
-# Students see a few shapes in the public set; the hidden set has them all.
+# Students see a few shapes in the public set; the hidden set has them all. The public layer shapes
+# expose every bug class on some case (padding 0, 1 and 2; stride 2 and an uneven stride 3; square and
+# rectangular kernels; batches of 2-4; accumulation; float64, float32 and mixed dtypes), so the public
+# checks warn about every catalogued bug before the hidden ones count (tests/test_public_checks.py).
 PUBLIC_COL2IM = [0, 2, 4]
-PUBLIC_LAYER = [0, 1, 2]
+PUBLIC_LAYER = [0, 1, 2, 3]
 # Layer shapes also built with a float32 input and dY but float64 weights: W_col.T @ dY_col is then
 # float64, and only a dX cast back to dY's dtype passes (the handout's dtype pitfall).
 MIXED_DTYPE_LAYER = [2]
+
+# Realistic sizes, hidden set only (issue 15). The small shapes above run a blocked solution's loops
+# (the reference folds a few channels / images at a time, bench/KERNELS_NOTES.md) as one block, so
+# chunking, per-block bookkeeping and index arithmetic that is right only on tiny arrays would pass.
+# These run many blocks at the reference's default sizes: a small CNN layer's batch (N=32, C_in=16,
+# 32x32) for dX values and the batch sum (stride 1, float64) and for the stride (stride 2, float32);
+# 8x8 images, several images per block with a shorter last block; col2im with several channel blocks
+# (the last one shorter), and an image of more than the 256 KiB block (so one channel per block).
+# tools/MUTANTS.md lists the mutants only these cases kill. Stored without finite-difference
+# directions or dX-sized bug answers, to keep the set small.
+REALISTIC_LAYER_SHAPES = [(32, 16, 8, 32, 32, (3, 3), 1, 1), (32, 16, 8, 32, 32, (3, 3), 2, 1),
+                          (32, 16, 8, 8, 8, (3, 3), 1, 1)]
+REALISTIC_LAYER_DTYPES = [("float64",), ("float32",), ("float64",)]   # one dtype each: the grading budget
+REALISTIC_COL2IM_SHAPES = [(16, 48, 48, 3, 3, 1), (2, 160, 210, 3, 2, 1)]
+REALISTIC_ARRAYS_DROPPED = ("fd_dirs_x", "fd_dirs_w", "variant_dX_first_image_for_all", "variant_dX_flipped_kernel")
 
 
 def col2im_variants(Y, C, H, W, kH, kW, s):
@@ -101,9 +120,9 @@ def _close(a, b, dtype):
     return np.allclose(a, b, rtol=rtol, atol=atol * scale)
 
 
-def build_col2im_cases(rng, shapes, checks_for):
+def build_col2im_cases(rng, shapes, checks_for, dtypes=DTYPES):
     for C, H, W, kH, kW, s in shapes:
-        for dtype in DTYPES:
+        for dtype in dtypes:
             x = rng.standard_normal((C, H, W)).astype(dtype)
             cols_shape = im2col(x, kH, kW, s).shape
             Y = rng.standard_normal(cols_shape).astype(dtype)
@@ -160,6 +179,17 @@ def build_layer_cases(rng, shapes, checks_for, dtypes=DTYPES, weight_dtype=None)
             yield case_id, "layer", params, checks, arrays
 
 
+def build_realistic_cases(rng, checks_for):
+    """The REALISTIC_* cases (float64 col2im; layers in REALISTIC_LAYER_DTYPES), checked against the
+    oracle like every case; their shapes are in none of the checks' lists of shapes for finite
+    differences or accumulation (the small cases cover those)."""
+    yield from build_col2im_cases(rng, REALISTIC_COL2IM_SHAPES, checks_for, dtypes=("float64",))
+    for shape, dtypes in zip(REALISTIC_LAYER_SHAPES, REALISTIC_LAYER_DTYPES):
+        for case_id, kind, params, checks, arrays in build_layer_cases(rng, [shape], checks_for, dtypes=dtypes):
+            yield case_id, kind, params, checks, {k: v for k, v in arrays.items()
+                                                  if k not in REALISTIC_ARRAYS_DROPPED}
+
+
 def build_training_cases(seed, kernels, checks_for):
     for name in kernels:
         x, target, w0 = filter_problem(KERNELS[name], seed=seed)
@@ -179,5 +209,6 @@ def build_fixture_set(folder, seed, config, public=False):
                  *build_layer_cases(rng, layer_shapes, checks_for),
                  *build_layer_cases(rng, [LAYER_SHAPES[i] for i in MIXED_DTYPE_LAYER], checks_for,
                                     dtypes=("float32",), weight_dtype="float64"),
-                 *build_training_cases(seed, kernels, checks_for)]
+                 *build_training_cases(seed, kernels, checks_for),
+                 *([] if public else build_realistic_cases(rng, checks_for))]    # last: the cases above keep their arrays
     return write_fixture_set(folder, seed, generated, public)

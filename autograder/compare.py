@@ -9,10 +9,7 @@ the likely bug in a student's words, and a map of where the values are wrong
 import numpy as np
 
 from autograder.error_map import where_wrong
-
-
-class CheckFailure(AssertionError):
-    """A check failed; str() is the student-facing message."""
+from autograder.failures import CheckFailure  # noqa: F401  (the checks' one import)
 
 
 def tolerance_ok(actual, expected, tol):
@@ -47,32 +44,29 @@ def diagnose_values(actual, expected, tol, variants=(), batch=None):
     return ""
 
 
-def expect_array(actual, expected, tol, what, case, hint="", variants=(), batch=None, shape_hint=None):
+def expect_array(actual, expected, tol, what, case, hint="", variants=(), batch=None, shape_hint=None,
+                 function=""):
     """Raises CheckFailure unless `actual` has expected's shape and dtype and close values.
 
-    what: e.g. "dX"; case: a fixtures.Case; shape_hint(actual_shape) -> str may explain a wrong shape.
+    what: e.g. "dX"; case: a fixtures.Case; shape_hint(actual_shape) -> str may explain a wrong shape;
+    function: the student's function that produced `actual` (e.g. "col2im").
     """
-    where = f"[{case.describe()}] {what}"
+    def fail(problem, likely_bug="", detail=""):
+        return CheckFailure(case, problem, likely_bug=likely_bug, detail=detail, function=function)
+
     if not isinstance(actual, np.ndarray):
-        raise CheckFailure(f"{where}: got {type(actual).__name__}, expected a numpy array")
+        raise fail(f"{what}: got {type(actual).__name__}, expected a numpy array")
     if actual.shape != expected.shape:
-        why = shape_hint(actual.shape) if shape_hint else ""
-        raise CheckFailure(f"{where} has shape {actual.shape}, expected {expected.shape}"
-                           + (f"; likely bug: {why}" if why else ""))
+        raise fail(f"{what} has shape {actual.shape}, expected {expected.shape}",
+                   shape_hint(actual.shape) if shape_hint else "")
     if actual.dtype != expected.dtype:
-        raise CheckFailure(f"{where} has dtype {actual.dtype}, expected {expected.dtype} "
-                           f"(keep the input's dtype)")
+        raise fail(f"{what} has dtype {actual.dtype}, expected {expected.dtype} (keep the input's dtype)")
     if not np.all(np.isfinite(actual)):
-        raise CheckFailure(f"{where} contains NaN or infinity")
+        raise fail(f"{what} contains NaN or infinity")
     ok = tolerance_ok(actual, expected, tol)
     if not ok.all():
         bad = int(ok.size - ok.sum())
         why = diagnose_values(actual, expected, tol, variants, batch)
-        message = f"{where}: {bad} of {ok.size} values are wrong"
-        if why:
-            message += f"; likely bug: {why}"
-        elif hint:
-            message += f"; {hint}"
+        problem = f"{what}: {bad} of {ok.size} values are wrong" + (f"; {hint}" if hint and not why else "")
         # The map shows values only for public fixture cases (error_map decides).
-        raise CheckFailure(message + "\n" + where_wrong(actual, expected, ok, case,
-                                                        lambda a, e: tolerance_ok(a, e, tol)))
+        raise fail(problem, why, where_wrong(actual, expected, ok, case, lambda a, e: tolerance_ok(a, e, tol)))

@@ -9,8 +9,12 @@ import dataclasses
 import importlib
 import os
 import sys
-import tomllib
 import typing
+
+try:
+    import tomllib
+except ImportError:                    # Python 3.10: the handout pins tomli for it
+    import tomli as tomllib
 from dataclasses import dataclass
 from pathlib import Path
 

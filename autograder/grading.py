@@ -10,12 +10,14 @@ student's code only ever runs inside the sandbox's worker.
 import os
 import tempfile
 import time
+import types
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from autograder.failures import CheckFailure, Failure
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
 from autograder.lab import load_lab
 from autograder.results import CheckOutcome, GradeReport, write_report
@@ -70,14 +72,6 @@ class GradingPlugin:
         items[:] = [item for item in items if self.check_name(item) in self.outcomes]
         self._uses_left = Counter(self.case_of(item).id for item in items if self.case_of(item) is not None)
 
-    @pytest.fixture(name="student")
-    def student_fixture(self):
-        return self._student
-
-    @pytest.fixture(name="config")
-    def config_fixture(self):
-        return self._config
-
     @pytest.hookimpl(wrapper=True)
     def pytest_pyfunc_call(self, pyfuncitem):
         """Records an expected failure (a check's verdict) here and tells pytest the call ran.
@@ -90,10 +84,11 @@ class GradingPlugin:
             return (yield)
         except StudentError as exc:
             case = self.case_of(pyfuncitem)
-            prefix = f"[{case.describe()}] " if case is not None else ""
-            pyfuncitem.grading_failure = f"{prefix}your code failed: {exc.message}"
-        except AssertionError as exc:         # CheckFailure, written for the student
-            pyfuncitem.grading_failure = str(exc)
+            pyfuncitem.grading_failure = Failure(case=case.describe() if case is not None else "",
+                                                 problem="your code failed:", detail=exc.message,
+                                                 function=exc.call, kind=exc.kind)
+        except CheckFailure as exc:           # written for the student
+            pyfuncitem.grading_failure = exc.failure
         return True
 
     @pytest.hookimpl(wrapper=True)
@@ -117,14 +112,29 @@ class GradingPlugin:
             outcome.passed += 1
         else:
             # A bug in the grader itself: the student sees a neutral line, staff see the traceback.
-            outcome.failures.append("the grader hit an internal error on this case (course staff have been told)")
+            case = self.case_of(item)
+            outcome.failures.append(Failure(case=case.describe() if case is not None else "", kind="internal",
+                                            problem="the grader hit an internal error on this case "
+                                                    "(course staff have been told)"))
             if len(self.internal_errors) < 5:
                 self.internal_errors.append(f"{item.nodeid}: {report.longreprtext[-1500:]}")
 
 
+def _session_fixtures(**values):
+    """A plugin holding one session-scoped fixture per value: set up once per grading,
+    not once per test item (pytest deprecates such fixtures as methods of a plugin)."""
+    def fixture(name, value):
+        return pytest.fixture(lambda: value, name=name, scope="session")
+    plugin = types.ModuleType("grading_session_fixtures")    # pytest reads fixtures off a module's attributes
+    for name, value in values.items():
+        setattr(plugin, f"{name}_fixture", fixture(name, value))
+    return plugin
+
+
 def run_checks(lab, fixture_set, student, selected):
     """Runs the lab's selected checks with pytest in this process; returns the plugin with outcomes."""
-    plugin = GradingPlugin(lab.config, fixture_set, student, selected)
+    config = lab.config
+    plugin = GradingPlugin(config, fixture_set, student, selected)
     checks_dir = lab.checks_dir
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"     # hypothesis's plugin costs 0.5 s to load
     # Plugins a grading run does not use: each adds work to every one of ~160 test items.
@@ -134,7 +144,7 @@ def run_checks(lab, fixture_set, student, selected):
     args = [str(checks_dir), *(a for name in unused for a in ("-p", f"no:{name}")),
             "--assert=plain", "-c", os.devnull, "--rootdir", str(checks_dir),
             "-o", "python_files=check_*.py", "-o", "python_functions=test_*"]
-    code = pytest.main(args, plugins=[plugin])
+    code = pytest.main(args, plugins=[plugin, _session_fixtures(student=student, config=config)])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         plugin.internal_errors.append(f"pytest exited with {code!r}")
     for name, outcome in plugin.outcomes.items():

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import __version__
+from autograder.failures import root_causes
 
 MAX_CASE_LINES = 4          # failing cases listed per check; the rest are counted
 PLAIN_TEXT = re.compile(r"[A-Za-z0-9 .,:;()'/=+-]*")     # safe to show outside a code block
@@ -54,37 +55,82 @@ class CheckOutcome:
     hint: str
     passed: int = 0
     total: int = 0
-    failures: list = field(default_factory=list)   # student-facing messages, one per failed case
+    failures: list = field(default_factory=list)   # failures.Failure, one per failed case
 
     @property
     def score(self):
         return round(self.points * self.passed / self.total, 2) if self.total else 0.0
 
-    def output(self):
-        if self.total and self.passed == self.total:
+    @property
+    def ok(self):
+        return bool(self.total and self.passed == self.total)
+
+    def output(self, causes=()):
+        """The check's feedback. causes: the submission's root causes (failures.root_causes), told
+        once at the top: a failure that repeats one is a pointer here, and a check whose failures
+        may follow from an earlier function's cause shows that instead of its own hint."""
+        if self.ok:
             return f"Passed all {self.total} case(s)."
         lines = [f"Passed {self.passed} of {self.total} case(s)."] if self.total else []
-        shown = 0
-        for message, count in _group_by_problem(self.failures):
+        told = [cause.failure for cause in causes]
+        for shown, (failure, count) in enumerate(_group_by_problem(self.failures)):
             if shown == MAX_CASE_LINES:
                 lines.append(f"- ... and more failing cases ({len(self.failures)} in all)")
                 break
-            lines.append(f"- {message}" + (f" (and {count - 1} more case(s) failing the same way)" if count > 1 else ""))
-            shown += 1
-        lines.append(f"Hint: {self.hint}")
+            more = f" (and {count - 1} more case(s) failing the same way)" if count > 1 else ""
+            if any(failure.same_cause(t) for t in told):
+                lines.append(f"- [{failure.case}] {failure.function or 'your code'} failed with the error shown "
+                             f"at the top (Start here){more}" if failure.case else
+                             f"- {failure.function or 'your code'} failed with the error shown at the top{more}")
+            else:
+                lines.append(f"- {failure.headline()}{more}" + (f"\n{failure.detail}" if failure.detail else ""))
+        earlier = _earlier_cause(self.failures, causes)
+        if earlier is not None:
+            lines.append(f"This may follow from the problem in {earlier.function} told at the top: fix that first.")
+        elif not any(f.raised or f.likely_bug for f in self.failures):
+            # a named likely bug or a crash says more than the check's general hint, which could point away
+            lines.append(f"Hint: {self.hint}")
         return "\n".join(lines)
 
 
+def _earlier_cause(failures, causes):
+    """The first root cause, when it lies in another function than every failure here (so these
+    wrong answers may be its consequences); None otherwise, and for a crash, whose traceback
+    says itself where it happened."""
+    functions = {f.function for f in failures}
+    if causes and failures and causes[0].function not in functions and not all(f.raised for f in failures):
+        return causes[0]
+    return None
+
+
 def _group_by_problem(failures):
-    """(first message, count) per distinct problem; the '[case] ' prefix does not make a problem distinct."""
+    """(first failure, count) per distinct problem; the case does not make a problem distinct."""
     groups = {}
-    for message in failures:
-        problem = message.split("] ", 1)[1] if message.startswith("[") and "] " in message else message
-        if problem in groups:
-            groups[problem][1] += 1
+    for failure in failures:
+        key = (failure.problem, failure.likely_bug, failure.kind, failure.function,
+               failure.detail if failure.raised else "")
+        if key in groups:
+            groups[key][1] += 1
         else:
-            groups[problem] = [message, 1]
+            groups[key] = [failure, 1]
     return [tuple(g) for g in groups.values()]
+
+
+def start_here(causes):
+    """The root causes as plain lines (student text stays in the failures' fenced detail)."""
+    lines = []
+    for number, cause in enumerate(causes, 1):
+        f = cause.failure
+        lines.append(f"{number}. {f.function or 'your code'}: first seen in '{cause.check}'"
+                     + (f", case {f.case}" if f.case else "") + ".")
+        lines.append("   It did not answer on that case: what happened is shown below (for an exception, with "
+                     "the line of your code that raised it)."
+                     if f.raised else f"   {f.problem}" + (f"; likely bug: {f.likely_bug}" if f.likely_bug else ""))
+        if len(cause.checks) > 1:
+            lines.append(f"   The same function fails {len(cause.checks)} checks: {', '.join(cause.checks)}.")
+        if number > 1 and not f.raised:
+            lines.append(f"   This may follow from {causes[0].function or 'the first problem'}: fix that first.")
+    return lines
 
 
 @dataclass
@@ -102,14 +148,31 @@ class GradeReport:
     def score(self):
         return round(sum(c.score for c in self.checks), 2)
 
+    def causes(self, visible_only=False):
+        """Root causes of the failures (visible_only: from checks a student sees before the due date)."""
+        checks = [c for c in self.checks if not visible_only or c.visibility == "visible"]
+        return root_causes(checks) if self.status == "graded" else []
+
     def to_gradescope(self):
+        # Gradescope shows the top-level output at once: its root causes come from visible checks only.
+        visible_causes, causes = self.causes(visible_only=True), self.causes()
         tests = [dict(name=c.title, number=str(i), score=c.score, max_score=c.points,
-                      status="passed" if c.total and c.passed == c.total else "failed",
-                      output=inert(c.output()), tags=[c.category], visibility=c.visibility,
-                      extra_data=dict(check=c.name, cases_passed=c.passed, cases=c.total))
+                      status="passed" if c.ok else "failed",
+                      output=inert(c.output(visible_causes if c.visibility == "visible" else causes)),
+                      tags=[c.category], visibility=c.visibility,
+                      extra_data=dict(check=c.name, cases_passed=c.passed, cases=c.total,
+                                      failures=[f.to_data() for f in c.failures]))
                  for i, c in enumerate(self.checks, 1)]
-        extra = dict(status=self.status, grader_version=__version__, max_score=self.max_score, **self.extra)
-        return dict(score=self.score, execution_time=round(self.execution_time, 3), output=inert(self.message),
+        extra = dict(status=self.status, grader_version=__version__, max_score=self.max_score,
+                     message=inert(self.message), **self.extra)
+        extra["root_causes"] = [dict(function=r.function, check=r.check, checks=list(r.checks),
+                                     failure=r.failure.to_data()) for r in causes]
+        output = self.message
+        if visible_causes:
+            output += "\n\nStart here:\n" + "\n".join(start_here(visible_causes))
+            output += "".join(f"\n\nWhat happened in {c.function or 'your code'}, on the case above:\n{c.failure.detail}"
+                              for c in visible_causes if c.failure.raised and c.failure.detail)
+        return dict(score=self.score, execution_time=round(self.execution_time, 3), output=inert(output),
                     output_format="text", visibility="visible", stdout_visibility="hidden",
                     tests=tests, extra_data=extra)
 
@@ -117,15 +180,23 @@ class GradeReport:
         """feedback.md. Every piece of text the student's code can reach (messages, printed
         output) is in a code block or plain, so only the grader writes headings and markup."""
         lines = [f"# Feedback: {self.score:g} / {self.max_score:g} points", "", paragraph(self.message), ""]
+        causes = self.causes()
+        if causes:
+            lines += ["## Start here", "", fenced("\n".join(start_here(causes)))]
+            for cause in causes:
+                if cause.failure.raised and cause.failure.detail:
+                    lines += ["", f"What happened in {cause.function or 'your code'}, on the case above:", "",
+                              fenced(cause.failure.detail)]
+            lines.append("")
         if self.checks and self.status == "graded":
             lines += ["| check | points | cases passed |", "|---|---|---|"]
-            lines += [f"| {'PASS' if c.total and c.passed == c.total else 'FAIL'} {c.title} | "
+            lines += [f"| {'PASS' if c.ok else 'FAIL'} {c.title} | "
                       f"{c.score:g} / {c.points:g} | {c.passed} / {c.total} |" for c in self.checks]
-            failing = [c for c in self.checks if not (c.total and c.passed == c.total)]
+            failing = [c for c in self.checks if not c.ok]
             if failing:
                 lines += ["", "## What to fix", ""]
                 for c in failing:
-                    lines += [f"### {c.title} ({c.score:g} / {c.points:g})", "", fenced(c.output()), ""]
+                    lines += [f"### {c.title} ({c.score:g} / {c.points:g})", "", fenced(c.output(causes)), ""]
         if self.student_output.strip():
             lines += ["## What your code printed (first part)", "", fenced(self.student_output.rstrip()), ""]
         lines += [f"<sub>grader {__version__}; fixture set {html.escape(str(self.extra.get('fixture_set_hash', '?'))[:12])}; "

@@ -65,6 +65,13 @@ class Run:
 
 
 MAX_TIMEOUTS = 2     # after this many time-outs of one function, it is not called again
+LARGE_REPLY = 2**17  # elements: replies this big are the realistic-size cases; their time-outs
+                     # are counted apart, so code that is right but slow on a 32-image batch still
+                     # gets its small cases (and the training check) graded
+
+
+def _size_class(reply_shapes):
+    return "large" if sum(math.prod(shape) for shape in reply_shapes) >= LARGE_REPLY else "small"
 
 
 class GuardedLayer:
@@ -76,7 +83,12 @@ class GuardedLayer:
     def steps(self, steps, name, reply_shapes):
         """Several calls in one round trip (see LayerProxy.steps); `name` is what times out;
         reply_shapes: the shapes of every array a correct reply holds (its size cap)."""
-        return self._code.guarded(name, self._layer.steps, steps, name, reply_cap(*reply_shapes))
+        values = self._code.guarded(name, self._layer.steps, steps, name, reply_cap(*reply_shapes),
+                                    size=_size_class(reply_shapes))
+        for value in values:
+            if isinstance(value, StudentError):
+                value.call = value.call or name
+        return values
 
     def run(self, steps, name, reply_shapes=()):
         """steps(), but every step must succeed: the values, or the first StudentError raised."""
@@ -107,17 +119,20 @@ class StudentCode:
             raise StudentError("timeout", f"grading ran out of its total time budget "
                                           f"({self.total_timeout_s:.0f} s); the remaining checks were not run")
 
-    def guarded(self, name, function, *args):
-        """Calls function(*args) unless the budget is spent or `name` keeps timing out."""
-        self._guard()
-        if self._timeouts[name] >= MAX_TIMEOUTS:
-            raise StudentError("timeout", f"{name} was not run again: it already ran out of time "
-                                          f"{self._timeouts[name]} times (infinite loop?)")
+    def guarded(self, name, function, *args, size="small"):
+        """Calls function(*args) unless the budget is spent or `name` keeps timing out on
+        inputs of this size class ('small' or 'large', see LARGE_REPLY)."""
         try:
+            self._guard()
+            if self._timeouts[name, size] >= MAX_TIMEOUTS:
+                where = " on inputs this large (too slow?)" if size == "large" else " (infinite loop?)"
+                raise StudentError("timeout", f"{name} was not run again{where}: it already ran out of time "
+                                              f"{self._timeouts[name, size]} times")
             return function(*args)
         except StudentError as exc:
             if exc.kind == "timeout":
-                self._timeouts[name] += 1
+                self._timeouts[name, size] += 1
+            exc.call = exc.call or name          # which of the student's functions failed, as data
             raise
 
     def _cached(self, key, make):
@@ -140,7 +155,8 @@ class StudentCode:
 
     def call(self, function, *args, reply_shapes=()):
         cap = reply_cap(*reply_shapes)
-        return self.guarded(function, lambda: self.sandbox.call(function, *args, reply_cap=cap))
+        return self.guarded(function, lambda: self.sandbox.call(function, *args, reply_cap=cap),
+                            size=_size_class(reply_shapes))
 
     def new_object(self, class_name, *args):
         """A fresh instance of a contract class in the worker, behind the time guards."""

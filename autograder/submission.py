@@ -34,7 +34,7 @@ import tempfile
 import warnings
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
@@ -196,7 +196,7 @@ def _load_loose_file(path: Path, limits: SubmissionLimits) -> Submission:
                       files=(path.name,), notes=(_renamed_note(path.name, limits),))
 
 
-def _load_zip(path: Path, size: int, limits: SubmissionLimits) -> Submission:
+def _load_zip(path: Path, size: int, limits: SubmissionLimits, follow: bool = True) -> Submission:
     """A zip: check every member, then read the target from it without extracting."""
     name = _show(path.name)
     if size > limits.max_zip_bytes:
@@ -204,7 +204,7 @@ def _load_zip(path: Path, size: int, limits: SubmissionLimits) -> Submission:
             f"the zip {name} is {_size(size)}; the limit is {_size(limits.max_zip_bytes)}. "
             f"Submit a zip holding only {limits.target}")
     # One read, then work on the bytes: the hash and the contents cannot disagree.
-    data = _read_regular_file(path, limits.max_zip_bytes, follow=True, what=f"the zip {name}")
+    data = _read_regular_file(path, limits.max_zip_bytes, follow=follow, what=f"the zip {name}")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except _ZIP_ERRORS:
@@ -225,6 +225,10 @@ def _load_zip(path: Path, size: int, limits: SubmissionLimits) -> Submission:
 def _load_folder(root: Path, limits: SubmissionLimits) -> Submission:
     """A folder laid out like the zip (as Gradescope unpacks an upload)."""
     files = _walk_folder(root, limits)
+    if len(files) == 1 and "/" not in (only := next(iter(files))) and only.lower().endswith(".zip"):
+        # What Gradescope makes of a zip inside the uploaded zip: grade the inner zip.
+        inner = _load_zip(root / only, files[only], limits, follow=False)
+        return replace(inner, origin=f"{root.name or root}/{inner.origin}")
     read = lambda rel: _read_regular_file(root.joinpath(*rel.split("/")), limits.max_source_bytes,
                                           follow=False, what=_show(rel))
     chosen, raw, notes = _find_target(sorted(files), "the folder", read, limits)

@@ -14,14 +14,20 @@ requests until the grader goes away.  Apart from the hello, every frame answers 
 request, so the grader can treat any extra byte as a forgery.
 """
 
+import functools
 import io
 import json
 import os
-import resource
+import re
 import signal
 import struct
 import sys
 import traceback
+
+try:
+    import resource
+except ImportError:                    # not POSIX (Windows): no rlimits, the grader's timeouts remain
+    resource = None
 
 MAGIC = b"CKF1"
 PREFIX = struct.Struct("<4sII")        # magic, header_len, n_blobs
@@ -37,6 +43,8 @@ np = None                              # numpy, imported after the limits are in
 
 def apply_limits(config: dict) -> None:
     """Lower this process's rlimits (its children inherit them; none can be raised again)."""
+    if resource is None:
+        return
     mb = 2 ** 20
     limits = [(resource.RLIMIT_CORE, 0),
               (resource.RLIMIT_AS, config["memory_mb"] * mb),
@@ -146,6 +154,42 @@ def read_exact(fd: int, n: int) -> bytes:
     return b"".join(chunks)
 
 
+def read_into(fd: int, buffer) -> None:
+    """Fill a writable buffer from fd; exits quietly when the grader has gone away."""
+    view = memoryview(buffer)
+    while view:
+        got = os.readv(fd, [view])
+        if not got:
+            os._exit(0)
+        view = view[got:]
+
+
+# np.save's plain header for a C-ordered array (all the grader sends), e.g.
+# {'descr': '<f8', 'fortran_order': False, 'shape': (16, 1, 8, 8), }
+PLAIN_NPY_HEADER = re.compile(rb"\{'descr': '([<|][biuf][1248])', 'fortran_order': False, "
+                              rb"'shape': \(((?:[0-9]+, )*[0-9]*,?)\), \} *\n")
+
+
+def read_array(fd: int, n: int):
+    """One .npy blob of n bytes from fd, as a new writable array (as np.load gives).
+
+    The grader's plain headers are parsed by a pattern and the data read straight into
+    the new array (np.load's literal parser took ~50 us an array, most of a small
+    request's cost); anything else goes through np.load."""
+    head = read_exact(fd, 10)
+    header_len = int.from_bytes(head[8:10], "little")
+    header = read_exact(fd, min(header_len, n - 10))
+    plain = PLAIN_NPY_HEADER.fullmatch(header) if head[:8] == b"\x93NUMPY\x01\x00" else None
+    if plain is not None:
+        shape = tuple(int(d) for d in plain.group(2).replace(b",", b" ").split())
+        array = np.empty(shape, dtype=plain.group(1).decode())
+        if array.nbytes == n - 10 - header_len:
+            read_into(fd, array.reshape(-1).view("B"))
+            return array
+    rest = read_exact(fd, n - 10 - len(header))
+    return np.load(io.BytesIO(head + header + rest), allow_pickle=False)
+
+
 def recv(fd: int):
     """(header, arrays) of the grader's next request."""
     magic, header_len, n_blobs = PREFIX.unpack(read_exact(fd, PREFIX.size))
@@ -153,7 +197,7 @@ def recv(fd: int):
         raise SystemExit("bad request frame")
     lens = [BLOB_LEN.unpack(read_exact(fd, BLOB_LEN.size))[0] for _ in range(n_blobs)]
     header = json.loads(read_exact(fd, header_len))
-    arrays = [np.load(io.BytesIO(read_exact(fd, n)), allow_pickle=False) for n in lens]
+    arrays = [read_array(fd, n) for n in lens]
     return header, arrays
 
 
@@ -175,11 +219,18 @@ def npy_parts(array):
     """(.npy header, data view): np.save's bytes without its slow in-memory-file path."""
     if not (array.flags.c_contiguous or array.flags.f_contiguous):
         array = np.ascontiguousarray(array)
-    head = io.BytesIO()
-    np.lib.format.write_array_header_1_0(head, np.lib.format.header_data_from_array_1_0(array))
     fortran_only = array.flags.f_contiguous and not array.flags.c_contiguous
-    return head.getvalue(), memoryview((array.T if fortran_only else array).reshape(-1)
-                                       .view(np.uint8))
+    return (npy_header(array.dtype, array.shape, fortran_only),
+            memoryview((array.T if fortran_only else array).reshape(-1).view(np.uint8)))
+
+
+@functools.lru_cache(maxsize=256)
+def npy_header(dtype, shape, fortran_only):
+    """np.save's header bytes; a check's replies repeat a few shapes, numpy's writer costs ~20 us."""
+    head = io.BytesIO()
+    np.lib.format.write_array_header_1_0(head, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                "fortran_order": fortran_only, "shape": shape})
+    return head.getvalue()
 
 
 def unpack(value, arrays):
@@ -429,7 +480,7 @@ def serve(config: dict) -> None:
 def main() -> None:
     config = json.loads(sys.argv[1])
     apply_limits(config)
-    if config.get("supervise"):
+    if config.get("supervise") and hasattr(os, "fork"):
         supervise(config)
     serve(config)
 

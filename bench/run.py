@@ -1,9 +1,9 @@
 """`make bench`: run the kernel and grading benchmarks, then write bench/RESULTS.md.
 
-    .venv/bin/python bench/run.py [--quick]
+    .venv/bin/python bench/run.py [--quick] [--batch-only | --realistic-only | --render-only]
 
-Each part writes its JSON (bench/kernels.json, bench/grading.json) and this
-script renders both, with the machine they ran on, into RESULTS.md. Every time
+Each part writes its JSON (bench/kernels.json, bench/grading.json, bench/realistic.json, ...)
+and this script renders them, with the machine they ran on, into RESULTS.md. Every time
 is a median of several runs; every ratio compares numbers measured side by
 side in the same run.
 """
@@ -139,7 +139,25 @@ def batch_table(g):
                      f"{b['seconds']:.1f} s | {b['per_minute']:.0f} | {b.get('load_average', float('nan')):.2f} | "
                      f"{cpu_text} | {idle} |")
     return lines + ["", f"Before: {base['what']}. Where the time goes and what 300/min needs: "
-                    "[BATCH_NOTES.md](BATCH_NOTES.md).", ""]
+                    "[BATCH_NOTES.md](BATCH_NOTES.md).", ""] + batch_side_by_side()
+
+
+def batch_side_by_side():
+    """The last change's batch throughput against the commit before it, runs interleaved (bench/batch_ab.py)."""
+    try:
+        ab = json.loads((BENCH / "batch_ab.json").read_text())
+    except (OSError, ValueError):
+        return []
+    lines = [f"Side by side ({ab['date']}, `bench/batch_ab.py`): {ab['submissions']} submissions of the "
+             f"{ab['mix']}, {ab['rounds']} rounds, the two trees alternating, so both saw the same load.", "",
+             "| tree | CPU per submission (median) | on idle cores | wall per minute (median) | runs: CPU per submission, load |",
+             "|---|---:|---:|---:|---|"]
+    for name in ("before", "after"):
+        t = ab[name]
+        runs = ", ".join(f"{r['cpu_ms_per_submission']:.0f} ms at {r['load_average']:.1f}" for r in t["runs"])
+        lines.append(f"| {name}: {ab[name + '_label']} | {t['cpu_ms_per_submission']:.0f} ms | "
+                     f"{t['idle_cores_per_minute']:.0f}/min | {t['per_minute']:.0f}/min | {runs} |")
+    return lines + [""]
 
 
 def integrity_section(i):
@@ -189,15 +207,18 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="a short smoke run of both parts")
     parser.add_argument("--batch-only", action="store_true",
                         help="rerun only the batch throughput; every other figure is the last run's")
+    parser.add_argument("--realistic-only", action="store_true",
+                        help="rerun only the realistic-size hidden cases' cost (bench/realistic.py); "
+                             "every other figure is the last run's")
     parser.add_argument("--render-only", action="store_true",
                         help="measure nothing: write RESULTS.md from the last kernels.json and grading.json")
     args = parser.parse_args(argv)
     m = machine()
-    measured = not (args.render_only or args.batch_only)   # else: the last run's figures, if any
+    measured = not (args.render_only or args.batch_only or args.realistic_only)   # else: the last run's, if any
 
     def part(script, name, extra=()):
         path = BENCH / f"{name}.json"
-        if measured or (args.batch_only and name == "grading"):
+        if measured or (args.batch_only and name == "grading") or (args.realistic_only and name == "realistic"):
             return run_part(script, path, args.quick, extra)
         return json.loads(path.read_text()) if path.exists() else None
 
@@ -205,9 +226,11 @@ def main(argv=None):
     grading = part("grading.py", "grading", ["--batch-only"] if args.batch_only else [])
     integrity = part("integrity.py", "integrity")
     similarity = part("similarity.py", "similarity")
+    realistic = part("realistic.py", "realistic")
     isolation = part("isolation.py", "isolation") if os.geteuid() == 0 else None   # chroot is root's
     kind = ("rendered again from the last measurements; the machine's load average is today's" if args.render_only
             else "batch throughput only; the other figures are the last full run's" if args.batch_only
+            else "realistic-size cases only; the other figures are the last full run's" if args.realistic_only
             else "quick run" if args.quick else "full run")
     lines = ["# Benchmark results", "",
              f"Written by `make bench` ({kind}) on {m['date']}.", "",
@@ -215,6 +238,10 @@ def main(argv=None):
     lines += kernels_section(kernels) + grading_section(grading)
     lines += integrity_section(integrity) if integrity else []
     lines += similarity_section(similarity) if similarity else []
+    if realistic:
+        sys.path.insert(0, str(BENCH))
+        from realistic import section as realistic_section
+        lines += realistic_section(realistic)
     if isolation:
         sys.path.insert(0, str(BENCH))
         from isolation import section as isolation_section

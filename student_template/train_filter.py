@@ -7,6 +7,10 @@ Needs your col2im and Conv2d.backward in conv2d.py (same folder). Prints the los
 of every epoch, then saves loss_curve.png and learned_kernel.png (if matplotlib is
 installed). The targets come from a plain direct convolution below, never from
 your layer, so a wrong backward cannot fool this demo.
+
+Training only uses dW, so a correct filter says nothing about dX: the demo also checks
+dX against finite differences of your forward (with padding, and with stride 2) and
+says "learned" only when both are right.
 """
 
 import argparse
@@ -61,6 +65,43 @@ def train(kernel, epochs, lr, seed=0):
     return conv.weight[0, 0], losses
 
 
+# (N, C_in, C_out, H, W, kernel_size, stride, padding): the demo's own layer, then stride 2.
+DX_CASES = [(2, 1, 1, 5, 5, 3, 1, 1), (2, 2, 3, 6, 5, (3, 2), 2, 1)]
+
+
+def dx_error(case, seed=1, eps=1e-6):
+    """Largest |dX - numerical dX| for L = sum(forward(x) * dY), over every entry of x.
+
+    case: one of DX_CASES. Central differences of your own forward (float64), so the
+    answer does not depend on any expected values.
+    """
+    N, C_in, C_out, H, W, k, stride, padding = case
+    rng = np.random.default_rng(seed)
+    conv = Conv2d(C_in, C_out, k, stride=stride, padding=padding)
+    conv.weight = rng.standard_normal(conv.weight.shape)
+    conv.grad_weight = np.zeros_like(conv.weight)
+    x = rng.standard_normal((N, C_in, H, W))
+    dY = rng.standard_normal(conv.forward(x).shape)
+    dX = np.asarray(conv.backward(dY))
+    if dX.shape != x.shape:
+        return float("inf")
+    numerical = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + eps
+        up = np.sum(conv.forward(x) * dY)
+        x[idx] = old - eps
+        down = np.sum(conv.forward(x) * dY)
+        x[idx] = old
+        numerical[idx] = (up - down) / (2 * eps)
+    return float(np.max(np.abs(dX - numerical)))
+
+
+def describe_case(case):
+    N, C_in, C_out, H, W, k, stride, padding = case
+    return f"N={N} C_in={C_in} C_out={C_out} H={H} W={W} kernel={k} stride={stride} padding={padding}"
+
+
 def save_pictures(name, kernel, learned, losses):
     """Writes loss_curve.png and learned_kernel.png; skips quietly without matplotlib."""
     try:
@@ -90,6 +131,9 @@ def save_pictures(name, kernel, learned, losses):
     print("saved loss_curve.png and learned_kernel.png")
 
 
+DX_TOLERANCE = 1e-6                    # central differences with eps=1e-6 are good to ~1e-9 here
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kernel", choices=sorted(KERNELS), default="blur")
@@ -107,13 +151,21 @@ def main(argv=None):
     print(f"\nfinal loss {losses[-1]:.3e}; largest kernel error {error:.2e}")
     print("learned kernel:\n", np.round(learned, 4))
     print("target kernel:\n", np.round(kernel, 4))
-    if error < 1e-6:
-        print("Your layer learned the filter.")
+    dx_wrong = [(case, err) for case in DX_CASES for err in [dx_error(case)] if not err < DX_TOLERANCE]
+    for case, err in dx_wrong:
+        print(f"dX is wrong on {describe_case(case)}: largest difference from finite differences "
+              f"of your forward {err:.2e}")
+    if error < 1e-6 and not dx_wrong:
+        print("Your layer learned the filter, and dX matches finite differences.")
+    elif error < 1e-6:
+        print("dW is right (the kernel converged), but dX is wrong, so the layer would not pass "
+              "gradients on in a network: check the padding crop (dX_pad[:, p:p + H, p:p + W]), "
+              "the stride, and that col2im ADDS overlapping windows.")
     else:
         print("Not learned yet: check dW (sum over the batch), the sign of the update, "
               "and that grad_weight is ADDED to in backward.")
     save_pictures(args.kernel, kernel, learned, losses)
-    return 0 if error < 1e-6 else 2
+    return 0 if error < 1e-6 and not dx_wrong else 2
 
 
 if __name__ == "__main__":

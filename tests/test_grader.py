@@ -1,19 +1,23 @@
 """The grader end to end: full marks for the reference, zero for the template, bugs caught."""
 
+import ast
 import json
 import shutil
 import subprocess
 import sys
+import tomllib
 
 import pytest
 
 from assignment.fixture_builder import build_fixture_set
 from autograder.config import load_config
-from autograder.staff.catalogue import load_catalogue, write_zip
+from autograder.staff.catalogue import CATALOGUE_DIR, correct_solution, load_catalogue, write_zip
 from helpers import REPO, TEMPLATE, assert_gradescope_schema, grade
 
 CONFIG = load_config()
 CATALOGUE, EXAMPLES = load_catalogue()
+
+
 def failed_checks(report):
     return {c.name for c in report.checks if c.passed < c.total}
 
@@ -34,14 +38,42 @@ def test_untouched_template_earns_zero_with_not_implemented_feedback(tmp_path):
     assert "col2im is not implemented yet" in feedback and "Conv2d.backward is not implemented yet" in feedback
 
 
+def edited_functions():
+    """{'bug/NAME': the function its edits sit in ('col2im', 'Conv2d.backward', ...)}, read from
+    catalogue.toml's replacements and the base file's syntax tree: what a feedback's top must name."""
+    data = tomllib.loads((CATALOGUE_DIR / "catalogue.toml").read_text(encoding="utf-8"))
+    found = {}
+    for bug in data["bug"]:
+        source = correct_solution(bug["base"])
+        tree = ast.parse(source)
+        spans = [(n.name, n) for n in tree.body if isinstance(n, ast.FunctionDef)]
+        spans += [(f"{c.name}.{m.name}", m) for c in tree.body if isinstance(c, ast.ClassDef)
+                  for m in c.body if isinstance(m, ast.FunctionDef)]
+        names = set()
+        for edit in bug["replace"]:
+            line = source[:source.index(edit["old"])].count("\n") + 1
+            names |= {name for name, node in spans if node.lineno <= line <= node.end_lineno}
+        assert len(names) == 1, f"bug/{bug['name']}: edits in {names}"
+        found[f"bug/{bug['name']}"] = names.pop()
+    return found
+
+
+EDITED_FUNCTION = edited_functions()
+
+
 @pytest.mark.parametrize("key", [k for k in CATALOGUE if k.startswith("bug/")])
 def test_known_bug_is_caught(tmp_path, key):
+    """Caught by the hidden set, and its feedback opens with the function the bug is in."""
     entry = CATALOGUE[key]
-    report, _ = grade(write_zip(entry, tmp_path / "sub.zip"), tmp_path)
+    report, results = grade(write_zip(entry, tmp_path / "sub.zip"), tmp_path)
     failed = failed_checks(report)
     assert report.score < report.max_score, f"{key} ({entry.story}) earned full marks"
     assert set(entry.fails) <= failed, f"{key} should fail {set(entry.fails) - failed}; failed {sorted(failed)}"
     assert not set(entry.passes) & failed, f"{key} should pass {set(entry.passes) & failed}"
+    feedback = (tmp_path / "out" / "feedback.md").read_text()
+    top = feedback[feedback.index("## Start here"):feedback.index("| check |")]
+    assert f"1. {EDITED_FUNCTION[key]}: first seen in" in top, f"{key} is in {EDITED_FUNCTION[key]}:\n{top}"
+    assert results["extra_data"]["root_causes"][0]["function"] == EDITED_FUNCTION[key]
 
 
 def test_failure_feedback_names_case_and_likely_bug_without_expected_values(tmp_path):
@@ -119,3 +151,36 @@ def test_every_check_in_config_has_a_test_declaring_its_cases_and_hidden_cases()
         chosen = hidden.for_check(name, selectors[name])
         assert chosen, f"no hidden case for check {name}"
         assert chosen == hidden.for_check(name), f"cases.json disagrees with {name}'s selector: rebuild"
+
+
+SLOW_ON_A_BIG_BATCH = '''
+
+_backward = Conv2d.backward
+
+
+def _slow_on_a_big_batch(self, dY):
+    """Right, but far too slow on a realistic batch (like one Python multiply-add per element)."""
+    if dY.size >= 2**16:
+        import time
+        time.sleep(600)
+    return _backward(self, dY)
+
+
+Conv2d.backward = _slow_on_a_big_batch
+'''
+
+
+def test_code_too_slow_for_the_realistic_cases_loses_only_those(tmp_path):
+    # Two time-outs on the 32-image batch must not stop backward on the small cases or in training.
+    path = tmp_path / "conv2d.py"
+    path.write_text((REPO / "reference" / "conv2d.py").read_text() + SLOW_ON_A_BIG_BATCH)
+    report, results = grade(path, tmp_path)
+    assert report.status == "graded"
+    by_name = {c.name: c for c in report.checks}
+    assert by_name["learns_filters"].score == by_name["learns_filters"].points
+    assert by_name["backward_dx_values"].passed >= 1 and not by_name["backward_dx_values"].ok
+    lost = {c.name for c in report.checks if not c.ok}
+    cases = json.loads((REPO / "build" / "fixtures" / "hidden" / "cases.json").read_text())["cases"]
+    realistic = {check for case in cases if "_N32_Cin16_Cout8_32x32_" in case["id"] for check in case["checks"]}
+    assert lost and lost <= realistic, (lost, realistic)
+    assert "too slow?" in (tmp_path / "out" / "feedback.md").read_text()

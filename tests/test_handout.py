@@ -138,3 +138,41 @@ def test_worked_example_is_the_figure_x():
     X_col = im2col(x, 2, 2)
     assert np.array_equal(X_col[:, 1 * 3 + 1], x[0, 1:3, 1:3].reshape(-1))
     assert np.array_equal(col2im(X_col, 1, 4, 4, 2, 2), x * coverage(4, 4, 2, 2, 1))
+
+
+# --- the handout's file table against handout.zip ---
+
+def file_table():
+    """The rows of 'Files you get': {path: why}. A path ending in '/' stands for a folder."""
+    section = HANDOUT.split("**Files you get**", 1)[1].split("\n\n", 2)[1]
+    rows = {}
+    for line in section.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        rows[cells[0].strip("`")] = cells[1]
+    return rows
+
+
+def test_file_table_lists_exactly_what_handout_zip_holds(tmp_path):
+    from autograder.staff.packaging import build_handout_zip
+    import zipfile
+    with zipfile.ZipFile(build_handout_zip(tmp_path / "handout.zip")) as zf:
+        names = zf.namelist()
+    rows = file_table()
+    assert len(rows) >= 10 and all(len(why) > 10 for why in rows.values()), rows
+
+    def row_of(name):
+        return [r for r in rows if name == r or (r.endswith("/") and name.startswith(r))]
+    unlisted = [n for n in names if not row_of(n)]
+    assert not unlisted, f"in handout.zip but not in the handout's file table: {unlisted}"
+    assert all(len(row_of(n)) == 1 for n in names), "a file is listed twice"
+    empty = [r for r in rows if not any(r in row_of(n) for n in names)]
+    assert not empty, f"in the file table but not in handout.zip: {empty}"
+
+
+def test_committed_notebook_is_what_make_notebook_writes():
+    import nbformat
+    from assignment import make_notebook
+    committed = nbformat.read(make_notebook.NOTEBOOK, as_version=4)
+    built = make_notebook.build_notebook()
+    assert [(c.cell_type, c.source) for c in committed.cells] == [(c.cell_type, c.source) for c in built.cells]
+    assert all(not c.get("outputs") for c in committed.cells), "the shipped notebook must hold no outputs"

@@ -6,11 +6,16 @@ The whole catalogue runs at every isolation level this machine offers: as root, 
 (the grader itself runs as uid 65534 in a subprocess: as root that level is refused).
 Not as root: the best level and process. Where a level documents that it does not stop an
 attack (README, levels.py), the test says so by name instead of skipping the case.
+
+Each entry is scored against its honest twin (catalogue.toml's `twin`: the same code without
+the attack), graded for real at the same level once per session: no more points, and no
+check passed that the twin fails.
 """
 
 import hashlib
 import json
 import os
+import resource
 import shutil
 import socket
 import stat
@@ -29,8 +34,8 @@ from autograder.grading import GradingOptions, grade_submission
 from autograder.sandbox import LEVELS, detect_isolation, python_env
 from autograder.sandbox.uids import SLOT_COUNT, SLOT_UID_BASE
 from autograder.sandbox.workdirs import WORLD_WRITABLE_PLACES
-from helpers import REPO
-from helpers import assert_gradescope_schema
+from autograder.student import HELD_BYTES_CAP
+from helpers import REPO, TEMPLATE, assert_gradescope_schema
 
 CONFIG = load_config()
 CATALOGUE, _ = load_catalogue()
@@ -66,6 +71,11 @@ NOT_STOPPED_AT_PROCESS = {
     "hostile/fill_the_disk": "its files in /tmp are the grader user's own",
     "hostile/symlinked_work_dir": "may rename its work dir, which its own user owns",
 }
+
+
+# They reach the test's listener wherever a level leaves the network open (process), which
+# also shows that the attacks work where a level reports that nothing arrived.
+NETWORK_ATTACKS = ("hostile/network_call", "hostile/network_any_family")
 
 
 def kit_fingerprint():
@@ -154,7 +164,7 @@ class Listener:
 
 
 def sleepers():
-    out = subprocess.run(["pgrep", "-f", "sleep 1234.5"], capture_output=True, text=True).stdout
+    out = subprocess.run(["pgrep", "-f", r"sleep.1234\.5"], capture_output=True, text=True).stdout   # sleep 1234.5, or Python's sleep(1234.5
     return set(out.split())
 
 
@@ -234,12 +244,49 @@ def grade(level, submission, out_dir, kit_and_site):
     return json.loads((out_dir / "results.json").read_text())
 
 
+@pytest.fixture(scope="session")
+def twin_grades():
+    """(twin, level) -> (score, failed checks): each honest twin graded once per level."""
+    return {}
+
+
+def twin_grade(twin, level, public_folder, kit_and_site, cache):
+    """The honest twin's score and failed checks at ``level`` (graded for real, once per session)."""
+    if (twin, level) not in cache:
+        case = Path(tempfile.mkdtemp(prefix="twin-", dir=public_folder))
+        case.chmod(0o755)
+        source = TEMPLATE.read_text(encoding="utf-8") if twin == "template" else CATALOGUE[twin].source
+        submission = case / "conv2d.py"
+        submission.write_text(source)
+        submission.chmod(0o644)
+        results = grade(level, submission, case / "out", kit_and_site)
+        assert results["extra_data"]["status"] == "graded", results["output"][:2000]
+        cache[twin, level] = (results["score"], failed_checks(results))
+    return cache[twin, level]
+
+
+def failed_checks(results):
+    return {t["extra_data"]["check"] for t in results["tests"] if t["score"] < t["max_score"]}
+
+
+def peak_rss_bytes():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def test_every_hostile_entry_names_an_honest_twin_that_exists():
+    assert HOSTILE, "the hostile catalogue is empty"
+    for key in HOSTILE:
+        twin = CATALOGUE[key].twin
+        assert twin == "template" or twin.startswith(("correct/", "bug/")) and twin in CATALOGUE, (key, twin)
+
+
 @pytest.mark.parametrize("key", HOSTILE)
 @pytest.mark.parametrize("level", LEVELS_UNDER_TEST)
 def test_hostile_submission_gains_nothing_and_changes_nothing(key, level, fingerprint_before,
-                                                              public_folder, request):
+                                                              public_folder, twin_grades, request):
     entry = CATALOGUE[key]
     kit_and_site = request.getfixturevalue("unprivileged_kit") if level == "process" and ROOT else None
+    twin_score, twin_failed = twin_grade(entry.twin, level, public_folder, kit_and_site, twin_grades)
     case = Path(tempfile.mkdtemp(prefix="case-", dir=public_folder))
     case.chmod(0o755)
     marker_dir = case / "markers"
@@ -257,6 +304,8 @@ def test_hostile_submission_gains_nothing_and_changes_nothing(key, level, finger
     modes_before = watched_modes([marker_dir, case])
     not_stopped = NOT_STOPPED_AT_PROCESS.get(key) if level == "process" else None
     sleepers_before = sleepers()
+    in_this_process = not (level == "process" and ROOT)
+    rss_before = peak_rss_bytes()
 
     started = time.monotonic()
     try:
@@ -270,12 +319,23 @@ def test_hostile_submission_gains_nothing_and_changes_nothing(key, level, finger
         assert results["extra_data"].get("isolation", level) == level
         assert elapsed < BOUND_S, f"{key} took {elapsed:.1f} s"
         assert results["extra_data"]["status"] == "graded", f"{key}: whatever the student's code does is its own failure, never ours"
-        failed = {t["extra_data"]["check"] for t in results["tests"] if t["score"] < t["max_score"]}
+        failed = failed_checks(results)
+        score = results["score"]
         if not_stopped is None:
+            # Scored against its honest twin: no point, and no check, that the same code without
+            # the attack would not earn.
+            assert score <= twin_score + 0.01, f"{key} scored {score}, its twin {entry.twin} {twin_score}"
+            assert twin_failed <= failed, f"{key} passed {sorted(twin_failed - failed)}, which {entry.twin} fails"
             if entry.fails == ("all",):
-                assert results["score"] == 0, f"{key}: {entry.must_not}"
-            else:
+                assert score == 0, f"{key}: {entry.must_not}"
+            elif entry.fails:
                 assert set(entry.fails) <= failed, f"{key} must fail {set(entry.fails) - failed}: {entry.must_not}"
+            else:     # otherwise correct: it keeps exactly the points its twin earns
+                assert (score, failed) == (twin_score, twin_failed), f"{key} lost {sorted(failed - twin_failed)}"
+            assert not set(entry.passes) & failed, f"{key} must still pass {sorted(set(entry.passes) & failed)}"
+            if twin_score > 0:
+                assert (score == 0) == bool(entry.loses_all), \
+                    f"{key} scored {score} of its twin's {twin_score}: loses_all must say so, and why, exactly when it scores 0"
         assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]), abs=0.01)
         assert not any(marker_dir.iterdir()), f"{key}: something was unpickled in the grader"
         assert not leftover_sleepers(sleepers_before), f"{key}: a process outlived grading"
@@ -286,10 +346,17 @@ def test_hostile_submission_gains_nothing_and_changes_nothing(key, level, finger
             assert leftovers() == [], f"{key} left files behind"
         if LEVELS[level].blocks_network:
             assert listener.received == [], f"{key} reached 127.0.0.1 from the {level} sandbox"
-        elif key in ("hostile/network_call", "hostile/network_any_family"):
-            assert listener.received, f"the {level} level is documented as leaving the network open"
+        elif key in NETWORK_ATTACKS:    # what this level cannot stop, named: the attack gets through
+            assert "network" in LEVELS[level].does_not_stop, f"{level} neither blocks the network nor says so"
+            assert listener.received, f"{key} did not reach the listener at {level}, which leaves the network open"
         feedback = (case / "out" / "feedback.md").read_text()
         assert len(feedback) < 200_000, "printed output must be capped"
+        assert not any(ord(c) < 32 and c not in "\n\t" for c in feedback), f"{key} put a control character in feedback.md"
+        if not_stopped is None:
+            assert entry.feedback_says in feedback, f"{key}: feedback.md does not say {entry.feedback_says!r}"
+        if in_this_process:     # the grader's own peak memory (the unprivileged grader runs in a subprocess)
+            grown = peak_rss_bytes() - rss_before
+            assert grown < HELD_BYTES_CAP + 64 * 2**20, f"{key} grew the grader's peak memory by {grown >> 20} MB"
     finally:
         if level == "process":
             remove_known_leftovers()

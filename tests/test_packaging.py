@@ -32,7 +32,7 @@ def test_gradescope_holds_its_scripts_the_engine_the_lab_and_the_hidden_set():
 def test_handout_holds_the_template_folder_the_handout_the_engine_the_lab_and_the_public_set():
     names = set(packaging.handout_files())
     figures = {f"figures/{p.name}" for p in (REPO / "assignment" / "figures").glob("*.png")}
-    assert names == {"conv2d.py", "train_filter.py", "self_check.py", "README.md", "Makefile",
+    assert names == {"conv2d.py", "lab.py", "lab.ipynb", "train_filter.py", "self_check.py", "README.md", "Makefile",
                      "requirements.txt", "LAB"} | figures | ENGINE | LAB | fixture_names("public")
 
 

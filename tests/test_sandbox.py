@@ -554,6 +554,49 @@ def test_fast_npy_header_path_agrees_with_numpys_reader_and_refuses_lies():
         protocol.npy_to_array(blob.replace(b"'<f8'", b"'|O' "))
 
 
+def test_worker_reads_every_array_as_np_load_does(monkeypatch):
+    """The worker's own .npy reader (a fast path for the grader's plain headers, np.load for
+    the rest) gives the same writable, aligned arrays as np.load, and leaves the stream at
+    the next blob."""
+    import io
+    import threading
+    from autograder import worker
+    monkeypatch.setattr(worker, "np", np)
+    arrays = [np.arange(64.0).reshape(16, 1, 2, 2), np.ones((3, 4), np.float32), np.zeros(()), np.zeros((0, 3)),
+              np.arange(6, dtype=np.uint8).reshape(2, 3), np.array([True, False]), np.float16([1, 2]),
+              np.asfortranarray(np.arange(12.0).reshape(3, 4)), np.arange(3.0).astype(">f8"), np.array([1 + 2j])]
+    blobs = [protocol.array_to_npy(a) for a in arrays]
+    v2 = io.BytesIO()                                   # a version-2.0 header: np.load's path
+    np.lib.format.write_array(v2, arrays[0], version=(2, 0))
+    blobs.append(v2.getvalue())
+    arrays.append(arrays[0])
+    r, w = os.pipe()
+    writer = threading.Thread(target=lambda: (os.write(w, b"".join(blobs)), os.close(w)))
+    writer.start()
+    try:
+        for a, blob in zip(arrays, blobs):
+            got = worker.read_array(r, len(blob))
+            want = np.load(io.BytesIO(blob), allow_pickle=False)
+            assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want)
+            assert got.flags.writeable and got.flags.aligned
+            assert got.flags.c_contiguous == want.flags.c_contiguous
+    finally:
+        writer.join()
+        os.close(r)
+
+
+def test_worker_npy_headers_are_exactly_what_np_save_writes(monkeypatch):
+    import io
+    from autograder import worker
+    monkeypatch.setattr(worker, "np", np)
+    for a in [np.arange(6.0).reshape(2, 3), np.asfortranarray(np.eye(3)), np.arange(10)[::2],
+              np.array(True), np.zeros((0, 3)), np.array([1j]), np.arange(4, dtype=">i4"), np.arange(6.0).reshape(2, 3)]:
+        buf = io.BytesIO()
+        np.save(buf, a, allow_pickle=False)
+        head, data = worker.npy_parts(a)
+        assert head + bytes(data) == buf.getvalue(), a.dtype
+
+
 def test_the_worker_calls_and_builds_only_what_the_lab_contract_names(tmp_path, level):
     """The lab's CONTRACT is all the worker may use: another function or class of the student's
     module is refused as if it did not exist, and the student's file keeps its own name."""

@@ -409,3 +409,13 @@ def test_plots_share_the_summary_bins_and_show_every_kind_of_submission(tmp_path
     texts = [t.get_text() for t in saved["checks.png"].axes[0].texts]
     assert any("not scored (0 pts)" in t for t in texts)
     assert "75% (3/4), mean 9.0/12 pts" in texts                               # value labels with points
+
+
+def test_side_by_side_view_works_offline():
+    # Graders open similarity.html on a laptop on a train too: nothing may come from the web.
+    sources = {"a": CORRECT, "b": CORRECT.replace("col = 0", "col=0")}
+    pairs, page = integrity.similar_pairs(sources, TEMPLATE_SOURCE, threshold=0.8)
+    assert pairs and page
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)      # no remote style or script
+    assert ".collapse:not(.show)" in page                                        # the fold-outs still fold
+    assert "data-bs-toggle" in page and "addEventListener" in page              # and open on a click

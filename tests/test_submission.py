@@ -127,6 +127,28 @@ def test_folder_submission(tmp_path):
     assert sub.sha256 == hashlib.sha256((root / "hw3" / "conv2d.py").read_bytes()).hexdigest()
 
 
+def test_folder_holding_only_a_zip_is_graded_from_the_zip(tmp_path):
+    # Gradescope unpacks an uploaded zip, but a zip inside a zip (or a zip dragged into
+    # the upload box with nothing else) arrives as a folder holding just that zip.
+    root = tmp_path / "submission"
+    root.mkdir()
+    make_zip(root / "hw3.zip", {"hw3/conv2d.py": SOURCE})
+    (root / ".DS_Store").write_bytes(b"junk")
+    sub = load_submission(root)
+    assert sub.source == SOURCE
+    assert sub.origin == "submission/hw3.zip:hw3/conv2d.py"
+    assert sub.sha256 == hashlib.sha256((root / "hw3.zip").read_bytes()).hexdigest()
+
+
+def test_folder_with_a_zip_beside_other_files_is_not_unpacked(tmp_path):
+    root = tmp_path / "submission"
+    root.mkdir()
+    make_zip(root / "hw3.zip", {"conv2d.py": SOURCE})
+    (root / "notes.txt").write_text("see zip")
+    with pytest.raises(InvalidSubmission, match="conv2d.py"):
+        load_submission(root)
+
+
 def test_deeper_copy_beside_the_real_one_is_not_taken(tmp_path):
     # Only the top level and one folder count, so an old deep copy does not compete.
     z = make_zip(tmp_path / "s.zip", {"hw3/conv2d.py": SOURCE, "hw3/old/conv2d.py": "x = 1\n"})

@@ -53,7 +53,7 @@ def test_demo_and_self_check_pass_with_a_correct_solution(tmp_path):
     solution = correct_solution("lecture_loops")
     demo = run_in_copy(tmp_path, "train_filter.py", solution)
     assert demo.returncode == 0, demo.stdout + demo.stderr
-    assert "Your layer learned the filter." in demo.stdout
+    assert "Your layer learned the filter, and dX matches finite differences." in demo.stdout
     assert demo.stdout.count("loss =") == 50
     assert (tmp_path / "loss_curve.png").stat().st_size > 1000
     assert (tmp_path / "learned_kernel.png").stat().st_size > 1000

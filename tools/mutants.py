@@ -1,6 +1,7 @@
 """Mutation testing of the grader: does it fail every wrong col2im and Conv2d.backward?
 
-    .venv/bin/python tools/mutants.py [--limit N] [--jobs N] [--out DIR] [--report FILE] [--json FILE]
+    .venv/bin/python tools/mutants.py [--limit N | --only ID,...] [--jobs N] [--out DIR] [--report FILE]
+                                      [--json FILE]
 
 1. Mutate. A small AST mutator makes every single-point change of the reference's
    `col2im`, `batch_col2im` and `Conv2d.backward` (reference/conv2d.py) from this list:
@@ -11,21 +12,31 @@
    H_out/W_out, ki/kj, H_pad/W_pad, in/out channels), statements dropped. Each mutant is a
    full conv2d.py: the reference file with the one mutated function.
 2. Equivalent or not. Each mutant runs in-process (a worker pool, with a time and
-   memory limit) on the inputs of every hidden fixture case and is compared with the
-   independent oracle (reference/oracle.py; col2im by the adjoint of the direct
-   convolution): values within 1e-12 (float64) / 1e-5 (float32) of max(1, max|expected|),
-   the contract's shapes and dtypes, grad_weight accumulating from a nonzero start,
-   dY and the cache left unchanged. A mutant that agrees everywhere and raises
-   nothing is equivalent. Equivalent mutants are also run on extra shapes the
-   fixtures lack; one that differs there is listed as a gap in the fixtures' shapes.
+   memory limit) and is compared with the independent oracle (reference/oracle.py;
+   col2im by the adjoint of the direct convolution): values within 1e-12 (float64) /
+   1e-5 (float32) of max(1, max|expected|), the contract's shapes and dtypes,
+   grad_weight accumulating from a nonzero start, dY and the cache left unchanged.
+   First on every hidden fixture case at the reference's default block sizes, one case
+   at a time, as the grader sees it: a case answered wrongly without raising is recorded
+   apart from a case it raises on (killed by values / only by a crash). A mutant that
+   agrees there is then run on shapes that reach every code path of the blocked loops:
+   the hidden cases (among them N=32, C_in=16, 32x32 batches at stride 1 and 2; 8x8
+   images, several per block; col2im over several channel blocks), 40 small random
+   shapes and more realistic ones (32 channels; N=31 at stride 2, several images per
+   block; col2im on images larger than a block), float64 and float32, each with the
+   block sizes at their defaults, forced to one byte (one channel / image per block)
+   and unbounded (one block). A mutant that agrees everywhere and raises nothing is
+   equivalent; tools/EQUIVALENTS.md argues why each remaining one truly is.
 3. Grade. Every non-equivalent mutant is graded as a submission by the batch grader
    (`autograder.staff.batch.run_batch`: one `python -m autograder grade` process each, in
    the sandbox, on the hidden fixtures). Killed: it loses points. Survived: full marks.
 
-Prints the summary and writes it as markdown (tools/MUTANTS.md for a full run; a run
-with --limit writes a report only where --report says). mutmut and cosmic-ray (on
-PyPI) mutate a package and drive its own test runner per mutant; here the "tests" are
-a sandboxed grader and equivalence needs the oracle, so a small mutator fits better.
+A full run writes tools/MUTANTS.md and tools/mutants.json (every verdict, the summary
+and the hash of the inputs, which tests/test_mutants.py checks along with the README's
+figures); a run with --limit or --only writes only where --report / --json say.
+mutmut and cosmic-ray (on PyPI) mutate a package and drive its own test runner per
+mutant; here the "tests" are a sandboxed grader and equivalence needs the oracle, so a
+small mutator fits better.
 """
 
 import argparse
@@ -64,7 +75,7 @@ TARGETS = ("col2im", "batch_col2im", "Conv2d.backward")
 DEFAULT_REPORT = KIT_ROOT / "tools" / "MUTANTS.md"
 DEFAULT_OUT = KIT_ROOT / "build" / "mutants"
 TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
-MUTANT_TIME_S = 20          # in-process evaluation of one mutant on every case
+MUTANT_TIME_S = 30          # in-process evaluation of one mutant on one case (or one set of cases)
 MUTANT_MEMORY = 2 * 2**30   # address space of an evaluation worker
 
 # --------------------------------------------------------------------------- mutate
@@ -89,8 +100,9 @@ class Mutant:
     description: str           # `before` -> `after`
     source: str = field(repr=False, default="")
     verdict: str = ""          # 'equivalent', 'killed', 'survived', 'error'
-    difference: str = ""       # how it differs from the oracle (non-equivalent mutants)
-    gap: str = ""              # equivalent on the fixtures, but differs on an extra shape
+    wrong_values: str = ""     # first hidden case answered wrongly without raising ('' = none)
+    crash: str = ""            # first hidden case it raised on or timed out ('' = none)
+    elsewhere: str = ""        # agrees on every hidden case but differs on other shapes / block sizes
     score: float = None
     lost: str = ""             # checks that lost points
 
@@ -320,6 +332,35 @@ def extra_cases(count=40, seed=1):
     return col2im_cases, layer_cases
 
 
+# Realistic sizes beside the hidden set's own (N=32, C_in=16, 32x32 at stride 1 and 2; 8x8 images
+# several to a block; col2im over several channel blocks): 32 channels (more than one channel block
+# of backward's col2im at the default sizes), images several to a block at stride 2 with a shorter
+# last block (N=31), and col2im images of more than COL2IM_BLOCK_BYTES, in both dtypes. (N, C_in, C_out, H, W, (kH, kW), s, p).
+REALISTIC_LAYERS = [(4, 32, 8, 34, 30, (3, 2), 1, 0), (31, 8, 4, 20, 20, (3, 3), 2, 1)]
+REALISTIC_COL2IM = [(16, 48, 48, 3, 3, 1), (1, 182, 182, 3, 3, 1)]
+
+
+def realistic_cases(seed=2):
+    """The REALISTIC_* shapes in float64 and float32, with the oracle's answers."""
+    rng = np.random.default_rng(seed)
+    col2im_cases, layer_cases = [], []
+    for dtype in ("float64", "float32"):
+        for N, C_in, C_out, H, W, k, s, p in REALISTIC_LAYERS:
+            x = rng.standard_normal((N, C_in, H, W)).astype(dtype)
+            weight = rng.standard_normal((C_out, C_in) + k).astype(dtype)
+            H_out, W_out = (H + 2 * p - k[0]) // s + 1, (W + 2 * p - k[1]) // s + 1
+            dY = rng.standard_normal((N, C_out, H_out, W_out)).astype(dtype)
+            grad0 = rng.standard_normal(weight.shape).astype(dtype)
+            layer_cases.append(_layer_case(f"realistic_N{N}_C{C_in}_{H}x{W}_s{s}_{dtype}", x, weight, dY, grad0,
+                                           k, s, p))
+        for C, H, W, kH, kW, s in REALISTIC_COL2IM:
+            L = ((H - kH) // s + 1) * ((W - kW) // s + 1)
+            Y = rng.standard_normal((C * kH * kW, L)).astype(dtype)
+            args = (C, H, W, kH, kW, s)
+            col2im_cases.append((f"realistic_col2im_C{C}_{H}x{W}_{dtype}", Y, args, oracle_col2im(Y, *args)))
+    return col2im_cases, layer_cases
+
+
 def _close(actual, expected, dtype, precision=None):
     """'' when actual is an array of expected's shape, of `dtype`, within the tolerance of `precision`
     (default: dtype) times max(1, max|expected|); else what is wrong."""
@@ -379,6 +420,12 @@ def disagreement(module, cases):
     return ""
 
 
+# Block sizes the reference's blocked loops are run with. The hidden set is graded at the default
+# sizes; equivalence also needs one channel and one image per block (every block boundary in use)
+# and a single block whatever the shape (no boundary at all), as tests/test_reference.py does.
+BLOCK_REGIMES = {"default": None, "one-byte blocks": 1, "unbounded blocks": 2**62}
+BLOCK_NAMES = ("COL2IM_BLOCK_BYTES", "BACKWARD_BLOCK_BYTES")
+
 _CASES = {}
 
 
@@ -388,6 +435,7 @@ def _init_worker():
     hidden = load_fixture_set(fixture_folder("hidden"), config.hidden_seed)
     _CASES["hidden"] = _case_inputs(hidden)
     _CASES["extra"] = extra_cases()
+    _CASES["realistic"] = realistic_cases()
 
 
 class _TimeUp(Exception):
@@ -399,7 +447,9 @@ def _on_alarm(signum, frame):
 
 
 def _attempt(run):
-    """run()'s difference from the oracle ('' = none), or what the mutant raised."""
+    """run()'s difference from the oracle ('' = none), or what the mutant raised (prefixed 'raised' /
+    'took more than', so a crash is told apart from a wrong answer)."""
+    signal.alarm(MUTANT_TIME_S)
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
@@ -408,23 +458,58 @@ def _attempt(run):
         return f"took more than {MUTANT_TIME_S} s"
     except BaseException as exc:          # a mutant may raise anything, MemoryError included
         return f"raised {type(exc).__name__}: {_short(str(exc), 120)}"
+    finally:
+        signal.alarm(0)
+
+
+def _per_case(module, cases):
+    """[(case id, difference)] for the cases whose answer differs from the oracle's, each case on its
+    own so that one that raises does not hide another that answers wrongly; stops at the first wrong
+    answer (what decides 'killed by values'), so only mutants that raise run every case."""
+    col2im_cases, layer_cases = cases
+    out = []
+    for case in [([c], []) for c in col2im_cases] + [([], [c]) for c in layer_cases]:
+        why = _attempt(lambda: disagreement(module, case))
+        if why:
+            out.append(((case[0] or case[1])[0][0], why))
+            if not _is_crash(why):
+                break
+    return out
+
+
+def _is_crash(why):
+    return ": raised " in why or ": took more than" in why or why.startswith(("raised ", "took more than"))
 
 
 def classify(source):
-    """(difference on the hidden cases, difference on the extra shapes); '' means agreement."""
-    signal.signal(signal.SIGALRM, _on_alarm)
-    signal.alarm(MUTANT_TIME_S)
-    module = types.ModuleType("mutant_conv2d")
+    """What one mutant does, as a dict:
 
-    def import_and_compare():
-        exec(compile(source, "mutant_conv2d.py", "exec"), module.__dict__)
-        return disagreement(module, _CASES["hidden"])
-    try:
-        hidden = _attempt(import_and_compare)
-        extra = "" if hidden else _attempt(lambda: disagreement(module, _CASES["extra"]))
-        return hidden, extra
-    finally:
-        signal.alarm(0)
+    wrong_values: the first hidden case (default block sizes, as graded) it answers wrongly without
+                  raising; crash: the first hidden case it raises on or times out; '' when none.
+    elsewhere:    when it agrees on every hidden case, the first difference on the other shapes
+                  (40 small random ones, realistic N=32 batches) or block sizes; '' when none."""
+    signal.signal(signal.SIGALRM, _on_alarm)
+    module = types.ModuleType("mutant_conv2d")
+    why = _attempt(lambda: exec(compile(source, "mutant_conv2d.py", "exec"), module.__dict__))
+    if why:
+        return dict(wrong_values="", crash=f"import {why}", elsewhere="")
+    defaults = {name: getattr(module, name) for name in BLOCK_NAMES if hasattr(module, name)}
+    hidden = _per_case(module, _CASES["hidden"])
+    result = dict(wrong_values=next((f"{c}: {w}" for c, w in hidden if not _is_crash(w)), ""),
+                  crash=next((f"{c}: {w}" for c, w in hidden if _is_crash(w)), ""), elsewhere="")
+    if hidden:
+        return result
+    for regime, size in BLOCK_REGIMES.items():
+        for name in defaults:
+            setattr(module, name, defaults[name] if size is None else size)
+        for which in ("hidden", "extra", "realistic"):
+            if which == "hidden" and size is None:
+                continue                  # done above
+            why = _attempt(lambda: disagreement(module, _CASES[which]))
+            if why:
+                result["elsewhere"] = f"{regime}, {which} shapes: {why}"
+                return result
+    return result
 
 
 # --------------------------------------------------------------------------- grade
@@ -452,76 +537,139 @@ def grade_mutants(mutants, out_dir, jobs):
 
 # --------------------------------------------------------------------------- report
 
+# What defines the committed result (tools/mutants.json): the code mutated, the oracle, this tool, the
+# code that builds the hidden set (its arrays are not hashed: GEMM rounding may differ in the last bit
+# between CPUs, the cases do not), and the graded parts of the config.
+HASHED_FILES = ("reference/conv2d.py", "reference/oracle.py", "reference/training.py", "tools/mutants.py",
+                "assignment/fixture_builder.py")
+DEFAULT_JSON = KIT_ROOT / "tools" / "mutants.json"
+
+
+def inputs_hash():
+    """sha256 over everything the full run's figures depend on (see HASHED_FILES)."""
+    import hashlib
+    from autograder.fixtures import GENERATOR_VERSION
+    config = load_config()
+    h = hashlib.sha256()
+    for name in HASHED_FILES:
+        h.update(name.encode() + b"\0" + (KIT_ROOT / name).read_bytes() + b"\0")
+    graded = dict(generator_version=GENERATOR_VERSION, numpy=np.__version__, hidden_seed=config.hidden_seed,
+                  training_kernels=list(config.lab.training.kernels),
+                  tolerances={d: config.tolerance(d) for d in ("float64", "float32")},
+                  points={name: spec.points for name, spec in sorted(config.checks.items())})
+    h.update(json.dumps(graded, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def kind(mutant):
+    """'values' when the mutant answers some hidden case wrongly without raising, 'crash' when it only
+    ever raises or times out there, 'elsewhere' when it agrees on every hidden case (and differs only
+    on other shapes or block sizes), '' for an equivalent mutant."""
+    if mutant.wrong_values:
+        return "values"
+    if mutant.crash:
+        return "crash"
+    return "elsewhere" if mutant.elsewhere else ""
+
+
+def _difference(mutant):
+    """How the mutant first differs from the oracle ('' for an equivalent one)."""
+    return mutant.wrong_values or mutant.crash or mutant.elsewhere
+
+
 def summarise(mutants, seconds, jobs, generated):
     counts = {v: sum(m.verdict == v for m in mutants) for v in ("equivalent", "killed", "survived", "error")}
     graded = counts["killed"] + counts["survived"] + counts["error"]
-    quiet = [m for m in mutants if m.verdict and m.verdict != "equivalent" and not _raises(m)]
-    return dict(quiet=len(quiet), quiet_killed=sum(m.verdict == "killed" for m in quiet), date=datetime.datetime.now().isoformat(timespec="seconds"), total=len(mutants), **counts,
+    killed = [m for m in mutants if m.verdict == "killed"]
+    return dict(date=datetime.datetime.now().isoformat(timespec="seconds"), total=len(mutants), **counts,
+                killed_by_values=sum(kind(m) != "crash" for m in killed),
+                killed_by_crash=sum(kind(m) == "crash" for m in killed),
+                not_on_hidden=sum(kind(m) == "elsewhere" for m in mutants),
                 non_equivalent=graded, score=round(100.0 * counts["killed"] / graded, 2) if graded else None,
-                gaps=sum(bool(m.gap) for m in mutants), seconds=round(seconds, 1), jobs=jobs, generated=generated,
+                seconds=round(seconds, 1), jobs=jobs, generated=generated,
                 machine=f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
                 python=platform.python_version(), numpy=np.__version__)
 
 
-def _raises(mutant):
-    return mutant.difference.startswith(("raised ", "took more than"))
+def readme_row(s):
+    """The README's 'Grader quality' row for the mutation score: tests/test_mutants.py checks that the
+    README holds exactly this text, built from the committed result."""
+    return (f"| automatic mutants of the reference's `col2im`, `batch_col2im`, `Conv2d.backward` (`make mutants`) | "
+            f"{s['killed']} of {s['non_equivalent']} non-equivalent mutants killed by the hidden set: "
+            f"{s['killed_by_values']} by wrong values, {s['killed_by_crash']} only by a crash; "
+            f"{s['survived']} survived; {s['equivalent']} equivalent (agree with the oracle at the default, "
+            f"one-byte and unbounded block sizes, on the hidden cases, 40 random shapes and realistic N=32 "
+            f"batches, float64 and float32): **mutation score {s['score']} %** | [tools/MUTANTS.md](tools/MUTANTS.md) |")
 
 
-def markdown(summary, mutants, command):
+OLD_FIGURES = """Before issue 15 (run of 2026-11-26, small shapes only, default block sizes): 264 generated,
+44 called equivalent, 220 of 220 non-equivalent killed, "mutation score 100 %", of which 33 killed by
+wrong values and 187 only by a crash. Forcing one-byte blocks showed 21 of those 44 "equivalent"
+mutants to be wrong, and a realistic batch 10 of them; the honest score was about 91 %."""
+
+
+def markdown(summary, mutants, command, notes=""):
     s = summary
     lines = [
         "# Mutation testing of the grader",
         "",
         f"Written by `{command}` on {s['date']} ({s['machine']}; Python {s['python']}, NumPy {s['numpy']}; "
-        f"{s['jobs']} jobs), in {s['seconds'] / 60:.1f} min. What the figures mean: tools/mutants.py's docstring.",
+        f"{s['jobs']} jobs), in {s['seconds'] / 60:.1f} min. What the figures mean: tools/mutants.py's docstring. "
+        "The same figures, and every mutant's verdict, are in tools/mutants.json with the hash of their "
+        "inputs; `make test` checks that hash and that the README quotes these figures.",
         "",
         "| mutants of `col2im`, `batch_col2im`, `Conv2d.backward` | count |",
         "|---|---:|",
         f"| generated | {s['generated']} |",
-        *([f"| run (`--limit`: a sample spread over all of them) | {s['total']} |"]
-          if s["total"] < s["generated"] else []),
-        f"| equivalent (agree with the oracle on every hidden case) | {s['equivalent']} |",
+        *([f"| run (`--limit` / `--only`: a sample) | {s['total']} |"] if s["total"] < s["generated"] else []),
+        f"| equivalent (agree with the oracle on every shape and block size tried) | {s['equivalent']} |",
         f"| non-equivalent, graded | {s['non_equivalent']} |",
-        f"| killed (lose points) | {s['killed']} |",
+        f"| killed (lose points on the hidden set) | {s['killed']} |",
+        f"| killed, answering some hidden case wrongly without raising | {s['killed_by_values']} |",
+        f"| killed only by raising or timing out | {s['killed_by_crash']} |",
         f"| survived (full marks) | {s['survived']} |",
         f"| grader errors | {s['error']} |",
+        f"| non-equivalent but right on every hidden case (wrong only on other shapes or block sizes) | "
+        f"{s['not_on_hidden']} |",
         f"| **mutation score** (killed / non-equivalent) | **{s['score']} %** |",
-        f"| non-equivalent mutants that never raise, only answer wrongly: killed / all | "
-        f"{s['quiet_killed']} / {s['quiet']} |",
-        f"| equivalent on the fixtures but wrong on another shape | {s['gaps']} |",
+        "",
+        "## Before and after", "", OLD_FIGURES.replace("\n", " "), "",
+        f"Now: {s['killed']} of {s['non_equivalent']} killed ({s['killed_by_values']} by values, "
+        f"{s['killed_by_crash']} by a crash), {s['survived']} survived, {s['equivalent']} equivalent.",
         "",
         "## Per function and kind of mutation",
         "",
-        "| function | mutation | generated | equivalent | killed | survived |",
-        "|---|---|---:|---:|---:|---:|",
+        "| function | mutation | generated | equivalent | killed by values | killed by a crash | survived |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     groups = {}
     for m in mutants:
-        groups.setdefault((m.function, m.operator), []).append(m.verdict)
-    for (function, operator), verdicts in sorted(groups.items()):
-        lines.append(f"| `{function}` | {operator} | {len(verdicts)} | {verdicts.count('equivalent')} | "
-                     f"{verdicts.count('killed')} | {verdicts.count('survived')} |")
+        groups.setdefault((m.function, m.operator), []).append(m)
+    for (function, operator), ms in sorted(groups.items()):
+        killed = [m for m in ms if m.verdict == "killed"]
+        lines.append(f"| `{function}` | {operator} | {len(ms)} | {sum(m.verdict == 'equivalent' for m in ms)} | "
+                     f"{sum(kind(m) != 'crash' for m in killed)} | {sum(kind(m) == 'crash' for m in killed)} | "
+                     f"{sum(m.verdict in ('survived', 'error') for m in ms)} |")
     survivors = [m for m in mutants if m.verdict in ("survived", "error")]
     lines += ["", "## Survivors", ""]
     if survivors:
         lines += ["| id | function | line | mutation | how it differs from the oracle |", "|---|---|---:|---|---|"]
-        lines += [f"| {m.id} | `{m.function}` | {m.line} | {m.description} | {m.verdict}: {m.difference} |"
-                  for m in survivors]
+        lines += [f"| {m.id} | `{m.function}` | {m.line} | {m.description} | {m.verdict}: "
+                  f"{_difference(m)} |" for m in survivors]
     else:
         lines.append("None: the grader took points from every non-equivalent mutant.")
-    gaps = [m for m in mutants if m.gap]
-    lines += ["", "## Equivalent on the fixtures, wrong on another shape", ""]
-    if gaps:
-        lines += ["| id | function | line | mutation | difference |", "|---|---|---:|---|---|"]
-        lines += [f"| {m.id} | `{m.function}` | {m.line} | {m.description} | {m.gap} |" for m in gaps]
-    else:
-        lines.append("None: every equivalent mutant also agrees with the oracle on 40 extra random shapes.")
-    lines += ["", "## Equivalent mutants", "",
-              "They compute the same thing as the reference on every input tried (no grader can tell them apart).",
-              "", "| id | function | line | mutation |", "|---|---|---:|---|"]
+    lines += ["", "## Equivalent mutants", ""]
+    if notes:
+        lines += [notes.strip(), ""]
+    lines += ["| id | function | line | mutation |", "|---|---|---:|---|"]
     lines += [f"| {m.id} | `{m.function}` | {m.line} | {m.description} |"
-              for m in mutants if m.verdict == "equivalent" and not m.gap]
+              for m in mutants if m.verdict == "equivalent"]
     return "\n".join(lines) + "\n"
+
+
+def from_record(record):
+    """A Mutant from one of the JSON's records (without its source)."""
+    return Mutant(**{k: v for k, v in record.items() if k != "difference"})
 
 
 def _sample(items, limit):
@@ -532,56 +680,81 @@ def _sample(items, limit):
     return [items[int(i * step)] for i in range(limit)]
 
 
+EQUIVALENCE_NOTES = KIT_ROOT / "tools" / "EQUIVALENTS.md"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=0, help="only N mutants, spread over the whole list")
+    parser.add_argument("--only", default="", help="only these mutant ids, comma-separated (e.g. m0012,m0204)")
     parser.add_argument("--source", default=str(REFERENCE),
                         help="the conv2d.py to mutate (default the reference; e.g. a file of tests/submissions/correct)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel workers and graders")
     parser.add_argument("--out", default=None, help=f"working folder for mutants and grades (default {DEFAULT_OUT})")
     parser.add_argument("--report", default=None, help=f"markdown report (default {DEFAULT_REPORT} for a full run)")
-    parser.add_argument("--json", default=None, help="also write the summary and every mutant as JSON")
+    parser.add_argument("--json", default=None,
+                        help=f"the summary and every mutant as JSON (default {DEFAULT_JSON} for a full run)")
+    parser.add_argument("--rewrite-report", action="store_true",
+                        help=f"only rewrite {DEFAULT_REPORT.name} from {DEFAULT_JSON.name} (after editing "
+                             f"{EQUIVALENCE_NOTES.name}); runs nothing")
     args = parser.parse_args(argv)
+    if args.rewrite_report:
+        data = json.loads(DEFAULT_JSON.read_text(encoding="utf-8"))
+        mutants = [from_record(m) for m in data["mutants"]]
+        notes = EQUIVALENCE_NOTES.read_text(encoding="utf-8") if EQUIVALENCE_NOTES.is_file() else ""
+        DEFAULT_REPORT.write_text(markdown(data["summary"], mutants, data["summary"]["command"], notes), encoding="utf-8")
+        print(f"wrote {DEFAULT_REPORT}")
+        return 0
     started = time.monotonic()
     out_dir = Path(args.out) if args.out else DEFAULT_OUT
     out_dir.mkdir(parents=True, exist_ok=True)
 
     source = Path(args.source)
     every = generate_mutants(source)
-    mutants = _sample(every, args.limit)
+    only = [i for i in args.only.split(",") if i]
+    unknown = set(only) - {m.id for m in every}
+    if unknown:
+        raise SystemExit(f"no mutant {', '.join(sorted(unknown))} (ids run from m0000 to m{len(every) - 1:04d})")
+    mutants = [m for m in every if m.id in only] if only else _sample(every, args.limit)
+    full = len(mutants) == len(every) and source.resolve() == REFERENCE.resolve()
     print(f"{len(mutants)} mutants of {', '.join(sorted({m.function for m in every}))} in {source.name}; "
           f"checking equivalence with the oracle ...", flush=True)
     with ProcessPoolExecutor(max_workers=args.jobs, initializer=_init_worker) as pool:
-        hidden, extra = pool.submit(classify, read_solution(source)).result()
-        if hidden or extra:      # then every verdict below would be meaningless
-            raise SystemExit(f"the unmutated {source} disagrees with the oracle: {hidden or extra}")
-        for m, (hidden, extra) in zip(mutants, pool.map(classify, [m.source for m in mutants], chunksize=4)):
-            m.difference, m.gap = hidden, extra
-            m.verdict = "" if hidden else "equivalent"
+        unmutated = pool.submit(classify, read_solution(source)).result()
+        if any(unmutated.values()):      # then every verdict below would be meaningless
+            raise SystemExit(f"the unmutated {source} disagrees with the oracle: {unmutated}")
+        for m, result in zip(mutants, pool.map(classify, [m.source for m in mutants], chunksize=2)):
+            m.wrong_values, m.crash, m.elsewhere = result["wrong_values"], result["crash"], result["elsewhere"]
+            m.verdict = "" if any(result.values()) else "equivalent"
     to_grade = [m for m in mutants if not m.verdict]
     print(f"{len(mutants) - len(to_grade)} equivalent; grading {len(to_grade)} non-equivalent mutants "
           f"with {args.jobs} jobs ...", flush=True)
     if to_grade:
         grade_mutants(to_grade, out_dir, args.jobs)
     summary = summarise(mutants, time.monotonic() - started, args.jobs, len(every))
+    command = " ".join([".venv/bin/python tools/mutants.py", *(argv if argv is not None else sys.argv[1:])])
+    summary["command"] = command
 
-    print(f"\nkilled {summary['killed']}, survived {summary['survived']}, equivalent {summary['equivalent']}, "
+    print(f"\nkilled {summary['killed']}, survived {summary['survived']}, equivalent {summary['equivalent']} "
+          f"(killed by values {summary['killed_by_values']}, only by a crash {summary['killed_by_crash']}), "
           f"grader errors {summary['error']} (of {summary['total']}); mutation score {summary['score']} % "
-          f"of non-equivalent mutants ({summary['quiet_killed']} of the {summary['quiet']} that answer wrongly "
-          f"without raising killed); {summary['seconds']:.0f} s")
+          f"of non-equivalent mutants; {summary['seconds']:.0f} s")
     for m in mutants:
         if m.verdict in ("survived", "error"):
-            print(f"  {m.verdict.upper()} {m.id} {m.function} line {m.line}: {m.description} ({m.difference})")
-    if summary["gaps"]:
-        print(f"  {summary['gaps']} equivalent mutant(s) differ from the oracle on shapes the fixtures lack")
-    command = " ".join([".venv/bin/python tools/mutants.py", *(argv if argv is not None else sys.argv[1:])])
-    report = Path(args.report) if args.report else (None if args.limit else DEFAULT_REPORT)
+            print(f"  {m.verdict.upper()} {m.id} {m.function} line {m.line}: {m.description} ({_difference(m)})")
+    report = Path(args.report) if args.report else (DEFAULT_REPORT if full else None)
     if report:
-        report.write_text(markdown(summary, mutants, command), encoding="utf-8")
+        notes = EQUIVALENCE_NOTES.read_text(encoding="utf-8") if EQUIVALENCE_NOTES.is_file() else ""
+        report.write_text(markdown(summary, mutants, command, notes), encoding="utf-8")
         print(f"wrote {report}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(dict(summary=summary, mutants=[
-            {k: v for k, v in asdict(m).items() if k != "source"} for m in mutants]), indent=1) + "\n")
+    json_path = Path(args.json) if args.json else (DEFAULT_JSON if full else None)
+    if json_path:
+        if full:
+            summary["inputs_hash"] = inputs_hash()
+        json_path.write_text(json.dumps(dict(summary=summary, mutants=[
+            {k: v for k, v in asdict(m).items() if k != "source"} | {"difference": _difference(m)}
+            for m in mutants]), indent=1) + "\n")
+        print(f"wrote {json_path}")
     return 0
 
 

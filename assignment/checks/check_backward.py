@@ -7,6 +7,7 @@ from assignment.lab import is_layer, layer_shape
 from autograder.compare import CheckFailure, expect_array, matches
 
 check = pytest.mark.check
+BACKWARD, FORWARD = "Conv2d.backward", "Conv2d.forward"    # the student functions tested
 
 # Shapes (as fixture_builder.LAYER_SHAPES lists them) where accumulation and unchanged inputs are
 # graded: a padded stride-1 batch and a strided, padded, non-square-kernel one; an unpadded
@@ -46,7 +47,7 @@ def expect_dX(student, config, case, what="dX"):
     expected = case.array("dX")
     expect_array(student.layer_run(case)["dX"], expected, config.tolerance(expected.dtype), what, case,
                  hint=config.checks["backward_dx_values"].hint, variants=case.variants("dX_"),
-                 shape_hint=_crop_hint(case))
+                 shape_hint=_crop_hint(case), function=BACKWARD)
 
 
 def expect_dW(student, config, case):
@@ -54,14 +55,14 @@ def expect_dW(student, config, case):
     expect_array(student.layer_run(case)["dW"], expected, config.tolerance(expected.dtype),
                  "grad_weight after one backward (from zero)", case,
                  hint=config.checks["backward_dw_values"].hint, variants=case.variants("dW_"),
-                 batch=case.params["N"])
+                 batch=case.params["N"], function=BACKWARD)
 
 
 @check("forward_output", cases=any_layer)
 def test_forward_output(student, config, case):
     expected = case.array("y")
     expect_array(student.layer_run(case)["y"], expected, config.tolerance(expected.dtype),
-                 "forward's output", case, hint="forward (given code) was changed")
+                 "forward's output", case, hint="forward (given code) was changed", function=FORWARD)
 
 
 @check("backward_dx_shape_dtype", cases=any_layer)
@@ -70,13 +71,13 @@ def test_backward_dx_shape_dtype(student, config, case):
     p = case.params
     shape = (p["N"], p["C_in"], p["H"], p["W"])
     if dX.shape != shape:
-        why = _crop_hint(case)(dX.shape)
-        raise CheckFailure(f"[{case.describe()}] dX has shape {dX.shape}, expected (N, C_in, H, W) = {shape}"
-                           + (f"; likely bug: {why}" if why else ""))
+        raise CheckFailure(case, f"dX has shape {dX.shape}, expected (N, C_in, H, W) = {shape}",
+                           likely_bug=_crop_hint(case)(dX.shape), function=BACKWARD)
     if dX.dtype != np.dtype(p["dtype"]):
         mixed = (f" (here the weights are {p['weight_dtype']}, so W_col.T @ dY_col is {p['weight_dtype']}: "
                  f"cast dX to dY's dtype)" if p.get("weight_dtype", p["dtype"]) != p["dtype"] else "")
-        raise CheckFailure(f"[{case.describe()}] dX has dtype {dX.dtype}, expected dY's dtype {p['dtype']}{mixed}")
+        raise CheckFailure(case, f"dX has dtype {dX.dtype}, expected dY's dtype {p['dtype']}{mixed}",
+                           likely_bug="dX does not keep dY's dtype", function=BACKWARD)
     expect_dX(student, config, case, what="dX (right shape and dtype; a case counts only with right values)")
 
 
@@ -116,16 +117,17 @@ def test_grad_accumulates(student, config, case):
     tol = config.tolerance(case.params["dtype"])
     for calls, got in ((1, run["grad_acc1"]), (2, run["grad_acc2"])):
         if got.shape != grad0.shape:
-            raise CheckFailure(f"[{case.describe()}] grad_weight has shape {got.shape}, expected {grad0.shape}")
+            raise CheckFailure(case, f"grad_weight has shape {got.shape}, expected {grad0.shape}", function=BACKWARD)
         if not matches(got, grad0 + calls * dW, tol):
+            problem = (f"after {calls} backward call(s) starting from a nonzero grad_weight, grad_weight is "
+                       f"not the starting value plus dW for each call")
             if matches(got, calls * dW, tol) or matches(got, dW, tol):
                 why = "backward overwrote or reset grad_weight instead of adding to it (use +=)"
             elif matches(got, grad0, tol):
                 why = "grad_weight did not change: backward must add dW to it"
             else:
-                why = "grad_weight is not the starting value plus dW for each backward call (is dW right?)"
-            raise CheckFailure(f"[{case.describe()}] after {calls} backward call(s) starting from a nonzero "
-                               f"grad_weight: {why}")
+                why, problem = "", problem + " (is dW itself right?)"
+            raise CheckFailure(case, problem, likely_bug=why, function=BACKWARD)
 
 
 @check("inputs_unchanged", cases=lambda case: is_layer(case) and layer_shape(case) in UNCHANGED_INPUT_SHAPES)
@@ -135,9 +137,11 @@ def test_inputs_unchanged(student, config, case):
     expect_dX(student, config, case)
     expect_dW(student, config, case)
     if not np.array_equal(run["dY_after"], case.array("dY")):
-        raise CheckFailure(f"[{case.describe()}] backward modified dY in place")
+        raise CheckFailure(case, "dY changed during backward", likely_bug="backward modified dY in place",
+                           function=BACKWARD)
     if not np.array_equal(run["x_after"], case.array("x")):
-        raise CheckFailure(f"[{case.describe()}] forward or backward modified the input x in place")
+        raise CheckFailure(case, "the input x changed during forward or backward",
+                           likely_bug="forward or backward modified the input x in place", function=BACKWARD)
     if not np.array_equal(run["dX_again"], run["dX"]):
-        raise CheckFailure(f"[{case.describe()}] a second backward with the same dY returned a different dX: "
-                           f"backward changed its cache (X_cols, W_col) or dY")
+        raise CheckFailure(case, "a second backward with the same dY returned a different dX",
+                           likely_bug="backward changed its cache (X_cols, W_col) or dY", function=BACKWARD)

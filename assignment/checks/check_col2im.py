@@ -7,6 +7,7 @@ from assignment.lab import windows_overlap
 from autograder.compare import CheckFailure, expect_array
 
 check = pytest.mark.check
+FUNCTION = "col2im"           # the student function these checks test
 
 
 # Which cases each check grades, from the case's shape: a check isolates one idea.
@@ -31,7 +32,7 @@ def several_channels(case):
 def _expect_folded(student, config, case, hint):
     expected = case.array("expected")
     expect_array(student.col2im(case), expected, config.tolerance(expected.dtype), "col2im's result",
-                 case, hint=hint, variants=case.variants())
+                 case, hint=hint, variants=case.variants(), function=FUNCTION)
 
 
 @check("col2im_shape_dtype", cases=col2im_case)
@@ -39,11 +40,11 @@ def test_col2im_shape_dtype(student, config, case):
     p = case.params
     folded = student.col2im(case)
     if folded.shape != (p["C"], p["H"], p["W"]):
-        raise CheckFailure(f"[{case.describe()}] col2im returned shape {folded.shape}, "
-                           f"expected (C, H, W) = {(p['C'], p['H'], p['W'])}")
+        raise CheckFailure(case, f"col2im returned shape {folded.shape}, "
+                                 f"expected (C, H, W) = {(p['C'], p['H'], p['W'])}", function=FUNCTION)
     if folded.dtype != np.dtype(p["dtype"]):
-        raise CheckFailure(f"[{case.describe()}] col2im returned dtype {folded.dtype} for "
-                           f"{p['dtype']} columns: keep X_col's dtype")
+        raise CheckFailure(case, f"col2im returned dtype {folded.dtype} for {p['dtype']} columns",
+                           likely_bug="the result does not keep X_col's dtype", function=FUNCTION)
     # A case counts only with right values: zeros of the right shape are not a col2im.
     _expect_folded(student, config, case, "the shape and dtype are right, the values are not")
 
@@ -82,18 +83,19 @@ def test_col2im_adjoint(student, config, case):
     folded = student.col2im(case)
     x = case.array("x")
     if folded.shape != x.shape:
-        raise CheckFailure(f"[{case.describe()}] col2im returned shape {folded.shape}, expected {x.shape}")
+        raise CheckFailure(case, f"col2im returned shape {folded.shape}, expected {x.shape}", function=FUNCTION)
     lhs = float(case.array("adjoint_lhs"))
     rhs = float(np.sum(x.astype(np.float64) * folded.astype(np.float64)))
     tol = config.tolerance(x.dtype)
     scale = float(np.sum(np.abs(x.astype(np.float64)) * np.abs(case.array("expected").astype(np.float64))))
     if not abs(lhs - rhs) <= (tol.rtol + tol.atol) * max(1.0, scale):
-        raise CheckFailure(f"[{case.describe()}] sum(im2col(x) * Y) differs from sum(x * col2im(Y)) by "
-                           f"{abs(lhs - rhs):.2e}: col2im is not the adjoint of im2col (each column must be "
-                           f"added at its own window, in im2col's order)")
+        raise CheckFailure(case, f"sum(im2col(x) * Y) differs from sum(x * col2im(Y)) by {abs(lhs - rhs):.2e}: "
+                                 f"col2im is not the adjoint of im2col (each column must be added at its own "
+                                 f"window, in im2col's order)", function=FUNCTION)
     # The identity holds by chance for a random array now and then (one scalar equation): as in
     # every check, the case counts only with right values (this check is about values, not dtype).
     expected = case.array("expected")
     values = folded.astype(expected.dtype) if folded.dtype.kind == "f" else folded
     expect_array(values, expected, config.tolerance(expected.dtype), "col2im's result", case,
-                 hint="each column must be added at its own window, in im2col's order", variants=case.variants())
+                 hint="each column must be added at its own window, in im2col's order", variants=case.variants(),
+                 function=FUNCTION)

@@ -12,6 +12,7 @@ from assignment.lab import is_layer, layer_shape
 from autograder.compare import CheckFailure, matches
 
 check = pytest.mark.check
+BACKWARD, FORWARD = "Conv2d.backward", "Conv2d.forward"    # the student functions tested
 
 # float64 shapes differentiated (the builder stores their directions): one per idea of the
 # backward pass (padding, no padding, stride with a non-square kernel, stride with padding 2).
@@ -27,24 +28,25 @@ def _check_directions(student, config, case, param, grad_name, label):
     grad = student.layer_run(case)[grad_name]
     directions = case.array("fd_dirs_x" if param == "x" else "fd_dirs_w")
     if grad.shape != directions.shape[1:]:
-        raise CheckFailure(f"[{case.describe()}] {label} has shape {grad.shape}, expected {directions.shape[1:]}")
+        raise CheckFailure(case, f"{label} has shape {grad.shape}, expected {directions.shape[1:]}", function=BACKWARD)
     if grad.dtype.kind != "f" or not np.all(np.isfinite(grad)):
-        raise CheckFailure(f"[{case.describe()}] {label} holds NaN, infinity or non-float values")
+        raise CheckFailure(case, f"{label} holds NaN, infinity or non-float values", function=BACKWARD)
     y, dY = case.array("y").astype(np.float64), case.array("dY").astype(np.float64)
     dir_forwards = case.array("fd_forward_dirs_x" if param == "x" else "fd_forward_dirs_w")
     eps, tol = config.lab.finite_difference.eps, config.tolerance("float64")
     forwards = student.perturbed_forwards(case, param, eps)
     for v, dir_forward, (y_plus, y_minus) in zip(directions, dir_forwards, forwards):
         if not (matches(y_plus, y + eps * dir_forward, tol) and matches(y_minus, y - eps * dir_forward, tol)):
-            raise CheckFailure(f"[{case.describe()}] forward({param} +/- eps v) differs from the given "
-                               f"forward's output: forward was changed, so its finite differences say "
-                               f"nothing about {label} (this case cannot count)")
+            raise CheckFailure(case, f"forward({param} +/- eps v) differs from the given forward's output: "
+                                     f"forward was changed, so its finite differences say nothing about {label} "
+                                     f"(this case cannot count)", function=FORWARD)
         numeric = float(np.sum(dY * (y_plus - y_minus))) / (2 * eps)
         analytic = float(np.sum(grad.astype(np.float64) * v))
         if not abs(numeric - analytic) <= config.lab.finite_difference.rtol * max(abs(numeric), abs(analytic), 1e-12):
             raise CheckFailure(
-                f"[{case.describe()}] along a random direction v, sum({label} * v) = {analytic:.6g} but "
-                f"(L({param} + eps v) - L({param} - eps v)) / (2 eps) = {numeric:.6g} with L = sum(dY * forward(x))")
+                case, f"along a random direction v, sum({label} * v) = {analytic:.6g} but "
+                      f"(L({param} + eps v) - L({param} - eps v)) / (2 eps) = {numeric:.6g} with L = sum(dY * forward(x))",
+                function=BACKWARD)
 
 
 @check("finite_difference_dx", cases=differentiated)

@@ -18,19 +18,26 @@ PADDING = 1            # the training layer: Conv2d(1, 1, 3, stride=1, padding=1
 
 
 def padded_windows(x, kH, kW, padding):
-    """x: (N, C, H, W) -> (N, C, H_out, W_out, kH, kW), the stride-1 windows of x zero-padded."""
+    """x: (N, C, H, W) -> (N, H_out, W_out, C, kH, kW), the stride-1 windows of x zero-padded,
+    as one contiguous array, so that the products below are single matrix products (an einsum
+    over the strided view took ~140 us an epoch, ~14 ms of a submission's grading)."""
     pad = ((0, 0), (0, 0), (padding, padding), (padding, padding))
-    return sliding_window_view(np.pad(x, pad), (kH, kW), axis=(2, 3))
+    windows = sliding_window_view(np.pad(x, pad), (kH, kW), axis=(2, 3))
+    return np.ascontiguousarray(windows.transpose(0, 2, 3, 1, 4, 5))
 
 
 def true_forward(windows, weight):
     """y: (N, C_out, H_out, W_out) = cross-correlation of the windows with weight (C_out, C_in, kH, kW)."""
-    return np.einsum("ncijab,ocab->noij", windows, weight)
+    N, H_out, W_out = windows.shape[:3]
+    rows = windows.reshape(N * H_out * W_out, -1)            # one window per row
+    return (rows @ weight.reshape(len(weight), -1).T).reshape(N, H_out, W_out, -1).transpose(0, 3, 1, 2)
 
 
 def true_weight_gradient(windows, dY):
-    """dL/dW: (C_out, C_in, kH, kW) = sum over n, i, j of dY[n, o, i, j] * window[n, c, i, j]."""
-    return np.einsum("noij,ncijab->ocab", dY, windows)
+    """dL/dW: (C_out, C_in, kH, kW) = sum over n, i, j of dY[n, o, i, j] * window[n, i, j, c]."""
+    rows = windows.reshape(dY.size // dY.shape[1], -1)
+    dY_rows = dY.transpose(0, 2, 3, 1).reshape(len(rows), -1)  # (N*H_out*W_out, C_out)
+    return (dY_rows.T @ rows).reshape(dY.shape[1], *windows.shape[3:])
 
 
 @check("learns_filters", cases=lambda case: case.kind == "training")
@@ -46,19 +53,20 @@ def test_learns_filters(student, config, case):
         y, _ = layer.run([("set", "weight", weight), ("zero_grad",), ("forward", x)], "Conv2d.forward",
                          [target.shape, x.shape])[-1]
         if not matches(y, true_forward(windows, weight), tol):
-            raise CheckFailure(f"[{case.describe()}] at epoch {epoch}, forward's output (shape {y.shape}) is not "
-                               f"the convolution of x with the current weights: forward was changed")
+            raise CheckFailure(case, f"at epoch {epoch}, forward's output (shape {y.shape}) is not the convolution "
+                                     f"of x with the current weights: forward was changed", function="Conv2d.forward")
         dY = 2.0 * (y - target) / y.size
         _, grad = layer.run([("backward", dY), ("get", "grad_weight")], "Conv2d.backward",
                             [x.shape, dY.shape, weight.shape])
         if not matches(grad, true_weight_gradient(windows, dY), tol):
-            raise CheckFailure(f"[{case.describe()}] at epoch {epoch}, grad_weight after zero_grad and one "
-                               f"backward is not dL/dW for this x, dY and weights (shape {grad.shape}): the "
-                               f"filter must be learned through a correct weight gradient")
+            raise CheckFailure(case, f"at epoch {epoch}, grad_weight after zero_grad and one backward is not dL/dW "
+                                     f"for this x, dY and weights (shape {grad.shape}): the filter must be learned "
+                                     f"through a correct weight gradient", function="Conv2d.backward")
         weight = weight - config.lab.training.lr * grad
     error = float(np.max(np.abs(weight[0, 0] - kernel)))
     if not error < config.lab.training.max_kernel_error:
         loss = float(np.mean((true_forward(windows, weight) - target) ** 2))
-        raise CheckFailure(f"[{case.describe()}] after {config.lab.training.epochs} epochs (lr {config.lab.training.lr}, "
-                           f"zero_grad every step) the largest kernel error is {error:.2e} (needs < "
-                           f"{config.lab.training.max_kernel_error:g}) and the loss is {loss:.2e}")
+        training = config.lab.training
+        raise CheckFailure(case, f"after {training.epochs} epochs (lr {training.lr}, zero_grad every "
+                                 f"step) the largest kernel error is {error:.2e} (needs < {training.max_kernel_error:g}) "
+                                 f"and the loss is {loss:.2e}", function="Conv2d.backward")

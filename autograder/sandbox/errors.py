@@ -34,12 +34,15 @@ class StudentError(Exception):
     """A failure caused by the student's code, with a message written for the student.
 
     kind: 'import' | 'exception' | 'timeout' | 'crashed' | 'bad_reply' | 'lost' | 'output'
+    call: the grader's name for the call that failed ('col2im', 'Conv2d.backward', ...),
+    set by whoever made the call; '' when unknown.
     """
 
-    def __init__(self, kind: str, message: str):
+    def __init__(self, kind: str, message: str, call: str = ""):
         super().__init__(message)
         self.kind = kind
         self.message = message
+        self.call = call
 
     def __str__(self) -> str:
         return self.message

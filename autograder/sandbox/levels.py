@@ -28,6 +28,21 @@ BWRAP_UID = 65534                      # 'nobody': the uid bubblewrap runs as un
 PR_SET_NO_NEW_PRIVS = 38
 
 
+def missing_posix() -> list[str]:
+    """The POSIX pieces the stronger levels and the worker's rlimits need that this Python
+    lacks (all of them on Windows): then only the 'process' level runs, with timeouts only."""
+    missing = [name for name in ("resource", "fcntl") if _unimportable(name)]
+    return missing + ([] if hasattr(os, "fork") else ["os.fork"])
+
+
+def _unimportable(name: str) -> bool:
+    try:
+        __import__(name)
+    except ImportError:
+        return True
+    return False
+
+
 class LevelUnusable(ValueError):
     """This level cannot run here; the message says why and what to do."""
 
@@ -73,7 +88,7 @@ class IsolationLevel:
 
     def supervise(self) -> bool:
         """Leave a subreaper behind the worker (levels without a PID namespace)."""
-        return sys.platform.startswith("linux")
+        return sys.platform.startswith("linux") and hasattr(os, "fork")
 
     def stop(self, proc: subprocess.Popen) -> None:
         """Kill the worker's whole process tree and reap it."""
@@ -302,7 +317,7 @@ def detect_isolation() -> str:
     """The best level this machine offers (probed once): bwrap, then chroot, then uid
     (root only), then process (not root only)."""
     for name, level in LEVELS.items():
-        if level.unusable_reason() is None:
+        if _cached_reason(name) is None:
             return name
     raise RuntimeError("no isolation level is usable here")
 
@@ -319,6 +334,9 @@ def level_class(name: str) -> type[IsolationLevel]:
 
 @functools.lru_cache(maxsize=None)
 def _cached_reason(name: str) -> str | None:
+    missing = missing_posix()
+    if missing and name != "process":
+        return f"this Python has no {', '.join(missing)} (not POSIX): only the 'process' level runs here"
     return LEVELS[name].unusable_reason()
 
 

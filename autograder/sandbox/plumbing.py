@@ -8,7 +8,6 @@ capped buffer.  How the worker is started and stopped depends on the isolation l
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import select
@@ -16,6 +15,11 @@ import subprocess
 import time
 
 from autograder.protocol import FrameDecoder
+
+try:
+    import fcntl
+except ImportError:                    # not POSIX (Windows): pipes keep their default size
+    fcntl = None
 
 POLL_TICK_S = 0.05                     # how often a waiting parent checks the child is alive
 PIPE_SIZE = 1 << 20                    # bigger pipes: fewer round trips for large arrays
@@ -221,6 +225,8 @@ class _Worker:
 
 
 def _try_grow_pipe(fd: int) -> None:
+    if fcntl is None:
+        return
     try:
         fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE)
     except OSError:

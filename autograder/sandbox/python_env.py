@@ -22,7 +22,6 @@ first use.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -30,6 +29,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:                    # not POSIX: only the 'process' level runs, which builds nothing
+    fcntl = None
 
 BASE_PYTHON = "/usr/bin/python3"
 VENV_PARENT = Path("/opt/conv2d-kit")
@@ -94,7 +98,8 @@ def build_once(path: Path, ready, build) -> Path:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.parent / f".{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
         if not ready():                        # someone else may have built it meanwhile
             build()
     return path

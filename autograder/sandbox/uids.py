@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
 import time
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:                    # not POSIX: the uid levels are unusable anyway (no root)
+    fcntl = None
 
 SLOT_UID_BASE = 61000                  # 61000..61999, unused on Debian
 SLOT_COUNT = 1000

@@ -95,7 +95,8 @@ def finish_record(record, sub_dir, status, seconds, problem=""):
     extra = (results or {}).get("extra_data", {})
     record.update(status=status, seconds=round(seconds, 3),
                   score=results["score"] if results else 0.0, max_score=extra.get("max_score", 0),
-                  message=problem or (results["output"] if results else ""),
+                  # the one-line message; results' output goes on with the root causes for the student
+                  message=problem or (str(extra.get("message") or results["output"]) if results else ""),
                   submission_sha256=extra.get("submission_sha256", ""),
                   checks={t["extra_data"]["check"]: t["score"] for t in results["tests"]} if results else {},
                   passed=[t["extra_data"]["check"] for t in results["tests"] if t["status"] == "passed"]

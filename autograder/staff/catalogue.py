@@ -27,6 +27,16 @@ class KnownSubmission:
     passes: tuple = ()
     must_not: str = ""
     source: str = ""
+    twin: str = ""          # hostile: the same code without the attack ('correct/..', 'bug/..', 'template')
+    loses_all: str = ""     # hostile: why it scores 0 where its twin does not
+    feedback_says: str = ""  # hostile: text its feedback must hold
+    exposed_when: str = ""  # bug: the shape condition under which it shows (tests/test_catalogue.py)
+    exposed_by: str = ""    # bug: the check it then fails
+    exposed_when_unstated: str = ""   # bug: why no shape condition can be stated
+
+
+# Optional text fields of a [[bug]] or [[hostile]] table, read as they are.
+OPTIONAL_TEXT = ("twin", "loses_all", "feedback_says", "exposed_when", "exposed_by", "exposed_when_unstated")
 
 
 def _definitions(tree, cls):
@@ -121,12 +131,8 @@ def load_catalogue(folder=CATALOGUE_DIR):
             fails = table.get("fails", ())
             fails = (fails,) if isinstance(fails, str) else tuple(fails)    # ("all",): must score 0
             entries[key] = KnownSubmission(key, table["story"], fails, tuple(table.get("passes", ())),
-                                 table.get("must_not", ""), _apply(base, table, key))
-    for path in sorted((folder / "hostile").glob("*.py")) if (folder / "hostile").is_dir() else []:
-        doc = path.read_text(encoding="utf-8").split('"""')[1].strip()
-        story, _, must_not = doc.partition("Must not:")
-        entries[f"hostile/{path.stem}"] = KnownSubmission(f"hostile/{path.stem}", story.strip(), must_not=must_not.strip(),
-                                               source=path.read_text(encoding="utf-8"))
+                                           table.get("must_not", ""), _apply(base, table, key),
+                                           **{name: table.get(name, "") for name in OPTIONAL_TEXT})
     return entries, data.get("examples", [])
 
 

@@ -146,8 +146,7 @@ def _integrity(stats):
             body += f"<p>... and {len(report.similar) - len(shown)} more pairs.</p>"
         if report.similarity_html:
             body += ("<p>Side by side with the matching code highlighted (the most similar pairs): "
-                     "<a href='similarity.html'>similarity.html</a> (copydetect's page; it loads its styles "
-                     "from the web).</p>")
+                     "<a href='similarity.html'>similarity.html</a> (copydetect's page, readable offline).</p>")
     return body
 
 

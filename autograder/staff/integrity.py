@@ -184,7 +184,35 @@ def _side_by_side(detector, pairs, row_of, threshold):
     finally:
         detector.similarity_matrix = full
     detector.get_copied_code_list = lambda: code_list      # the page lists these; its plots show every pair
-    return detector.generate_html_report(output_mode="return")
+    return _offline(detector.generate_html_report(output_mode="return"))
+
+
+# copydetect's page takes Bootstrap from a CDN; these few rules and the fold-out toggle
+# are all of it the page uses, so it reads the same with no network.
+_OFFLINE_STYLE = """<style>
+body { font-family: system-ui, sans-serif; margin: 0 1em; }
+.container { margin: 0 auto; } .d-flex { display: flex; } .justify-content-center { justify-content: center; }
+.row { display: flex; flex-wrap: wrap; gap: 1em; } .col { flex: 1 1 0; min-width: 0; }
+.table { border-collapse: collapse; width: 100%; } .table td, .table th { padding: .25em .5em; border-top: 1px solid #ddd; }
+.table-striped tr:nth-child(odd) { background: #f4f4f4; }
+.btn { padding: .3em .8em; border: 0; border-radius: .25em; cursor: pointer; }
+.btn-secondary { background: #6c757d; color: #fff; }
+.collapse:not(.show) { display: none; }
+.card { border: 1px solid #ddd; border-radius: .25em; padding: 1em; margin: .5em 0; }
+pre { white-space: pre-wrap; overflow-x: auto; }
+</style>"""
+_OFFLINE_SCRIPT = """<script>
+document.addEventListener("click", function (e) {
+  var b = e.target.closest("[data-bs-toggle=collapse]");
+  if (b) { document.querySelector(b.getAttribute("data-bs-target")).classList.toggle("show"); }
+});
+</script>"""
+
+
+def _offline(page: str) -> str:
+    """copydetect's page with its CDN stylesheet and script replaced by inline ones."""
+    page = re.sub(r"<link\b[^>]*\bhref=[\"']https?://[^>]*>", lambda _: _OFFLINE_STYLE, page)
+    return re.sub(r"<script\b[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>", lambda _: _OFFLINE_SCRIPT, page)
 
 
 class _quiet_logging:

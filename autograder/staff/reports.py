@@ -14,9 +14,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.failures import Failure
 from autograder.results import write_atomic
 
-LIKELY_BUG = re.compile(r"likely bug: ([^;\n]+)")
 BINS = 10                      # score bins of both summary.md's table and scores.png
 MAX_PAIRS_LISTED = 50          # similar pairs in summary.md and in copydetect's view (report.html lists all)
 
@@ -53,15 +53,21 @@ def batch_stats(records, config, bug_counts, integrity=None, notes=()):
 
 
 def _likely_bugs(out_dir, records):
-    """Counts submissions per likely bug named in their feedback."""
+    """Counts submissions per likely bug, read as data from their results.json (each test's
+    extra_data.failures, written by results.GradeReport.to_gradescope)."""
     counts = Counter()
     for r in records:
         try:
             results = json.loads((Path(out_dir) / "submissions" / r["id"] / "results.json").read_text())
         except (OSError, ValueError):
             continue
-        found = {m.group(1).strip() for t in results.get("tests", []) if isinstance(t, dict)
-                 for m in LIKELY_BUG.finditer(str(t.get("output", "")))}
+        found = set()
+        for test in results.get("tests", []) if isinstance(results, dict) else []:
+            extra = test.get("extra_data") if isinstance(test, dict) else None
+            for data in extra.get("failures", []) if isinstance(extra, dict) else []:
+                failure = Failure.from_data(data)
+                if failure is not None and failure.likely_bug:
+                    found.add(failure.likely_bug)
         counts.update(found)
     return counts
 

@@ -11,7 +11,7 @@ check = pytest.mark.check
 def test_backward_dx(student, config, case):
     expected = case.array("dX")
     expect_array(student.run(case)["dX"], expected, config.tolerance(expected.dtype), "dX", case,
-                 hint=config.checks["backward_dx"].hint)
+                 hint=config.checks["backward_dx"].hint, function="Linear.backward")
 
 
 @check("backward_dw", cases=lambda case: case.params["N"] > 1)     # N = 1 cannot tell sum from mean
@@ -19,4 +19,4 @@ def test_backward_dw(student, config, case):
     expected = case.array("dW")
     expect_array(student.run(case)["dW"], expected, config.tolerance(expected.dtype),
                  "grad_weight after one backward", case, hint=config.checks["backward_dw"].hint,
-                 variants=case.variants("dW_"), batch=case.params["N"])
+                 variants=case.variants("dW_"), batch=case.params["N"], function="Linear.backward")

@@ -1,0 +1,103 @@
+"""A failed case as data: what a check found, carried unchanged to results.json, feedback.md and reports.
+
+A check raises CheckFailure(case, problem, likely_bug=..., ...); the grading run stores
+its Failure; results.json keeps it in each test's extra_data, and the batch reports
+count likely bugs from there. Nothing reads a failure's text back to find its parts.
+
+root_causes() picks, from every failure of a submission, the one to read first per
+function at fault, so one crash or one wrong function is told once, at the top.
+"""
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed case of one check.
+
+    case: the case in the handout's symbols ('' when there is none); problem: what is
+    wrong, for the student; likely_bug: a known bug pattern the answers match ('' when
+    none does); detail: lines shown under the problem (a map of wrong positions, or the
+    student's traceback); function: the student's function at fault ('col2im',
+    'Conv2d.backward', ...; '' when unknown); kind: 'wrong' (a wrong answer), a
+    StudentError kind ('exception', 'timeout', 'crashed', ...) or 'internal' (the grader's).
+    """
+    case: str
+    problem: str
+    likely_bug: str = ""
+    detail: str = ""
+    function: str = ""
+    kind: str = "wrong"
+
+    @property
+    def raised(self):
+        """Whether the student's code failed to answer (raised, hung, crashed) rather than answered wrong."""
+        return self.kind not in ("wrong", "internal")
+
+    def headline(self):
+        """One line: case, problem, likely bug."""
+        text = f"[{self.case}] {self.problem}" if self.case else self.problem
+        return text + (f"; likely bug: {self.likely_bug}" if self.likely_bug else "")
+
+    def text(self):
+        return self.headline() + (f"\n{self.detail}" if self.detail else "")
+
+    def same_cause(self, other):
+        """The same failure of the student's code, whatever the case: one exception, one function."""
+        return (self.raised and other.raised and self.kind == other.kind
+                and self.function == other.function and self.detail == other.detail)
+
+    def to_data(self):
+        """For results.json's extra_data (the detail map stays in the test's output)."""
+        return {k: v for k, v in asdict(self).items() if k != "detail"}
+
+    @classmethod
+    def from_data(cls, data):
+        """A Failure from to_data()'s dict; None when it is not one (a file edited by hand)."""
+        if not isinstance(data, dict) or not all(isinstance(data.get(f.name, ""), str) for f in fields(cls)):
+            return None
+        if not isinstance(data.get("problem"), str):
+            return None
+        return cls(**{f.name: data.get(f.name, "") for f in fields(cls) if f.name != "kind"},
+                   kind=data.get("kind", "wrong"))
+
+
+class CheckFailure(AssertionError):
+    """A check failed on one case; .failure holds it as data, str() is its text."""
+
+    def __init__(self, case, problem, likely_bug="", detail="", function=""):
+        describe = getattr(case, "describe", None)
+        self.failure = Failure(case=describe() if describe else str(case or ""), problem=problem,
+                               likely_bug=likely_bug, detail=detail, function=function)
+        super().__init__(self.failure.text())
+
+
+@dataclass(frozen=True)
+class RootCause:
+    """The failure to read first for one function, and the checks it explains."""
+    failure: Failure
+    check: str                 # title of the check where it was seen first
+    checks: tuple              # titles of every failing check this function's failures reach
+
+    @property
+    def function(self):
+        return self.failure.function
+
+
+def root_causes(outcomes):
+    """One RootCause per function at fault, in check order (config order is dependency order:
+    col2im before forward before backward), from CheckOutcome-like objects with .title and
+    .failures. A function's first failure is its cause, unless a later one names a likely
+    bug and the first does not: then that one, being more specific."""
+    by_function = {}
+    for outcome in outcomes:
+        for failure in outcome.failures:
+            if failure.kind == "internal":
+                continue
+            entry = by_function.setdefault(failure.function, {"first": (failure, outcome.title), "checks": []})
+            if outcome.title not in entry["checks"]:
+                entry["checks"].append(outcome.title)
+            first, _ = entry["first"]
+            if not first.likely_bug and not first.raised and failure.likely_bug:
+                entry["first"] = (failure, outcome.title)
+    return [RootCause(e["first"][0], e["first"][1], tuple(e["checks"])) for e in by_function.values()]
