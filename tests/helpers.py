@@ -1,15 +1,40 @@
 """Helpers shared by the kit's tests (no test module imports another)."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
 from autograder.grading import GradingOptions, grade_submission
+from autograder.sandbox import LEVELS, detect_isolation
+from autograder.staff.catalogue import load_catalogue
 from reference.conv2d import Conv2d
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "student_template" / "conv2d.py"
+ROOT = os.geteuid() == 0
+
+# The catalogue's groups, each graded in full by the test named beside it (README's claims read them here).
+CATALOGUE, _ = load_catalogue()
+CORRECT = sorted(k for k in CATALOGUE if k.startswith("correct/"))        # test_catalogue: full marks
+BUGS = [k for k in CATALOGUE if k.startswith("bug/")]                     # test_grader: each caught
+HOSTILE = sorted(k for k in CATALOGUE if k.startswith("hostile/"))        # test_hostile: at every level
+SHAPE_BUGS = sorted(k for k, e in CATALOGUE.items() if k.startswith("bug/") and e.exposed_when)  # shape property
+NO_WORK = sorted(k for k, e in CATALOGUE.items() if k.startswith("hostile/nowork")                 # test_integrity
+                 or k in ("hostile/constant_forward_for_finite_differences", "hostile/empty_finite_difference_reply",
+                          "hostile/learn_filter_by_least_squares", "hostile/all_scoring_tricks"))
+
+
+def levels_under_test():
+    """The isolation levels the hostile catalogue is graded at on this machine."""
+    if not ROOT:
+        return list(dict.fromkeys([detect_isolation(), "process"]))
+    found = [n for n in ("bwrap", "chroot") if LEVELS[n].unusable_reason() is None]
+    assert "chroot" in found, f"the chroot level must work as root: {LEVELS['chroot'].unusable_reason()}"
+    return found + ["process"]
+
+
 GRADESCOPE_TEST_KEYS = {"name", "score", "max_score", "status", "output", "visibility"}
 
 

@@ -27,14 +27,13 @@ from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
 from autograder.fixtures import fixture_folder, load_fixture_set, write_fixture_set
 from autograder.grading import GradingOptions, grade_submission
-from helpers import REPO
+from helpers import CORRECT, REPO, SHAPE_BUGS
 from helpers import grade
 
 TARGETS = ("col2im", "batch_col2im", "Conv2d.backward")
 
 CONFIG = load_config()
 CATALOGUE, _ = load_catalogue()
-CORRECT = sorted(k for k in CATALOGUE if k.startswith("correct/"))
 
 
 def test_catalogue_has_many_correct_variants_and_hidden_fixtures_hold_both_dtypes():
@@ -126,7 +125,6 @@ def layer_shapes(draw):
 
 
 # Bugs whose shape condition the catalogue states (`exposed_when`), and the names it may use.
-SHAPE_BUGS = sorted(k for k, e in CATALOGUE.items() if k.startswith("bug/") and e.exposed_when)
 BUGS_PER_EXAMPLE = 6
 
 

@@ -49,7 +49,7 @@ def test_a_missing_key_names_it_and_its_type(tmp_path):
     ("cpu_s = 120", "cpu_s = 120.5", "cpu_s", "an integer"),
     ("call_timeout_s = 10.0", "call_timeout_s = true", "call_timeout_s", "a number"),
     ("hidden_seed = 2027", 'hidden_seed = "2027"', "hidden_seed", "an integer"),
-    ("epochs = 50", "epochs = 50.0", "epochs", "an integer"),
+    ("epochs = 10", "epochs = 10.0", "epochs", "an integer"),
     ('kernels = ["blur", "sobel_x"]', 'kernels = "blur"', "kernels", "a list of a string"),
     ("public = true", 'public = "yes"', "public", "true or false"),
 ], ids=["int-as-string", "int-as-float", "float-as-bool", "seed-as-string", "lab-int", "lab-list",

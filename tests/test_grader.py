@@ -12,7 +12,7 @@ import pytest
 from assignment.fixture_builder import build_fixture_set
 from autograder.config import load_config
 from autograder.staff.catalogue import CATALOGUE_DIR, correct_solution, load_catalogue, write_zip
-from helpers import REPO, TEMPLATE, assert_gradescope_schema, grade
+from helpers import BUGS, REPO, TEMPLATE, assert_gradescope_schema, grade
 
 CONFIG = load_config()
 CATALOGUE, EXAMPLES = load_catalogue()
@@ -61,7 +61,7 @@ def edited_functions():
 EDITED_FUNCTION = edited_functions()
 
 
-@pytest.mark.parametrize("key", [k for k in CATALOGUE if k.startswith("bug/")])
+@pytest.mark.parametrize("key", BUGS)
 def test_known_bug_is_caught(tmp_path, key):
     """Caught by the hidden set, and its feedback opens with the function the bug is in."""
     entry = CATALOGUE[key]

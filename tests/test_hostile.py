@@ -35,12 +35,10 @@ from autograder.sandbox import LEVELS, detect_isolation, python_env
 from autograder.sandbox.uids import SLOT_COUNT, SLOT_UID_BASE
 from autograder.sandbox.workdirs import WORLD_WRITABLE_PLACES
 from autograder.student import HELD_BYTES_CAP
-from helpers import REPO, TEMPLATE, assert_gradescope_schema
+from helpers import HOSTILE, REPO, ROOT, TEMPLATE, assert_gradescope_schema, levels_under_test
 
 CONFIG = load_config()
 CATALOGUE, _ = load_catalogue()
-HOSTILE = sorted(k for k in CATALOGUE if k.startswith("hostile/"))
-ROOT = os.geteuid() == 0
 UNPRIVILEGED = 65534
 # The slowest honest outcome is sleep_at_import (the import time limit) and an infinite
 # loop (two call time limits before the function is no longer called).
@@ -49,14 +47,6 @@ KIT_STATE_DIR = Path("/opt/conv2d-kit")
 SCRATCH_PREFIX = "convkit-leftover"
 PLANTED = "convkit-w999999999-planted"
 SCRATCH_PARENT = "/var/tmp"            # world-traversable, and not the grader's own temp dir
-
-
-def levels_under_test():
-    if not ROOT:
-        return list(dict.fromkeys([detect_isolation(), "process"]))
-    found = [n for n in ("bwrap", "chroot") if LEVELS[n].unusable_reason() is None]
-    assert "chroot" in found, f"the chroot level must work as root: {LEVELS['chroot'].unusable_reason()}"
-    return found + ["process"]
 
 
 LEVELS_UNDER_TEST = levels_under_test()

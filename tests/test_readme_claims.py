@@ -8,13 +8,9 @@ import re
 import subprocess
 import sys
 
-import test_catalogue
-import test_grader
-import test_hostile
-import test_integrity
-from autograder.staff.catalogue import load_catalogue
 from autograder.config import load_config
-from helpers import REPO
+from autograder.staff.catalogue import load_catalogue
+from helpers import BUGS, CORRECT, HOSTILE, NO_WORK, REPO, ROOT, SHAPE_BUGS, levels_under_test
 
 CATALOGUE, _ = load_catalogue()
 CONFIG = load_config()
@@ -45,7 +41,7 @@ def test_correct_row_counts_every_correct_solution_graded_to_full_marks():
     full = f"{CONFIG.max_score:g}"
     assert re.search(rf"\b{n} of {n} earn {full}/{full}\b", result), (n, result)
     assert numbers(result) == [n, n, CONFIG.max_score, CONFIG.max_score, 0], result
-    assert test_catalogue.CORRECT == kind("correct/"), "test_correct_variant_earns_full_marks grades every one"
+    assert CORRECT == kind("correct/"), "test_correct_variant_earns_full_marks grades every one"
     assert where == "`tests/test_catalogue.py`"
 
 
@@ -55,8 +51,7 @@ def test_bug_row_counts_every_catalogued_bug_caught():
     assert n > 0
     assert numbers(result) == [n, n], result
     assert result.startswith(f"{n} of {n} lose points and fail the checks recorded for them")
-    parametrised = test_grader.test_known_bug_is_caught.pytestmark[0].args[1]
-    assert sorted(parametrised) == kind("bug/"), "test_known_bug_is_caught grades every bug"
+    assert sorted(BUGS) == kind("bug/"), "test_known_bug_is_caught grades every bug (helpers.BUGS)"
 
 
 def test_hostile_row_counts_every_hostile_entry_at_every_level():
@@ -66,26 +61,26 @@ def test_hostile_row_counts_every_hostile_entry_at_every_level():
     assert numbers(measure) == [n], measure
     assert numbers(result) == [n], result
     assert f"all {n} through the batch command, one row each" in result
-    assert test_hostile.HOSTILE == kind("hostile/"), "test_hostile_submission_gains_nothing_and_changes_nothing"
+    assert HOSTILE == kind("hostile/"), "test_hostile_submission_gains_nothing_and_changes_nothing"
     assert "(`bwrap` and `chroot` as root, `process` as an unprivileged user)" in result
-    if test_hostile.ROOT:
-        assert test_hostile.LEVELS_UNDER_TEST[-2:] == ["chroot", "process"]
-        assert set(test_hostile.LEVELS_UNDER_TEST) <= {"bwrap", "chroot", "process"}
+    if ROOT:
+        assert levels_under_test()[-2:] == ["chroot", "process"]
+        assert set(levels_under_test()) <= {"bwrap", "chroot", "process"}
     assert "no more points than its honest twin" in result
 
 
 def test_no_work_row_counts_the_entries_that_earn_nothing():
     measure, result, where = quality_row("submissions with no correct col2im/backward")
-    n = len(test_integrity.NO_WORK)
+    n = len(NO_WORK)
     assert n > 0
     assert numbers(measure) == [n], measure
     assert numbers(result) == [0], result
-    assert all(CATALOGUE[k].fails == ("all",) for k in test_integrity.NO_WORK), "each must score 0"
+    assert all(CATALOGUE[k].fails == ("all",) for k in NO_WORK), "each must score 0"
 
 
 def test_shape_property_row_covers_every_bug_with_a_stated_condition():
     measure, result, where = quality_row("random shapes")
-    stated = test_catalogue.SHAPE_BUGS
+    stated = SHAPE_BUGS
     unstated = [k for k in kind("bug/") if CATALOGUE[k].exposed_when_unstated]
     assert len(stated) + len(unstated) == len(kind("bug/"))
     assert numbers(result) == [len(stated), len(kind("bug/")), len(unstated)], result
