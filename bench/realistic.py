@@ -27,7 +27,7 @@ sys.path.insert(0, str(KIT))
 os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                   PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
 
-from autograder import fixture_builder as fb  # noqa: E402
+from assignment import fixture_builder as fb  # noqa: E402
 from autograder.staff.catalogue import load_catalogue, write_zip  # noqa: E402
 from autograder.config import load_config  # noqa: E402
 from autograder.grading import GradingOptions, grade_submission, load_fixtures_for  # noqa: E402

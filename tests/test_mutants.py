@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from autograder import fixture_builder as fb
+from assignment import fixture_builder as fb
 from autograder.config import load_config
 from autograder.fixtures import fixture_folder, load_fixture_set
 from helpers import REPO
