@@ -1,6 +1,6 @@
 """What the students' notebook (lab.ipynb) calls: the public checks inline, the zip.
 
-The notebook imports the student's conv2d.py for its worked examples, but the checks
+The notebook imports the student's file for its worked examples, but the checks
 here grade the file on disk exactly as `python lab.py check` does (same checks, same
 sandbox, public fixtures). Nothing here raises for what the student's code does: an
 unfinished TODO shows as "not implemented", a sandbox that cannot start is one message.
