@@ -310,7 +310,7 @@ def test_an_interrupted_batch_cleans_up_keeps_its_grades_and_resumes(tmp_path, s
     last = stderr.strip().splitlines()[-1]
     assert last.startswith(f"interrupted by {signal.Signals(signum).name}: ") and "run the same command" in last
     assert not grading_pids(out), "a grading process outlived the interrupt"
-    places = (temp, Path("/tmp"), Path("/opt/conv2d-kit/work"))      # TMPDIR and the sandbox's fallbacks
+    places = (temp, Path("/tmp"), Path("/opt/convkit/work"))      # TMPDIR and the sandbox's fallbacks
     left = [p for base in places if base.is_dir() for p in base.glob("convkit-*")
             if p.name.startswith(f"convkit-batch{proc.pid}-") or any(f"-w{pid}-" in p.name for pid in seen)]
     assert left == [] and list(temp.iterdir()) == [], "temporary folders were left behind"

@@ -43,7 +43,7 @@ UNPRIVILEGED = 65534
 # The slowest honest outcome is sleep_at_import (the import time limit) and an infinite
 # loop (two call time limits before the function is no longer called).
 BOUND_S = CONFIG.limits.import_timeout_s + 2 * CONFIG.limits.call_timeout_s + 30
-KIT_STATE_DIR = Path("/opt/conv2d-kit")
+KIT_STATE_DIR = Path("/opt/convkit")
 SCRATCH_PREFIX = "convkit-leftover"
 PLANTED = "convkit-w999999999-planted"
 SCRATCH_PARENT = "/var/tmp"            # world-traversable, and not the grader's own temp dir

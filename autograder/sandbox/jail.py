@@ -9,7 +9,7 @@ root-owned ``/work`` (mode 711) where each sandbox gets its work dir.  There is 
 /proc, /dev, /tmp, /etc/passwd or anything of the kit.  Paths inside are the same as
 outside, so the interpreter finds its prefix as it does outside.
 
-Its folder is ``/opt/conv2d-kit/jail-<h>`` (``<h>`` hashes the interpreter and the
+Its folder is ``/opt/convkit/jail-<h>`` (``<h>`` hashes the interpreter and the
 numpy pin, like the worker venv); a marker written last says it is complete.  It is
 built in a temporary folder, checked by importing numpy inside it as an unprivileged
 uid, then renamed into place.

@@ -5,7 +5,7 @@ cannot execute the grader's own interpreter (here it lives under /root, mode 700
 the worker gets its own environment.  The rule, in one place:
 
 * worker venv = ``$CONVKIT_WORKER_VENV`` if set, else
-  ``/opt/conv2d-kit/worker-<h>``, where ``<h>`` is the first 10 hex digits of
+  ``/opt/convkit/worker-<h>``, where ``<h>`` is the first 10 hex digits of
   sha256("<real path of /usr/bin/python3>|numpy==<pin>"), the pin being the numpy
   line of the repository's requirements.txt (or the grader's numpy version if that
   file is absent).  A new Python minor version or a new pin gives a new folder.
@@ -36,7 +36,7 @@ except ImportError:                    # not POSIX: only the 'process' level run
     fcntl = None
 
 BASE_PYTHON = "/usr/bin/python3"
-VENV_PARENT = Path("/opt/conv2d-kit")
+VENV_PARENT = Path("/opt/convkit")
 VENV_ENV_VAR = "CONVKIT_WORKER_VENV"
 MARKER = ".convkit-ready"
 REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements.txt"

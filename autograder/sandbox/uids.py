@@ -14,7 +14,7 @@ except ImportError:                    # not POSIX: the uid levels are unusable 
 
 SLOT_UID_BASE = 61000                  # 61000..61999, unused on Debian
 SLOT_COUNT = 1000
-SLOT_LOCK_DIR = Path("/run/conv2d-kit/uid-slots")
+SLOT_LOCK_DIR = Path("/run/convkit/uid-slots")
 
 
 def _live_pids_of_uid(uid: int) -> list[int]:

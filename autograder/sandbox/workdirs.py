@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 WORKDIR_PREFIX = "convkit-w"           # + grader pid + random: convkit-w1234-abcd1234
-ROOT_WORK_BASE = Path("/opt/conv2d-kit/work")
+ROOT_WORK_BASE = Path("/opt/convkit/work")
 MAX_DEPTH = 32                          # deeper folders are moved up before removal
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # Folders where any uid may create files: what a sandbox uid leaves there is removed.
@@ -31,7 +31,7 @@ class UnsafePath(RuntimeError):
 def private_base(root: Path | None = None) -> Path:
     """The folder work dirs are made in: owned by us, writable by no one else.
 
-    As root it is ``/opt/conv2d-kit/work`` (mode 711: a sandbox uid may enter its own
+    As root it is ``/opt/convkit/work`` (mode 711: a sandbox uid may enter its own
     work dir, but not list the others); otherwise a 700 folder of ours in the temp dir.
     """
     if root is None:

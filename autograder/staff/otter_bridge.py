@@ -28,7 +28,7 @@ from autograder.config import KIT_ROOT, load_config
 from autograder.staff.packaging import grader_files, write_zip
 
 PLUGIN = "autograder.otter_plugin.KitGraderPlugin"
-PTH_NAME = "conv2d_kit.pth"
+PTH_NAME = "convkit.pth"
 PYTHON_VERSION = "3.11"            # the Python of otter's Gradescope image (the kit is pinned for 3.11)
 TIMEOUT_MARGIN_S = 120.0           # plugin timeout = the kit's total_timeout_s + this (start-up, training)
 SETUP_LINES = """
@@ -229,7 +229,7 @@ def build(out, kit_root=KIT_ROOT):
 
 
 def install(site_packages=None, kit_root=KIT_ROOT):
-    """Writes site-packages/conv2d_kit.pth naming the kit's folder; returns its path."""
+    """Writes site-packages/convkit.pth naming the kit's folder; returns its path."""
     site_packages = Path(site_packages or sysconfig.get_paths()["purelib"])
     pth = site_packages / PTH_NAME
     pth.write_text(f"{Path(kit_root).resolve()}\n", encoding="utf-8")
