@@ -6,16 +6,48 @@ the likely bug in a student's words, and a map of where the values are wrong
 (autograder.error_map); hidden cases never print a value of their answers.
 """
 
+import weakref
+
 import numpy as np
 
 from autograder.error_map import where_wrong
 from autograder.failures import CheckFailure  # noqa: F401  (the checks' one import)
 
 
+_BOUNDS = {}                     # (id(expected), atol, rtol) -> (weak reference to expected, bound)
+_BOUNDS_MAX_BYTES = 64 * 2**20
+
+
+def _frozen(array):
+    """Read-only and owning its memory (or viewing a read-only array): nothing can change it."""
+    while array is not None and isinstance(array, np.ndarray):
+        if array.flags.writeable:
+            return False
+        array = array.base
+    return True
+
+
+def _allowed_error(expected, tol):
+    """atol * max(1, max|e|) + rtol * |e|, element-wise. Kept for read-only arrays (the fixtures'
+    answers, which a batch compares again for every submission); the weak reference makes
+    sure a reused id never returns another array's bound."""
+    key = (id(expected), tol.atol, tol.rtol)
+    hit = _BOUNDS.get(key)
+    if hit is not None and hit[0]() is expected:
+        return hit[1]
+    scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
+    bound = tol.atol * scale + tol.rtol * np.abs(expected)
+    if _frozen(expected):
+        if sum(b.nbytes for _, b in _BOUNDS.values()) + bound.nbytes > _BOUNDS_MAX_BYTES:
+            _BOUNDS.clear()
+        bound.flags.writeable = False
+        _BOUNDS[key] = (weakref.ref(expected), bound)
+    return bound
+
+
 def tolerance_ok(actual, expected, tol):
     """Element-wise |a - e| <= atol * max(1, max|e|) + rtol * |e| (boolean array)."""
-    scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
-    return np.abs(actual.astype(np.float64) - expected) <= tol.atol * scale + tol.rtol * np.abs(expected)
+    return np.abs(actual.astype(np.float64) - expected) <= _allowed_error(expected, tol)
 
 
 def matches(actual, expected, tol):

@@ -45,12 +45,16 @@ def values_may_be_shown(case):
     return folder is not None and _set_is_public(str(folder))
 
 
+@lru_cache(maxsize=64)
 def coverage(H, W, kH, kW, stride):
-    """(H, W) int array: how many (kH, kW) windows at multiples of `stride` contain each pixel."""
+    """(H, W) int array, read-only: how many (kH, kW) windows at multiples of `stride` contain
+    each pixel. Cached: a batch draws the same few geometries for every failing case."""
     count = np.zeros((H, W), int)
-    for i in range(0, H - kH + 1, stride):
-        for j in range(0, W - kW + 1, stride):
-            count[i:i + kH, j:j + kW] += 1
+    H_out, W_out = max(0, (H - kH) // stride + 1), max(0, (W - kW) // stride + 1)
+    for ki in range(kH):               # offset (ki, kj) of every window at once
+        for kj in range(kW):
+            count[ki:ki + stride * H_out:stride, kj:kj + stride * W_out:stride] += 1
+    count.flags.writeable = False
     return count
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from autograder.config import KIT_ROOT
 
 FIXTURES_ROOT = KIT_ROOT / "build" / "fixtures"
-GENERATOR_VERSION = 4           # bump when the case list or the file format changes
+GENERATOR_VERSION = 5           # bump when the case list or the file format changes
 MAX_ARRAY_BYTES = 64 * 2**20
 
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/realistic.py --out bench/realistic.json [--quick]
 
 The hidden set holds a few realistic cases (assignment/fixture_builder.py, REALISTIC_*: a batch of
-N=32, C_in=16, 32x32 images at stride 1 and 2, col2im with several channel blocks). Each subject
+N=32, C_in=16, 32x32 images at stride 2 and 8x8 at stride 1, col2im with several channel blocks). Each subject
 is graded in process (the fixture set verified and loaded once, as a batch's grading process
 does) with the whole hidden set and with the same set minus the realistic cases, interleaved; the
 difference of the medians is what the realistic cases cost it. Targets: a vectorised submission

@@ -4,6 +4,8 @@ import json
 import re
 from types import SimpleNamespace
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -226,3 +228,34 @@ def test_forward_output_of_dX_shape_gets_no_dX_reading():
     actual = actual[:, :, :6, :6]                            # y moved like a bad crop
     text = where_wrong(actual, y, np.isclose(actual, y), case, np.isclose)
     assert "the crop" not in text and "one panel per image" in text
+
+
+def test_coverage_counts_every_window_as_a_loop_over_windows_does():
+    # coverage() adds one kernel offset of all windows at a time; a loop over windows is the definition.
+    for H, W, kH, kW, s in itertools.product(range(1, 8), range(1, 8), range(1, 5), range(1, 5), range(1, 4)):
+        count = np.zeros((H, W), int)
+        for i in range(0, H - kH + 1, s):
+            for j in range(0, W - kW + 1, s):
+                count[i:i + kH, j:j + kW] += 1
+        assert np.array_equal(coverage(H, W, kH, kW, s), count), (H, W, kH, kW, s)
+    assert not coverage(5, 5, 3, 3, 1).flags.writeable       # cached: no caller may change it
+
+
+def test_tolerance_bounds_are_reused_only_for_arrays_nothing_can_change():
+    from autograder.compare import tolerance_ok
+    tol = SimpleNamespace(atol=1e-9, rtol=1e-7)
+    expected = np.linspace(1.0, 2.0, 12)
+    expected.setflags(write=False)
+    close = expected * (1 + 5e-8)
+    assert tolerance_ok(close, expected, tol).all()
+    assert not tolerance_ok(close, expected, SimpleNamespace(atol=1e-9, rtol=1e-9)).any()   # a bound per tolerance
+    changing = np.linspace(1.0, 2.0, 12)                         # writeable: its bound is computed anew
+    assert tolerance_ok(close, changing, tol).all()
+    changing *= 10
+    assert not tolerance_ok(close, changing, tol).any()
+    base = np.linspace(1.0, 2.0, 12)
+    view = base[:]
+    view.setflags(write=False)                                   # read-only, but its base can change
+    assert tolerance_ok(close, view, tol).all()
+    base *= 10
+    assert not tolerance_ok(close, view, tol).any()

@@ -171,14 +171,14 @@ Conv2d.backward = _slow_on_a_big_batch
 
 
 def test_code_too_slow_for_the_realistic_cases_loses_only_those(tmp_path):
-    # Two time-outs on the 32-image batch must not stop backward on the small cases or in training.
+    # A time-out on the 32-image 32x32 batch must not stop backward on the small cases or in training.
     path = tmp_path / "conv2d.py"
     path.write_text((REPO / "reference" / "conv2d.py").read_text() + SLOW_ON_A_BIG_BATCH)
     report, results = grade(path, tmp_path)
     assert report.status == "graded"
     by_name = {c.name: c for c in report.checks}
     assert by_name["learns_filters"].score == by_name["learns_filters"].points
-    assert by_name["backward_dx_values"].passed >= 1 and not by_name["backward_dx_values"].ok
+    assert by_name["stride"].passed >= 1 and not by_name["stride"].ok
     lost = {c.name for c in report.checks if not c.ok}
     cases = json.loads((REPO / "build" / "fixtures" / "hidden" / "cases.json").read_text())["cases"]
     realistic = {check for case in cases if "_N32_Cin16_Cout8_32x32_" in case["id"] for check in case["checks"]}

@@ -20,7 +20,7 @@
    at a time, as the grader sees it: a case answered wrongly without raising is recorded
    apart from a case it raises on (killed by values / only by a crash). A mutant that
    agrees there is then run on shapes that reach every code path of the blocked loops:
-   the hidden cases (among them N=32, C_in=16, 32x32 batches at stride 1 and 2; 8x8
+   the hidden cases (among them an N=32, C_in=16, 32x32 batch at stride 2; 8x8
    images, several per block; col2im over several channel blocks), 40 small random
    shapes and more realistic ones (32 channels; N=31 at stride 2, several images per
    block; col2im on images larger than a block), float64 and float32, each with the
@@ -332,7 +332,7 @@ def extra_cases(count=40, seed=1):
     return col2im_cases, layer_cases
 
 
-# Realistic sizes beside the hidden set's own (N=32, C_in=16, 32x32 at stride 1 and 2; 8x8 images
+# Realistic sizes beside the hidden set's own (N=32, C_in=16, 32x32 at stride 2; 8x8 images
 # several to a block; col2im over several channel blocks): 32 channels (more than one channel block
 # of backward's col2im at the default sizes), images several to a block at stride 2 with a shorter
 # last block (N=31), and col2im images of more than COL2IM_BLOCK_BYTES, in both dtypes. (N, C_in, C_out, H, W, (kH, kW), s, p).
