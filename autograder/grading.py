@@ -3,25 +3,20 @@
     report = grade_submission(path, out_dir)
 
 Data flow (design.md section 2): submission -> fixtures -> sandbox -> checks ->
-results. The checks are pytest tests run here, in the trusted process; the
-student's code only ever runs inside the sandbox's worker.
+results. The checks (written as pytest tests) run here, in the trusted process,
+through autograder.runner; the student's code only ever runs inside the sandbox's worker.
 """
 
-import os
 import tempfile
 import time
-import types
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from autograder.failures import CheckFailure, Failure
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
 from autograder.lab import load_lab
 from autograder.results import CheckOutcome, GradeReport, write_report
-from autograder.sandbox import Limits, Sandbox, StudentError
+from autograder.runner import run_checks
+from autograder.sandbox import Limits, Sandbox
 from autograder.submission import InvalidSubmission, SubmissionLimits, load_submission, write_source
 
 
@@ -33,124 +28,6 @@ class GradingOptions:
     fixtures_root: Path = None           # folder holding hidden/ and public/ (default build/fixtures)
     isolation: str = None                # force a sandbox level (tests); None picks the best
     config_path: Path = None             # the lab's config.toml (default assignment/config.toml)
-
-
-class GradingPlugin:
-    """pytest plugin: feeds cases and the student's code to the checks, collects outcomes."""
-
-    def __init__(self, config, fixture_set, student, selected):
-        self._config, self._fixture_set, self._student = config, fixture_set, student
-        self.selected = selected
-        self.outcomes = {name: CheckOutcome(name, spec.title, spec.points, spec.visibility,
-                                            spec.category, spec.hint)
-                         for name, spec in config.checks.items() if name in selected}
-        self.internal_errors = []
-        self._uses_left = Counter()            # case id -> checks still to run on it
-
-    @staticmethod
-    def check_name(item):
-        marker = item.get_closest_marker("check")
-        return marker.args[0] if marker else None
-
-    @staticmethod
-    def case_of(item):
-        """The fixture case an item checks; None for a check with no case here (pytest's empty parameter set)."""
-        case = item.callspec.params.get("case") if hasattr(item, "callspec") else None
-        return case if isinstance(getattr(case, "id", None), str) else None
-
-    def pytest_configure(self, config):
-        config.addinivalue_line("markers", "check(name, cases=None): a graded check named in the lab's "
-                                "config.toml; cases(case) -> bool picks its fixture cases")
-
-    def pytest_generate_tests(self, metafunc):
-        marker = metafunc.definition.get_closest_marker("check")
-        if marker and "case" in metafunc.fixturenames:
-            cases = self._fixture_set.for_check(marker.args[0], marker.kwargs.get("cases"))
-            metafunc.parametrize("case", cases, ids=[c.id for c in cases])
-
-    def pytest_collection_modifyitems(self, items):
-        items[:] = [item for item in items if self.check_name(item) in self.outcomes]
-        self._uses_left = Counter(self.case_of(item).id for item in items if self.case_of(item) is not None)
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_pyfunc_call(self, pyfuncitem):
-        """Records an expected failure (a check's verdict) here and tells pytest the call ran.
-
-        pytest would otherwise filter and render a traceback for every failed case
-        (~4 ms each, most of a template's grading time); our own message is all the
-        feedback needs. Anything else (a bug in the grader) propagates as a failure.
-        """
-        try:
-            return (yield)
-        except StudentError as exc:
-            case = self.case_of(pyfuncitem)
-            pyfuncitem.grading_failure = Failure(case=case.describe() if case is not None else "",
-                                                 problem="your code failed:", detail=exc.message,
-                                                 function=exc.call, kind=exc.kind)
-        except CheckFailure as exc:           # written for the student
-            pyfuncitem.grading_failure = exc.failure
-        return True
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item, call):
-        report = yield
-        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-            self._record(item, report)
-        return report
-
-    def _record(self, item, report):
-        case = self.case_of(item)
-        if case is not None:                   # the last check on a case: its results can go
-            self._uses_left[case.id] -= 1
-            if self._uses_left[case.id] == 0:
-                self._student.forget(case.id)
-        outcome = self.outcomes[self.check_name(item)]
-        outcome.total += 1
-        if getattr(item, "grading_failure", None):
-            outcome.failures.append(item.grading_failure)
-        elif report.outcome == "passed":
-            outcome.passed += 1
-        else:
-            # A bug in the grader itself: the student sees a neutral line, staff see the traceback.
-            case = self.case_of(item)
-            outcome.failures.append(Failure(case=case.describe() if case is not None else "", kind="internal",
-                                            problem="the grader hit an internal error on this case "
-                                                    "(course staff have been told)"))
-            if len(self.internal_errors) < 5:
-                self.internal_errors.append(f"{item.nodeid}: {report.longreprtext[-1500:]}")
-
-
-def _session_fixtures(**values):
-    """A plugin holding one session-scoped fixture per value: set up once per grading,
-    not once per test item (pytest deprecates such fixtures as methods of a plugin)."""
-    def fixture(name, value):
-        return pytest.fixture(lambda: value, name=name, scope="session")
-    plugin = types.ModuleType("grading_session_fixtures")    # pytest reads fixtures off a module's attributes
-    for name, value in values.items():
-        setattr(plugin, f"{name}_fixture", fixture(name, value))
-    return plugin
-
-
-def run_checks(lab, fixture_set, student, selected):
-    """Runs the lab's selected checks with pytest in this process; returns the plugin with outcomes."""
-    config = lab.config
-    plugin = GradingPlugin(config, fixture_set, student, selected)
-    checks_dir = lab.checks_dir
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"     # hypothesis's plugin costs 0.5 s to load
-    # Plugins a grading run does not use: each adds work to every one of ~160 test items.
-    unused = ["cacheprovider", "terminal", "warnings", "logging", "capture", "faulthandler", "junitxml",
-              "doctest", "pastebin", "stepwise", "lsof", "tmpdir", "monkeypatch", "setuponly", "setupplan",
-              "unraisableexception", "threadexception", "debugging", "legacypath", "nose"]
-    args = [str(checks_dir), *(a for name in unused for a in ("-p", f"no:{name}")),
-            "--assert=plain", "-c", os.devnull, "--rootdir", str(checks_dir),
-            "-o", "python_files=check_*.py", "-o", "python_functions=test_*"]
-    code = pytest.main(args, plugins=[plugin, _session_fixtures(student=student, config=config)])
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        plugin.internal_errors.append(f"pytest exited with {code!r}")
-    for name, outcome in plugin.outcomes.items():
-        if outcome.total == 0:
-            plugin.internal_errors.append(f"check {name} has no case in the fixture set")
-    return plugin
 
 
 def secret_paths(fixture_folder, out_dir, reference):
@@ -223,19 +100,19 @@ def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
                      secret_paths=secret_paths(fixture_set.folder, out_dir, lab.reference)) as sandbox:
             extra["isolation"] = sandbox.isolation
             student = lab.student_class(sandbox, config.limits.total_timeout_s)
-            plugin = run_checks(lab, fixture_set, student, selected)
+            checked = run_checks(lab, fixture_set, student, selected)
             printed = sandbox.output()
             import_error = sandbox.import_error
-    outcomes = [plugin.outcomes[n] for n in config.checks if n in plugin.outcomes]
+    outcomes = [checked.outcomes[n] for n in config.checks if n in checked.outcomes]
     if import_error is not None:
         message = (f"Your {config.submission_file} could not be imported, so every check failed: "
                    f"{import_error.message}")
     else:
         message = f"Graded {len(outcomes)} checks against the {options.which} fixtures."
     message = " ".join([message, *submission.notes])
-    if plugin.internal_errors:
-        extra["internal_errors"] = plugin.internal_errors
-    report = GradeReport(status="error" if plugin.internal_errors else "graded", message=message,
+    if checked.internal_errors:
+        extra["internal_errors"] = checked.internal_errors
+    report = GradeReport(status="error" if checked.internal_errors else "graded", message=message,
                          checks=outcomes, max_score=sum(c.points for c in outcomes),
                          execution_time=time.monotonic() - started, extra=extra, student_output=printed)
     write_report(report, out_dir)

@@ -71,18 +71,26 @@ class Lab:
         return self.config.kit_path(self.config.assignment.template)
 
     @cached_property
-    def case_selectors(self):
-        """{check name: select(case) -> bool} from the `@check(name, cases=select)` markers of the
-        lab's check modules (imported here, outside pytest, e.g. by a fixture builder)."""
+    def check_functions(self):
+        """[(check name, test function, select(case) -> bool or None)] from the `@check(name,
+        cases=select)` markers of the lab's check modules, in pytest's collection order (files
+        by name, functions as defined)."""
         import importlib
-        selectors = {}
+        found = []
         for path in sorted(self.checks_dir.glob("check_*.py")):
             module = importlib.import_module(f"{self.package}.checks.{path.stem}")
-            for function in vars(module).values():
+            for attr, function in vars(module).items():
+                if not (attr.startswith("test_") and callable(function)):
+                    continue
                 for mark in getattr(function, "pytestmark", ()):
-                    if mark.name == "check" and mark.kwargs.get("cases"):
-                        selectors[mark.args[0]] = mark.kwargs["cases"]
-        return selectors
+                    if mark.name == "check":
+                        found.append((mark.args[0], function, mark.kwargs.get("cases")))
+        return found
+
+    @cached_property
+    def case_selectors(self):
+        """{check name: select(case) -> bool} of the checks that declare one (e.g. for a fixture builder)."""
+        return {name: select for name, _, select in self.check_functions if select}
 
     def checks_for(self, kind, params):
         """The names of the checks whose selectors take a case of this kind and params, in config order."""
