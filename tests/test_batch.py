@@ -274,17 +274,29 @@ def test_only_regrades_exactly_the_named_students(graded_awkward):
     assert "Traceback" not in unknown.stderr
 
 
-def grading_pids(out):
+def grading_pids(out, batch_pid=None):
+    """Live grading processes of the batch writing to `out`, and (given its pid) its integrity child."""
     pids = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if b"batch-grader" in cmdline and str(out).encode() in cmdline and state != "Z":
+        state, ppid = stat[0], int(stat[1])
+        if state == "Z":
+            continue
+        if (b"batch-grader" in cmdline and str(out).encode() in cmdline) or \
+                (b"autograder.staff.integrity_job" in cmdline and ppid == batch_pid):
             pids.append(int(pid))
     return pids
+
+
+def alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -299,9 +311,9 @@ def test_an_interrupted_batch_cleans_up_keeps_its_grades_and_resumes(tmp_path, s
     deadline = time.monotonic() + 300
     seen = set()
     while len(list(out.glob("submissions/*/batch.json"))) < 3 and time.monotonic() < deadline:
-        seen.update(grading_pids(out))
+        seen.update(grading_pids(out, proc.pid))
         time.sleep(0.1)
-    seen.update(grading_pids(out))
+    seen.update(grading_pids(out, proc.pid))
     assert seen, "the grading processes were not running"
     proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=60)
@@ -310,6 +322,7 @@ def test_an_interrupted_batch_cleans_up_keeps_its_grades_and_resumes(tmp_path, s
     last = stderr.strip().splitlines()[-1]
     assert last.startswith(f"interrupted by {signal.Signals(signum).name}: ") and "run the same command" in last
     assert not grading_pids(out), "a grading process outlived the interrupt"
+    assert not [pid for pid in seen if alive(pid)], "a child of the batch (the integrity job?) outlived it"
     places = (temp, Path("/tmp"), Path("/opt/convkit/work"))      # TMPDIR and the sandbox's fallbacks
     left = [p for base in places if base.is_dir() for p in base.glob("convkit-*")
             if p.name.startswith(f"convkit-batch{proc.pid}-") or any(f"-w{pid}-" in p.name for pid in seen)]

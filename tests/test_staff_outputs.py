@@ -215,6 +215,27 @@ def test_similarity_excludes_the_template_and_follows_the_threshold():
     assert einsum.score < 0.8
 
 
+def test_integrity_job_in_a_child_process_gives_the_same_report_and_says_why_when_it_fails(tmp_path):
+    # The batch computes the flags in a child while it grades (integrity_job); they must be the ones
+    # check_batch gives in process, and a failing child must cost only the flags, with the reason.
+    from autograder.staff.integrity_job import IntegrityJob
+    files = []
+    for sid, source in (("lecture", CORRECT), ("lecture_bug", BUGGY), ("einsum", OTHER_CORRECT),
+                        ("blank", TEMPLATE_SOURCE), ("copy", CORRECT)):
+        (tmp_path / f"{sid}.py").write_text(source, encoding="utf-8")
+        files.append((sid, tmp_path / f"{sid}.py"))
+    report, problem = IntegrityJob(files, 0.8).result()
+    in_process = integrity.check_batch(integrity.read_sources(files), 0.8)
+    assert problem == "" and report is not None
+    assert (report.not_attempted, report.identical) == (["blank"], [["copy", "lecture"]])
+    assert report.similar == in_process.similar and report.similar        # SimilarPair objects again
+    assert report.flags_by_id() == in_process.flags_by_id()
+    dying = IntegrityJob(files, 0.8)
+    dying.proc.kill()                                                   # the child dies before answering
+    report, problem = dying.result()
+    assert report is None and problem.startswith("integrity flags could not be computed: ")
+
+
 def test_side_by_side_view_keeps_student_code_and_names_inert():
     payload = "# </code></pre><script>alert(1)</script>\n"
     sources = {"<img src=x onerror=alert(2)>": payload + CORRECT, "b": payload + CORRECT.replace("col = 0", "col=0")}

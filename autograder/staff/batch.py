@@ -45,6 +45,7 @@ from autograder import __version__
 from autograder.staff.batch_entries import Entry, discover, safe_id
 from autograder.config import KIT_ROOT, load_config
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
+from autograder.staff.integrity_job import IntegrityJob
 from autograder.staff.gradescope_export import STUDENT_COLUMNS, ExportError, find_export
 from autograder.results import write_atomic
 from autograder.staff.spreadsheet import safe_cell
@@ -602,9 +603,11 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
     timeout_s = config.limits.total_timeout_s + GRADER_MARGIN_S
     progress = Progress(len(records) + len(todo), kept=len(records), stream=progress_stream)
     notes_by_id = {e.id: e.note for e in todo}
-    temp_dir, pool = None, None
+    temp_dir, pool, integrity, flags = None, None, None, None
     try:
         temp_dir = batch_temp_dir()
+        integrity = IntegrityJob([(e.id, e.path) for e in entries], config.similarity_threshold, temp_dir,
+                                 preexec_fn=_die_with_parent)
         pool = GradingPool(todo, jobs or os.cpu_count() or 1, out_dir, fixture_hash, timeout_s, temp_dir)
         last_csv = time.monotonic()
         for record in pool.records(len(todo)):
@@ -619,10 +622,16 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
                     new_record(entry, fixture_hash), status="error", seconds=0.0, score=0.0, max_score=0,
                     checks={}, passed=[], note=entry.note,
                     message="the batch lost this entry (a grader bug); run the batch again"))
+    except BaseException:                 # an interrupt (or a batch bug): no summary will want it
+        if integrity is not None:
+            integrity.kill()
+        raise
     finally:
         signals.disarm()                  # an interrupt from here on waits until the clean-up is done
         if pool is not None:
             pool.close()
+        if integrity is not None:         # before its temp folder goes; an interrupt meanwhile kills it
+            flags = integrity.result(stop=lambda: signals.signum is not None)
         if temp_dir is not None:
             remove_tree(temp_dir)
         for entry in todo:                # interrupted: an entry not regraded yet keeps its earlier row
@@ -631,7 +640,7 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
         write_atomic(out_dir / "grades.csv", grades_csv(records.values(), check_names))
     signals.raise_pending()
     ordered = sorted(records.values(), key=lambda r: r["id"])
-    write_summary(ordered, config, out_dir, sources=[(e.id, e.path) for e in entries])
+    write_summary(ordered, config, out_dir, integrity=flags)
     return ordered
 
 

@@ -252,14 +252,19 @@ def run_integrity(config, sources):
         return None, f"integrity flags could not be computed: {exc!r}"[:300]
 
 
-def write_summary(records, config, out_dir, sources=None):
+def write_summary(records, config, out_dir, sources=None, integrity=None):
     """Writes summary.md, report.html, scores.png, checks.png (and similarity.html) into out_dir.
 
     sources: [(id, submission path)] to read the code from for the integrity flags; None skips them.
+    integrity: those flags already computed, as (IntegrityReport or None, why not) (the batch
+    computes them while it grades; see integrity_job).
     """
     from autograder.staff.html_report import render_report
     out_dir = Path(out_dir)
-    report, problem = run_integrity(config, sources) if sources is not None else (None, "")
+    if integrity is not None:
+        report, problem = integrity
+    else:
+        report, problem = run_integrity(config, sources) if sources is not None else (None, "")
     stats = batch_stats(records, config, _likely_bugs(out_dir, records), report, [problem] if problem else [])
     plot_scores(stats, out_dir / "scores.png")
     plot_checks(stats, config, out_dir / "checks.png")
