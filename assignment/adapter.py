@@ -11,11 +11,11 @@ class Student(StudentCode):
     perturbed forwards for finite differences; each cached per case."""
 
     def new_layer(self, params, weight, grad):
-        """A fresh student Conv2d for a layer case, with the case's weight and grad_weight set."""
-        layer = self.new_object("Conv2d", params["C_in"], params["C_out"], tuple(params["kernel_size"]),
-                                params["stride"], params["padding"])
-        layer.run([("set", "weight", weight), ("set", "grad_weight", grad)], "setting weight")
-        return layer
+        """A fresh student Conv2d for a layer case, with the case's weight and grad_weight set
+        (in the construction's round trip)."""
+        return self.new_object("Conv2d", params["C_in"], params["C_out"], tuple(params["kernel_size"]),
+                               params["stride"], params["padding"], attributes=[("weight", weight),
+                                                                                ("grad_weight", grad)])
 
     @staticmethod
     def output_shape(params):

@@ -160,7 +160,9 @@ class StudentCode:
         return self.guarded(function, lambda: self.sandbox.call(function, *args, reply_cap=cap),
                             size=_size_class(reply_shapes))
 
-    def new_object(self, class_name, *args):
-        """A fresh instance of a contract class in the worker, behind the time guards."""
+    def new_object(self, class_name, *args, attributes=()):
+        """A fresh instance of a contract class in the worker, behind the time guards, with
+        attributes: (name, array) pairs set on it in the same round trip."""
         what = f"{class_name}(...)"
-        return GuardedLayer(self, self.guarded(what, self.sandbox.new_object, class_name, *args))
+        return GuardedLayer(self, self.guarded(what, lambda: self.sandbox.new_object(class_name, *args,
+                                                                                   attributes=attributes)))

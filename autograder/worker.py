@@ -335,6 +335,8 @@ class Worker:
         if not callable(cls):
             raise AttributeError(f"{self.file_name} has no class {name}")
         layer = cls(*unpack(header["args"], arrays))
+        for attr, index in header.get("set", ()):     # attributes set right after construction
+            setattr(layer, attr, arrays[index].copy())
         layer_id = len(self.layers) + 1
         self.layers[layer_id] = layer
         return {"ok": True, "layer": layer_id}, []

@@ -162,6 +162,33 @@ Conv2d.forward = _fail_on_negative
         assert layer.get("weight")[0, 0, 0, 0] == 5.0, "the worker survives a failed step"
 
 
+def test_attributes_set_at_construction_are_copies_and_a_failing_setter_is_the_students(tmp_path, level):
+    body = """
+class Frozen:
+    def __init__(self, *args):
+        pass
+    @property
+    def weight(self):
+        return np.zeros((1, 1, 3, 3))
+    @weight.setter
+    def weight(self, value):
+        raise AttributeError("weight is read-only here")
+"""
+    with sandbox(tmp_path, level, body) as sb:
+        weight = np.arange(9.0).reshape(1, 1, 3, 3)
+        layer = sb.new_object("Conv2d", 1, 1, 3, attributes=[("weight", weight), ("grad_weight", weight * 0)])
+        weight[...] = -1                       # the worker holds its own copy
+        assert np.array_equal(layer.get("weight"), np.arange(9.0).reshape(1, 1, 3, 3))
+        assert not layer.get("grad_weight").any()
+        assert not sb.new_object("Frozen", 1, 1, 3).get("weight").any()      # constructing alone sets nothing
+    (tmp_path / "again").mkdir()
+    with sandbox(tmp_path / "again", level, body) as sb:
+        error = raises("exception", lambda: sb.new_object("Frozen", 1, 1, 3, attributes=[("weight", weight)]))
+        assert "read-only here" in error.message and "with weight set" in error.message
+        with pytest.raises(ValueError):
+            sb.new_object("Conv2d", 1, 1, 3, attributes=[("__class__; x", weight)])
+
+
 def test_exception_message_points_at_student_lines(tmp_path, level):
     body = "\ndef broken():\n    return np.zeros(12).reshape(2, 3, 3)\n"
     with sandbox(tmp_path, level, body) as sb:

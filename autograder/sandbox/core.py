@@ -264,13 +264,28 @@ class Sandbox:
                                arrays, function, 1, reply_cap)
         return out[0]
 
-    def new_object(self, class_name: str, *args) -> "LayerProxy":
-        """``<student module>.<class_name>(*args)`` in the worker, driven through a proxy."""
+    def new_object(self, class_name: str, *args, attributes=()) -> "LayerProxy":
+        """``<student module>.<class_name>(*args)`` in the worker, driven through a proxy.
+
+        attributes: (name, array) pairs set on the new object in the same round trip (each
+        a copy), as ``obj.name = array`` right after construction would.
+        """
         if not (isinstance(class_name, str) and class_name.isidentifier()):
             raise ValueError(f"not a class name: {class_name!r}")
+        if not all(isinstance(name, str) and name.isidentifier() for name, _ in attributes):
+            raise ValueError(f"not attribute names: {[name for name, _ in attributes]!r}")
         packed, arrays = pack_args(args)
+        settings = []
+        for name, value in attributes:
+            settings.append([name, len(arrays)])
+            arrays.append(np.asarray(value))
         what = f"{class_name}({', '.join(map(repr, args))})"
-        reply, _ = self._request({"op": "new_layer", "class": class_name, "args": packed}, arrays, what, 0)
+        if attributes:
+            what += " with " + ", ".join(name for name, _ in attributes) + " set"
+        header = {"op": "new_layer", "class": class_name, "args": packed}
+        if settings:
+            header["set"] = settings
+        reply, _ = self._request(header, arrays, what, 0)
         layer_id = reply.get("layer")
         if type(layer_id) is not int:
             self._discard_worker()

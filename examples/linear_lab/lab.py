@@ -28,9 +28,8 @@ class Student(StudentCode):
             p = case.params
             x, dY, weight = case.array("x"), case.array("dY"), case.array("weight")
             try:
-                layer = self.new_object("Linear", p["D_in"], p["D_out"])
-                layer.run([("set", "weight", weight), ("set", "grad_weight", np.zeros_like(weight))],
-                          "setting weight")
+                layer = self.new_object("Linear", p["D_in"], p["D_out"],
+                                        attributes=[("weight", weight), ("grad_weight", np.zeros_like(weight))])
                 (y, _), (dX, _), dW = layer.run([("forward", x), ("backward", dY), ("get", "grad_weight")],
                                                 "Linear.backward", [dY.shape, x.shape, x.shape, dY.shape,
                                                                     weight.shape])
