@@ -148,8 +148,10 @@ def batch_side_by_side():
         ab = json.loads((BENCH / "batch_ab.json").read_text())
     except (OSError, ValueError):
         return []
+    grades = ab.get("grades", "identical")
     lines = [f"Side by side ({ab['date']}, `bench/batch_ab.py`): {ab['submissions']} submissions of the "
-             f"{ab['mix']}, {ab['rounds']} rounds, the two trees alternating, so both saw the same load.", "",
+             f"{ab['mix']}, {ab['rounds']} rounds, the two trees alternating, so both saw the same load. "
+             f"Grades of the two trees: {grades}.", "",
              "| tree | CPU per submission (median) | on idle cores | wall per minute (median) | runs: CPU per submission, load |",
              "|---|---:|---:|---:|---|"]
     for name in ("before", "after"):
