@@ -35,6 +35,7 @@ BLOB_LEN = struct.Struct("<Q")
 NUMERIC_KINDS = "biufc"
 MESSAGE_CAP = 2000                     # characters of an exception message worth showing
 STUDENT_FRAMES = 3                     # traceback lines from the student's file kept in a message
+HAS_READV = hasattr(os, "readv")
 
 np = None                              # numpy, imported after the limits are in place
 
@@ -158,7 +159,12 @@ def read_into(fd: int, buffer) -> None:
     """Fill a writable buffer from fd; exits quietly when the grader has gone away."""
     view = memoryview(buffer)
     while view:
-        got = os.readv(fd, [view])
+        if HAS_READV:
+            got = os.readv(fd, [view])
+        else:                                  # Windows: no readv, one copy per chunk
+            chunk = os.read(fd, min(len(view), 1 << 20))
+            got = len(chunk)
+            view[:got] = chunk
         if not got:
             os._exit(0)
         view = view[got:]
@@ -477,8 +483,36 @@ def serve(config: dict) -> None:
         send(rep, dict(reply, printed=PRINTED[1]), out)
 
 
+def use_stdio_channels(config: dict) -> None:
+    """The portable transport (Windows): requests come on fd 0, replies go to fd 1.
+
+    Both are moved to fds of their own (not inherited by the student's child processes);
+    fd 0 becomes /dev/null and fd 1 the output pipe (fd 2), so neither a print nor a child
+    process can write into the reply channel.  Text output is UTF-8 whatever the locale."""
+    req, rep = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    if os.name == "nt":                        # the handles a child process inherits, and binary mode
+        import ctypes
+        import msvcrt
+        for std, fd in ((-10, 0), (-11, 1), (-12, 2)):
+            ctypes.windll.kernel32.SetStdHandle(std, msvcrt.get_osfhandle(fd))
+        for fd in (req, rep):
+            msvcrt.setmode(fd, os.O_BINARY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
+    config["req"], config["rep"] = req, rep
+
+
 def main() -> None:
     config = json.loads(sys.argv[1])
+    if config.get("channels") == "stdio":
+        use_stdio_channels(config)
     apply_limits(config)
     if config.get("supervise") and hasattr(os, "fork"):
         supervise(config)
