@@ -326,3 +326,67 @@ def running(pid):
             return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
     except FileNotFoundError:
         return False
+
+
+# ------------------------------------------------------------------ no POSIX calls: what is refused, what still works
+
+@pytest.fixture
+def without_posix_calls(monkeypatch):
+    """This process without what a Windows Python lacks; the levels' cached answers forgotten."""
+    import select
+    for name in ("fork", "setsid", "killpg", "getpgid", "geteuid"):
+        monkeypatch.delattr(os, name)
+    monkeypatch.delattr(select, "poll")
+    monkeypatch.setitem(sys.modules, "resource", None)
+    monkeypatch.setitem(sys.modules, "fcntl", None)
+    for cached in (levels._cached_reason, levels.detect_isolation):
+        cached.cache_clear()
+    yield
+    for cached in (levels._cached_reason, levels.detect_isolation):
+        cached.cache_clear()
+
+
+def test_without_posix_calls_only_the_process_level_runs(without_posix_calls):
+    missing = "resource, fcntl, os.fork, os.setsid, os.killpg, os.geteuid, select.poll"
+    assert ", ".join(levels.missing_posix()) == missing
+    for name in ("bwrap", "chroot", "uid"):
+        with pytest.raises(levels.LevelUnusable) as info:
+            levels.level_class(name)
+        assert str(info.value) == (f"the '{name}' isolation level cannot be used: this Python has no "
+                                   f"{missing} (not POSIX): only the 'process' level runs here")
+    assert levels.detect_isolation() == "process"           # no euid: not root, as on Windows
+    assert levels.level_class("process") is levels.ProcessLevel and not portable.is_root()
+    assert portable.use_portable_path()
+
+
+def test_process_level_still_refuses_root_where_there_is_an_euid(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert "refusing to run student code as root" in levels.ProcessLevel.unusable_reason()
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert levels.ProcessLevel.unusable_reason() is None
+
+
+def test_work_dirs_without_fd_relative_calls(tmp_path, monkeypatch):
+    from autograder.sandbox import workdirs
+    monkeypatch.delattr(os, "geteuid")
+    monkeypatch.setattr(os, "supports_dir_fd", set())
+    assert not workdirs.fd_relative()
+    base = workdirs.private_base(tmp_path / "base")
+    source = tmp_path / "conv2d.py"
+    source.write_text("x = 1\n", encoding="utf-8")
+    workdir = workdirs.make_workdir(base, {"conv2d.py": source}, None)
+    assert workdir.parent == base and workdir.name.startswith(f"{workdirs.WORKDIR_PREFIX}{os.getpid()}-")
+    assert (workdir / "conv2d.py").read_text(encoding="utf-8") == "x = 1\n"
+    (workdir / "sub").mkdir()
+    (workdir / "sub" / "link").symlink_to(source)            # removed, never followed
+    workdirs.remove_workdir(workdir)
+    assert not workdir.exists() and source.exists()
+
+    stale = base / f"{workdirs.WORKDIR_PREFIX}999999-old"
+    fresh = base / f"{workdirs.WORKDIR_PREFIX}999999-new"
+    for folder in (stale, fresh):
+        folder.mkdir()
+    old = time.time() - workdirs.STALE_AGE_S - 60
+    os.utime(stale, (old, old))
+    workdirs.remove_stale_workdirs(base)
+    assert not stale.exists() and fresh.exists()

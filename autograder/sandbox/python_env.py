@@ -47,7 +47,7 @@ REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements.txt"
 def requirement_pin(name: str) -> str | None:
     """'name==X.Y.Z' as pinned in requirements.txt, or None."""
     try:
-        for line in REQUIREMENTS.read_text().splitlines():
+        for line in REQUIREMENTS.read_text(encoding="utf-8").splitlines():
             spec = line.split("#")[0].strip()
             if spec.lower().startswith(f"{name}=="):
                 return spec
