@@ -7,7 +7,8 @@ code runs in this very process, so nothing here is trusted by the grader: the pa
 checks every frame it gets back, and this file only tries to make honest answers and
 useful error messages.
 
-Order of events: apply the resource limits; (levels without a PID namespace) fork and
+Order of events: (portable transport, Windows) move the protocol off stdin/stdout;
+apply the resource limits; (levels without a PID namespace) fork and
 stay behind as a small init that takes every descendant down with the worker; import
 numpy; say hello; on the grader's "import" request import the student's file; answer
 requests until the grader goes away.  Apart from the hello, every frame answers one
@@ -494,19 +495,31 @@ def use_stdio_channels(config: dict) -> None:
     os.dup2(null, 0)
     os.close(null)
     os.dup2(2, 1)
-    if os.name == "nt":                        # the handles a child process inherits, and binary mode
-        import ctypes
-        import msvcrt
-        for std, fd in ((-10, 0), (-11, 1), (-12, 2)):
-            ctypes.windll.kernel32.SetStdHandle(std, msvcrt.get_osfhandle(fd))
-        for fd in (req, rep):
-            msvcrt.setmode(fd, os.O_BINARY)
+    if os.name == "nt":
+        windows_std_handles(req, rep)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.reconfigure(encoding="utf-8", errors="backslashreplace")
         except (AttributeError, ValueError):
             pass
     config["req"], config["rep"] = req, rep
+
+
+def windows_std_handles(req: int, rep: int) -> None:
+    """The standard handles a child process inherits follow fds 0-2 (the C runtime's dup2
+    usually does this itself), and the protocol's fds are binary."""
+    import ctypes
+    import msvcrt
+    from ctypes import wintypes
+    try:
+        set_std_handle = ctypes.WinDLL("kernel32").SetStdHandle
+        set_std_handle.argtypes = (wintypes.DWORD, wintypes.HANDLE)
+        for std, fd in ((-10, 0), (-11, 1), (-12, 2)):     # STD_INPUT/OUTPUT/ERROR_HANDLE
+            set_std_handle(std & 0xFFFFFFFF, msvcrt.get_osfhandle(fd))
+    except (OSError, AttributeError):
+        pass
+    for fd in (req, rep):
+        msvcrt.setmode(fd, os.O_BINARY)
 
 
 def main() -> None:

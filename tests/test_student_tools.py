@@ -187,10 +187,15 @@ def test_lab_py_on_a_windows_stand_in(student_lab):
     assert probe.stdout.split() == ["ok"] * 6, probe.stdout + probe.stderr
 
     def lab(command, source, timeout=600):
+        """lab.py COMMAND on ``source``, warning of every text file opened without an encoding
+        (Windows would read it as cp1252): none may be the kit's."""
         (folder / "conv2d.py").write_text(source)
-        result = as_student([python, "lab.py", command], cwd=folder, home=folder, timeout=timeout,
-                            extra_env=windows_path)
-        assert "Traceback" not in result.stdout + result.stderr, result.stdout[-3000:] + result.stderr[-3000:]
+        result = as_student([python, "-X", "warn_default_encoding", "-W", "always::EncodingWarning",
+                             "lab.py", command], cwd=folder, home=folder, timeout=timeout, extra_env=windows_path)
+        output = result.stdout + result.stderr
+        assert "Traceback" not in output, result.stdout[-3000:] + result.stderr[-3000:]
+        assert not [line for line in output.splitlines()               # the student's packages may warn
+                    if "EncodingWarning" in line and str(folder) in line and "/.venv/" not in line], output[-3000:]
         return result
 
     stub = lab("check", TEMPLATE.read_text())
