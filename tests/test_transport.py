@@ -390,3 +390,15 @@ def test_work_dirs_without_fd_relative_calls(tmp_path, monkeypatch):
     os.utime(stale, (old, old))
     workdirs.remove_stale_workdirs(base)
     assert not stale.exists() and fresh.exists()
+
+
+@pytest.mark.parametrize("portable_path", [False, True])
+def test_stopping_a_worker_that_is_gone_never_raises(monkeypatch, portable_path):
+    import subprocess
+    monkeypatch.setattr(portable, "use_portable_path", lambda: portable_path)
+    proc = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=not portable_path)
+    proc.wait()
+    level = levels.ProcessLevel(FAST)
+    level.stop(proc)
+    level.stop(proc)
+    assert proc.returncode == 0
