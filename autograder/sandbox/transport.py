@@ -23,6 +23,7 @@ import collections
 import json
 import os
 import queue
+import select
 import subprocess
 import threading
 import time
@@ -35,6 +36,7 @@ EOF = b""                              # what the reply reader queues at end of 
 LAST_BYTES_S = 1.0                     # how long a dead child's last reply bytes are waited for
 INLINE_WRITE_BYTES = 4096              # a request this small is written without a thread (see transact)
 CATCH_UP_S = 1.0                       # how long the output reader may lag behind a reply
+HAND_OVER_S = 0.0005                   # for the reader to hand over a chunk it just read
 
 
 class StdioWorker:
@@ -49,7 +51,7 @@ class StdioWorker:
         self._replies: queue.Queue = queue.Queue(QUEUE_CHUNKS)
         self._printed: collections.deque = collections.deque()   # chunks for the output buffer
         self._output_open = not output.full
-        self._budget, self._received = output.budget(), 0          # output bytes: may read, got
+        self._printed_seen = 0                 # the characters printed, as the last reply said
         config = dict(config, channels="stdio", output_budget=output.budget())
         self.proc = subprocess.Popen(
             cmd + [json.dumps(config)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -63,7 +65,8 @@ class StdioWorker:
         self._start(self._read_replies, rep_r)
         if self._output_open:
             self._output_done = threading.Event()
-            self._start(self._read_output, self._take(self.proc, "stderr"), self._budget)
+            self._output_fd = self._take(self.proc, "stderr")
+            self._start(self._read_output, self._output_fd, output.budget())
         self._writer: threading.Thread | None = None
 
     @staticmethod
@@ -117,7 +120,6 @@ class StdioWorker:
                     break
                 budget -= len(chunk)
                 self._printed.append(chunk)
-                self._received += len(chunk)
         finally:
             os.close(fd)
             self._output_done.set()
@@ -174,14 +176,17 @@ class StdioWorker:
     def _catch_up_output(self, printed, deadline: float) -> None:
         """What the student printed before a reply is in the output pipe before it, but the
         reader thread may not have read it yet (the POSIX transport reads both at once).
-        The reply says how many characters the worker passed on to the pipe (each at least
-        a byte): wait, at most CATCH_UP_S, until the reader has that many bytes."""
-        if self._output_open and type(printed) is int:
-            want = min(printed, self._budget)
+        When the reply says the student printed since the last one, wait (at most
+        CATCH_UP_S) until the pipe is empty, then a moment for the reader to hand over the
+        chunk it took last: a chunk still in its hands then is shown with the next reply."""
+        if self._output_open and type(printed) is int and printed != self._printed_seen:
+            self._printed_seen = printed
             end = min(deadline, time.monotonic() + CATCH_UP_S)
-            while (self._received < want and not self._output_done.is_set()
-                   and time.monotonic() < end):
-                time.sleep(0.001)
+            while not self._output_done.is_set() and time.monotonic() < end:
+                if not _bytes_waiting(self._output_fd):
+                    time.sleep(HAND_OVER_S)
+                    break
+                time.sleep(HAND_OVER_S)
         self.drain_output()
 
     def _take_last_bytes(self, decoder: FrameDecoder) -> None:
@@ -246,3 +251,16 @@ class StdioWorker:
         if writer is None or not writer.is_alive():
             os.close(self._req_w)
         self.level.after_worker(self.workdir)
+
+
+def _bytes_waiting(fd: int) -> bool:
+    """Whether the pipe ``fd`` holds unread bytes (or is at end of file), without reading.
+    Windows cannot select() on a pipe: PeekNamedPipe says how many bytes wait there."""
+    try:
+        if os.name == "nt":
+            import _winapi
+            import msvcrt
+            return _winapi.PeekNamedPipe(msvcrt.get_osfhandle(fd), 0)[0] > 0
+        return bool(select.select([fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False                           # closed by the reader: nothing more to wait for
