@@ -14,7 +14,7 @@ end.  A request bigger than a pipe's buffer is written by a short-lived writer t
 so a worker that stops reading cannot block the grader past its deadline.  Each thread owns the fd it uses and
 closes it itself: closing an fd another thread is reading would let a new file take its
 number.  Every cap and check of the POSIX transport holds: reply cap, output budget,
-deadlines, bytes after the frame, a dead child noticed while it holds no pipe.
+deadlines, bytes after the frame, a dead child noticed even while a grandchild holds a pipe.
 """
 
 from __future__ import annotations
