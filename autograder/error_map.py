@@ -34,7 +34,7 @@ NO_PATTERN = "no known pattern (overlaps, stride, crop, batch) fits these positi
 def _set_is_public(folder):
     """True only when the fixture set's manifest says it is the public set."""
     try:
-        return json.loads((Path(folder) / "manifest.json").read_text()).get("which") == "public"
+        return json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8")).get("which") == "public"
     except (OSError, ValueError, AttributeError):
         return False
 

@@ -119,7 +119,7 @@ def load_fixture_set(folder, expected_seed=None, which="hidden", lab=None):
     if not manifest_path.is_file():
         raise FixtureError(f"no {which} fixture set at {folder} (manifest.json missing): run `{rebuild}`")
     try:
-        manifest = json.loads(manifest_path.read_text())
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         files = manifest["files"]
     except (ValueError, KeyError, TypeError):
         raise FixtureError(f"{manifest_path} is not a valid manifest: run `{rebuild}`") from None
@@ -142,7 +142,7 @@ def load_fixture_set(folder, expected_seed=None, which="hidden", lab=None):
                                f"(changed after it was built?): run `{rebuild}`")
     if set_hash(files) != manifest.get("set_hash"):
         raise FixtureError(f"the set hash in {manifest_path} is wrong: run `{rebuild}`")
-    raw = json.loads((folder / "cases.json").read_text())
+    raw = json.loads((folder / "cases.json").read_text(encoding="utf-8"))
     cases = tuple(Case(id=c["id"], kind=c["kind"], params=c["params"], checks=tuple(c["checks"]),
                        arrays=tuple(c["arrays"]), folder=folder, lab=lab) for c in raw["cases"])
     return FixtureSet(folder=folder, manifest=manifest, cases=cases)
@@ -160,12 +160,12 @@ def write_fixture_set(folder, seed, generated, public=False):
         for name, array in arrays.items():
             np.save(tmp / f"{case_id}__{name}.npy", np.asarray(array, order="C"), allow_pickle=False)
         cases.append(dict(id=case_id, kind=kind, params=params, checks=checks, arrays=sorted(arrays)))
-    (tmp / "cases.json").write_text(json.dumps({"cases": cases}, indent=1, sort_keys=True) + "\n")
+    (tmp / "cases.json").write_text(json.dumps({"cases": cases}, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
     manifest = dict(seed=seed, which="public" if public else "hidden",
                     generator_version=GENERATOR_VERSION, numpy_version=np.__version__,
                     files=files, set_hash=set_hash(files))
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)                      # the old set is replaced only by a complete new one
     return manifest

@@ -18,6 +18,7 @@ from autograder.config import KIT_ROOT, load_config
 from autograder.grading import GradingOptions, grade_submission
 from autograder.results import start_here
 from autograder.sandbox.levels import missing_posix
+from autograder.sandbox.portable import is_root
 from autograder.submission import InvalidSubmission, load_submission
 
 PUBLIC = GradingOptions(which="public", public_only=True)
@@ -36,7 +37,7 @@ def _close_handout_when_root():
     """As root without bubblewrap (e.g. Colab), the sandbox runs your code as another user,
     and only after the handout folder is closed to other users; the folder is the
     student's own, holding nothing secret, so the tool closes it (chmod o-rwx) itself."""
-    if os.name != "posix" or os.geteuid() != 0 or (KIT_ROOT / ".git").exists():
+    if not is_root() or (KIT_ROOT / ".git").exists():
         return                                  # not root, or the staff's kit: never changed here
     mode = KIT_ROOT.stat().st_mode
     if mode & 0o007:

@@ -7,7 +7,8 @@ code runs in this very process, so nothing here is trusted by the grader: the pa
 checks every frame it gets back, and this file only tries to make honest answers and
 useful error messages.
 
-Order of events: apply the resource limits; (levels without a PID namespace) fork and
+Order of events: (portable transport, Windows) move the protocol off stdin/stdout;
+apply the resource limits; (levels without a PID namespace) fork and
 stay behind as a small init that takes every descendant down with the worker; import
 numpy; say hello; on the grader's "import" request import the student's file; answer
 requests until the grader goes away.  Apart from the hello, every frame answers one
@@ -35,6 +36,7 @@ BLOB_LEN = struct.Struct("<Q")
 NUMERIC_KINDS = "biufc"
 MESSAGE_CAP = 2000                     # characters of an exception message worth showing
 STUDENT_FRAMES = 3                     # traceback lines from the student's file kept in a message
+HAS_READV = hasattr(os, "readv")
 
 np = None                              # numpy, imported after the limits are in place
 
@@ -158,7 +160,12 @@ def read_into(fd: int, buffer) -> None:
     """Fill a writable buffer from fd; exits quietly when the grader has gone away."""
     view = memoryview(buffer)
     while view:
-        got = os.readv(fd, [view])
+        if HAS_READV:
+            got = os.readv(fd, [view])
+        else:                                  # Windows: no readv, one copy per chunk
+            chunk = os.read(fd, min(len(view), 1 << 20))
+            got = len(chunk)
+            view[:got] = chunk
         if not got:
             os._exit(0)
         view = view[got:]
@@ -479,8 +486,48 @@ def serve(config: dict) -> None:
         send(rep, dict(reply, printed=PRINTED[1]), out)
 
 
+def use_stdio_channels(config: dict) -> None:
+    """The portable transport (Windows): requests come on fd 0, replies go to fd 1.
+
+    Both are moved to fds of their own (not inherited by the student's child processes);
+    fd 0 becomes /dev/null and fd 1 the output pipe (fd 2), so neither a print nor a child
+    process can write into the reply channel.  Text output is UTF-8 whatever the locale."""
+    req, rep = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    if os.name == "nt":
+        windows_std_handles(req, rep)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
+    config["req"], config["rep"] = req, rep
+
+
+def windows_std_handles(req: int, rep: int) -> None:
+    """The standard handles a child process inherits follow fds 0-2 (the C runtime's dup2
+    usually does this itself), and the protocol's fds are binary."""
+    import ctypes
+    import msvcrt
+    from ctypes import wintypes
+    try:
+        set_std_handle = ctypes.WinDLL("kernel32").SetStdHandle
+        set_std_handle.argtypes = (wintypes.DWORD, wintypes.HANDLE)
+        for std, fd in ((-10, 0), (-11, 1), (-12, 2)):     # STD_INPUT/OUTPUT/ERROR_HANDLE
+            set_std_handle(std & 0xFFFFFFFF, msvcrt.get_osfhandle(fd))
+    except (OSError, AttributeError):
+        pass
+    for fd in (req, rep):
+        msvcrt.setmode(fd, os.O_BINARY)
+
+
 def main() -> None:
     config = json.loads(sys.argv[1])
+    if config.get("channels") == "stdio":
+        use_stdio_channels(config)
     apply_limits(config)
     if config.get("supervise") and hasattr(os, "fork"):
         supervise(config)

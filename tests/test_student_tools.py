@@ -1,5 +1,5 @@
 """The students' tools as a student meets them: lab.py and make as an unprivileged user with
-the system Python, the same without resource/fcntl/os.fork (a stand-in for Windows), safe
+the system Python, the same on a stand-in for Windows (windows_standin.py), safe
 submission, the demo's dX check, and the notebook executed headless (reference and template).
 
 The unprivileged user is `nobody` (uid 65534) through setpriv. The system Python may lack
@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -24,19 +25,13 @@ from nbclient import NotebookClient
 from autograder import student_tools
 from autograder.staff.catalogue import load_catalogue
 from helpers import REPO, TEMPLATE
+from windows_standin import install_shim, taskkill_calls, write_fake_taskkill
 
 CATALOGUE, _ = load_catalogue()
 CORRECT = CATALOGUE["correct/lecture_loops"].source
 KIT = [sys.executable, "-m", "autograder"]
 STUDENT_UID = 65534
 SYSTEM_PYTHON = next((p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if os.access(p, os.X_OK)), None)
-NO_POSIX_SHIM = '''\
-# Stand-in for Windows: no resource, no fcntl, no os.fork (in the tools and the worker alike).
-import os, sys
-sys.modules["resource"] = None
-sys.modules["fcntl"] = None
-del os.fork
-'''
 
 
 def run(args, cwd, timeout=600, env=None):
@@ -166,10 +161,14 @@ def test_lab_py_with_the_bare_system_python(student_lab):
     assert bad.returncode == 2 and "invalid choice" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_lab_py_without_resource_fcntl_and_fork(student_lab):
-    """A second venv on top of the student's packages whose site start-up takes resource, fcntl
-    and os.fork away from every interpreter it starts, the sandbox's worker included (-I keeps
-    site-packages). The checks still run, at the process level, and the report says so."""
+def test_lab_py_on_a_windows_stand_in(student_lab):
+    """A second venv on top of the student's packages whose site start-up takes away what a
+    Windows Python lacks (windows_standin.py: resource, fcntl, fork, process groups, euid,
+    select.poll, readv, dir_fd, Popen's pass_fds/sessions/preexec_fn/umask) from every
+    interpreter it starts, the sandbox's worker included (-I keeps site-packages), with a
+    taskkill on PATH that kills by parent pid as Windows' does. The checks still run, at the
+    process level over the portable transport, the report says so, and runaway code, a print
+    flood and a child process the student starts are all stopped."""
     folder, _ = student_lab
     nopix = folder / "nopix"
     made = as_student([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(nopix)], cwd=folder, home=folder)
@@ -177,31 +176,90 @@ def test_lab_py_without_resource_fcntl_and_fork(student_lab):
     site = [p for p in (nopix / "lib").glob("python3*/site-packages")][0]
     student_site = [p for p in (folder / ".venv" / "lib").glob("python3*/site-packages")][0]
     (site / "student.pth").write_text(f"{student_site}\n")
-    # A .pth "import" line, not sitecustomize.py: Debian's own sitecustomize would shadow that one.
-    (site / "_no_posix.py").write_text(NO_POSIX_SHIM)
-    (site / "_no_posix.pth").write_text("import _no_posix\n")
+    install_shim(site)
+    tools = folder / "windows-tools"
+    write_fake_taskkill(tools, SYSTEM_PYTHON)
+    for path in (site, tools, *site.iterdir(), *tools.iterdir()):
+        os.chown(path, STUDENT_UID, STUDENT_UID)
+    windows_path = {"PATH": f"{tools}:/usr/local/bin:/usr/bin:/bin"}
     python = str(nopix / "bin" / "python")
-    probe = as_student([python, "-I", "-c", "import os, numpy\ntry:\n import resource\nexcept ImportError:\n"
-                        " print('no resource', hasattr(os, 'fork'))"], cwd=folder, home=folder)
-    assert probe.stdout.strip() == "no resource False", probe.stdout + probe.stderr
+    probe = as_student([python, "-I", "-c", PROBE_STAND_IN], cwd=folder, home=folder)
+    assert probe.stdout.split() == ["ok"] * 6, probe.stdout + probe.stderr
 
-    shutil.copyfile(TEMPLATE, folder / "conv2d.py")
-    stub = as_student([python, "lab.py", "check"], cwd=folder, home=folder)
-    assert "Traceback" not in stub.stdout + stub.stderr, stub.stderr[-3000:]
+    def lab(command, source, timeout=600):
+        """lab.py COMMAND on ``source``, warning of every text file opened without an encoding
+        (Windows would read it as cp1252): none may be the kit's."""
+        (folder / "conv2d.py").write_text(source)
+        result = as_student([python, "-X", "warn_default_encoding", "-W", "always::EncodingWarning",
+                             "lab.py", command], cwd=folder, home=folder, timeout=timeout, extra_env=windows_path)
+        output = result.stdout + result.stderr
+        assert "Traceback" not in output, result.stdout[-3000:] + result.stderr[-3000:]
+        assert not [line for line in output.splitlines()               # the student's packages may warn
+                    if "EncodingWarning" in line and str(folder) in line and "/.venv/" not in line], output[-3000:]
+        return result
+
+    stub = lab("check", TEMPLATE.read_text())
     assert "(isolation: process)" in stub.stdout
-    assert "this Python has no resource, fcntl, os.fork" in stub.stdout and "time limits only" in stub.stdout
+    assert ("this Python has no resource, fcntl, os.fork, os.setsid, os.killpg, os.geteuid, select.poll"
+            in stub.stdout and "time limits only" in stub.stdout), stub.stdout[-3000:]
     assert "Public score: 0 / 34" in stub.stdout
 
-    (folder / "conv2d.py").write_text(CORRECT)
-    good = as_student([python, "lab.py", "check"], cwd=folder, home=folder)
+    good = lab("check", CORRECT)
     assert "Public score: 34 / 34" in good.stdout, good.stdout[-3000:] + good.stderr[-3000:]
-    submit = as_student([python, "lab.py", "submit"], cwd=folder, home=folder)
+    assert taskkill_calls(tools) and all(call.startswith("/T /F /PID ") for call in taskkill_calls(tools))
+    submit = lab("submit", CORRECT)
     assert submit.returncode == 0 and first_line(submit.stdout).startswith("SUBMISSION READY")
 
-    (folder / "conv2d.py").write_text("while True:\n    pass\n")        # only the timeout stops it
-    hung = as_student([python, "lab.py", "check"], cwd=folder, home=folder, timeout=120)
+    hung = lab("check", "while True:\n    pass\n", timeout=180)     # only the time-out stops it
     assert "Public score: 0 / 34" in hung.stdout and "10 s" in hung.stdout, hung.stdout[-3000:]
+
+    done = CORRECT.split("    def backward(self, dY):")[1].split("    def zero_grad")[0]
+    spinning = CORRECT.replace(done, "\n        while True:\n            pass\n\n")
+    assert spinning != CORRECT
+    start = time.monotonic()
+    looped = lab("check", spinning, timeout=600)
+    score = int(looped.stdout.split("Public score: ")[1].split()[0])
+    assert 0 < score < 34 and "did not finish within 10 s" in looped.stdout, looped.stdout[-3000:]
+    assert time.monotonic() - start < 300
+
+    flood = lab("check", "import sys\nsys.stdout.write('x' * (40 << 20))\n" + CORRECT, timeout=300)
+    assert "Public score: 0 / 34" in flood.stdout and "printed 40 MB" in flood.stdout, flood.stdout[-3000:]
+
+    pids = folder / "child-pids"
+    spawner = ("import subprocess, sys\n"
+               "_child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+               f"with open({str(pids)!r}, 'a') as _f:\n    _f.write(f'{{_child.pid}}\\n')\n")
+    spawned = lab("check", spawner + CORRECT)
+    assert "Public score: 34 / 34" in spawned.stdout, spawned.stdout[-3000:]
+    children = [int(pid) for pid in pids.read_text().split()]
+    assert children and not [pid for pid in children if running(pid)], "a student's child process outlived the check"
     shutil.copyfile(TEMPLATE, folder / "conv2d.py")
+
+
+PROBE_STAND_IN = """\
+import os, select, subprocess, numpy
+print('ok' if not hasattr(os, 'fork') and not hasattr(os, 'killpg') and not hasattr(os, 'geteuid') else 'posix')
+print('ok' if not hasattr(select, 'poll') else 'poll')
+print('ok' if os.mkdir not in os.supports_dir_fd else 'dir_fd')
+try:
+    os.mkdir('x', dir_fd=os.open('.', os.O_RDONLY))
+except NotImplementedError:
+    print('ok')
+for kwargs in ({'pass_fds': (0,)}, {'start_new_session': True}):
+    try:
+        subprocess.Popen(['true'], **kwargs)
+    except ValueError:
+        print('ok')
+"""
+
+
+def running(pid):
+    """Alive and not a zombie (an orphan killed in a container may wait for a reaper)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except FileNotFoundError:
+        return False
 
 
 # ------------------------------------------------------------------ safe submission (in-process)

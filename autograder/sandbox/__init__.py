@@ -6,6 +6,8 @@ Modules, one job each:
 * ``levels``: the isolation levels behind one interface, and the registry that detects
   the best one (``bwrap``, ``chroot``, ``uid``, ``process``; see the README's table).
 * ``plumbing``: the worker process and its pipes; ``proxy``: ``LayerProxy``.
+* ``portable``: where POSIX is missing (Windows), the one decision and the tree kill;
+  ``transport``: the worker over stdin/stdout, read by threads, used there.
 * ``workdirs``: work dirs and clean-up, never following a student's links.
 * ``uids``: sandbox uid slots and killing a uid's processes.
 * ``python_env``, ``jail``, ``seccomp_filter``: the worker's Python, the chroot built

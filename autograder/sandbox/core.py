@@ -2,7 +2,7 @@
 
 A ``Sandbox`` starts ``worker.py`` in a child process at one isolation level
 (``levels.py``), which imports the student's file; the grader sends calls over a
-dedicated pipe pair (``plumbing.py``) and gets arrays back as ``.npy`` bytes (see
+dedicated pipe pair (``plumbing.py``; on Windows its stdin/stdout, ``transport.py``) and gets arrays back as ``.npy`` bytes (see
 ``protocol.py``: nothing is ever unpickled).
 
 Every level: RLIMIT_CPU/AS/FSIZE/NOFILE/CORE=0 (NPROC too where the uid is a sandbox's
@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from autograder.protocol import MAX_HEADER_BYTES, ProtocolError, ReplyTooLarge, encode_frame, pack_args
-from autograder.sandbox import levels
+from autograder.sandbox import levels, portable
 from autograder.sandbox.errors import Limits, StudentError, _clean_message, _death_message
 from autograder.sandbox.levels import detect_isolation
 from autograder.sandbox.plumbing import _Gone, _Output, _Timeout, _Worker
 from autograder.sandbox.proxy import LayerProxy
+from autograder.sandbox.transport import StdioWorker
 
 
 NO_ARRAY_REPLY_BYTES = MAX_HEADER_BYTES + 4096     # a reply holding no array: its header and prefix
@@ -98,8 +99,10 @@ class Sandbox:
                   "module": self.student_file.stem,
                   "functions": None if self.contract is None else list(self.contract.functions),
                   "classes": None if self.contract is None else list(self.contract.classes)}
+        # POSIX pipes and poll where they exist; stdin/stdout and threads elsewhere (Windows)
+        worker_class = StdioWorker if portable.use_portable_path() else _Worker
         try:
-            worker = _Worker(cmd, level=level, workdir=workdir, env=_child_env(home),
+            worker = worker_class(cmd, level=level, workdir=workdir, env=_child_env(home),
                              config=config, output=self._output,
                              max_reply=limits.max_reply_mb * 2**20, popen_kwargs=popen_kwargs)
         except BaseException:
@@ -297,6 +300,8 @@ def _child_env(home: str) -> dict:
     """The worker's whole environment.  python -I ignores PYTHON* variables, so the
     interpreter gets -B on its command line; the two below only reach the student's
     own subprocesses.  Single-threaded BLAS: several workers share few cores."""
-    return {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home if home != "/work" else "/tmp",
+    tmp = home if home != "/work" else "/tmp"
+    return {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": tmp,
             "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+            "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+            **portable.windows_env(tmp)}

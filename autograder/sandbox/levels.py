@@ -12,13 +12,14 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from autograder.sandbox import python_env, workdirs
+from autograder.sandbox import portable, python_env, workdirs
 from autograder.sandbox.uids import UidSlot, kill_uid
 from autograder.worker import children_of     # the worker is self-contained: the parent borrows from it
 
@@ -28,11 +29,15 @@ BWRAP_UID = 65534                      # 'nobody': the uid bubblewrap runs as un
 PR_SET_NO_NEW_PRIVS = 38
 
 
+POSIX_CALLS = (("os", os, ("fork", "setsid", "killpg", "geteuid")), ("select", select, ("poll",)))
+
+
 def missing_posix() -> list[str]:
     """The POSIX pieces the stronger levels and the worker's rlimits need that this Python
     lacks (all of them on Windows): then only the 'process' level runs, with timeouts only."""
     missing = [name for name in ("resource", "fcntl") if _unimportable(name)]
-    return missing + ([] if hasattr(os, "fork") else ["os.fork"])
+    return missing + [f"{module}.{name}" for module, namespace, names in POSIX_CALLS
+                      for name in names if not hasattr(namespace, name)]
 
 
 def _unimportable(name: str) -> bool:
@@ -73,7 +78,7 @@ class IsolationLevel:
         self.uid: int | None = None
 
     def python(self) -> str:
-        return python_env.worker_python(drop_privileges=os.geteuid() == 0)
+        return python_env.worker_python(drop_privileges=portable.is_root())
 
     def make_workdir(self, student_file: Path) -> Path:
         self.student_name = student_file.name
@@ -91,7 +96,10 @@ class IsolationLevel:
         return sys.platform.startswith("linux") and hasattr(os, "fork")
 
     def stop(self, proc: subprocess.Popen) -> None:
-        """Kill the worker's whole process tree and reap it."""
+        """Kill the worker's whole process tree and reap it; never raises."""
+        if portable.use_portable_path():       # no process groups (Windows): taskkill /T
+            portable.kill_tree(proc)
+            return
         # The supervisor kills and reaps every descendant on SIGTERM, then exits
         # (unsupervised, off Linux, SIGTERM goes to the worker itself).
         if proc.poll() is None:
@@ -143,7 +151,7 @@ class BwrapLevel(IsolationLevel):
 
     @staticmethod
     def _uid() -> int | None:
-        return BWRAP_UID if os.geteuid() == 0 else None
+        return BWRAP_UID if portable.is_root() else None
 
     def __init__(self, limits):
         super().__init__(limits)
@@ -190,7 +198,7 @@ class UidLevel(IsolationLevel):
 
     @classmethod
     def unusable_reason(cls) -> str | None:
-        return None if os.geteuid() == 0 else "it needs root (to switch to a sandbox uid)"
+        return None if portable.is_root() else "it needs root (to switch to a sandbox uid)"
 
     def __init__(self, limits):
         super().__init__(limits)
@@ -237,7 +245,7 @@ class ChrootLevel(UidLevel):
     @classmethod
     def unusable_reason(cls) -> str | None:
         from autograder.sandbox.seccomp_filter import seccomp_available
-        if os.geteuid() != 0:
+        if not portable.is_root():
             return "it needs root (chroot and a sandbox uid)"
         why = seccomp_available()
         if why:
@@ -295,7 +303,7 @@ class ProcessLevel(IsolationLevel):
 
     @classmethod
     def unusable_reason(cls) -> str | None:
-        if os.geteuid() == 0:
+        if portable.is_root():
             return ("refusing to run student code as root: the 'process' level keeps the grader's "
                     "own uid. Use bwrap, chroot or uid (leave --isolation out to get the best one "
                     "here), or run the grader as an unprivileged user")
@@ -305,7 +313,8 @@ class ProcessLevel(IsolationLevel):
         return python_env.worker_python(drop_privileges=False)
 
     def command(self, python, workdir):
-        return [python, "-I", "-B", str(workdir / "worker.py")], {"cwd": str(workdir)}, str(workdir)
+        return ([python, "-I", "-B", str(workdir / "worker.py")],
+                {"cwd": str(workdir), **portable.new_group_flags()}, str(workdir))
 
 
 LEVELS = {level.name: level for level in (BwrapLevel, ChrootLevel, UidLevel, ProcessLevel)}

@@ -3,7 +3,8 @@
 The grader talks to the worker over a dedicated pipe pair (not stdin/stdout, so prints
 cannot forge replies) and drains the student's stdout+stderr from a third pipe into a
 capped buffer.  How the worker is started and stopped depends on the isolation level
-(``levels.py``); this module only moves bytes and watches the process.
+(``levels.py``); this module only moves bytes and watches the process.  Where pipes
+cannot be passed by number or polled (Windows), ``transport.py`` does the same job.
 """
 
 from __future__ import annotations

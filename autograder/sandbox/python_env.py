@@ -30,6 +30,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from autograder.sandbox import portable
+
 try:
     import fcntl
 except ImportError:                    # not POSIX: only the 'process' level runs, which builds nothing
@@ -45,7 +47,7 @@ REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements.txt"
 def requirement_pin(name: str) -> str | None:
     """'name==X.Y.Z' as pinned in requirements.txt, or None."""
     try:
-        for line in REQUIREMENTS.read_text().splitlines():
+        for line in REQUIREMENTS.read_text(encoding="utf-8").splitlines():
             spec = line.split("#")[0].strip()
             if spec.lower().startswith(f"{name}=="):
                 return spec
@@ -150,7 +152,7 @@ def worker_python(drop_privileges: bool | None = None) -> str:
     set-up instead).
     """
     if drop_privileges is None:
-        drop_privileges = os.geteuid() == 0
+        drop_privileges = portable.is_root()
     if not drop_privileges:
         return sys.executable
     try:

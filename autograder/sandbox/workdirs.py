@@ -6,20 +6,32 @@ owner with lstat, and never chmods or chowns anything but an entry it just made.
 Work dirs sit in a root-owned folder that no one else may write to, so a student
 cannot rename its work dir or plant a link in its place; the folder's entries were
 all made by the grader, so the stale-dir sweep can trust their names.
+
+Where fd-relative calls do not exist (Windows: ``os.mkdir`` takes no ``dir_fd``) only the
+'process' level runs, as the user on their own machine: a work dir is a plain
+``mkdtemp`` in a folder of the user's, removed by ``shutil.rmtree``, which does not
+follow links either; stale dirs are told by age, as no pid can be probed safely there.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import stat
+import sys
 import tempfile
+import time
 from pathlib import Path
+
+from autograder.sandbox.portable import effective_uid
 
 WORKDIR_PREFIX = "convkit-w"           # + grader pid + random: convkit-w1234-abcd1234
 ROOT_WORK_BASE = Path("/opt/convkit/work")
 MAX_DEPTH = 32                          # deeper folders are moved up before removal
-DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) \
+    | getattr(os, "O_CLOEXEC", 0)                      # the getattrs: Windows has none of these
+STALE_AGE_S = 24 * 3600                 # without fd-relative calls: a work dir this old is stale
 # Folders where any uid may create files: what a sandbox uid leaves there is removed.
 WORLD_WRITABLE_PLACES = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 
@@ -34,10 +46,11 @@ def private_base(root: Path | None = None) -> Path:
     As root it is ``/opt/convkit/work`` (mode 711: a sandbox uid may enter its own
     work dir, but not list the others); otherwise a 700 folder of ours in the temp dir.
     """
+    uid = effective_uid()
     if root is None:
-        root = ROOT_WORK_BASE if os.geteuid() == 0 else \
-            Path(tempfile.gettempdir()) / f"convkit-{os.geteuid()}"
-    mode = 0o711 if os.geteuid() == 0 else 0o700
+        root = ROOT_WORK_BASE if uid == 0 else \
+            Path(tempfile.gettempdir()) / f"convkit-{'user' if uid is None else uid}"
+    mode = 0o711 if uid == 0 else 0o700
     root.parent.mkdir(parents=True, exist_ok=True)
     try:
         root.mkdir(mode=mode)
@@ -48,8 +61,13 @@ def private_base(root: Path | None = None) -> Path:
 
 
 def check_owned_folder(path: Path) -> None:
-    """Raise UnsafePath unless ``path`` is a real folder of ours that others cannot write."""
+    """Raise UnsafePath unless ``path`` is a real folder of ours that others cannot write
+    (without uids, as on Windows, only that it is a real folder: the user's own temp dir)."""
     st = os.lstat(path)
+    if effective_uid() is None:
+        if not stat.S_ISDIR(st.st_mode):
+            raise UnsafePath(f"{path} must be a folder; remove it and try again")
+        return
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
         raise UnsafePath(f"{path} must be a folder owned by uid {os.geteuid()} that no one "
                          f"else can write to (it is mode {stat.filemode(st.st_mode)}, "
@@ -62,6 +80,8 @@ def make_workdir(base: Path, files: dict, group: int | None) -> Path:
     With ``group`` (a sandbox gid): folder root:group 750 and files 640, so that uid may
     read them but neither write there nor rename them; other sandboxes cannot enter.
     """
+    if not fd_relative():
+        return _make_plain_workdir(base, files, group)
     name = f"{WORKDIR_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
     base_fd = os.open(base, DIR_FLAGS)
     try:
@@ -83,6 +103,39 @@ def make_workdir(base: Path, files: dict, group: int | None) -> Path:
     return base / name
 
 
+def fd_relative() -> bool:
+    """Whether fd-relative calls exist here (not on Windows)."""
+    return os.mkdir in os.supports_dir_fd
+
+
+def _make_plain_workdir(base: Path, files: dict, group: int | None) -> Path:
+    """make_workdir without fd-relative calls: the 'process' level only (no sandbox group)."""
+    if group is not None:
+        raise UnsafePath("a work dir for a sandbox uid needs fd-relative calls (POSIX)")
+    path = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-", dir=base))
+    try:
+        for file_name, source in files.items():
+            with open(path / file_name, "xb") as f:
+                f.write(Path(source).read_bytes())
+    except BaseException:
+        _remove_plain(path)
+        raise
+    return path
+
+
+def _remove_plain(path: Path) -> None:
+    """rmtree that removes links without following them and read-only entries too."""
+    def make_writable_and_retry(func, failed, _exc):
+        try:
+            os.chmod(failed, stat.S_IWRITE | stat.S_IREAD | stat.S_IEXEC)
+            func(failed)
+        except FileNotFoundError:
+            pass
+    handler = "onexc" if sys.version_info >= (3, 12) else "onerror"     # same call, renamed in 3.12
+    if os.path.lexists(path):
+        shutil.rmtree(path, **{handler: make_writable_and_retry})
+
+
 def _write_file(dir_fd: int, name: str, data: bytes, group: int | None) -> None:
     fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                  0o600, dir_fd=dir_fd)
@@ -97,6 +150,9 @@ def _write_file(dir_fd: int, name: str, data: bytes, group: int | None) -> None:
 
 def remove_workdir(path: Path) -> None:
     """Remove a work dir made by ``make_workdir`` (its parent is trusted, the inside not)."""
+    if not fd_relative():
+        _remove_plain(path)
+        return
     base_fd = os.open(path.parent, DIR_FLAGS)
     try:
         remove_entry(base_fd, path.name)
@@ -153,6 +209,9 @@ def _ignore_missing(func, *args, **kwargs) -> None:
 def remove_stale_workdirs(base: Path) -> None:
     """Delete work dirs of graders that died before close().  Only the grader writes in
     ``base``, so a name's pid is the grader's; a live pid keeps its dirs."""
+    if not fd_relative():
+        _remove_old_plain_workdirs(base)
+        return
     base_fd = os.open(base, DIR_FLAGS)
     try:
         for name in os.listdir(base_fd):
@@ -168,6 +227,19 @@ def remove_stale_workdirs(base: Path) -> None:
                 pass                           # alive, someone else's
     finally:
         os.close(base_fd)
+
+
+def _remove_old_plain_workdirs(base: Path) -> None:
+    """Without fd-relative calls (Windows) a pid cannot be probed safely (os.kill(pid, 0)
+    terminates it there): work dirs older than STALE_AGE_S are taken for stale."""
+    for entry in os.scandir(base):
+        if entry.name.startswith(WORKDIR_PREFIX) \
+                and not entry.name.startswith(f"{WORKDIR_PREFIX}{os.getpid()}-"):
+            try:
+                if time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_AGE_S:
+                    _remove_plain(Path(entry.path))
+            except OSError:
+                pass
 
 
 def remove_files_of_uid(uid: int, places=WORLD_WRITABLE_PLACES, depth: int = 3) -> list[str]:
