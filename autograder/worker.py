@@ -483,7 +483,7 @@ def serve(config: dict) -> None:
         header, arrays = recv(req)
         reply, out = worker.handle(header, arrays)
         flush_output()
-        send(rep, dict(reply, printed=PRINTED[1]), out)
+        send(rep, dict(reply, printed=PRINTED[1], seq=header.get("seq")), out)   # which request this answers
 
 
 def use_stdio_channels(config: dict) -> None:

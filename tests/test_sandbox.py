@@ -426,6 +426,41 @@ def forge():
     assert not marker.exists()
 
 
+FORGERS = {
+    # a whole, valid reply frame written into the reply pipe before the real answer: without a
+    # request number, the worker's real reply was then read as the answer to the next request
+    "no_number": "header = {'ok': True, 'printed': 0}",
+    # the same frame carrying the request's own number, read off the worker's stack
+    "copied_number": """import inspect
+    seq = next(f.frame.f_locals['header']['seq'] for f in inspect.stack()
+               if isinstance(f.frame.f_locals.get('header'), dict) and 'seq' in f.frame.f_locals['header'])
+    header = {'ok': True, 'printed': 0, 'seq': seq}""",
+}
+
+
+@pytest.mark.parametrize("forger", FORGERS)
+def test_a_reply_is_never_taken_as_the_answer_to_another_request(tmp_path, level, forger):
+    body = f"""
+import json, sys
+import __main__ as worker
+
+def col2im(X_col, C, H, W, kH, kW, stride=1):
+    answer = np.full((C, H, W), X_col.sum())
+    {FORGERS[forger]}
+    worker.send(json.loads(sys.argv[1])["rep"], header, [answer * 0 - 1])
+    return answer
+"""
+    with sandbox(tmp_path, level, body) as sb:
+        for i in range(1, 9):
+            try:
+                got = sb.call("col2im", np.full((1, 1), float(i)), 1, 1, 1, 1, 1)
+            except StudentError as exc:
+                assert exc.kind == "bad_reply", exc.message
+                continue
+            # its own answer, or the forged one written during this very call: never call i-1's
+            assert got.shape == (1, 1, 1) and got[0, 0, 0] in (i, -1), (i, got)
+
+
 def test_results_arrive_as_plain_numeric_arrays(tmp_path, level):
     body = '''
 class Liar(np.ndarray):

@@ -63,6 +63,7 @@ class Sandbox:
         self._output = _Output(limits.output_cap_kb * 1024, limits.output_read_mb * 2**20)
         self._worker: _Worker | None = None
         self._generation = 0
+        self._seq = 0                          # numbers the requests; each reply must carry its own
         self._closed = False
         self.import_error: StudentError | None = None
         self.flood: StudentError | None = None
@@ -213,7 +214,8 @@ class Sandbox:
         worker = self._ready_worker()
         if reply_cap is not None:
             header = dict(header, max_reply_bytes=reply_cap)
-        payload = encode_frame(dict(header, what=what), arrays)
+        self._seq += 1
+        payload = encode_frame(dict(header, what=what, seq=self._seq), arrays)
         deadline = time.monotonic() + self.limits.call_timeout_s
         try:
             reply, out = worker.transact(payload, deadline, reply_cap)
@@ -232,6 +234,12 @@ class Sandbox:
             self._discard_worker()
             raise StudentError("bad_reply", f"{what}: the worker sent back a malformed "
                                f"reply ({exc})") from None
+        if reply.get("seq") != self._seq:
+            # A frame the student's code wrote itself can answer this request (it is the student's
+            # answer all the same), but then the worker's own reply would answer the next one.
+            self._discard_worker()
+            raise StudentError("bad_reply", f"{what}: the reply answered another request "
+                               "(did your code write to the grader's reply channel?)")
         self._note_printed(reply)
         return self._checked(reply, out, what, n_out)
 
