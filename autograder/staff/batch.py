@@ -570,7 +570,7 @@ def _plan(entries, out_dir, fixture_hash, force, chosen):
 
 
 def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
-    from autograder.staff.reports import preload_plotting, write_summary
+    from autograder.staff.reports import write_summary
     config = load_config()
     try:
         fixture_hash = load_fixture_set(fixture_folder("hidden"), config.hidden_seed).set_hash
@@ -609,7 +609,6 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
         integrity = IntegrityJob([(e.id, e.path) for e in entries], config.similarity_threshold, temp_dir,
                                  preexec_fn=_die_with_parent)
         pool = GradingPool(todo, jobs or os.cpu_count() or 1, out_dir, fixture_hash, timeout_s, temp_dir)
-        preload_plotting()                # the slots fork with preexec_fn meanwhile: it imports nothing
         last_csv = time.monotonic()
         for record in pool.records(len(todo)):
             records[record["id"]] = annotate(dict(record, note=notes_by_id.get(record["id"], "")))

@@ -243,16 +243,6 @@ def plot_checks(stats, config, path):
     plt.close(fig)
 
 
-def preload_plotting():
-    """Imports matplotlib (Agg) and the report modules now (~0.4 s of CPU): a batch calls this
-    while its first submissions grade, so the summary after the last grade does not wait for it."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
-    from matplotlib.ticker import MaxNLocator  # noqa: F401
-    from autograder.staff import html_report  # noqa: F401
-
-
 def run_integrity(config, sources):
     """The integrity report for [(id, path)], or (None, why not)."""
     from autograder.staff import integrity
