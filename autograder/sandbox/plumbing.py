@@ -206,11 +206,7 @@ class _Worker:
         return False
 
     def _exit_code_soon(self) -> int | None:
-        """The exit code if the child exits within a moment (it closed its pipe), else None."""
-        try:
-            return self.proc.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
-            return None
+        return exit_code_soon(self.proc)
 
     def kill(self) -> None:
         """Kill the worker's whole process tree, reap it, delete the work dir."""
@@ -223,6 +219,14 @@ class _Worker:
             if fd is not None:
                 os.close(fd)
         self.level.after_worker(self.workdir)
+
+
+def exit_code_soon(proc: subprocess.Popen) -> int | None:
+    """The exit code if the child exits within a moment (it closed its pipe), else None."""
+    try:
+        return proc.wait(timeout=1.0)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def _try_grow_pipe(fd: int) -> None:

@@ -29,7 +29,7 @@ import threading
 import time
 
 from autograder.protocol import FrameDecoder
-from autograder.sandbox.plumbing import PIPE_SIZE, POLL_TICK_S, _Gone, _Output, _Timeout
+from autograder.sandbox.plumbing import PIPE_SIZE, POLL_TICK_S, _Gone, _Output, _Timeout, exit_code_soon
 
 QUEUE_CHUNKS = 4                       # reply chunks (<= PIPE_SIZE each) waiting for the decoder
 EOF = b""                              # what the reply reader queues at end of file
@@ -226,11 +226,7 @@ class StdioWorker:
         return self._output_open and not self.output.full
 
     def _exit_code_soon(self) -> int | None:
-        """The exit code if the child exits within a moment (it closed its pipe), else None."""
-        try:
-            return self.proc.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
-            return None
+        return exit_code_soon(self.proc)
 
     def kill(self) -> None:
         """Kill the worker's whole process tree, reap it, stop the threads, delete the work dir.
