@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tomllib
 
+import numpy as np
 import pytest
 
 from assignment.fixture_builder import build_fixture_set
@@ -184,3 +185,37 @@ def test_code_too_slow_for_the_realistic_cases_loses_only_those(tmp_path):
     realistic = {check for case in cases if "_N32_Cin16_Cout8_32x32_" in case["id"] for check in case["checks"]}
     assert lost and lost <= realistic, (lost, realistic)
     assert "too slow?" in (tmp_path / "out" / "feedback.md").read_text()
+
+
+class _RecordingSandbox:
+    """Stands in for the sandbox: answers every step with zeros of the right kind, records the steps."""
+
+    def __init__(self):
+        self.steps = []
+
+    def new_object(self, class_name, *args, attributes=()):
+        sandbox = self
+
+        class Layer:
+            def steps(self, steps, what, reply_cap=None):
+                sandbox.steps += [step[0] for step in steps]
+                return [None if op in ("set", "zero_grad") else
+                        np.zeros(3) if op == "get" else (np.zeros(3), np.zeros(3)) for op, *_ in steps]
+        return Layer()
+
+
+@pytest.mark.parametrize("listed, repeats", [(("stride",), False), (("stride", "grad_accumulates"), True),
+                                             (("inputs_unchanged",), True), ((), True)])
+def test_repeat_backwards_run_only_where_a_check_reads_them(listed, repeats):
+    # Two extra backwards (accumulation, a second dX) cost most of a 32-image case: made only for the
+    # checks that read them, or when the fixture set does not say which checks a case feeds.
+    from dataclasses import replace
+    from autograder.fixtures import fixture_folder, load_fixture_set
+    from autograder.lab import load_lab
+    hidden = load_fixture_set(fixture_folder("hidden"), CONFIG.hidden_seed)
+    case = next(c for c in hidden.cases if c.kind == "layer")
+    sandbox = _RecordingSandbox()
+    student = load_lab(None).student_class(sandbox, 300)
+    run = student.layer_run(replace(case, checks=listed))
+    assert sandbox.steps.count("backward") == (3 if repeats else 1)
+    assert run["dX"].shape == (3,) and run["dW"].shape == (3,)
