@@ -236,6 +236,20 @@ def test_integrity_job_in_a_child_process_gives_the_same_report_and_says_why_whe
     assert report is None and problem.startswith("integrity flags could not be computed: ")
 
 
+def test_a_padded_file_is_flagged_not_compared(monkeypatch):
+    # copydetect costs ~8 s of CPU and ~150 MB a MiB of code: a padded file must not reach it.
+    padded = CATALOGUE["hostile/pad_past_the_similarity_check"].source
+    assert len(padded.encode()) > integrity.SIMILARITY_MAX_BYTES
+    sources = {"padded": padded, "lecture": CORRECT, "lecture_bug": BUGGY}
+    compared, similar_pairs = [], integrity.similar_pairs
+    monkeypatch.setattr(integrity, "similar_pairs", lambda s, *a: compared.append(set(s)) or similar_pairs(s, *a))
+    report = integrity.check_batch(sources, threshold=0.8, template_source=TEMPLATE_SOURCE)
+    assert compared == [{"lecture", "lecture_bug"}]
+    assert report.too_large == ["padded"]
+    assert {(p.a, p.b) for p in report.similar} == {("lecture", "lecture_bug")}
+    assert "too large to compare" in " ".join(report.flags_by_id()["padded"])
+
+
 def test_side_by_side_view_keeps_student_code_and_names_inert():
     payload = "# </code></pre><script>alert(1)</script>\n"
     sources = {"<img src=x onerror=alert(2)>": payload + CORRECT, "b": payload + CORRECT.replace("col = 0", "col=0")}

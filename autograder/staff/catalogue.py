@@ -111,6 +111,9 @@ def _apply(base_source, table, key):
     if "prepend" in table:
         # After the module docstring and imports would be nicer, but first is what "at import" means.
         source = table["prepend"].lstrip("\n") + "\n" + source
+    if "append_lines" in table:            # {line = "... {i} ...", count = N}: padding too long to write out
+        lines = table["append_lines"]
+        source += "\n" + "\n".join(lines["line"].format(i=i) for i in range(lines["count"])) + "\n"
     return source
 
 

@@ -30,6 +30,9 @@ from pathlib import Path
 from autograder.lab import load_lab
 
 SIDE_BY_SIDE_PAIRS = 50      # pairs in copydetect's view (each holds both files): the most similar first
+# copydetect spends ~8 s of CPU and ~150 MB on a 1 MiB file (a solution is a few KiB): a file padded
+# past this is flagged instead of compared, so no student can make the batch's report run long.
+SIMILARITY_MAX_BYTES = 64 * 1024
 _LAYOUT_TOKENS = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
 
 
@@ -52,6 +55,7 @@ class IntegrityReport:
     not_attempted: list = field(default_factory=list)  # ids
     identical: list = field(default_factory=list)      # groups (lists) of ids, each of 2 or more
     similar: list = field(default_factory=list)        # SimilarPair, highest first
+    too_large: list = field(default_factory=list)      # ids left out of the similarity check (size)
     similarity_seconds: float = 0.0
     similarity_html: str = ""                          # copydetect's side-by-side view ("" if no pair)
     problem: str = ""                                  # why similarity could not run, if it could not
@@ -61,6 +65,8 @@ class IntegrityReport:
         flags = defaultdict(list)
         for sid in self.not_attempted:
             flags[sid].append("not attempted")
+        for sid in self.too_large:
+            flags[sid].append(f"too large to compare (over {SIMILARITY_MAX_BYTES // 1024} KiB)")
         for group in self.identical:
             for sid in group:
                 flags[sid].append("identical to " + ", ".join(o for o in group if o != sid))
@@ -234,9 +240,11 @@ def check_batch(sources, threshold, template_source=None):
     # An untouched template is "not attempted"; every copy of it being "identical" would say nothing more.
     attempted = {sid: src for sid, src in sources.items() if sid not in set(report.not_attempted)}
     report.identical = identical_groups(attempted)
+    report.too_large = sorted(sid for sid, src in attempted.items() if len(src.encode()) > SIMILARITY_MAX_BYTES)
+    comparable = {sid: src for sid, src in attempted.items() if sid not in set(report.too_large)}
     started = time.monotonic()
     try:
-        report.similar, report.similarity_html = similar_pairs(attempted, template_source, threshold)
+        report.similar, report.similarity_html = similar_pairs(comparable, template_source, threshold)
     except Exception as exc:           # a library failure costs the similarity section, never the batch
         report.problem = f"similarity could not be computed: {exc!r}"[:300]
     report.similarity_seconds = time.monotonic() - started

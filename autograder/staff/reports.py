@@ -167,6 +167,10 @@ def integrity_markdown(report):
     lines += ["", f"Similar pairs (copydetect, template code excluded, at least {report.threshold:.0%} of either "
                   f"one's code; {report.compared} submissions compared in {report.similarity_seconds:.1f} s): "
                   f"{len(report.similar)}."]
+    if report.too_large:
+        from autograder.staff.integrity import SIMILARITY_MAX_BYTES
+        lines.append(f"Too large to compare (over {SIMILARITY_MAX_BYTES // 1024} KiB of code, so left out): "
+                     f"{', '.join(md_cell(s) for s in report.too_large)}.")
     if report.problem:
         lines.append(f"{md_cell(report.problem, 300)}")
     if report.similar:
