@@ -105,6 +105,7 @@ def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
             import_error = sandbox.import_error
     outcomes = [checked.outcomes[n] for n in config.checks if n in checked.outcomes]
     if import_error is not None:
+        extra["import_failed"] = True      # as data: the student tools refuse to submit on it
         message = (f"Your {config.submission_file} could not be imported, so every check failed: "
                    f"{import_error.message}")
     else:

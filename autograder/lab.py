@@ -72,10 +72,11 @@ class Lab:
 
     @cached_property
     def check_functions(self):
-        """[(check name, test function, select(case) -> bool or None)] from the `@check(name,
-        cases=select)` markers of the lab's check modules, in pytest's collection order (files
-        by name, functions as defined)."""
+        """[(check name, test function, select(case) -> bool or None, takes a case)] from the
+        `@check(name, cases=select)` markers of the lab's check modules, in pytest's collection
+        order (files by name, functions as defined)."""
         import importlib
+        import inspect
         found = []
         for path in sorted(self.checks_dir.glob("check_*.py")):
             module = importlib.import_module(f"{self.package}.checks.{path.stem}")
@@ -84,13 +85,14 @@ class Lab:
                     continue
                 for mark in getattr(function, "pytestmark", ()):
                     if mark.name == "check":
-                        found.append((mark.args[0], function, mark.kwargs.get("cases")))
+                        found.append((mark.args[0], function, mark.kwargs.get("cases"),
+                                      "case" in inspect.signature(function).parameters))
         return found
 
     @cached_property
     def case_selectors(self):
         """{check name: select(case) -> bool} of the checks that declare one (e.g. for a fixture builder)."""
-        return {name: select for name, _, select in self.check_functions if select}
+        return {name: select for name, _, select, _ in self.check_functions if select}
 
     def checks_for(self, kind, params):
         """The names of the checks whose selectors take a case of this kind and params, in config order."""

@@ -8,7 +8,6 @@ a sixth of a batch's whole cost per submission, and grading uses none of its fea
 The order is pytest's: files by name, functions as defined, cases in fixture order.
 """
 
-import inspect
 import traceback
 from collections import Counter
 
@@ -48,10 +47,10 @@ class CheckRun:
 def _items(lab, fixture_set, selected):
     """[(check name, function, case or None)] in pytest's order, for the selected checks."""
     items = []
-    for name, function, select in lab.check_functions:
+    for name, function, select, takes_case in lab.check_functions:
         if name not in selected:
             continue
-        if "case" in inspect.signature(function).parameters:
+        if takes_case:
             items += [(name, function, case) for case in fixture_set.for_check(name, select)]
         else:
             items.append((name, function, None))

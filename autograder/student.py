@@ -50,9 +50,7 @@ class Run:
             self._values.setdefault(name, error)
 
     def fail_all(self, error):
-        """Every stage, filled or not, now answers `error`."""
-        self._values.clear()
-        self.nbytes = 0
+        """Every stage now answers `error` (a Run made to hold nothing else)."""
         self._all = error
 
     def __getitem__(self, name):

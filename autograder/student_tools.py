@@ -23,7 +23,6 @@ from autograder.submission import InvalidSubmission, load_submission
 
 PUBLIC = GradingOptions(which="public", public_only=True)
 NOT_IMPLEMENTED = "NotImplementedError"
-IMPORT_FAILED = "could not be imported"          # grading.py's message when the import fails
 STUB = re.compile(r"([A-Za-z_][\w.]*) raised NotImplementedError")
 
 
@@ -110,7 +109,7 @@ def submission_problems(report):
     problems = []
     if report.status == "error":
         problems.append(f"the public checks could not run ({report.message})")
-    elif IMPORT_FAILED in report.message:
+    elif report.extra.get("import_failed"):
         problems.append(f"{load_config().submission_file} fails to import, so every check fails")
     stubs = unfinished_functions(report)
     if stubs:

@@ -15,6 +15,7 @@ from helpers import REPO
 
 LAB = REPO / "examples" / "linear_lab"
 KIT = [sys.executable, "-m", "autograder", "--config", str(LAB / "config.toml")]
+CORRECT = LAB / "reference" / "linear.py"    # the staff solution, graded as a submission
 SOLUTIONS = LAB / "solutions"
 
 
@@ -39,7 +40,7 @@ def grade(path, out):
 
 def test_grade_full_marks_for_correct_less_for_the_bug_zero_for_the_template(fixtures, tmp_path):
     target = tmp_path / "linear.py"                          # named as the lab's config says
-    shutil.copy(SOLUTIONS / "correct.py", target)
+    shutil.copy(CORRECT, target)
     result, correct = grade(target, tmp_path / "correct")
     assert result.returncode == 0 and correct["score"] == 10, result.stdout + result.stderr
     assert {t["extra_data"]["check"] for t in correct["tests"]} == {"backward_dx", "backward_dw"}
@@ -73,10 +74,10 @@ def test_each_check_grades_the_cases_it_declares(fixtures):
 def test_batch_grades_a_folder_of_the_second_lab(fixtures, tmp_path):
     subs = tmp_path / "subs"
     subs.mkdir()
-    shutil.copy(SOLUTIONS / "correct.py", subs / "alice.py")
+    shutil.copy(CORRECT, subs / "alice.py")
     shutil.copy(SOLUTIONS / "buggy.py", subs / "bob.py")
     with zipfile.ZipFile(subs / "carol.zip", "w") as zf:
-        zf.write(SOLUTIONS / "correct.py", "hw/linear.py")
+        zf.write(CORRECT, "hw/linear.py")
     out = tmp_path / "out"
     result = run(KIT + ["batch", str(subs), "--out", str(out), "--jobs", "2"])
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

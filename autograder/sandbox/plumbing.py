@@ -162,7 +162,7 @@ class _Worker:
                     if not self.drain_output():
                         poller.unregister(out_r)
                 elif not self._read_reply(decoder) and not decoder.done:
-                    raise _Gone(self._exit_code_soon())     # EOF before a whole reply
+                    raise _Gone(exit_code_soon(self.proc))     # EOF before a whole reply
             if decoder.done:
                 break
         self.drain_output()
@@ -175,7 +175,7 @@ class _Worker:
         except BlockingIOError:
             return todo
         except BrokenPipeError:
-            raise _Gone(self._exit_code_soon()) from None
+            raise _Gone(exit_code_soon(self.proc)) from None
 
     def _read_reply(self, decoder: FrameDecoder) -> bool:
         """Feed what is readable now into ``decoder``; False at end of file."""
@@ -204,9 +204,6 @@ class _Worker:
                 os.close(self.out_r)
                 self.out_r = None
         return False
-
-    def _exit_code_soon(self) -> int | None:
-        return exit_code_soon(self.proc)
 
     def kill(self) -> None:
         """Kill the worker's whole process tree, reap it, delete the work dir."""

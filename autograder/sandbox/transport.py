@@ -166,7 +166,7 @@ class StdioWorker:
                     raise _Gone(self.proc.returncode)
                 continue
             if chunk == EOF:                           # EOF before a whole reply
-                raise _Gone(self._exit_code_soon())
+                raise _Gone(exit_code_soon(self.proc))
             decoder.feed(chunk)
         self._feed_queued(decoder)             # bytes after the frame: a forgery attempt
         header, arrays = decoder.frame()
@@ -224,9 +224,6 @@ class StdioWorker:
         if self._output_done.is_set() and not self._printed:
             self._output_open = False
         return self._output_open and not self.output.full
-
-    def _exit_code_soon(self) -> int | None:
-        return exit_code_soon(self.proc)
 
     def kill(self) -> None:
         """Kill the worker's whole process tree, reap it, stop the threads, delete the work dir.
