@@ -56,7 +56,7 @@ class Student(StudentCode):
             run.put("y", y)
             run.put("x_after", x_after)
             steps, shapes = [("backward", dY), ("get", "grad_weight")], [x.shape, dY.shape, weight.shape]
-            if self.REPEATS_READ_BY.intersection(case.checks) or not case.checks:   # no list: any check may read them
+            if self.REPEATS_READ_BY.intersection(case.checks):
                 steps += [("set", "grad_weight", case.array("grad0")), ("backward", dY), ("get", "grad_weight"),
                           ("backward", dY), ("get", "grad_weight")]
                 shapes += [x.shape, dY.shape, weight.shape] * 2

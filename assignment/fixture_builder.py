@@ -16,7 +16,7 @@ failing check can name the likely bug in a student's words.
 
 import numpy as np
 
-from assignment.lab import windows_overlap  # noqa: F401  (tests read it here too)
+from assignment.lab import layer_shape, windows_overlap  # noqa: F401  (tests read windows_overlap here too)
 from autograder.fixtures import write_fixture_set
 from autograder.lab import load_lab
 from reference.conv2d import Conv2d, col2im, im2col
@@ -65,6 +65,14 @@ REALISTIC_LAYER_SHAPES = [(32, 16, 8, 32, 32, (3, 3), 2, 1), (32, 16, 8, 8, 8, (
 REALISTIC_LAYER_DTYPES = [("float64",), ("float32",)]   # one dtype each: the grading budget
 REALISTIC_COL2IM_SHAPES = [(16, 48, 48, 3, 3, 1), (2, 160, 210, 3, 2, 2)]
 REALISTIC_ARRAYS_DROPPED = ("fd_dirs_x", "fd_dirs_w", "variant_dX_first_image_for_all", "variant_dX_flipped_kernel")
+
+
+def is_realistic(case):
+    """Whether a case (kind, params) has one of the REALISTIC_* shapes."""
+    p = case.params
+    if case.kind == "col2im":
+        return (p["C"], p["H"], p["W"], p["kH"], p["kW"], p["stride"]) in REALISTIC_COL2IM_SHAPES
+    return case.kind == "layer" and layer_shape(case) in REALISTIC_LAYER_SHAPES
 
 
 def col2im_variants(Y, C, H, W, kH, kW, s):

@@ -73,12 +73,9 @@ class FixtureSet:
     def set_hash(self):
         return self.manifest["set_hash"]
 
-    def for_check(self, check, select=None):
-        """The cases a check grades, in file order: those the builder listed for it in cases.json
-        (a lab's builder records there what each check's selector chose); in a set that lists
-        no check at all, those the check's own select(case) accepts."""
-        if select is not None and not any(c.checks for c in self.cases):
-            return [c for c in self.cases if select(c)]
+    def for_check(self, check):
+        """The cases a check grades, in file order: those whose checks name it (as the builder
+        listed them in cases.json, or as the selectors chose them at loading)."""
         return [c for c in self.cases if check in c.checks]
 
 
@@ -141,7 +138,11 @@ def load_fixture_set(folder, expected_seed=None, which="hidden", lab=None):
     if set_hash(files) != manifest.get("set_hash"):
         raise FixtureError(f"the set hash in {manifest_path} is wrong: run `{rebuild}`")
     raw = json.loads((folder / "cases.json").read_text(encoding="utf-8"))
-    cases = tuple(Case(id=c["id"], kind=c["kind"], params=c["params"], checks=tuple(c["checks"]),
+    listed = any(c["checks"] for c in raw["cases"])
+    # A set that lists no check for any case leaves the choice to the checks' selectors: made
+    # here, once, so every reader of Case.checks (the runner, a lab's adapter) sees one answer.
+    cases = tuple(Case(id=c["id"], kind=c["kind"], params=c["params"],
+                       checks=tuple(c["checks"]) if listed else tuple(lab.checks_for(c["kind"], c["params"])),
                        arrays=tuple(c["arrays"]), folder=folder, lab=lab) for c in raw["cases"])
     return FixtureSet(folder=folder, manifest=manifest, cases=cases)
 

@@ -47,11 +47,11 @@ class CheckRun:
 def _items(lab, fixture_set, selected):
     """[(check name, function, case or None)] in pytest's order, for the selected checks."""
     items = []
-    for name, function, select, takes_case in lab.check_functions:
+    for name, function, _, takes_case in lab.check_functions:
         if name not in selected:
             continue
         if takes_case:
-            items += [(name, function, case) for case in fixture_set.for_check(name, select)]
+            items += [(name, function, case) for case in fixture_set.for_check(name)]
         else:
             items.append((name, function, None))
     return items

@@ -67,17 +67,6 @@ class OwnCpu:
         return int((self.group / "cpuacct.usage").read_text()) / 1e9 if self.group else None
 
 
-def is_realistic(case):
-    """Whether a hidden case is one of fixture_builder's REALISTIC_* shapes."""
-    p = case.params
-    if case.kind == "col2im":
-        return (p["C"], p["H"], p["W"], p["kH"], p["kW"], p["stride"]) in fb.REALISTIC_COL2IM_SHAPES
-    if case.kind == "layer":
-        shape = (p["N"], p["C_in"], p["C_out"], p["H"], p["W"], tuple(p["kernel_size"]), p["stride"], p["padding"])
-        return shape in fb.REALISTIC_LAYER_SHAPES
-    return False
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
@@ -86,10 +75,10 @@ def main(argv=None):
     runs = 2 if args.quick else 5
     config = load_config()
     full = load_fixtures_for(config, GradingOptions())
-    realistic = [c.id for c in full.cases if is_realistic(c)]
+    realistic = [c.id for c in full.cases if fb.is_realistic(c)]
     if not realistic:
         raise SystemExit("the hidden set has no realistic case: rebuild the fixtures (make fixtures)")
-    without = dataclasses.replace(full, cases=tuple(c for c in full.cases if not is_realistic(c)))
+    without = dataclasses.replace(full, cases=tuple(c for c in full.cases if not fb.is_realistic(c)))
     entries, _ = load_catalogue()
     times = {label: {"full": [], "without": []} for label in SUBJECTS}
     cpu = {label: {"full": [], "without": []} for label in SUBJECTS}

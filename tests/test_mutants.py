@@ -108,19 +108,7 @@ def test_readme_row_and_mutants_md_quote_the_committed_result(committed):
 def _realistic_case_ids():
     """Ids of the hidden cases with one of fixture_builder's REALISTIC_* shapes."""
     config = load_config()
-    ids = set()
-    for c in load_fixture_set(fixture_folder("hidden"), config.hidden_seed).cases:
-        p = c.params
-        if c.kind == "col2im":
-            shape, shapes = (p["C"], p["H"], p["W"], p["kH"], p["kW"], p["stride"]), fb.REALISTIC_COL2IM_SHAPES
-        elif c.kind == "layer":
-            shape = (p["N"], p["C_in"], p["C_out"], p["H"], p["W"], tuple(p["kernel_size"]), p["stride"], p["padding"])
-            shapes = fb.REALISTIC_LAYER_SHAPES
-        else:
-            continue
-        if shape in shapes:
-            ids.add(c.id)
-    return ids
+    return {c.id for c in load_fixture_set(fixture_folder("hidden"), config.hidden_seed).cases if fb.is_realistic(c)}
 
 
 def test_real_path_sample_is_what_it_claims(committed):

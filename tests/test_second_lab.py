@@ -64,11 +64,14 @@ def test_each_check_grades_the_cases_it_declares(fixtures):
     from autograder.fixtures import load_fixture_set
     lab = load_lab(LAB / "config.toml")
     hidden = load_fixture_set(fixtures / "hidden", lab.config.hidden_seed, lab=lab)
-    assert all(case.checks == () for case in hidden.cases)
+    listed = json.loads((fixtures / "hidden" / "cases.json").read_text())["cases"]
+    assert all(case["checks"] == [] for case in listed)            # the builder lists none ...
     assert len(hidden.cases) == 8
+    assert all(case.checks for case in hidden.cases)                # ... so loading asks the selectors
     from examples.linear_lab.checks import check_linear
     dw_select = check_linear.test_backward_dw.pytestmark[0].kwargs["cases"]
     assert [c.params["N"] for c in hidden.cases if dw_select(c)] == [4, 4, 5, 5, 3, 3]
+    assert hidden.for_check("backward_dw") == [c for c in hidden.cases if dw_select(c)]
 
 
 def test_batch_grades_a_folder_of_the_second_lab(fixtures, tmp_path):
