@@ -47,8 +47,7 @@ def limits_from(config):
 
 
 def _report_without_checks(status, message, config, started, extra):
-    outcomes = [CheckOutcome(n, s.title, s.points, s.visibility, s.category, s.hint)
-                for n, s in config.checks.items()]
+    outcomes = [CheckOutcome.from_spec(n, s) for n, s in config.checks.items()]
     return GradeReport(status=status, message=message, checks=outcomes, max_score=config.max_score,
                        execution_time=time.monotonic() - started, extra=extra)
 

@@ -11,14 +11,14 @@ import io
 from pathlib import Path
 
 from autograder import student_tools
-from autograder.config import load_config
+from autograder.lab import load_lab
 
 NOT_IMPLEMENTED = "NOT IMPLEMENTED"
 
 
 def check_status(outcome):
     """'PASS', 'FAIL' or 'NOT IMPLEMENTED' for one CheckOutcome."""
-    if outcome.total and outcome.passed == outcome.total:
+    if outcome.ok:
         return "PASS"
     if any(f.raised and student_tools.NOT_IMPLEMENTED in f.text() for f in outcome.failures):
         return NOT_IMPLEMENTED
@@ -30,7 +30,7 @@ def public_checks(path=None, categories=None):
     (all when None): status, title, points, and the first failure of a failing check.
     Returns {check name: status}, or {} when the checks could not run (the reason is printed).
     path: default, the lab's submission file."""
-    path = Path(path or load_config().submission_file)
+    path = Path(path or load_lab().config.submission_file)
     if not path.is_file():
         print(f"No {path} here: run this notebook in the unpacked handout folder.")
         return {}
@@ -63,7 +63,7 @@ def public_checks(path=None, categories=None):
 def build_submission(path=None, anyway=False):
     """Runs `python lab.py submit` on `path` (default: the lab's submission file); returns the
     zip's Path, or None when refused."""
-    path = Path(path or load_config().submission_file).resolve()
+    path = Path(path or load_lab().config.submission_file).resolve()
     dest = path.parent / "submission.zip"
     buffer = io.StringIO()
     try:

@@ -57,6 +57,11 @@ class CheckOutcome:
     total: int = 0
     failures: list = field(default_factory=list)   # failures.Failure, one per failed case
 
+    @classmethod
+    def from_spec(cls, name, spec):
+        """No case run yet, for the check `name` of the config (its [checks.NAME] table)."""
+        return cls(name, spec.title, spec.points, spec.visibility, spec.category, spec.hint)
+
     @property
     def score(self):
         return round(self.points * self.passed / self.total, 2) if self.total else 0.0
@@ -133,6 +138,13 @@ def start_here(causes):
     return lines
 
 
+def what_happened(causes):
+    """(heading, detail) for each root cause where the code did not answer (raised, hung,
+    crashed) and there is something to show, in the order of start_here."""
+    return [(f"What happened in {c.function or 'your code'}, on the case above:", c.failure.detail)
+            for c in causes if c.failure.raised and c.failure.detail]
+
+
 @dataclass
 class GradeReport:
     """Everything known about one graded (or refused) submission."""
@@ -170,8 +182,7 @@ class GradeReport:
         output = self.message
         if visible_causes:
             output += "\n\nStart here:\n" + "\n".join(start_here(visible_causes))
-            output += "".join(f"\n\nWhat happened in {c.function or 'your code'}, on the case above:\n{c.failure.detail}"
-                              for c in visible_causes if c.failure.raised and c.failure.detail)
+            output += "".join(f"\n\n{heading}\n{detail}" for heading, detail in what_happened(visible_causes))
         return dict(score=self.score, execution_time=round(self.execution_time, 3), output=inert(output),
                     output_format="text", visibility="visible", stdout_visibility="hidden",
                     tests=tests, extra_data=extra)
@@ -183,10 +194,8 @@ class GradeReport:
         causes = self.causes()
         if causes:
             lines += ["## Start here", "", fenced("\n".join(start_here(causes)))]
-            for cause in causes:
-                if cause.failure.raised and cause.failure.detail:
-                    lines += ["", f"What happened in {cause.function or 'your code'}, on the case above:", "",
-                              fenced(cause.failure.detail)]
+            for heading, detail in what_happened(causes):
+                lines += ["", heading, "", fenced(detail)]
             lines.append("")
         if self.checks and self.status == "graded":
             lines += ["| check | points | cases passed |", "|---|---|---|"]

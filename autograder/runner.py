@@ -22,8 +22,7 @@ class CheckRun:
     """The outcome of every selected check, and the grader's own errors (for the staff)."""
 
     def __init__(self, config, selected):
-        self.outcomes = {name: CheckOutcome(name, spec.title, spec.points, spec.visibility,
-                                            spec.category, spec.hint)
+        self.outcomes = {name: CheckOutcome.from_spec(name, spec)
                          for name, spec in config.checks.items() if name in selected}
         self.internal_errors = []
 

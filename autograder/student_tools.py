@@ -14,9 +14,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from autograder.config import KIT_ROOT, load_config
+from autograder.config import KIT_ROOT
+from autograder.lab import load_lab
 from autograder.grading import GradingOptions, grade_submission
-from autograder.results import start_here
+from autograder.results import start_here, what_happened
 from autograder.sandbox.levels import missing_posix
 from autograder.sandbox.portable import is_root
 from autograder.submission import InvalidSubmission, load_submission
@@ -64,23 +65,21 @@ def print_public_report(report, path):
         print("Start here:")
         for line in start_here(causes):
             print(f"  {line}")
-        for cause in causes:
-            if cause.failure.raised and cause.failure.detail:
-                print(f"\n  What happened in {cause.function or 'your code'}, on the case above:")
-                for line in cause.failure.detail.splitlines():
-                    print(f"    {line}")
+        for heading, detail in what_happened(causes):
+            print(f"\n  {heading}")
+            for line in detail.splitlines():
+                print(f"    {line}")
         print()
     for c in report.checks:
-        ok = c.total and c.passed == c.total
-        print(f"  {'PASS' if ok else 'FAIL'}  {c.title:<58} {c.score:>5g} / {c.points:g}")
-        if not ok:
+        print(f"  {'PASS' if c.ok else 'FAIL'}  {c.title:<58} {c.score:>5g} / {c.points:g}")
+        if not c.ok:
             for line in c.output(causes).splitlines():
                 print(f"          {line}")
     public_max = report.max_score
-    hidden = load_config().max_score - public_max
+    hidden = load_lab().config.max_score - public_max
     print(f"\nPublic score: {report.score:g} / {public_max:g}. The other {hidden:g} points come from hidden "
           f"checks (other shapes, strides and paddings) that run when you submit.")
-    return all(c.total and c.passed == c.total for c in report.checks)
+    return all(c.ok for c in report.checks)
 
 
 def cmd_check(path):
@@ -110,7 +109,7 @@ def submission_problems(report):
     if report.status == "error":
         problems.append(f"the public checks could not run ({report.message})")
     elif report.extra.get("import_failed"):
-        problems.append(f"{load_config().submission_file} fails to import, so every check fails")
+        problems.append(f"{load_lab().config.submission_file} fails to import, so every check fails")
     stubs = unfinished_functions(report)
     if stubs:
         problems.append(f"{', '.join(stubs)} still raise{'s' if len(stubs) == 1 else ''} NotImplementedError")
@@ -151,9 +150,9 @@ def cmd_submit(path, dest="submission.zip", anyway=False):
               f"Fix that, or submit it as it is with --anyway.")
     else:
         with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(load_config().submission_file, submission.source)
+            zf.writestr(load_lab().config.submission_file, submission.source)
         unfinished = "; ".join(problems) if problems else "nothing"
-        print(f"SUBMISSION READY: {score}; unfinished: {unfinished}; zip: {dest} (holding only {load_config().submission_file}). "
+        print(f"SUBMISSION READY: {score}; unfinished: {unfinished}; zip: {dest} (holding only {load_lab().config.submission_file}). "
               f"Upload it to Gradescope.")
     print()
     if report.status == "graded":

@@ -44,6 +44,7 @@ from pathlib import Path
 from autograder import __version__
 from autograder.staff.batch_entries import Entry, discover, safe_id
 from autograder.config import KIT_ROOT, load_config
+from autograder.lab import load_lab
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
 from autograder.staff.integrity_job import IntegrityJob
 from autograder.staff.gradescope_export import STUDENT_COLUMNS, ExportError, find_export
@@ -128,10 +129,10 @@ def grade_in_process(entry, out_dir, fixture_hash, fixture_set=None):
 def refusal(message, sub_dir):
     """Writes and returns the 'invalid' report of an entry the batch itself refuses."""
     from autograder.results import CheckOutcome, GradeReport, write_report
-    config = load_config()
+    config = load_lab().config
     report = GradeReport(status="invalid", message=f"Your submission could not be graded: {message}",
-                         checks=[CheckOutcome(n, c.title, c.points, c.visibility, c.category, c.hint)
-                                 for n, c in config.checks.items()], max_score=config.max_score)
+                         checks=[CheckOutcome.from_spec(n, c) for n, c in config.checks.items()],
+                         max_score=config.max_score)
     write_report(report, sub_dir)
     return report
 
@@ -148,7 +149,7 @@ def serve_grading_process(out_dir, fixture_hash, max_tasks=TASKS_PER_PROCESS):
     # Verified and loaded once for every submission this process grades (arrays stay cached);
     # a set that is not the one the batch started with is never used.
     try:
-        fixture_set = load_fixtures_for(load_config(), GradingOptions())
+        fixture_set = load_fixtures_for(load_lab().config, GradingOptions())
         fixture_set = fixture_set if fixture_set.set_hash == fixture_hash else None
     except FixtureError:
         fixture_set = None                     # grade_submission reports it, per submission

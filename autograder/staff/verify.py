@@ -7,7 +7,6 @@ what their folder says (correct: full, others: less).
 import tempfile
 from pathlib import Path
 
-from autograder.config import load_config
 from autograder.grading import grade_submission
 from autograder.lab import load_lab
 
@@ -16,11 +15,11 @@ def verify():
     """Grades the reference, the template and the bundled examples; non-zero if the grader is off."""
     from autograder.staff.catalogue import load_catalogue, write_zip
     entries, examples = load_catalogue()
-    config = load_config()
+    lab = load_lab()
+    config = lab.config
     rows, problems = [], []
     with tempfile.TemporaryDirectory(prefix="autograder-verify-") as tmp:
         tmp = Path(tmp)
-        lab = load_lab()
         subjects = [("reference", lab.reference, "full"), ("template", lab.template, "zero")]
         for key in examples:
             expect = "full" if key.startswith("correct/") else "less"
