@@ -130,8 +130,8 @@ class StudentCode:
         except StudentError as exc:
             if exc.kind == "timeout":
                 self._timeouts[name, size] += 1
-                if size == "large":            # right but slow is likelier here than a loop
-                    exc.message = exc.message.replace("(infinite loop?)", "on inputs this large (too slow?)")
+                # the likely cause, from what only the caller knows: the size of the inputs
+                exc.message += " on inputs this large (too slow?)" if size == "large" else " (infinite loop?)"
             exc.call = exc.call or name          # which of the student's functions failed, as data
             raise
 

@@ -222,7 +222,7 @@ class Sandbox:
         except _Timeout:
             self._discard_worker()
             raise StudentError("timeout", f"{what} did not finish within "
-                               f"{self.limits.call_timeout_s:g} s (infinite loop?)") from None
+                               f"{self.limits.call_timeout_s:g} s") from None
         except _Gone as exc:
             self._discard_worker()
             raise StudentError("crashed", _death_message(what, exc.code)) from None
