@@ -41,9 +41,9 @@ def secret_paths(fixture_folder, out_dir, reference):
 def limits_from(config):
     """The sandbox's Limits from the config's typed [limits]."""
     lim = config.limits
-    return Limits(call_timeout_s=lim.call_timeout_s, import_timeout_s=lim.import_timeout_s,
-                  cpu_s=lim.cpu_s, memory_mb=lim.memory_mb, file_size_mb=lim.file_size_mb,
-                  open_files=lim.open_files, processes=lim.processes)
+    return Limits(call_cpu_s=lim.call_cpu_s, import_cpu_s=lim.import_cpu_s, blocked_s=lim.blocked_s,
+                  wall_s=lim.total_wall_s, cpu_s=int(lim.total_cpu_s) + 5,   # RLIMIT_CPU: a backstop only
+                  memory_mb=lim.memory_mb, file_size_mb=lim.file_size_mb, open_files=lim.open_files)
 
 
 def _report_without_checks(status, message, config, started, extra):
@@ -54,10 +54,9 @@ def _report_without_checks(status, message, config, started, extra):
 
 def load_fixtures_for(config, options):
     """The verified fixture set that `options` asks for, worded by its lab; raises FixtureError."""
-    seed = config.hidden_seed if options.which == "hidden" else config.public_seed
     lab = load_lab(config.path)
     folder = fixture_folder(options.which, options.fixtures_root or lab.fixtures_root)
-    return load_fixture_set(folder, seed, options.which, lab=lab)
+    return load_fixture_set(folder, config.fixture_seed(options.which), options.which, lab=lab)
 
 
 def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
@@ -74,8 +73,7 @@ def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
     extra = {"check_set": "public" if options.public_only else "all", "fixture_set": options.which}
     try:
         fixture_set = fixture_set or load_fixtures_for(config, options)
-        seed = fixture_set.manifest["seed"]
-        extra.update(fixture_set_hash=fixture_set.set_hash, fixture_seed=seed)
+        extra.update(fixture_set_hash=fixture_set.set_hash)      # never the seed: results.json reaches students
         submission = load_submission(Path(path), SubmissionLimits(target=config.submission_file, contract=lab.contract))
         extra.update(submission_sha256=submission.sha256, submission_origin=submission.origin)
         if submission.notes:
@@ -98,7 +96,7 @@ def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
         with Sandbox(student_file, limits_from(config), isolation=options.isolation, contract=lab.contract,
                      secret_paths=secret_paths(fixture_set.folder, out_dir, lab.reference)) as sandbox:
             extra["isolation"] = sandbox.isolation
-            student = lab.student_class(sandbox, config.limits.total_timeout_s)
+            student = lab.student_class(sandbox, config.limits.total_cpu_s)
             checked = run_checks(lab, fixture_set, student, selected)
             printed = sandbox.output()
             import_error = sandbox.import_error

@@ -98,24 +98,28 @@ class GuardedLayer:
 
 
 class StudentCode:
-    """The student's file behind a sandbox, with a total time budget; a lab's Student extends it.
+    """The student's file behind a sandbox, with a budget of CPU time for all of its calls
+    (the sandbox counts it; the wall-clock outer bound is the sandbox's own); a lab's
+    Student extends it.
 
     A function that ran out of time MAX_TIMEOUTS times is not called again (its
     later calls fail at once), so one infinite loop costs seconds, not the budget.
     """
 
-    def __init__(self, sandbox, total_timeout_s):
+    def __init__(self, sandbox, total_cpu_s):
         self.sandbox = sandbox
-        self.deadline = time.monotonic() + total_timeout_s
-        self.total_timeout_s = total_timeout_s
+        self.total_cpu_s = total_cpu_s
         self._cache = {}
         self._held = 0
         self._timeouts = Counter()
 
     def _guard(self):
-        if time.monotonic() > self.deadline:
-            raise StudentError("timeout", f"grading ran out of its total time budget "
-                                          f"({self.total_timeout_s:.0f} s); the remaining checks were not run")
+        if self.sandbox is not None and self.sandbox.cpu_used_s() > self.total_cpu_s:
+            raise StudentError("timeout", f"your code used up the CPU time budget of one submission "
+                                          f"({self.total_cpu_s:.0f} s); the remaining checks were not run")
+        if self.sandbox is not None and time.monotonic() > self.sandbox.wall_deadline:
+            raise StudentError("timeout", f"grading passed its outer time bound "
+                                          f"({self.sandbox.limits.wall_s:.0f} s); the remaining checks were not run")
 
     def guarded(self, name, function, *args, size="small"):
         """Calls function(*args) unless the budget is spent or `name` keeps timing out on

@@ -10,7 +10,8 @@ useful error messages.
 Order of events: (portable transport, Windows) move the protocol off stdin/stdout;
 apply the resource limits; (levels without a PID namespace) fork and
 stay behind as a small init that takes every descendant down with the worker; import
-numpy; say hello; on the grader's "import" request import the student's file; answer
+numpy; say hello; on the grader's "import" request forbid new processes and threads
+(RLIMIT_NPROC 0), then import the student's file; answer
 requests until the grader goes away.  Apart from the hello, every frame answers one
 request, so the grader can treat any extra byte as a forgery.
 """
@@ -52,12 +53,21 @@ def apply_limits(config: dict) -> None:
               (resource.RLIMIT_AS, config["memory_mb"] * mb),
               (resource.RLIMIT_FSIZE, config["file_size_mb"] * mb),
               (resource.RLIMIT_NOFILE, config["open_files"])]
-    if config.get("processes") is not None:
-        limits.append((resource.RLIMIT_NPROC, config["processes"]))
     for which, value in limits:
         lower_limit(which, value, value)
     # SIGXCPU at the soft limit (fatal by default), SIGKILL one second later.
     lower_limit(resource.RLIMIT_CPU, config["cpu_s"], config["cpu_s"] + 1)
+
+
+def forbid_new_processes() -> None:
+    """RLIMIT_NPROC 0: from now on this process can start no process and no thread.
+
+    Called once the worker is up and before the student's file is imported.  Grading needs
+    neither, and one process per submission is what makes its limits hold: RLIMIT_AS then
+    bounds the submission's memory, and its CPU time is this one process's, which takes one
+    share of the machine's CPUs however it tries to crowd a neighbour out."""
+    if resource is not None:
+        lower_limit(resource.RLIMIT_NPROC, 0, 0)
 
 
 def lower_limit(which: int, soft: int, hard: int) -> None:
@@ -269,6 +279,8 @@ def describe_exception(what: str, exc: BaseException, student_path: str) -> str:
         message = message[:MESSAGE_CAP] + " ..."
     if isinstance(exc, SystemExit):
         message += f" ({name} must not call exit() or sys.exit())"
+    if no_new_process(exc):
+        message += " (your code may not start processes or threads: grading runs it in one process)"
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if os.path.abspath(f.filename) == student_path][-STUDENT_FRAMES:]
     lines = [f"  {name}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}"
@@ -276,6 +288,12 @@ def describe_exception(what: str, exc: BaseException, student_path: str) -> str:
     if isinstance(exc, SyntaxError) and exc.lineno:
         lines.append(f"  {name}, line {exc.lineno}: {(exc.text or '').strip()}")
     return "\n".join([message] + lines)
+
+
+def no_new_process(exc: BaseException) -> bool:
+    """Whether ``exc`` is what starting a process or thread raises under RLIMIT_NPROC 0."""
+    return ((isinstance(exc, BlockingIOError) and exc.errno == 11)      # EAGAIN from fork/clone
+            or (isinstance(exc, RuntimeError) and "new thread" in str(exc)))
 
 
 def as_result(value, what: str):
@@ -468,6 +486,7 @@ def serve(config: dict) -> None:
     send(rep, {"hello": True})
     recv(req)                                  # "import": replies strictly alternate
     workdir = os.path.dirname(os.path.abspath(__file__))
+    forbid_new_processes()
     try:
         module = import_student(workdir, config["module"])
     except BaseException as exc:

@@ -77,7 +77,7 @@ def test_replies_larger_than_any_correct_answer_are_refused(tmp_path):
 
 
 def test_results_are_dropped_once_used_and_held_bytes_are_capped():
-    code = StudentCode(sandbox=None, total_timeout_s=60)
+    code = StudentCode(sandbox=None, total_cpu_s=60)
     run = Run()
     run.put("result", np.zeros(1000))
     code._cached(("col2im", "a"), lambda: run)

@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 ROOT = os.geteuid() == 0
 WITHOUT_USERNS = [sys.executable, str(REPO / "tests" / "without_userns.py")]
 needs_root = pytest.mark.skipif(not ROOT, reason="this level (or this clean-up) is root's")
-FAST = Limits(call_timeout_s=5, import_timeout_s=10)
+FAST = Limits(call_cpu_s=5, import_cpu_s=10)
 
 PROBES = '''
 import ctypes, errno, os, socket

@@ -34,7 +34,7 @@ BEST = detect_isolation()
 KIT = Path(__file__).resolve().parents[1]
 LEVELS = [name for name, cls in LEVEL_CLASSES.items()
           if name == BEST or (cls.unusable_reason() is None and name != "bwrap")]
-FAST = Limits(call_timeout_s=2, import_timeout_s=5, cpu_s=30, memory_mb=512)
+FAST = Limits(call_cpu_s=2, import_cpu_s=5, blocked_s=5, cpu_s=30, memory_mb=512)
 MARGIN_S = 1.5                         # kill + reap + restart on a busy 2-core machine
 
 FAKE_CONV = '''
@@ -215,21 +215,20 @@ def test_import_error_is_reported_for_every_call(tmp_path, level):
 def test_infinite_loop_times_out_and_the_next_call_works(tmp_path, level):
     with sandbox(tmp_path, level, "\ndef spin():\n    while True:\n        pass\n") as sb:
         layer = sb.new_object("Conv2d", 1, 1, 3)
-        start = time.monotonic()
         err = raises("timeout", sb.call, "spin")
-        assert time.monotonic() - start < FAST.call_timeout_s + MARGIN_S
-        assert "did not finish within 2 s" in err.message
+        # stopped on CPU time, as soon as the parent saw it pass the limit (whatever the load)
+        assert FAST.call_cpu_s <= sb.last_call.cpu < FAST.call_cpu_s + MARGIN_S
+        assert "did not finish within 2 s of CPU time" in err.message
         assert sb.call("col2im", np.ones((1, 1)), 1, 1, 1, 1, 1).shape == (1, 1, 1)
         assert "gone" in raises("lost", layer.forward, np.ones((1, 1, 3, 3))).message
         assert sb.new_object("Conv2d", 1, 1, 3).forward(np.ones((1, 1, 3, 3))).shape == (1, 1, 3, 3)
 
 
 def test_sleep_at_import_is_an_import_timeout(tmp_path, level):
-    limits = Limits(call_timeout_s=2, import_timeout_s=1.5)
-    start = time.monotonic()
+    limits = Limits(call_cpu_s=2, import_cpu_s=5, blocked_s=1.5)
     with sandbox(tmp_path, level, "\nimport time\ntime.sleep(60)\n", limits) as sb:
-        assert time.monotonic() - start < limits.import_timeout_s + MARGIN_S
         assert sb.import_error.kind == "timeout"
+        assert "waiting 2 s without computing" in sb.import_error.message
         raises("timeout", sb.call, "col2im")
 
 
@@ -261,14 +260,16 @@ def test_memory_bomb_is_bounded(tmp_path, level):
             sb.call("bomb")
         assert info.value.kind in ("exception", "crashed")
         assert info.value.kind == "crashed" or "MemoryError" in info.value.message
-        assert time.monotonic() - start < FAST.call_timeout_s
+        assert sb.last_call.cpu < FAST.call_cpu_s      # stopped by the memory limit, not the time limit
         assert sb.call("col2im", np.ones((1, 1)), 1, 1, 1, 1, 1).shape == (1, 1, 1)
 
 
-def test_escaped_process_is_gone_after_close(tmp_path, level):
-    """A double fork + setsid child that tries to outlive grading.
+def test_no_process_can_be_started_so_none_outlives_the_sandbox(tmp_path, level):
+    """A double fork + setsid child that tries to outlive grading (or to crowd out a
+    neighbour, or to spread its memory over processes) is refused at its first fork: the
+    student's code may start no process or thread.
 
-    It names itself with a fresh token (argv[0]) so the test can find it in /proc
+    It would name itself with a fresh token (argv[0]) so the test can find it in /proc
     whatever PID namespace it lives in; its pid inside bwrap would mean nothing here.
     """
     body = '''
@@ -283,16 +284,22 @@ def escape(token):
         os._exit(0)
     os.waitpid(pid, 0)
     return 1
+
+def thread():
+    import threading
+    threading.Thread(target=lambda: None).start()
+    return 1
 '''
     token = f"escapee-{uuid.uuid4().hex[:12]}"
     sb = sandbox(tmp_path, level, body)
     try:
         workdir = sb._worker.workdir
-        sb.call("escape", token)
-        deadline = time.monotonic() + 3
-        while not processes_named(token) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert processes_named(token), "the escapee never started"
+        err = raises("exception", sb.call, "escape", token)
+        assert "BlockingIOError" in err.message and "may not start processes or threads" in err.message
+        err = raises("exception", sb.call, "thread")
+        assert "can't start new thread" in err.message and "may not start processes or threads" in err.message
+        assert sb.call("col2im", np.ones((1, 1)), 1, 1, 1, 1, 1).shape == (1, 1, 1)   # the worker lives on
+        assert processes_named(token) == []
     finally:
         sb.close()
     assert processes_named(token) == []
@@ -355,7 +362,7 @@ def test_huge_output_is_capped(tmp_path, level):
     body = ("\ndef shout():\n    import sys\n    line = 'x' * (1 << 20)\n"
             "    for _ in range(10):\n        sys.stdout.write(line)\n"
             "    print('THE END')\n    return np.zeros(1)\n")
-    limits = Limits(call_timeout_s=20, output_cap_kb=64)
+    limits = Limits(call_cpu_s=20, output_cap_kb=64)
     with sandbox(tmp_path, level, body, limits) as sb:
         tracemalloc.start()
         try:
@@ -373,7 +380,7 @@ def test_huge_output_is_capped(tmp_path, level):
 def test_output_flood_stops_the_calls(tmp_path, level):
     """Printing more than output_flood_mb stops every later call at once: no grading waits for it."""
     body = ("\ndef shout():\n    import sys\n    sys.stdout.write('x' * (40 << 20))\n    return np.zeros(1)\n")
-    with sandbox(tmp_path, level, body, Limits(call_timeout_s=20)) as sb:
+    with sandbox(tmp_path, level, body, Limits(call_cpu_s=20)) as sb:
         error = raises("output", sb.call, "shout")
         assert "printed 40 MB" in error.message
         assert sb._worker is None, "the flooding worker is stopped"

@@ -18,12 +18,13 @@ import pytest
 
 from autograder import protocol
 from autograder.protocol import ProtocolError, ReplyTooLarge
+from autograder.sandbox.cpu_clock import CallBudget, WallClock
 from autograder.sandbox import Limits, Sandbox, StudentError, levels, portable
 from autograder.sandbox.plumbing import _Gone, _Output, _Timeout
 from autograder.sandbox.transport import StdioWorker
 from windows_standin import taskkill_calls, write_fake_taskkill
 
-FAST = Limits(call_timeout_s=2, import_timeout_s=10, cpu_s=30, memory_mb=512)
+FAST = Limits(call_cpu_s=2, import_cpu_s=10, blocked_s=10, cpu_s=30, memory_mb=512)
 MARGIN_S = 1.5
 STUDENT = '''
 import os
@@ -138,10 +139,9 @@ def test_reply_cap_refuses_a_big_answer(portable_sandbox):
 
 def test_time_out_kills_the_tree_and_the_next_call_works(portable_sandbox, tmp_path):
     sb = portable_sandbox()
-    start = time.monotonic()
     err = raises("timeout", sb.call, "spin")
-    assert time.monotonic() - start < FAST.call_timeout_s + MARGIN_S
-    assert "did not finish within 2 s" in err.message
+    assert FAST.call_cpu_s <= sb.last_call.cpu < FAST.call_cpu_s + MARGIN_S
+    assert "did not finish within 2 s of CPU time" in err.message
     assert sb.call("double", np.ones(1))[0] == 2
     calls = taskkill_calls(tmp_path / "bin")
     assert len(calls) == 1 and calls[0].startswith("/T /F /PID ")
@@ -154,7 +154,7 @@ def test_dead_child_is_a_crash_and_the_worker_restarts(portable_sandbox):
 
 
 def test_output_is_read_only_up_to_its_budget(portable_sandbox):
-    sb = portable_sandbox(Limits(call_timeout_s=20, output_cap_kb=64))
+    sb = portable_sandbox(Limits(call_cpu_s=20, output_cap_kb=64))
     tracemalloc.start()
     try:
         assert sb.call("shout").shape == (1,)
@@ -168,7 +168,7 @@ def test_output_is_read_only_up_to_its_budget(portable_sandbox):
 
 def test_what_a_call_printed_is_there_when_it_returns(portable_sandbox):
     """The output reader is a thread: it must have caught up with the prints made before a reply."""
-    sb = portable_sandbox(Limits(call_timeout_s=5, output_read_mb=4))
+    sb = portable_sandbox(Limits(call_cpu_s=5, output_read_mb=4))
     for i in range(25):
         sb.call("mark", i)
         assert sb.output().rstrip().endswith(f"mark-{i}")
@@ -232,7 +232,8 @@ def writes(data: bytes, then: str = "import time; time.sleep(60)") -> str:
 
 
 def deadline(seconds=5.0):
-    return time.monotonic() + seconds
+    """A budget of ``seconds`` of wall time (the transports' own tests: no CPU clock)."""
+    return CallBudget(WallClock(), seconds, seconds, time.monotonic() + seconds)
 
 
 def test_bytes_after_the_frame_are_a_forgery(tmp_path):
@@ -292,7 +293,7 @@ def test_a_worker_that_never_reads_cannot_block_the_request_past_its_deadline(tm
         assert worker.transact(b"", deadline()) == ({"hello": True}, [])
         start = time.monotonic()
         with pytest.raises(_Timeout):
-            worker.transact(b"r" * (32 << 20), time.monotonic() + 1.0)   # far more than a pipe holds
+            worker.transact(b"r" * (32 << 20), deadline(1.0))   # far more than a pipe holds
         assert time.monotonic() - start < 1.0 + MARGIN_S
     finally:
         start = time.monotonic()
@@ -306,7 +307,7 @@ def test_silent_worker_times_out(tmp_path):
     try:
         start = time.monotonic()
         with pytest.raises(_Timeout):
-            worker.transact(b"", time.monotonic() + 0.5)
+            worker.transact(b"", deadline(0.5))
         assert time.monotonic() - start < 0.5 + MARGIN_S
     finally:
         worker.kill()

@@ -5,9 +5,10 @@ A ``Sandbox`` starts ``worker.py`` in a child process at one isolation level
 dedicated pipe pair (``plumbing.py``; on Windows its stdin/stdout, ``transport.py``) and gets arrays back as ``.npy`` bytes (see
 ``protocol.py``: nothing is ever unpickled).
 
-Every level: RLIMIT_CPU/AS/FSIZE/NOFILE/CORE=0 (NPROC too where the uid is a sandbox's
-own), a minimal environment, ``python -I -B``, a wall-clock timeout per call enforced
-here, and the whole process tree killed and the work dir deleted at close.  Without a
+Every level: RLIMIT_CPU/AS/FSIZE/NOFILE/CORE=0 and RLIMIT_NPROC=0 once the worker is up
+(the student's code starts no process or thread), a minimal environment, ``python -I -B``,
+a CPU-time limit per call and a limit on time spent blocked, enforced here
+(``cpu_clock.py``), and the whole process tree killed and the work dir deleted at close.  Without a
 PID namespace ``worker.py`` leaves a tiny supervisor behind that is a child subreaper,
 so processes that escape the session are still found and killed.
 
@@ -26,6 +27,7 @@ import numpy as np
 
 from autograder.protocol import MAX_HEADER_BYTES, ProtocolError, ReplyTooLarge, encode_frame, pack_args
 from autograder.sandbox import levels, portable
+from autograder.sandbox.cpu_clock import CallBudget, TreeClock, Usage
 from autograder.sandbox.errors import Limits, StudentError, _clean_message, _death_message
 from autograder.sandbox.levels import detect_isolation
 from autograder.sandbox.plumbing import _Gone, _Output, _Timeout, _Worker
@@ -64,6 +66,9 @@ class Sandbox:
         self._worker: _Worker | None = None
         self._generation = 0
         self._seq = 0                          # numbers the requests; each reply must carry its own
+        self.wall_deadline = time.monotonic() + limits.wall_s
+        self._cpu_of_dead_workers = 0.0        # CPU seconds of the workers discarded so far
+        self.last_call = Usage(0.0, 0.0, 0.0)  # what the last request used
         self._closed = False
         self.import_error: StudentError | None = None
         self.flood: StudentError | None = None
@@ -92,8 +97,6 @@ class Sandbox:
         limits = self.limits
         config = {"cpu_s": limits.cpu_s, "memory_mb": limits.memory_mb,
                   "file_size_mb": limits.file_size_mb, "open_files": limits.open_files,
-                  # as the user's own uid, NPROC would count all of the user's processes
-                  "processes": None if self.isolation == "process" else limits.processes,
                   # the supervisor needs Linux (prctl, and /proc unless the uid is its own)
                   "supervise": level.supervise(), "exclusive_uid": level.exclusive_uid,
                   "max_reply_bytes": limits.max_reply_mb * 2**20,
@@ -111,29 +114,41 @@ class Sandbox:
             raise
         self._generation += 1
         try:
-            self._await_ready(worker, time.monotonic() + limits.import_timeout_s)
+            self._await_ready(worker)
         except BaseException:
-            worker.kill()
+            self._kill(worker)
             raise
         return worker
 
-    def _await_ready(self, worker: _Worker, deadline: float) -> None:
-        """Hello (the worker is up: failures before it are ours) then the import result."""
+    def _budget(self, worker, cpu_s: float) -> CallBudget:
+        return CallBudget(worker.clock, cpu_s, self.limits.blocked_s, self.wall_deadline)
+
+    def _await_ready(self, worker: _Worker) -> None:
+        """Hello (the worker is up: failures before it are ours) then the import result.
+        The hello's wait is counted on the whole worker start; the import's on its tree."""
         what = f"the import of {self.student_file.name}"
+        limits = self.limits
+        worker.clock = TreeClock.for_process(None)
         try:
-            hello, _ = worker.transact(b"", deadline, NO_ARRAY_REPLY_BYTES)
+            hello, _ = worker.transact(b"", self._budget(worker, limits.import_cpu_s + limits.blocked_s),
+                                       NO_ARRAY_REPLY_BYTES)
         except (_Timeout, _Gone, ProtocolError) as exc:
             worker.drain_output()
             raise RuntimeError(f"the sandbox worker did not start ({type(exc).__name__}: {exc}); "
                                f"its output:\n{self._output.text()[-3000:]}") from None
         if hello != {"hello": True}:
             raise RuntimeError(f"the sandbox worker said {hello!r} instead of hello")
+        # Up to here no student code ran, and from here on none can start a process: the tree is final.
+        worker.clock = TreeClock.for_process(worker.proc.pid)
+        budget = self._budget(worker, limits.import_cpu_s)
         try:
-            ready, extra = worker.transact(encode_frame({"op": "import"}), deadline, NO_ARRAY_REPLY_BYTES)
-        except _Timeout:
-            raise StudentError("timeout", f"{what} did not finish within "
-                               f"{self.limits.import_timeout_s:g} s (does it run long code "
-                               "or wait for something at import time?)") from None
+            ready, extra = worker.transact(encode_frame({"op": "import"}), budget, NO_ARRAY_REPLY_BYTES)
+            reason = budget.exceeded()
+            if reason:
+                raise _Timeout(reason)
+        except _Timeout as exc:
+            raise StudentError("timeout", self._over_budget(what, exc.reason, budget, limits.import_cpu_s)
+                               + " (does it run long code or wait for something at import time?)") from None
         except _Gone as exc:
             raise StudentError("crashed", _death_message(what, exc.code)) from None
         except ProtocolError as exc:
@@ -146,12 +161,39 @@ class Sandbox:
             raise StudentError("import", _clean_message(message))
         raise StudentError("bad_reply", f"{what}: malformed reply")
 
+    def _over_budget(self, what: str, reason: str, budget: CallBudget, cpu_s: float) -> str:
+        """Which limit ``what`` passed, in words that hold whatever the machine's load."""
+        used = budget.used
+        if reason == "cpu":
+            return f"{what} did not finish within {cpu_s:g} s of CPU time"
+        if reason == "blocked":
+            return (f"{what} was stopped after waiting {used.blocked:.0f} s without computing "
+                    f"(asleep, or waiting for input that never comes; it used {used.cpu:.1f} s of CPU)")
+        return (f"{what} was stopped: grading this submission passed its outer time bound "
+                f"({self.limits.wall_s:g} s)")
+
+    def cpu_used_s(self) -> float:
+        """CPU seconds this sandbox's workers have used so far (the student's code, every worker)."""
+        live = self._worker.clock.read().cpu if self._worker is not None and self._worker.clock.measures_cpu else 0.0
+        return self._cpu_of_dead_workers + live
+
+    def _kill(self, worker) -> None:
+        """Kill ``worker``, counting the CPU it used first (its clock reads nothing once it is reaped)."""
+        clock = getattr(worker, "clock", None)
+        if clock is not None and clock.measures_cpu:
+            self._cpu_of_dead_workers += clock.read().cpu
+        try:
+            worker.kill()
+        finally:
+            if clock is not None:
+                clock.close()
+
     def _discard_worker(self) -> None:
         """Kill the current worker (if any); layers built in it are lost."""
         worker, self._worker = self._worker, None
         self._generation += 1
         if worker is not None:
-            worker.kill()
+            self._kill(worker)
 
     def close(self) -> None:
         """Kill the worker's whole process tree and delete its files; idempotent."""
@@ -216,13 +258,14 @@ class Sandbox:
             header = dict(header, max_reply_bytes=reply_cap)
         self._seq += 1
         payload = encode_frame(dict(header, what=what, seq=self._seq), arrays)
-        deadline = time.monotonic() + self.limits.call_timeout_s
+        budget = self._budget(worker, self.limits.call_cpu_s)
         try:
-            reply, out = worker.transact(payload, deadline, reply_cap)
-        except _Timeout:
+            reply, out = worker.transact(payload, budget, reply_cap)
+        except _Timeout as exc:
+            self.last_call = budget.used
             self._discard_worker()
-            raise StudentError("timeout", f"{what} did not finish within "
-                               f"{self.limits.call_timeout_s:g} s") from None
+            raise StudentError("timeout", self._over_budget(what, exc.reason, budget,
+                                                            self.limits.call_cpu_s)) from None
         except _Gone as exc:
             self._discard_worker()
             raise StudentError("crashed", _death_message(what, exc.code)) from None
@@ -234,6 +277,10 @@ class Sandbox:
             self._discard_worker()
             raise StudentError("bad_reply", f"{what}: the worker sent back a malformed "
                                f"reply ({exc})") from None
+        reason = budget.exceeded()             # the verdict is what the call used, not when we looked
+        self.last_call = budget.used
+        if reason:
+            raise StudentError("timeout", self._over_budget(what, reason, budget, self.limits.call_cpu_s))
         if reply.get("seq") != self._seq:
             # A frame the student's code wrote itself can answer this request (it is the student's
             # answer all the same), but then the worker's own reply would answer the next one.

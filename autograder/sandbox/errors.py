@@ -16,14 +16,21 @@ SIGNAL_NAMES = {signal.SIGSEGV: "segmentation fault", signal.SIGBUS: "bus error"
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits of one sandbox's worker."""
-    call_timeout_s: float = 10.0      # wall clock per call
-    import_timeout_s: float = 10.0    # wall clock for starting the worker + importing the file
-    cpu_s: int = 60                   # RLIMIT_CPU for the worker
+    """Resource limits of one sandbox's workers.
+
+    Time limits are CPU time of the worker's whole process tree (``cpu_clock.py``), so
+    the machine's load does not change a verdict; ``blocked_s`` stops code that sleeps or
+    waits; ``wall_s`` is only the outer bound of the sandbox's whole life.  The student's
+    code may start no process or thread (RLIMIT_NPROC 0), so ``memory_mb`` bounds the
+    whole submission, not one process of it."""
+    call_cpu_s: float = 10.0          # CPU seconds for one call
+    import_cpu_s: float = 10.0        # CPU seconds for starting the worker + importing the file
+    blocked_s: float = 10.0           # seconds a call or import may spend neither running nor waiting for a CPU
+    wall_s: float = 900.0             # wall clock for everything this sandbox runs (a generous outer bound)
+    cpu_s: int = 125                  # RLIMIT_CPU of a worker: a backstop behind the parent's accounting
     memory_mb: int = 1024             # RLIMIT_AS (OpenBLAS needs > ~160 MB)
     file_size_mb: int = 16            # RLIMIT_FSIZE
     open_files: int = 64              # RLIMIT_NOFILE
-    processes: int = 32               # RLIMIT_NPROC (only meaningful for a non-root uid)
     max_reply_mb: int = 64            # cap on a reply's size; bigger -> StudentError('bad_reply')
     output_cap_kb: int = 64           # how much of the student's stdout/stderr is kept for feedback
     output_read_mb: int = 1           # how much of it is ever read, per submission; the rest is discarded

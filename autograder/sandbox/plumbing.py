@@ -13,7 +13,6 @@ import json
 import os
 import select
 import subprocess
-import time
 
 from autograder.protocol import FrameDecoder
 
@@ -28,7 +27,11 @@ F_SETPIPE_SZ = 1031
 
 
 class _Timeout(Exception):
-    pass
+    """A limit of the call's budget was passed: ``reason`` is 'cpu', 'blocked' or 'wall'."""
+
+    def __init__(self, reason: str = "wall"):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class _Gone(Exception):
@@ -128,8 +131,9 @@ class _Worker:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def transact(self, payload: bytes, deadline: float, max_reply: int | None = None) -> tuple[dict, list]:
-        """Send ``payload`` (may be empty) and wait for one reply frame until ``deadline``.
+    def transact(self, payload: bytes, budget, max_reply: int | None = None) -> tuple[dict, list]:
+        """Send ``payload`` (may be empty) and wait for one reply frame while ``budget``
+        (a cpu_clock.CallBudget) lasts; _Timeout(reason) once it is spent.
 
         Meanwhile the student's output is drained into the capped buffer, and a dead
         child is noticed even if a grandchild still holds the reply pipe open.
@@ -149,10 +153,10 @@ class _Worker:
                 if decoder.done:
                     break
                 raise _Gone(self.proc.returncode)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _Timeout()
-            for fd, _ in poller.poll(min(remaining, POLL_TICK_S) * 1000):
+            reason = budget.exceeded()
+            if reason:
+                raise _Timeout(reason)
+            for fd, _ in poller.poll(budget.wait_s(POLL_TICK_S) * 1000):
                 if fd == self.req_w:
                     todo = self._write_some(todo)
                     if not todo:

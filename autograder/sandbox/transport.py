@@ -137,9 +137,9 @@ class StdioWorker:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def transact(self, payload: bytes, deadline: float, max_reply: int | None = None) -> tuple[dict, list]:
-        """Send ``payload`` (may be empty) and wait for one reply frame until ``deadline``;
-        meanwhile the student's output is drained into the capped buffer.
+    def transact(self, payload: bytes, budget, max_reply: int | None = None) -> tuple[dict, list]:
+        """Send ``payload`` (may be empty) and wait for one reply frame while ``budget`` (a
+        cpu_clock.CallBudget) lasts; meanwhile the student's output is drained into the capped buffer.
 
         A small request is written here: the worker has read every earlier request (it
         answered them), so the pipe is empty and a write that fits the smallest pipe
@@ -152,11 +152,11 @@ class StdioWorker:
                                             daemon=True, name="convkit-write-request")
             self._writer.start()
         while not decoder.done:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _Timeout()
+            reason = budget.exceeded()
+            if reason:
+                raise _Timeout(reason)
             try:
-                chunk = self._replies.get(timeout=min(remaining, POLL_TICK_S))
+                chunk = self._replies.get(timeout=budget.wait_s(POLL_TICK_S))
             except queue.Empty:
                 self.drain_output()
                 if not self.alive():
@@ -170,7 +170,7 @@ class StdioWorker:
             decoder.feed(chunk)
         self._feed_queued(decoder)             # bytes after the frame: a forgery attempt
         header, arrays = decoder.frame()
-        self._catch_up_output(header.get("printed"), deadline)
+        self._catch_up_output(header.get("printed"), budget.wall_deadline)
         return header, arrays
 
     def _catch_up_output(self, printed, deadline: float) -> None:

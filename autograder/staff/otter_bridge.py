@@ -24,13 +24,13 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from autograder.config import KIT_ROOT, load_config
-from autograder.staff.packaging import grader_files, write_zip
+from autograder.config import KIT_ROOT, ConfigError, load_config
+from autograder.staff.packaging import PackagingError, grader_files, refuse_secrets, write_zip
 
 PLUGIN = "autograder.otter_plugin.KitGraderPlugin"
 PTH_NAME = "convkit.pth"
 PYTHON_VERSION = "3.11"            # the Python of otter's Gradescope image (the kit is pinned for 3.11)
-TIMEOUT_MARGIN_S = 120.0           # plugin timeout = the kit's total_timeout_s + this (start-up, training)
+TIMEOUT_MARGIN_S = 120.0           # plugin timeout = the kit's total_wall_s + this (start-up, training)
 SETUP_LINES = """
 # the kit (autograder.staff.otter_bridge): the sandbox the kit's grader runs student code in
 # (bubblewrap via apt when root, the worker's own Python environment); idempotent.
@@ -151,7 +151,7 @@ def write_tests(config, folder, fixtures, only_public, kit_root=KIT_ROOT):
 
 def otter_config(config):
     """otter_config.json: the plugin (with its timeout) and nothing that would change the kit's scores."""
-    timeout = config.limits.total_timeout_s + TIMEOUT_MARGIN_S
+    timeout = config.limits.total_wall_s + TIMEOUT_MARGIN_S
     return {"lang": "python", "plugins": [{PLUGIN: {"timeout_s": timeout}}],
             "show_stdout": False, "show_hidden": False, "zips": False}
 
@@ -163,12 +163,12 @@ def kit_files(kit_root=KIT_ROOT):
 
 
 def check_fixtures(config, kit_root=KIT_ROOT):
-    """The hidden fixture set must exist and match the config's seed (the kit's own verification)."""
+    """The hidden fixture set must exist and match the staff's hidden seed (the kit's own verification)."""
     from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
     folder = fixture_folder("hidden", config.kit_path(config.fixtures.folder))
     try:
         return load_fixture_set(folder, config.hidden_seed, "hidden").set_hash
-    except FixtureError as exc:
+    except (FixtureError, ConfigError) as exc:       # ConfigError: the hidden seed file is missing
         raise SystemExit(f"error: {exc}\n(build the fixtures first: python -m autograder fixtures)") from None
 
 
@@ -200,6 +200,10 @@ def finish_zip(generated, dest, kit_root=KIT_ROOT):
     if clash:
         raise SystemExit(f"error: otter's zip already holds {sorted(clash)}")
     files.update(kit_files(kit_root))
+    try:
+        refuse_secrets(files)
+    except PackagingError as exc:
+        raise SystemExit(f"error: {exc}") from None
     write_zip(dest, files)
     Path(generated).unlink()
     return Path(dest)
