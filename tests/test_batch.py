@@ -8,9 +8,11 @@ or a hostile student can produce, through `python -m autograder batch` as staff 
 import csv
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -356,3 +358,32 @@ def test_make_grade_passes_the_controls():
     assert '--force --jobs "3" --only "alice,bob"' in " ".join(command.split())
     plain = run(["make", "-n", "grade", "SUBMISSIONS=s", "FORCE=0"])
     assert "--force" not in plain.stdout and "--jobs" not in plain.stdout
+
+
+def test_uid_level_refuses_a_class_folder_other_users_can_read(tmp_path, monkeypatch):
+    """At the 'uid' level a student's code can read whatever other users may: a batch whose
+    submissions (or grades) other users can reach would show every student the others' files."""
+    import autograder.sandbox.levels as levels
+    from autograder.staff.batch import BatchError, refuse_open_folders_at_uid_level
+    monkeypatch.setattr(levels, "detect_isolation", lambda: "uid")
+    scratch = Path(tempfile.mkdtemp(prefix="convkit-uid-", dir="/var/tmp"))   # tmp_path is 0700
+    try:
+        subs, out = scratch / "subs", scratch / "out"
+        subs.mkdir(mode=0o755)
+        out.mkdir(mode=0o700)
+        scratch.chmod(0o755)
+        with pytest.raises(BatchError, match=r"chmod o-rwx .*subs"):
+            refuse_open_folders_at_uid_level(subs, out)
+        subs.chmod(0o750)                      # closed to others: the batch may go on
+        refuse_open_folders_at_uid_level(subs, out)
+        out.chmod(0o755)
+        with pytest.raises(BatchError, match=r"grades and feedback"):
+            refuse_open_folders_at_uid_level(subs, out)
+        scratch.chmod(0o750)                   # a closed parent closes both
+        out.chmod(0o755)
+        subs.chmod(0o755)
+        refuse_open_folders_at_uid_level(subs, out)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    monkeypatch.setattr(levels, "detect_isolation", lambda: "bwrap")
+    refuse_open_folders_at_uid_level(tmp_path, tmp_path)      # the other levels hide the host's files

@@ -32,6 +32,7 @@ import json
 import os
 import queue
 import select
+import shlex
 import shutil
 import signal
 import subprocess
@@ -53,7 +54,7 @@ from autograder.staff.spreadsheet import safe_cell
 from autograder.sandbox import WORKDIR_PREFIX
 from autograder.sandbox.workdirs import ROOT_WORK_BASE
 
-GRADER_MARGIN_S = 60          # beyond the config's total time, for start-up and writing
+GRADER_MARGIN_S = 60          # beyond the config's total_wall_s, for start-up and writing
 TASKS_PER_PROCESS = 100        # a grading process is replaced after this many (bounds any leak)
 CSV_EVERY_S = 1.0             # grades.csv is rewritten at most this often while grading (and at the end)
 TEMP_PREFIX = "convkit-batch"  # + batch pid + random: the grading processes' TMPDIR
@@ -570,20 +571,40 @@ def _plan(entries, out_dir, fixture_hash, force, chosen):
     return kept, todo, notes
 
 
+def refuse_open_folders_at_uid_level(folder, out_dir):
+    """At the 'uid' level (the last resort: no namespaces, no chroot) each submission runs as
+    a uid of its own but sees every file other users may read: a class folder other users can
+    reach would hand every submission to every other. Refuse it, and say how to close it."""
+    from autograder.sandbox.levels import detect_isolation
+    from autograder.sandbox.python_env import untraversable_ancestor
+    if detect_isolation() != "uid":
+        return
+    for path, what in ((folder, "the submissions"), (out_dir, "the grades and feedback")):
+        path = path.resolve()
+        probe = path / "x"                  # the folder itself counts: its own o+x lets others in
+        if path.exists() and untraversable_ancestor(probe) is None:
+            raise BatchError(f"this machine only offers the 'uid' isolation level, where student code can "
+                             f"read every file other users may read, and {path} ({what}) is open to other "
+                             f"users: close it with `chmod o-rwx {shlex.quote(str(path))}` (or install "
+                             "bubblewrap, or grade as root where chroot works) and run the batch again")
+
+
 def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
     from autograder.staff.reports import write_summary
     config = load_config()
     try:
-        fixture_hash = load_fixture_set(fixture_folder("hidden"), config.hidden_seed).set_hash
+        fixture_hash = load_fixture_set(fixture_folder("hidden"), config.fixture_seed("hidden")).set_hash
     except FixtureError as exc:
         raise BatchError(str(exc)) from None
     if not folder.is_dir():
         raise BatchError(f"{folder} is not a folder of submissions")
+    refuse_open_folders_at_uid_level(folder, out_dir)
     try:
         export = find_export(folder)       # a Gradescope export: its folders, plus who submitted each
     except ExportError as exc:
         raise BatchError(str(exc)) from None
     annotate = export.annotate if export else (lambda record: record)
+    set_aside = [export.problem] if export and export.problem else []     # costs the names, never a grade
     entries, hidden = discover(export.folder if export else folder, out_dir)
     if not entries:
         raise BatchError(f"no submissions in {folder} (it holds no entries"
@@ -596,12 +617,13 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
     check_names = list(config.checks)
     kept, todo, notes = _plan(entries, out_dir, fixture_hash, force, chosen)
     records.update({sid: annotate(record) for sid, record in kept.items()})
+    notes[:0] = [printable(p) for p in set_aside]
     if hidden:
         notes.insert(0, f"left out {len(hidden)} hidden entr{'y' if len(hidden) == 1 else 'ies'} "
                         f"(dot-files, __MACOSX, the output folder): {printable(', '.join(hidden))[:200]}")
     for note in notes:
         print(note, file=progress_stream)
-    timeout_s = config.limits.total_timeout_s + GRADER_MARGIN_S
+    timeout_s = config.limits.total_wall_s + GRADER_MARGIN_S
     progress = Progress(len(records) + len(todo), kept=len(records), stream=progress_stream)
     notes_by_id = {e.id: e.note for e in todo}
     temp_dir, pool, integrity, flags = None, None, None, None
@@ -641,7 +663,7 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
         write_atomic(out_dir / "grades.csv", grades_csv(records.values(), check_names))
     signals.raise_pending()
     ordered = sorted(records.values(), key=lambda r: r["id"])
-    write_summary(ordered, config, out_dir, integrity=flags)
+    write_summary(ordered, config, out_dir, integrity=flags, notes=set_aside)
     return ordered
 
 
