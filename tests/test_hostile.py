@@ -10,12 +10,22 @@ attack (README, levels.py), the test says so by name instead of skipping the cas
 Each entry is scored against its honest twin (catalogue.toml's `twin`: the same code without
 the attack), graded for real at the same level once per session: no more points, and no
 check passed that the twin fails.
+
+Only this run's own state is looked at, so that other graders and other checkouts' tests may
+run on the same machine at the same time: the files, links and sleeping processes an attack
+leaves carry this run's tag (own_names); the sandbox uids whose files count are those this
+run's graders took (the kit appends each to the file CONVKIT_UID_SLOT_LOG names); the work
+dirs are this process's (named with its pid) or in the unprivileged grader's own TMPDIR; the
+kit's fingerprint is taken around each case. Time bounds are guards against a hang that hold
+on a loaded machine, never speed checks.
 """
 
 import hashlib
 import json
 import os
+import re
 import resource
+import secrets
 import shutil
 import socket
 import stat
@@ -31,22 +41,31 @@ import pytest
 from autograder.staff.catalogue import correct_solution, load_catalogue, write_zip
 from autograder.config import load_config
 from autograder.grading import GradingOptions, grade_submission
-from autograder.sandbox import LEVELS, detect_isolation, python_env
-from autograder.sandbox.uids import SLOT_COUNT, SLOT_UID_BASE
-from autograder.sandbox.workdirs import WORLD_WRITABLE_PLACES
+from autograder.sandbox import LEVELS, WORKDIR_PREFIX, detect_isolation, python_env
+from autograder.sandbox.jail import jail_dir
+from autograder.sandbox.uids import SLOT_LOG_ENV
+from autograder.sandbox.workdirs import WORLD_WRITABLE_PLACES, private_base
 from autograder.student import HELD_BYTES_CAP
-from helpers import HOSTILE, REPO, ROOT, TEMPLATE, assert_gradescope_schema, levels_under_test
+from helpers import (HOSTILE, OUT_OF_BUDGET, REPO, ROOT, TEMPLATE, assert_gradescope_schema,
+                     levels_under_test)
 
 CONFIG = load_config()
 CATALOGUE, _ = load_catalogue()
 UNPRIVILEGED = 65534
-# The slowest honest outcome is sleep_at_import (the import time limit) and an infinite
-# loop (two call time limits before the function is no longer called).
-BOUND_S = CONFIG.limits.import_timeout_s + 2 * CONFIG.limits.call_timeout_s + 30
+# A guard against a hang, not a speed check (speed is `make bench`'s): grading stops at its outer
+# wall-clock bound (total_wall_s) at the latest; the margin is for the grader's start and write-up
+# on a loaded machine (2 cores, 4 CPU hogs beside it: a process gets about a third of a core).
+# That grading stays well inside its budget (an infinite loop costs two call limits, not the
+# budget) is checked without a clock (OUT_OF_BUDGET).
+HANG_GUARD_S = CONFIG.limits.total_wall_s + 300
 KIT_STATE_DIR = Path("/opt/convkit")
-SCRATCH_PREFIX = "convkit-leftover"
-PLANTED = "convkit-w999999999-planted"
 SCRATCH_PARENT = "/var/tmp"            # world-traversable, and not the grader's own temp dir
+# This run's names for what the attacks leave behind: another run's are never counted or removed.
+RUN_TAG = f"{os.getpid()}-{secrets.token_hex(4)}"
+SCRATCH_PREFIX = f"convkit-leftover-{RUN_TAG}"
+PLANTED = f"convkit-w999999999-planted-{RUN_TAG}"      # still named like a dead grader's work dir
+SLEEP_S = f"1234.5{secrets.randbelow(10**6):06d}"       # fixed width: no run's is a prefix of another's
+OWN_NAMES = {"convkit-leftover": SCRATCH_PREFIX, "convkit-w999999999-planted": PLANTED, "1234.5": SLEEP_S}
 
 
 LEVELS_UNDER_TEST = levels_under_test()
@@ -81,11 +100,40 @@ def kit_fingerprint():
     return h.hexdigest()
 
 
-def watched_modes(extra=()):
-    """Mode and owner of the folders an attack could try to turn the grader against."""
+def own_names(source):
+    """An entry's source with this run's names (OWN_NAMES) for the files, links and sleepers it leaves."""
+    for shared, own in OWN_NAMES.items():
+        source = source.replace(shared, own)
+    return source
+
+
+def own_workdir_bases(level):
+    """The folders this process's sandboxes at ``level`` make their work dirs in (named with its pid)."""
+    if level == "chroot":
+        return [jail_dir(python_env.worker_python(drop_privileges=True)) / "work"]
+    return [private_base()]
+
+
+def own_workdirs(level, grader_tmp):
+    """Work dirs this case's grading left: this process's, or any in the unprivileged grader's own TMPDIR."""
+    if level == "process" and ROOT:
+        return sorted(str(p) for p in grader_tmp.glob(f"convkit-*/{WORKDIR_PREFIX}*"))
+    mine = f"{WORKDIR_PREFIX}{os.getpid()}-"
+    return sorted(str(p) for base in own_workdir_bases(level) if base.is_dir()
+                  for p in base.iterdir() if p.name.startswith(mine))
+
+
+def watched_paths(level, extra=()):
+    """The folders an attack could try to turn the grader against (of the jails, this run's)."""
     paths = [Path(p) for p in WORLD_WRITABLE_PLACES] + [KIT_STATE_DIR, KIT_STATE_DIR / "work", REPO,
-                                                      REPO / "build", *KIT_STATE_DIR.glob("jail-*/work"),
-                                                      *extra]
+                                                      REPO / "build", *extra]
+    if level == "chroot":
+        paths += own_workdir_bases(level)
+    return paths
+
+
+def watched_modes(paths):
+    """Mode and owner of ``paths`` (watched_paths)."""
     state = {}
     for path in paths:
         try:
@@ -96,9 +144,9 @@ def watched_modes(extra=()):
     return state
 
 
-def leftovers():
-    """What sandboxes left in world-writable folders: the attacks' files, planted links,
-    anything owned by a sandbox slot uid."""
+def leftovers(uids=()):
+    """What this run's sandboxes left in world-writable folders: the attacks' files and planted
+    links (this run's names), anything owned by ``uids`` (slot uids this run's graders took)."""
     found = []
     for place in WORLD_WRITABLE_PLACES:
         try:
@@ -110,13 +158,13 @@ def leftovers():
                 owner = os.lstat(os.path.join(place, name)).st_uid
             except FileNotFoundError:
                 continue
-            if name.startswith((SCRATCH_PREFIX, PLANTED)) or SLOT_UID_BASE <= owner < SLOT_UID_BASE + SLOT_COUNT:
+            if name.startswith((SCRATCH_PREFIX, PLANTED)) or owner in uids:
                 found.append(os.path.join(place, name))
     return found
 
 
 def remove_known_leftovers():
-    """After a 'process' run: its documented leftovers, so the next case starts clean."""
+    """After a 'process' run: its documented leftovers (this run's names only), so the next case starts clean."""
     for path in leftovers():
         if os.path.basename(path).startswith((SCRATCH_PREFIX, PLANTED)):
             subprocess.run(["rm", "-rf", "--", path], check=False)
@@ -154,24 +202,47 @@ class Listener:
 
 
 def sleepers():
-    out = subprocess.run(["pgrep", "-f", r"sleep.1234\.5"], capture_output=True, text=True).stdout   # sleep 1234.5, or Python's sleep(1234.5
+    """This run's outlive_grading sleepers: `sleep SLEEP_S`, or Python's sleep(SLEEP_S)."""
+    out = subprocess.run(["pgrep", "-f", f"sleep.{re.escape(SLEEP_S)}"], capture_output=True, text=True,
+                         timeout=120).stdout          # a guard against a hang: pgrep takes milliseconds
     return set(out.split())
 
 
-def leftover_sleepers(before, grace_s=5.0):
-    """outlive_grading's sleepers that appeared during this case and are still alive.
-
-    Other graders on the machine (another checkout's tests) may run the same entry at the
-    same moment; theirs are gone within their own grading, ours would live 1234.5 s."""
+def leftover_sleepers(before, grace_s=60.0):
+    """This run's sleepers that appeared during this case and are still alive ``grace_s`` later
+    (the wait ends as soon as they are gone: generous for a loaded machine, as they would live
+    over 1234 s). Another run's sleepers sleep another SLEEP_S and are never seen here."""
     deadline = time.monotonic() + grace_s
     while (new := sleepers() - before) and time.monotonic() < deadline:
         time.sleep(0.2)
     return sorted(new)
 
 
-@pytest.fixture(scope="module")
-def fingerprint_before():
-    return kit_fingerprint()
+@pytest.fixture(scope="module", autouse=True)
+def slot_log(tmp_path_factory):
+    """The file the kit appends each sandbox uid slot taken to, for this run's graders (subprocesses
+    included, as they inherit the variable): the uids whose files this run counts."""
+    log = tmp_path_factory.mktemp("uid-slots") / "taken"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(SLOT_LOG_ENV, str(log))
+        yield log
+
+
+def slots_taken(log, since):
+    """The uids appended to ``log`` after its first ``since`` bytes."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(since)
+            return {int(line) for line in f.read().split()}
+    except FileNotFoundError:
+        return set()
+
+
+def log_size(log):
+    try:
+        return log.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 @pytest.fixture(scope="module")
@@ -211,17 +282,25 @@ def unprivileged_kit(public_folder):
 
 
 def grade_as_unprivileged_user(kit_and_site, submission, out_dir):
-    """`python -m autograder grade --isolation process` as uid 65534; returns its exit code."""
+    """`python -m autograder grade --isolation process` as uid 65534; returns its exit code.
+    Its TMPDIR (where its work dirs go) is its own, beside out_dir: no other run shares it."""
     kit, site = kit_and_site
     out_dir.mkdir()
     os.chown(out_dir, UNPRIVILEGED, UNPRIVILEGED)
+    grader_tmp = grader_tmp_of(out_dir)
+    grader_tmp.mkdir(mode=0o700)
+    os.chown(grader_tmp, UNPRIVILEGED, UNPRIVILEGED)
     python = python_env.worker_python(drop_privileges=True)     # numpy, reachable by any uid
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(out_dir), "PYTHONPATH": f"{kit}:{site}", "TMPDIR": SCRATCH_PARENT,
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(out_dir), "PYTHONPATH": f"{kit}:{site}", "TMPDIR": str(grader_tmp),
            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "OPENBLAS_NUM_THREADS": "1", "LANG": "C.UTF-8"}
     cmd = ["setpriv", f"--reuid={UNPRIVILEGED}", f"--regid={UNPRIVILEGED}", "--clear-groups",
            python, "-m", "autograder", "grade", str(submission), "--out", str(out_dir),
            "--isolation", "process", "--quiet"]
-    return subprocess.run(cmd, cwd=kit, env=env, capture_output=True, text=True, timeout=BOUND_S + 30)
+    return subprocess.run(cmd, cwd=kit, env=env, capture_output=True, text=True, timeout=HANG_GUARD_S)
+
+
+def grader_tmp_of(out_dir):
+    return out_dir.with_name(out_dir.name + "-tmp")
 
 
 def grade(level, submission, out_dir, kit_and_site):
@@ -272,8 +351,8 @@ def test_every_hostile_entry_names_an_honest_twin_that_exists():
 
 @pytest.mark.parametrize("key", HOSTILE)
 @pytest.mark.parametrize("level", LEVELS_UNDER_TEST)
-def test_hostile_submission_gains_nothing_and_changes_nothing(key, level, fingerprint_before,
-                                                              public_folder, twin_grades, request):
+def test_hostile_submission_gains_nothing_and_changes_nothing(key, level, public_folder, twin_grades,
+                                                              slot_log, request):
     entry = CATALOGUE[key]
     kit_and_site = request.getfixturevalue("unprivileged_kit") if level == "process" and ROOT else None
     twin_score, twin_failed = twin_grade(entry.twin, level, public_folder, kit_and_site, twin_grades)
@@ -284,18 +363,21 @@ def test_hostile_submission_gains_nothing_and_changes_nothing(key, level, finger
     if level == "process" and ROOT:
         os.chown(marker_dir, UNPRIVILEGED, UNPRIVILEGED)    # the grader writes there if it unpickles
     listener = Listener()
-    source = (entry.source.replace("{KIT_ROOT}", str(REPO)).replace("{MARKER_DIR}", str(marker_dir))
+    source = (own_names(entry.source).replace("{KIT_ROOT}", str(REPO)).replace("{MARKER_DIR}", str(marker_dir))
               .replace("{PORT}", str(listener.port))
               .replace("{OTHER_STUDENT}", str(public_folder / "other_student" / "conv2d.py")))
     submission = write_zip(type(entry)(entry.key, entry.story, source=source), case / "sub.zip")
     submission.chmod(0o644)
     gradescope_results = Path("/autograder/results/results.json")
     gradescope_before = gradescope_results.exists()
-    modes_before = watched_modes([marker_dir, case])
+    watched = watched_paths(level, [marker_dir, case])
+    modes_before = watched_modes(watched)
     not_stopped = NOT_STOPPED_AT_PROCESS.get(key) if level == "process" else None
     sleepers_before = sleepers()
     in_this_process = not (level == "process" and ROOT)
     rss_before = peak_rss_bytes()
+    fingerprint_before = kit_fingerprint()     # around the case: an edit to the checkout meanwhile is not the attack's
+    slots_since = log_size(slot_log)
 
     started = time.monotonic()
     try:
@@ -307,7 +389,9 @@ def test_hostile_submission_gains_nothing_and_changes_nothing(key, level, finger
         assert_gradescope_schema(results)
         assert results["extra_data"]["grader_version"], "results.json is the grader's, not a forgery"
         assert results["extra_data"].get("isolation", level) == level
-        assert elapsed < BOUND_S, f"{key} took {elapsed:.1f} s"
+        assert elapsed < HANG_GUARD_S, f"{key} took {elapsed:.1f} s: grading did not stop at its budget"
+        assert not [words for words in OUT_OF_BUDGET if words in json.dumps(results)], \
+            f"{key} used up grading's whole time budget"
         assert results["extra_data"]["status"] == "graded", f"{key}: whatever the student's code does is its own failure, never ours"
         failed = failed_checks(results)
         score = results["score"]
@@ -330,10 +414,16 @@ def test_hostile_submission_gains_nothing_and_changes_nothing(key, level, finger
         assert not any(marker_dir.iterdir()), f"{key}: something was unpickled in the grader"
         assert not leftover_sleepers(sleepers_before), f"{key}: a process outlived grading"
         assert kit_fingerprint() == fingerprint_before, f"{key} changed the kit's files"
-        assert watched_modes([marker_dir, case]) == modes_before, f"{key} changed a folder outside its work dir"
+        modes_after = watched_modes(watched)     # of the folders there before (another run may make one)
+        assert {path: modes_after.get(path) for path in modes_before} == modes_before, \
+            f"{key} changed a folder outside its work dir"
         assert gradescope_results.exists() == gradescope_before, f"{key} wrote {gradescope_results}"
+        uids = slots_taken(slot_log, slots_since)
+        if level == "chroot":
+            assert uids, "the chroot level took no uid slot this run knows of: its leftovers would go unseen"
         if not_stopped is None:
-            assert leftovers() == [], f"{key} left files behind"
+            assert leftovers(uids) == [], f"{key} left files behind"
+            assert own_workdirs(level, grader_tmp_of(case / "out")) == [], f"{key}: a work dir outlived grading"
         if LEVELS[level].blocks_network:
             assert listener.received == [], f"{key} reached 127.0.0.1 from the {level} sandbox"
         elif key in NETWORK_ATTACKS:    # what this level cannot stop, named: the attack gets through
@@ -389,7 +479,7 @@ def test_process_level_is_refused_as_root(tmp_path):
         pytest.skip("the refusal concerns root")
     done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(REPO / "reference" / "conv2d.py"),
                            "--out", str(tmp_path / "out"), "--isolation", "process"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+                          cwd=REPO, capture_output=True, text=True, timeout=HANG_GUARD_S)   # refused at once
     assert done.returncode != 0
     assert "refusing to run student code as root" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout

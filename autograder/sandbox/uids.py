@@ -15,6 +15,9 @@ except ImportError:                    # not POSIX: the uid levels are unusable 
 SLOT_UID_BASE = 61000                  # 61000..61999, unused on Debian
 SLOT_COUNT = 1000
 SLOT_LOCK_DIR = Path("/run/convkit/uid-slots")
+# When set (by a test run), the path of a file each UidSlot appends its uid to, one line per slot
+# taken: which uids a run's graders used, its subprocesses' included (they inherit the variable).
+SLOT_LOG_ENV = "CONVKIT_UID_SLOT_LOG"
 
 
 def _live_pids_of_uid(uid: int) -> list[int]:
@@ -58,6 +61,18 @@ def kill_uid(uid: int, rounds: int = 100) -> None:
         time.sleep(0.005)
 
 
+def _log_slot(uid: int) -> None:
+    """Append ``uid`` to the file SLOT_LOG_ENV names, if any (one write: lines never interleave)."""
+    path = os.environ.get(SLOT_LOG_ENV)
+    if not path:
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, f"{uid}\n".encode())
+    finally:
+        os.close(fd)
+
+
 class UidSlot:
     """One of SLOT_COUNT uids, held for a sandbox's lifetime with a flock'ed file."""
 
@@ -74,6 +89,7 @@ class UidSlot:
                 continue
             self.uid, self._lock = SLOT_UID_BASE + slot, lock
             kill_uid(self.uid)                 # leftovers of a grader that crashed
+            _log_slot(self.uid)
             return
         raise RuntimeError("every sandbox uid slot is in use")
 
