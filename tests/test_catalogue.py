@@ -27,7 +27,7 @@ from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
 from autograder.fixtures import fixture_folder, load_fixture_set, write_fixture_set
 from autograder.grading import GradingOptions, grade_submission
-from helpers import CORRECT, REPO, SHAPE_BUGS
+from helpers import CORRECT, REPO, SHAPE_BUGS, hang_guard
 from helpers import grade
 
 TARGETS = ("col2im", "batch_col2im", "Conv2d.backward")
@@ -63,7 +63,7 @@ def test_mutation_tool_runs_end_to_end_on_a_few_mutants(tmp_path):
     summary_file = tmp_path / "summary.json"
     proc = subprocess.run([sys.executable, str(REPO / "tools" / "mutants.py"), "--limit", "5", "--jobs", "2",
                            "--out", str(tmp_path / "work"), "--json", str(summary_file)],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+                          cwd=REPO, capture_output=True, text=True, timeout=hang_guard(30))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads(summary_file.read_text())
     summary, mutants = data["summary"], data["mutants"]

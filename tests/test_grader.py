@@ -13,7 +13,7 @@ import pytest
 from assignment.fixture_builder import build_fixture_set
 from autograder.config import load_config
 from autograder.staff.catalogue import CATALOGUE_DIR, correct_solution, load_catalogue, write_zip
-from helpers import BUGS, REPO, TEMPLATE, assert_gradescope_schema, grade
+from helpers import BUGS, REPO, TEMPLATE, assert_gradescope_schema, grade, hang_guard
 
 CONFIG = load_config()
 CATALOGUE, EXAMPLES = load_catalogue()
@@ -93,7 +93,7 @@ def test_invalid_submission_exits_2_with_results_written(tmp_path):
         zf.writestr("conv.py", "x = 1\n")
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(bad), "--out", str(out)],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)
+                          cwd=REPO, capture_output=True, text=True, timeout=hang_guard(5))   # refused at once
     assert proc.returncode == 2, proc.stdout + proc.stderr
     results = json.loads((out / "results.json").read_text())
     assert_gradescope_schema(results)
@@ -104,7 +104,7 @@ def test_invalid_submission_exits_2_with_results_written(tmp_path):
 def test_graded_submission_exits_0_whatever_its_score(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(TEMPLATE), "--out", str(out)],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+                          cwd=REPO, capture_output=True, text=True, timeout=hang_guard(10))  # ~2 s idle
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads((out / "results.json").read_text())["score"] == 0
 

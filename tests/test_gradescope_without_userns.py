@@ -18,7 +18,7 @@ import pytest
 
 from autograder.staff.catalogue import load_catalogue
 from autograder.config import load_config
-from helpers import REPO
+from helpers import REPO, hang_guard
 from helpers import assert_gradescope_schema
 
 CONFIG = load_config()
@@ -27,7 +27,7 @@ WITHOUT_USERNS = [sys.executable, str(REPO / "tests" / "without_userns.py")]
 COL2IM_VALUES = {"col2im_overlap_sum", "col2im_adjoint", "col2im_channel_order", "col2im_uncovered_zero"}
 
 
-def run(args, env, cwd, timeout=900):
+def run(args, env, cwd, timeout=hang_guard(90)):     # setup.sh installs the pins: the slowest step
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 

@@ -23,6 +23,7 @@ import pytest
 from autograder.sandbox import LEVELS, Limits, LevelUnusable, Sandbox, workdirs
 from autograder.sandbox.jail import _outside_the_kit, jail_dir
 from autograder.sandbox.python_env import worker_python
+from helpers import hang_guard
 
 REPO = Path(__file__).resolve().parents[1]
 ROOT = os.geteuid() == 0
@@ -203,7 +204,7 @@ def test_the_probes_can_fail_without_the_filter():
     python = worker_python(drop_privileges=ROOT)
     drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if ROOT else []
     done = subprocess.run(drop + [python, "-I", "-c", code], capture_output=True, text=True,
-                          timeout=60, cwd="/")
+                          timeout=hang_guard(5), cwd="/")              # a Python start and numpy's import
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[1,", "1]", "False"]
 
@@ -258,10 +259,11 @@ def test_without_user_namespaces_bubblewrap_fails_and_detection_picks_chroot():
     probe = ("from autograder.sandbox import LEVELS, detect_isolation; "
              "print(detect_isolation(), LEVELS['bwrap'].unusable_reason() is not None)")
     done = subprocess.run(WITHOUT_USERNS + [sys.executable, "-c", probe], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=hang_guard(10))      # ~1 s idle
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["chroot", "True"]
-    plain = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
+    plain = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
+                           timeout=hang_guard(10))
     if LEVELS["bwrap"].unusable_reason() is None:      # the wrapper is what took bubblewrap away
         assert plain.stdout.split() == ["bwrap", "False"]
 

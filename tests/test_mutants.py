@@ -21,7 +21,7 @@ import pytest
 from assignment import fixture_builder as fb
 from autograder.config import load_config
 from autograder.fixtures import fixture_folder, load_fixture_set
-from helpers import REPO
+from helpers import REPO, hang_guard
 
 sys.path.insert(0, str(REPO / "tools"))
 import mutants  # noqa: E402
@@ -131,7 +131,7 @@ def test_a_few_mutants_through_the_real_path(tmp_path):
     summary_file = tmp_path / "run.json"
     proc = subprocess.run([sys.executable, str(REPO / "tools" / "mutants.py"), "--only", ",".join(ids),
                            "--jobs", "2", "--out", str(tmp_path / "work"), "--json", str(summary_file)],
-                          cwd=REPO, capture_output=True, text=True, timeout=900)
+                          cwd=REPO, capture_output=True, text=True, timeout=hang_guard(90))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     run = {m["id"]: m for m in json.loads(summary_file.read_text())["mutants"]}
     assert sorted(run) == sorted(ids)

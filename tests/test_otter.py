@@ -24,6 +24,7 @@ from autograder.staff.catalogue import correct_solution
 from autograder.staff import otter_bridge
 from autograder.staff.catalogue import write_examples
 from autograder.config import load_config
+from helpers import hang_guard
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # traitlets, imported by otter
 
@@ -84,7 +85,7 @@ def write_tamper_zip(dest, kernel_marker, parent_marker):
 
 
 def run(cmd, **kw):
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600, **kw)
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=hang_guard(60), **kw)
 
 
 def otter_run(zip_path, submission, out):

@@ -10,7 +10,7 @@ import sys
 
 from autograder.config import load_config
 from autograder.staff.catalogue import load_catalogue
-from helpers import BUGS, CORRECT, HOSTILE, NO_WORK, REPO, ROOT, SHAPE_BUGS, levels_under_test
+from helpers import BUGS, CORRECT, HOSTILE, NO_WORK, REPO, ROOT, SHAPE_BUGS, hang_guard, levels_under_test
 
 CATALOGUE, _ = load_catalogue()
 CONFIG = load_config()
@@ -92,6 +92,6 @@ def test_an_empty_parametrisation_fails_the_run(tmp_path):
         "import pytest\n\n@pytest.mark.parametrize('key', [])\ndef test_nothing(key):\n    pass\n")
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "-c", str(REPO / "pyproject.toml"), "--rootdir", str(tmp_path), str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=hang_guard(10))
     assert done.returncode != 0, done.stdout
     assert "Empty parameter set in 'test_nothing'" in done.stdout + done.stderr

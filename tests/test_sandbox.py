@@ -568,12 +568,12 @@ def test_detect_isolation_and_runtime_setup_line():
     assert BEST in ISOLATION_LEVELS
     if ROOT and not python_env.worker_venv_ready():
         pytest.skip("worker venv not built yet (python -m autograder.runtime)")
-    start = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "autograder.runtime"], capture_output=True,
-                          text=True, cwd=Path(__file__).resolve().parents[1], timeout=60)
+                          text=True, cwd=Path(__file__).resolve().parents[1],
+                          timeout=180)         # a guard against a hang: < 1 s of work when set up
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"sandbox isolation on this machine: {BEST} (")
-    assert time.monotonic() - start < 3        # < 1 s of work; slack for a loaded machine
+    assert "building" not in done.stderr, "set up already: nothing is rebuilt"   # not a clock: speed is bench's
 
 
 def test_limits_apply_inside_the_worker(tmp_path, level):

@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from helpers import REPO
+from helpers import REPO, hang_guard
 
 LAB = REPO / "examples" / "linear_lab"
 KIT = [sys.executable, "-m", "autograder", "--config", str(LAB / "config.toml")]
@@ -19,7 +19,7 @@ CORRECT = LAB / "reference" / "linear.py"    # the staff solution, graded as a s
 SOLUTIONS = LAB / "solutions"
 
 
-def run(args, cwd=REPO, timeout=600):
+def run(args, cwd=REPO, timeout=hang_guard(60)):
     env = {k: v for k, v in os.environ.items() if k not in ("AUTOGRADER_CONFIG", "PYTHONPATH")}
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
 

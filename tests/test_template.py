@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from autograder.staff.catalogue import correct_solution
-from helpers import REPO
+from helpers import REPO, hang_guard
 
 TEMPLATE_DIR = REPO / "student_template"
 
@@ -33,7 +33,8 @@ def run_in_copy(tmp_path, script, conv2d_source=None):
         shutil.copy(TEMPLATE_DIR / name, tmp_path / name)
     if conv2d_source is not None:
         (tmp_path / "conv2d.py").write_text(conv2d_source)
-    return subprocess.run([sys.executable, script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, script], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=hang_guard(10))
 
 
 def test_demo_on_untouched_template_prints_friendly_message(tmp_path):

@@ -16,7 +16,7 @@ import pytest
 
 from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
-from helpers import REPO
+from helpers import REPO, hang_guard
 from helpers import assert_gradescope_schema
 
 CONFIG = load_config()
@@ -24,7 +24,7 @@ CATALOGUE, EXAMPLES = load_catalogue()
 KIT = [sys.executable, "-m", "autograder"]
 
 
-def run(args, cwd=REPO, timeout=600, env=None, **kwargs):
+def run(args, cwd=REPO, timeout=hang_guard(60), env=None, **kwargs):
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout,
                           env=env or dict(os.environ), **kwargs)
 
@@ -62,12 +62,12 @@ def test_batch_of_50_with_sigkill_and_resume(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen(KIT + ["batch", str(subs), "--out", str(out)], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + hang_guard(20)               # waits: each ends once its condition holds
     while len(list(out.glob("submissions/*/batch.json"))) < 8 and time.monotonic() < deadline:
         time.sleep(0.2)
     os.kill(proc.pid, signal.SIGKILL)                           # the batch only: its graders must follow
     proc.wait()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + hang_guard(2)
     while grading_processes_of(out) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not grading_processes_of(out), "a grading process outlived the killed batch"
