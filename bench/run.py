@@ -212,15 +212,19 @@ def main(argv=None):
     parser.add_argument("--realistic-only", action="store_true",
                         help="rerun only the realistic-size hidden cases' cost (bench/realistic.py); "
                              "every other figure is the last run's")
+    parser.add_argument("--fairness-only", action="store_true",
+                        help="rerun only the fairness part (bench/fairness.py: one grade, three conditions); "
+                             "every other figure is the last run's")
     parser.add_argument("--render-only", action="store_true",
                         help="measure nothing: write RESULTS.md from the last kernels.json and grading.json")
     args = parser.parse_args(argv)
     m = machine()
-    measured = not (args.render_only or args.batch_only or args.realistic_only)   # else: the last run's, if any
+    measured = not (args.render_only or args.batch_only or args.realistic_only or args.fairness_only)
 
     def part(script, name, extra=()):
         path = BENCH / f"{name}.json"
-        if measured or (args.batch_only and name == "grading") or (args.realistic_only and name == "realistic"):
+        if measured or (args.batch_only and name == "grading") or (args.realistic_only and name == "realistic") \
+                or (args.fairness_only and name == "fairness"):
             return run_part(script, path, args.quick, extra)
         return json.loads(path.read_text()) if path.exists() else None
 
@@ -230,9 +234,11 @@ def main(argv=None):
     similarity = part("similarity.py", "similarity")
     realistic = part("realistic.py", "realistic")
     isolation = part("isolation.py", "isolation") if os.geteuid() == 0 else None   # chroot is root's
+    fairness = part("fairness.py", "fairness", [] if os.geteuid() == 0 else ["--levels", "bwrap"])
     kind = ("rendered again from the last measurements; the machine's load average is today's" if args.render_only
             else "batch throughput only; the other figures are the last full run's" if args.batch_only
             else "realistic-size cases only; the other figures are the last full run's" if args.realistic_only
+            else "fairness only; the other figures are the last full run's" if args.fairness_only
             else "quick run" if args.quick else "full run")
     lines = ["# Benchmark results", "",
              f"Written by `make bench` ({kind}) on {m['date']}.", "",
@@ -248,6 +254,10 @@ def main(argv=None):
         sys.path.insert(0, str(BENCH))
         from isolation import section as isolation_section
         lines += isolation_section(isolation)
+    if fairness:
+        sys.path.insert(0, str(BENCH))
+        from fairness import section as fairness_section
+        lines += fairness_section(fairness)
     (BENCH / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {BENCH / 'RESULTS.md'}")
     return 0
