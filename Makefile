@@ -8,6 +8,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 OTTER_STAMP := $(VENV)/.otter-$(shell cat requirements.txt requirements-otter.txt | cksum | cut -d' ' -f1)
 FIXTURES := build/fixtures/hidden/manifest.json
+# The hidden seed: staff-only, never shipped (assignment/config.toml's hidden_seed_file).
+HIDDEN_SEED := assignment/secrets/hidden_seed
 SUBMISSIONS ?=
 OUT ?= out/grades
 
@@ -20,7 +22,8 @@ help:
 	@echo "             make autograder                                    build/autograder.zip for Gradescope"
 	@echo "             make handout                                       build/handout.zip for students"
 	@echo "             make otter                                         build/otter/: otter-grader zip and tests"
-	@echo "TA:          make fixtures [SEED=N]                            (re)build the fixture sets"
+	@echo "TA:          make fixtures [NEW_SEED=1 | SEED=N]                (re)build the fixture sets from the secret hidden seed"
+	@echo "                                                                ($(HIDDEN_SEED)); NEW_SEED=1: a new random one (new term)"
 	@echo "             make verify                                        reference full, template zero, examples"
 	@echo "             make mutants [LIMIT=N]                             mutation score of the checks (tools/MUTANTS.md, mutants.json)"
 	@echo "Developer:   make test                                          the kit's whole test suite"
@@ -53,13 +56,16 @@ otter-setup: $(OTTER_STAMP)
 
 setup: venv sandbox otter-setup
 
-# Rebuilt when the reference, the lab's builder, checks or config change; a few seconds (the realistic
-# cases' oracle answers take most of it).
-$(FIXTURES): $(STAMP) assignment/config.toml reference/*.py assignment/*.py assignment/checks/*.py autograder/fixtures.py
+# Rebuilt when the reference, the lab's builder, checks, config or hidden seed change; a few seconds
+# (the realistic cases' oracle answers take most of it). With no hidden seed yet (a fresh clone) it
+# draws a random one into $(HIDDEN_SEED); $(wildcard) so that a missing seed file is no error.
+$(FIXTURES): $(STAMP) assignment/config.toml $(wildcard $(HIDDEN_SEED)) reference/*.py assignment/*.py \
+		assignment/checks/*.py autograder/fixtures.py autograder/seeds.py
 	$(PY) -m autograder fixtures
 
+# NEW_SEED=1 draws a new random hidden seed (a new term); SEED=N sets one (at least 2**64).
 fixtures: $(STAMP)
-	$(PY) -m autograder fixtures $(if $(SEED),--seed $(SEED))
+	$(PY) -m autograder fixtures $(if $(filter 1 yes true,$(NEW_SEED)),--new-seed) $(if $(SEED),--seed "$(SEED)")
 
 # --- instructor ---------------------------------------------------------------
 # FORCE=1 regrades everything; ONLY=alice,bob regrades exactly those ids; JOBS=N grading processes.

@@ -4,7 +4,8 @@
     python -m autograder grade SUBMISSION --out DIR     grade one zip / folder / .py file
     python -m autograder batch FOLDER --out OUT         grade every submission in FOLDER
     python -m autograder batch --examples --out OUT     grade the bundled example submissions
-    python -m autograder fixtures [--seed N]            build the hidden and public fixture sets
+    python -m autograder fixtures [--new-seed|--seed N] build the hidden and public fixture sets (the
+                                                        hidden seed: a staff-only file, autograder/seeds.py)
     python -m autograder verify                         reference full marks, template zero, examples
     python -m autograder package gradescope|handout     build autograder.zip / handout.zip
     python -m autograder export canvas --grades OUT/grades.csv --roster roster.csv --assignment "Lab 7"
@@ -19,7 +20,6 @@ is written in every case.
 
 import argparse
 import os
-import re
 import sys
 import traceback
 from pathlib import Path
@@ -91,42 +91,70 @@ def cmd_batch_grader(args):
     return serve_grading_process(Path(args.out), args.fixture_hash)
 
 
-def set_hidden_seed(config_path, seed):
-    """Rewrites `hidden_seed = N` in the config file, keeping everything else as it is."""
-    text = Path(config_path).read_text(encoding="utf-8")
-    new, count = re.subn(r"(?m)^(hidden_seed\s*=\s*)\d+", rf"\g<1>{seed}", text)
-    if count != 1:
-        raise ConfigError(f"{config_path}: expected one 'hidden_seed = N' line, found {count}")
-    Path(config_path).write_text(new, encoding="utf-8")
+KEEP_A_COPY = "keep a copy where the staff keep secrets: the same seed rebuilds the same hidden set"
+
+
+def _store_seed(config, seed, what):
+    """Stores `seed` as the lab's hidden seed and says so, never printing it (logs can be public)."""
+    from autograder.seeds import store_hidden_seed
+    path = store_hidden_seed(config.hidden_seed_path, seed)
+    print(f"{what}, stored in {path} (mode 0600, ignored by git, never packaged); {KEEP_A_COPY}")
+    return seed
+
+
+def _refuse_lost_seed(config, hidden_folder):
+    """A hidden set built from a seed file that is gone is never replaced silently: mid-term, a new
+    seed would change the hidden set between two students' grades."""
+    from autograder.seeds import NEW_SEED_COMMAND, SeedError
+    manifest = _old_manifest(hidden_folder)
+    if manifest and "seed_sha256" in manifest:
+        raise SeedError(f"the hidden seed file {config.hidden_seed_path} is missing, but the hidden set in "
+                        f"{hidden_folder} was built from it: restore that file from the staff's copy, or run "
+                        f"`{NEW_SEED_COMMAND}` to draw a new seed (the hidden set changes: do it between terms)")
+
+
+def hidden_seed_for(config, args, hidden_folder):
+    """The hidden seed to build from: --seed N or --new-seed (stored first), else the stored one, else
+    (a fresh clone) a random one, stored. SeedError, saying what to run, for a seed unfit to be secret."""
+    from autograder.seeds import check_hidden_seed, draw_hidden_seed, read_hidden_seed
+    if args.seed is not None:
+        check_hidden_seed(args.seed, config.public_seed)
+        return _store_seed(config, args.seed, "hidden seed set as given")
+    if args.new_seed:
+        return _store_seed(config, draw_hidden_seed(), "drew a new random hidden seed")
+    seed = read_hidden_seed(config.hidden_seed_path)
+    if seed is None:
+        _refuse_lost_seed(config, hidden_folder)
+        return _store_seed(config, draw_hidden_seed(), "no hidden seed yet (a fresh clone?): drew a random one")
+    check_hidden_seed(seed, config.public_seed)
+    return seed
 
 
 def cmd_fixtures(args):
     from autograder.lab import Lab
     config = load_config()
-    if args.seed is not None and args.seed != config.hidden_seed:
-        if args.seed == config.public_seed:
-            raise ConfigError(f"seed {args.seed} is the public seed; choose another for the hidden set")
-        set_hidden_seed(config.path, args.seed)
-        print(f"{config.path}: hidden_seed {config.hidden_seed} -> {args.seed}")
-        config = load_config()
     lab = Lab(config)
     root = Path(args.out) if args.out else lab.fixtures_root
-    for which, seed in (("hidden", config.hidden_seed), ("public", config.public_seed)):
+    hidden_seed = hidden_seed_for(config, args, root / "hidden")
+    for which, seed, source in (("hidden", hidden_seed, f"the seed in {config.hidden_seed_path}"),
+                                ("public", config.public_seed, f"seed {config.public_seed}")):
         folder = root / which
-        before = _old_hash(folder)
+        before = (_old_manifest(folder) or {}).get("set_hash")
         manifest = lab.builder.build_fixture_set(folder, seed, config, public=(which == "public"))
         change = "unchanged" if before == manifest["set_hash"] else f"was {before[:12] if before else 'absent'}"
-        print(f"{which} fixtures: seed {seed}, {len(manifest['files'])} files, "
+        print(f"{which} fixtures: {source}, {len(manifest['files'])} files, "
               f"set hash {manifest['set_hash'][:12]} ({change}) -> {folder}")
     return 0
 
 
-def _old_hash(folder):
+def _old_manifest(folder):
+    """The manifest of the set in `folder`, or None when there is no readable one."""
     import json
     try:
-        return json.loads((folder / "manifest.json").read_text())["set_hash"]
-    except (OSError, ValueError, KeyError):
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
         return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def cmd_check(args):
@@ -149,7 +177,7 @@ def cmd_package(args):
     build = {"gradescope": packaging.build_gradescope_zip, "handout": packaging.build_handout_zip}[args.what]
     try:
         dest = build(args.out)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, packaging.PackagingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     print(f"wrote {dest}")
@@ -172,6 +200,13 @@ interrupting: Ctrl-C (SIGINT) or SIGTERM stops the batch, keeps every finished g
 exit status: 0 done, 1 some entries are 'error', 2 bad arguments or folder, 128+signal
   when interrupted.
 make: make grade SUBMISSIONS=folder [OUT=out/grades] [JOBS=N] [FORCE=1] [ONLY=alice,bob]"""
+
+
+def _whole_number(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
 
 
 def _positive_int(text):
@@ -229,7 +264,11 @@ def build_parser():
     w.add_argument("--fixture-hash", required=True)
     w.set_defaults(func=cmd_batch_grader)
     f = sub.add_parser("fixtures", help="build the hidden and public fixture sets from the reference")
-    f.add_argument("--seed", type=int, help="new hidden seed (written into the lab's config.toml)")
+    seed = f.add_mutually_exclusive_group()
+    seed.add_argument("--new-seed", action="store_true",
+                      help="draw a new random hidden seed (a new term): the hidden set changes")
+    seed.add_argument("--seed", type=_whole_number, metavar="N",
+                      help="use N as the hidden seed (at least 2**64, not the public seed)")
     f.add_argument("--out", help="folder for hidden/ and public/ (default: the config's [fixtures] folder)")
     f.set_defaults(func=cmd_fixtures)
     for name, func, text in (("check", cmd_check, "public checks on your file, with points"),

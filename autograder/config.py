@@ -40,8 +40,10 @@ class Assignment:
 
 @dataclass(frozen=True)
 class Fixtures:
-    hidden_seed: int
-    public_seed: int
+    public_seed: int                    # ships with the handout: students build nothing secret from it
+    # The hidden seed's staff-only file, relative to config.toml's folder (autograder/seeds.py):
+    # never the seed itself here, as config.toml ships with every package.
+    hidden_seed_file: str = "secrets/hidden_seed"
     folder: str = "build/fixtures"      # holds hidden/ and public/, relative to the kit's root
 
 
@@ -117,6 +119,30 @@ class Config:
     def kit_path(self, relative):
         """A path the config names relative to the kit's root."""
         return KIT_ROOT / relative
+
+    @property
+    def hidden_seed_path(self):
+        """The hidden seed's staff-only file ([fixtures] hidden_seed_file, from config.toml's folder)."""
+        return self.path.parent / self.fixtures.hidden_seed_file
+
+    @property
+    def hidden_seed(self):
+        """The hidden seed, read from its staff-only file; SeedError (a ConfigError) when it is absent."""
+        from autograder.seeds import SeedError, read_hidden_seed
+        seed = read_hidden_seed(self.hidden_seed_path)
+        if seed is None:
+            raise SeedError(f"no hidden seed at {self.hidden_seed_path}: run `make fixtures` (it draws one "
+                            f"when there is none), or restore the staff's copy of that file")
+        return seed
+
+    def fixture_seed(self, which):
+        """The seed the `which` set ("hidden" or "public") must have been built from, or None for a
+        hidden set whose seed file is absent on purpose: a packaged grader gets the built set, never
+        its seed, and verifies the set by its manifest's sha256 alone."""
+        if which == "public":
+            return self.public_seed
+        from autograder.seeds import read_hidden_seed
+        return read_hidden_seed(self.hidden_seed_path)
 
 
 def _type_name(kind):
@@ -210,6 +236,7 @@ def load_config(path=None):
         raise ConfigError(f"config file not found: {path}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    _refuse_hidden_seed(data, path)
     unknown = set(data) - set(TABLES) - {"checks", "lab"}
     if unknown:
         raise ConfigError(f"{path}: unknown table [{sorted(unknown)[0]}] (the tables are: "
@@ -233,6 +260,14 @@ def load_config(path=None):
                     **sections)
     if not 0 < config.similarity_threshold <= 1:
         raise ConfigError(f"{path} [integrity]: similarity_threshold must be in (0, 1], a share of the code")
-    if config.hidden_seed == config.public_seed:
-        raise ConfigError(f"{path}: hidden_seed and public_seed must differ (students see the public set)")
     return config
+
+
+def _refuse_hidden_seed(data, path):
+    """A config.toml that still holds the hidden seed (it ships to students) is refused, saying what to run."""
+    fixtures = data.get("fixtures")
+    if isinstance(fixtures, dict) and "hidden_seed" in fixtures:
+        raise ConfigError(f"{path} [fixtures]: hidden_seed must not be in config.toml, which ships with the handout "
+                          f"and every grader package: delete that line (students may have that seed) and run "
+                          f"`make fixtures NEW_SEED=1`, which draws a new one into the staff-only file "
+                          f"hidden_seed_file names (default secrets/hidden_seed beside config.toml)")

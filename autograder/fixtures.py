@@ -2,7 +2,8 @@
 
 A fixture set is a folder holding `cases.json` (every case's parameters, the
 checks it serves and the names of its arrays), one `.npy` file per array, and
-`manifest.json` (seed, generator and numpy versions, sha256 of every file).
+`manifest.json` (the seed's digest, generator and numpy versions, sha256 of every
+file; never the seed, which would rebuild a hidden set: autograder/seeds.py).
 Sets are built from the reference by the lab's fixture builder, which hands its
 cases to `write_fixture_set`; the grader only reads them, so the grader can run where the reference is absent (Gradescope).
 
@@ -18,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.seeds import seed_digest
 
-GENERATOR_VERSION = 5           # bump when the case list or the file format changes
+GENERATOR_VERSION = 6           # bump when the case list or the file format changes (6: seed digest, no seed)
 MAX_ARRAY_BYTES = 64 * 2**20
 
 
@@ -122,10 +124,10 @@ def load_fixture_set(folder, expected_seed=None, which="hidden", lab=None):
         raise FixtureError(
             f"the {which} fixtures at {folder} were made by generator version "
             f"{manifest.get('generator_version')}, this grader needs {GENERATOR_VERSION}: run `{rebuild}`")
-    if expected_seed is not None and manifest.get("seed") != expected_seed:
-        raise FixtureError(
-            f"the {which} fixtures at {folder} were built with seed {manifest.get('seed')} but "
-            f"the lab's config.toml says {expected_seed}: run `{rebuild}`")
+    if expected_seed is not None and manifest.get("seed_sha256") != seed_digest(expected_seed):
+        # Worded without either seed: this message can reach a student's results.json.
+        raise FixtureError(f"the {which} fixtures at {folder} were built from another seed than the lab's "
+                           f"(config.toml's public_seed, or the staff's hidden seed file): run `{rebuild}`")
     on_disk = {p.name for p in folder.iterdir() if p.name != "manifest.json"}
     if on_disk != set(files):
         extra, missing = sorted(on_disk - set(files)), sorted(set(files) - on_disk)
@@ -161,7 +163,7 @@ def write_fixture_set(folder, seed, generated, public=False):
         cases.append(dict(id=case_id, kind=kind, params=params, checks=checks, arrays=sorted(arrays)))
     (tmp / "cases.json").write_text(json.dumps({"cases": cases}, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
-    manifest = dict(seed=seed, which="public" if public else "hidden",
+    manifest = dict(seed_sha256=seed_digest(seed), which="public" if public else "hidden",
                     generator_version=GENERATOR_VERSION, numpy_version=np.__version__,
                     files=files, set_hash=set_hash(files))
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")

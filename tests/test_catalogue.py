@@ -27,6 +27,7 @@ from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
 from autograder.fixtures import fixture_folder, load_fixture_set, write_fixture_set
 from autograder.grading import GradingOptions, grade_submission
+from autograder.seeds import store_hidden_seed
 from helpers import CORRECT, REPO, SHAPE_BUGS, hang_guard
 from helpers import grade
 
@@ -83,14 +84,13 @@ def test_mutation_tool_runs_end_to_end_on_a_few_mutants(tmp_path):
 
 def config_for(checks, seed, path):
     """A copy of the assignment config with only `checks` (so a small fixture set has a case for
-    each) and `seed` as the hidden seed."""
+    each) and `seed` as the hidden seed (in the copy's own seed file)."""
     text = CONFIG.path.read_text(encoding="utf-8")
     head, *tables = re.split(r"(?m)^(?=\[checks\.)", text)
     kept = [t for t in tables if re.match(r"\[checks\.(\w+)\]", t).group(1) in checks]
     assert len(kept) == len(checks)
-    head, count = re.subn(r"(?m)^hidden_seed\s*=\s*\d+", f"hidden_seed = {seed}", head)
-    assert count == 1
     path.write_text(head + "".join(kept), encoding="utf-8")
+    store_hidden_seed(load_config(path).hidden_seed_path, seed)
     return path
 
 

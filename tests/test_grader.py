@@ -12,6 +12,7 @@ import pytest
 
 from assignment.fixture_builder import build_fixture_set
 from autograder.config import load_config
+from autograder.seeds import seed_digest
 from autograder.staff.catalogue import CATALOGUE_DIR, correct_solution, load_catalogue, write_zip
 from helpers import BUGS, REPO, TEMPLATE, assert_gradescope_schema, grade, hang_guard
 
@@ -116,7 +117,8 @@ def test_fixture_build_is_deterministic_and_seeded(tmp_path):
     assert a == b
     assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in a["files"])
     assert a["set_hash"] != c["set_hash"]
-    assert a["numpy_version"] and a["seed"] == 123 and a["generator_version"]
+    assert a["numpy_version"] and a["seed_sha256"] == seed_digest(123) and a["generator_version"]
+    assert "seed" not in a          # a hidden set's manifest ships: it records only the seed's digest
 
 
 def copy_fixtures(tmp_path):
@@ -140,7 +142,7 @@ def test_fixture_set_from_another_seed_is_refused_without_naming_either_seed(tmp
     report, results = grade(REPO / "reference" / "conv2d.py", tmp_path, fixtures_root=root)
     assert report.status == "error"
     assert "built from another seed" in results["output"] and "make fixtures" in results["output"]
-    text = (tmp_path / "results.json").read_text() + (tmp_path / "feedback.md").read_text()
+    text = (tmp_path / "out" / "results.json").read_text() + (tmp_path / "out" / "feedback.md").read_text()
     assert str(CONFIG.hidden_seed) not in text and str(CONFIG.hidden_seed + 1) not in text
 
 

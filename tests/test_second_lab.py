@@ -11,6 +11,7 @@ import zipfile
 
 import pytest
 
+from autograder.config import load_config
 from helpers import REPO, hang_guard
 
 LAB = REPO / "examples" / "linear_lab"
@@ -29,7 +30,9 @@ def fixtures():
     """The lab's hidden and public sets, in its own [fixtures] folder (build/fixtures/linear_lab)."""
     result = run(KIT + ["fixtures"])
     assert result.returncode == 0, result.stderr
-    assert "hidden fixtures: seed 11" in result.stdout and "public fixtures: seed 5" in result.stdout
+    assert "hidden fixtures: the seed in" in result.stdout and "public fixtures: seed 5" in result.stdout
+    hidden_seed = load_config(LAB / "config.toml").hidden_seed
+    assert str(hidden_seed) not in result.stdout + result.stderr          # a staff secret, even in logs
     return REPO / "build" / "fixtures" / "linear_lab"
 
 

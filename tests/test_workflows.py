@@ -201,12 +201,14 @@ def test_fixtures_command_reports_hash_before_and_after(tmp_path):
     assert second.stdout.count("(unchanged)") == 2
 
 
-def test_new_seed_is_written_into_the_config(tmp_path):
-    from autograder.cli import set_hidden_seed
+def test_a_stored_hidden_seed_is_read_from_its_file_and_leaves_the_config_alone(tmp_path):
+    from autograder.seeds import store_hidden_seed
     config = tmp_path / "config.toml"
-    config.write_text((REPO / "assignment" / "config.toml").read_text())
-    set_hidden_seed(config, 4242)
-    assert load_config(config).hidden_seed == 4242
+    text = (REPO / "assignment" / "config.toml").read_text()
+    config.write_text(text)
+    store_hidden_seed(load_config(config).hidden_seed_path, 2**100 + 3)
+    assert load_config(config).hidden_seed == 2**100 + 3 and config.read_text() == text
+    assert load_config(config).hidden_seed_path == tmp_path / "secrets" / "hidden_seed"
     assert load_config(config).checks == CONFIG.checks
 
 

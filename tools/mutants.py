@@ -539,7 +539,8 @@ def grade_mutants(mutants, out_dir, jobs):
 
 # What defines the committed result (tools/mutants.json): the code mutated, the oracle, this tool, the
 # code that builds the hidden set (its arrays are not hashed: GEMM rounding may differ in the last bit
-# between CPUs, the cases do not), and the graded parts of the config.
+# between CPUs, the cases do not), and the graded parts of the config. Not the hidden seed: a staff
+# secret that each clone draws for itself (autograder/seeds.py), which a committed file must not name.
 HASHED_FILES = ("reference/conv2d.py", "reference/oracle.py", "reference/training.py", "tools/mutants.py",
                 "assignment/fixture_builder.py")
 DEFAULT_JSON = KIT_ROOT / "tools" / "mutants.json"
@@ -553,7 +554,7 @@ def inputs_hash():
     h = hashlib.sha256()
     for name in HASHED_FILES:
         h.update(name.encode() + b"\0" + (KIT_ROOT / name).read_bytes() + b"\0")
-    graded = dict(generator_version=GENERATOR_VERSION, numpy=np.__version__, hidden_seed=config.hidden_seed,
+    graded = dict(generator_version=GENERATOR_VERSION, numpy=np.__version__,
                   training_kernels=list(config.lab.training.kernels),
                   tolerances={d: config.tolerance(d) for d in ("float64", "float32")},
                   points={name: spec.points for name, spec in sorted(config.checks.items())})

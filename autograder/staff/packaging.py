@@ -13,22 +13,31 @@ Every package is made of these parts, never of hand-kept file lists:
 - the handout also gets the template's folder and the lab's README.md, figures/ and
   handout/ (its Makefile and requirements); Gradescope gets autograder/gradescope/.
 The reference never ships: expected answers travel only inside the fixture sets.
+The hidden seed never ships either (autograder/seeds.py): every zip is checked by
+refuse_secrets before it is written, which fails on the seed's file and on any file
+spelling the seed.
 """
 
 import ast
 import stat
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from autograder.config import KIT_ROOT, LAB_POINTER
 from autograder.fixtures import fixture_folder
 from autograder.lab import load_lab
+from autograder.seeds import MIN_HIDDEN_SEED, NEW_SEED_COMMAND
 
 ENGINE_DIR = KIT_ROOT / "autograder"
 STAFF_DIR = ENGINE_DIR / "staff"
 GRADESCOPE_DIR = ENGINE_DIR / "gradescope"
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)          # every entry's timestamp: same inputs, same zip
 EXECUTABLE = {"setup.sh", "run_autograder"}
+SECRETS_DIR = "secrets"                     # no file under a folder of this name ever ships
+
+
+class PackagingError(Exception):
+    """A package would hold a staff secret; the message says which file and what to do."""
 
 
 def _archive_name(path):
@@ -100,6 +109,41 @@ def handout_files(lab=None):
     return files
 
 
+def _data(source):
+    """The bytes of a file to package (given as bytes, str or a path)."""
+    return source if isinstance(source, bytes) else \
+        source.encode() if isinstance(source, str) else Path(source).read_bytes()
+
+
+def seed_spellings(seed):
+    """How a file could name the seed: in decimal, and in hex in either case (0x or not)."""
+    digits = f"{seed:x}"
+    return {str(seed).encode(), digits.encode(), digits.upper().encode()}
+
+
+def refuse_secrets(files, lab=None):
+    """Raises PackagingError when a file to ship (archive name -> source) is the lab's hidden seed
+    file or in a `secrets` folder, or spells the hidden seed (when this machine has it), or
+    when that seed is small enough to guess from the public set."""
+    lab = lab or load_lab()
+    seed_file = lab.config.hidden_seed_path.resolve()
+    for name, source in files.items():
+        if SECRETS_DIR in PurePosixPath(name).parts or \
+                (isinstance(source, Path) and source.resolve() == seed_file):
+            raise PackagingError(f"{name} is a staff secret ({seed_file.parent}): no package may hold it")
+    seed = lab.config.fixture_seed("hidden")
+    if seed is None:
+        return
+    if seed < MIN_HIDDEN_SEED:
+        raise PackagingError(f"the hidden seed in {seed_file} is small enough to guess: run "
+                             f"`{NEW_SEED_COMMAND}` (a random 128-bit seed), then package again")
+    spellings = seed_spellings(seed)
+    for name, source in files.items():
+        if any(s in _data(source) for s in spellings):
+            raise PackagingError(f"{name} spells the hidden seed (from {seed_file}): remove it from that file, "
+                                 f"or run `{NEW_SEED_COMMAND}` if it has been shared")
+
+
 def write_zip(dest, files):
     """Writes files (archive name -> Path, str or bytes) into dest, sorted, with FIXED_TIME, mode
     0644 (0755 for EXECUTABLE); written beside dest and renamed, so dest is never half a zip."""
@@ -109,8 +153,7 @@ def write_zip(dest, files):
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(files):
             source = files[name]
-            data = source if isinstance(source, bytes) else \
-                source.encode() if isinstance(source, str) else Path(source).read_bytes()
+            data = _data(source)
             info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
             info.external_attr = (stat.S_IFREG | (0o755 if name in EXECUTABLE else 0o644)) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -120,8 +163,12 @@ def write_zip(dest, files):
 
 
 def build_gradescope_zip(dest):
-    return write_zip(dest, gradescope_files())
+    files = gradescope_files()
+    refuse_secrets(files)
+    return write_zip(dest, files)
 
 
 def build_handout_zip(dest):
-    return write_zip(dest, handout_files())
+    files = handout_files()
+    refuse_secrets(files)
+    return write_zip(dest, files)
