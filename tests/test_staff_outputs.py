@@ -12,6 +12,8 @@ import html.parser
 import io
 import json
 import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from autograder.config import ConfigError, load_config
 from autograder.staff.gradescope_export import METADATA_FILE, find_export
 from autograder.staff.html_report import SECTIONS
 from autograder.staff.lms_export import EXPORTERS, join, read_grades, read_roster
-from helpers import TEMPLATE
+from helpers import REPO, TEMPLATE
 
 CATALOGUE, _ = load_catalogue()
 CORRECT = CATALOGUE["correct/lecture_loops"].source
@@ -164,6 +166,64 @@ def test_a_broken_metadata_file_is_a_clear_batch_error(tmp_path):
     assert cli.main(["batch", str(export), "--out", str(tmp_path / "out")]) == cli.EXIT_INVALID
 
 
+# A "billion laughs": nine levels of nine aliases, 552 bytes that a reader expanding the
+# aliases (str() of a name) turns into gigabytes (the one reported: 733 bytes, about 7 GB).
+ALIAS_BOMB = ("a: &a [" + ", ".join(['"lol"'] * 9) + "]\n"
+              + "".join(f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+              + textwrap.dedent("""\
+    submission_1001:
+      :submitters:
+      - :name: *i
+        :sid: '1001'
+        :email: ada@uni.example
+      :created_at: 2026-03-01 10:00:00.123456000 Z
+    """))
+
+
+def test_an_alias_bomb_in_the_metadata_is_refused_in_bounded_memory(tmp_path):
+    export = write_export(tmp_path)
+    (export / METADATA_FILE).write_text(ALIAS_BOMB, encoding="utf-8")
+    assert len(ALIAS_BOMB) < 600
+    # in a child with 1 GiB of address space: a reader that expands the aliases dies of MemoryError
+    read = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30)); "
+            "from autograder.staff.gradescope_export import find_export; "
+            "export = find_export(sys.argv[1]); print(len(export.submissions), export.problem)")
+    proc = subprocess.run([sys.executable, "-c", read, str(tmp_path)], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("0 ") and "YAML aliases" in proc.stdout, proc.stdout
+
+
+def test_metadata_with_aliases_is_set_aside_and_every_submission_is_still_graded(tmp_path):
+    # The names are an enrichment: metadata that cannot be trusted costs the names, never the grades.
+    export = write_export(tmp_path / "download")
+    for folder in ("submission_1002", "submission_1004", "submission_1006"):     # two are enough
+        for path in (export / folder).iterdir():
+            path.unlink()
+        (export / folder).rmdir()
+    aliased = METADATA.replace(":email: ada@uni.example", ":email: &mail ada@uni.example", 1)
+    (export / METADATA_FILE).write_text(aliased.replace(":email: grace@uni.example", ":email: *mail", 1),
+                                        encoding="utf-8")
+    out, console = tmp_path / "out", io.StringIO()
+    run_batch(tmp_path / "download", out, jobs=2, progress_stream=console)
+    assert f"{METADATA_FILE} uses YAML aliases" in console.getvalue() and "graded without" in console.getvalue()
+    assert cli.main(["batch", str(tmp_path / "download"), "--out", str(out)]) == cli.EXIT_GRADED     # resumed
+    rows = grades_rows(out)
+    assert sorted(rows) == ["submission_1001", "submission_1003"]
+    assert float(rows["submission_1001"]["score"]) == 100.0 and rows["submission_1003"]["status"] == "graded"
+    assert rows["submission_1001"]["student_name"] == ""            # the columns stay, empty
+    assert "submission\\_metadata.yml uses YAML aliases" in (out / "summary.md").read_text(encoding="utf-8")
+
+
+def test_metadata_past_the_size_cap_is_set_aside_before_it_is_parsed(tmp_path, monkeypatch):
+    from autograder.staff import gradescope_export
+    write_export(tmp_path)
+    monkeypatch.setattr(gradescope_export, "MAX_METADATA_BYTES", 1000)
+    monkeypatch.setattr(gradescope_export, "_parse_yaml", lambda text: pytest.fail("parsed past the size cap"))
+    export = find_export(tmp_path)
+    assert export.submissions == {} and "is larger than" in export.problem
+
+
 # --- 3. integrity flags ----------------------------------------------------------------------
 
 def test_flags_identical_not_attempted_and_similar_without_changing_scores(graded_export):
@@ -248,6 +308,93 @@ def test_a_padded_file_is_flagged_not_compared(monkeypatch):
     assert report.too_large == ["padded"]
     assert {(p.a, p.b) for p in report.similar} == {("lecture", "lecture_bug")}
     assert "too large to compare" in " ".join(report.flags_by_id()["padded"])
+
+
+def conv2d_files(folder, sources):
+    """[(id, path)] of one conv2d.py per id, as the batch hands its entries to the integrity job."""
+    files = []
+    for sid, source in sources.items():
+        (folder / sid).mkdir(parents=True)
+        (folder / sid / "conv2d.py").write_text(source, encoding="utf-8")
+        files.append((sid, folder / sid))
+    return files
+
+
+def test_a_file_nested_too_deeply_costs_only_its_own_flags(tmp_path):
+    # Its col2im's syntax tree is too deep for ast.dump: that lost every student's flags.
+    from autograder.staff.integrity_job import IntegrityJob
+    deep = CATALOGUE["hostile/nest_past_the_integrity_check"].source
+    files = conv2d_files(tmp_path, {"lecture": CORRECT, "copy": CORRECT, "lecture_bug": BUGGY,
+                                    "blank": TEMPLATE_SOURCE, "deep": deep})
+    report, problem = IntegrityJob(files, 0.8).result()
+    assert problem == "" and report is not None, problem
+    assert (report.not_attempted, report.identical) == (["blank"], [["copy", "lecture"]])
+    pairs = {(p.a, p.b) for p in report.similar}
+    assert ("lecture", "lecture_bug") in pairs and not any("deep" in pair for pair in pairs)
+    assert report.flags_by_id()["deep"] == ["could not be compared: nested too deeply"]
+    assert report.compared == 4 and report.problem == ""
+
+
+def test_code_is_compared_as_python_decodes_it(tmp_path):
+    # A copy saved as UTF-7 runs as the copied code; a coding declaration is honoured, not refused.
+    hidden = CATALOGUE["hostile/copy_hidden_in_utf7"].source
+    assert "col2im" not in hidden and CATALOGUE["hostile/copy_hidden_in_utf7"].twin == "correct/lecture_loops"
+    latin = "# -*- coding: latin-1 -*-\n" + OTHER_CORRECT
+    files = conv2d_files(tmp_path, {"lecture": CORRECT, "utf7_copy": hidden, "einsum": OTHER_CORRECT,
+                                    "latin": latin})
+    report = integrity.check_batch(integrity.read_sources(files), 0.8, TEMPLATE_SOURCE)
+    assert report.identical == [["einsum", "latin"], ["lecture", "utf7_copy"]]
+    assert ("lecture", "utf7_copy") in {(p.a, p.b) for p in report.similar}
+    assert report.not_compared == {}
+
+
+def test_a_file_copydetect_fails_on_costs_only_its_own_similarity(monkeypatch):
+    import copydetect.detector
+    lexed = copydetect.detector.filter_code
+
+    def fragile(code, *args, **kwargs):          # as if the lexer broke on one student's file
+        if "FRAGILE" in code:
+            raise ValueError("lexer failed")
+        return lexed(code, *args, **kwargs)
+    monkeypatch.setattr(copydetect.detector, "filter_code", fragile)
+    sources = {"lecture": CORRECT, "lecture_bug": BUGGY, "odd": "# FRAGILE\n" + BUGGY, "blank": TEMPLATE_SOURCE}
+    report = integrity.check_batch(sources, threshold=0.8, template_source=TEMPLATE_SOURCE)
+    assert report.problem == ""
+    assert {(p.a, p.b) for p in report.similar} == {("lecture", "lecture_bug")}
+    assert report.identical == [["lecture_bug", "odd"]] and report.not_attempted == ["blank"]
+    assert report.flags_by_id()["odd"] == ["not compared for similarity: copydetect failed on it (ValueError)",
+                                           "identical to lecture_bug"]
+
+
+def test_no_file_can_cost_the_others_their_flags():
+    # Whatever one file holds (the reader refuses most of these; the report must not need it to),
+    # it costs at most its own flags, with the reason.
+    odd = {"nul": CORRECT + "\n_x = 1\x00\n", "surrogate": CORRECT + "\n_s = '\ud800'\n",
+           "long_line": CORRECT + "\n_x = " + "1 + " * 15000 + "1\n", "unclosed": CORRECT + '\n"""never closed\n',
+           "no_such_codec": "# coding: no-such-codec\n" + CORRECT, "bad_utf7": "# coding: utf-7\n_x = '+2D0-'\n",
+           "deep": CORRECT + "\n\ndef col2im():\n    return x" + ".y" * 1500 + "\n", "empty": ""}
+    report = integrity.check_batch({"lecture": CORRECT, "copy": CORRECT, **odd}, 0.8, TEMPLATE_SOURCE)
+    assert report.problem == "" and report.identical == [["copy", "lecture"]]
+    assert ("copy", "lecture") in {(p.a, p.b) for p in report.similar}
+    assert report.not_compared == {
+        "surrogate": "could not be compared: not valid text in its declared encoding",
+        "bad_utf7": "could not be compared: not valid text in its declared encoding",
+        "no_such_codec": "could not be compared: its coding declaration names no codec Python can use here",
+        "deep": "could not be compared: nested too deeply"}
+
+
+def test_files_left_out_are_listed_with_the_reason_as_text(tmp_path):
+    from autograder.staff.reports import write_summary
+    name = "<b>deep</b>|x"
+    report = integrity.IntegrityReport(threshold=0.8, not_compared={name: "could not be compared: nested too deeply"})
+    records = [dict(id=name, status="graded", score=100.0, max_score=100, checks={}, passed=[], message="",
+                    fixture_set_hash="abc")]
+    write_summary(records, load_config(), tmp_path, integrity=(report, ""))
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "- &lt;b&gt;deep&lt;/b&gt;\\|x: could not be compared: nested too deeply" in summary
+    assert "&lt;b&gt;deep&lt;/b&gt;|x: could not be compared: nested too deeply" in page      # the integrity section
+    assert "<b>deep" not in summary + page
 
 
 def test_side_by_side_view_keeps_student_code_and_names_inert():

@@ -7,6 +7,7 @@ by the benchmarks; never shipped to students or to Gradescope.
 """
 
 import ast
+import base64
 import tomllib
 import types
 import zipfile
@@ -107,14 +108,33 @@ def _apply(base_source, table, key):
         count = source.count(edit["old"])
         if count != 1:
             raise ValueError(f"{key}: text to replace occurs {count} times in its base, expected once: {edit['old']!r}")
-        source = source.replace(edit["old"], edit["new"])
+        source = source.replace(edit["old"], _new_text(edit))
     if "prepend" in table:
         # After the module docstring and imports would be nicer, but first is what "at import" means.
         source = table["prepend"].lstrip("\n") + "\n" + source
     if "append_lines" in table:            # {line = "... {i} ...", count = N}: padding too long to write out
         lines = table["append_lines"]
         source += "\n" + "\n".join(lines["line"].format(i=i) for i in range(lines["count"])) + "\n"
+    if "coding" in table:
+        source = _with_coding(source, table["coding"], key)
     return source
+
+
+def _new_text(edit):
+    """An edit's new text; `{repeat}` in it stands for repeat.text written repeat.count times
+    (an expression too long to write out)."""
+    if "repeat" not in edit:
+        return edit["new"]
+    return edit["new"].replace("{repeat}", edit["repeat"]["text"] * edit["repeat"]["count"])
+
+
+def _with_coding(source, coding, key):
+    """The source as a file declaring `# coding: utf-7`, every character after that line in
+    UTF-7's base64 form: what Python runs is the source, what a byte-wise comparison sees is noise."""
+    if coding != "utf-7":
+        raise ValueError(f"{key}: coding {coding!r} is not supported (only utf-7)")
+    shifted = base64.b64encode(source.encode("utf-16-be")).decode("ascii").rstrip("=")
+    return f"# coding: utf-7\n+{shifted}-\n"
 
 
 def load_catalogue(folder=CATALOGUE_DIR):

@@ -11,7 +11,10 @@ keys keep their leading colon):
 
 `python -m autograder batch EXPORT` grades the submission folders as usual; this
 module adds each one's names, emails, SIDs and submission time to its row.
-The file is read with YAML's safe loader only (it holds student-typed text).
+The file is read with YAML's safe loader only (it holds student-typed text), after its
+size is checked and with YAML aliases refused: nine levels of nine aliases make a file of
+a few hundred bytes name a list of billions of items. Names are an enrichment: metadata
+set aside for either reason costs the student columns (left empty), never a grade.
 """
 
 import datetime
@@ -26,6 +29,11 @@ JOIN = "; "                            # between the members of a group submissi
 
 class ExportError(Exception):
     """The export's metadata cannot be read; the message says why."""
+
+
+class SetAside(Exception):
+    """The metadata is refused before it is built (too large, aliases); the message says why,
+    after the file's path ('is larger than ...')."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class ExportedSubmission:
 class GradescopeExport:
     folder: Path             # holds the metadata file and the submission folders
     submissions: dict        # folder name -> ExportedSubmission
+    problem: str = ""        # why the metadata was set aside ('' when it was read)
 
     def annotate(self, record):
         """Adds the student columns to a batch record (matched by the folder it was graded from)."""
@@ -73,13 +82,16 @@ def find_export(folder):
 
 
 def read_export(folder):
+    """The export in `folder`: its submissions' metadata, or none and the reason it was set aside.
+    ExportError: the file cannot be read, or is not YAML mapping folders to metadata."""
+    import yaml
     folder = Path(folder)
     path = folder / METADATA_FILE
     try:
-        import yaml
-        if path.stat().st_size > MAX_METADATA_BYTES:
-            raise ExportError(f"{path} is larger than {MAX_METADATA_BYTES // 2**20} MiB; is it the export's?")
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = _parse_yaml(_read_capped(path))
+    except SetAside as exc:
+        return GradescopeExport(folder, {}, f"{path} {exc}; it was set aside: every submission is graded without "
+                                            "the students' names, emails, SIDs and submission times")
     except (OSError, UnicodeDecodeError) as exc:
         raise ExportError(f"cannot read {path}: {exc}") from None
     except yaml.YAMLError as exc:
@@ -87,6 +99,29 @@ def read_export(folder):
     if not isinstance(data, dict):
         raise ExportError(f"{path} does not map submission folders to their metadata")
     return GradescopeExport(folder, {str(key): _submission(str(key), value) for key, value in data.items()})
+
+
+def _read_capped(path):
+    """The file's text, its size checked before it is read and the read itself capped."""
+    too_large = SetAside(f"is larger than {MAX_METADATA_BYTES // 2**20} MiB")
+    if path.stat().st_size > MAX_METADATA_BYTES:
+        raise too_large
+    with open(path, "rb") as f:
+        raw = f.read(MAX_METADATA_BYTES + 1)          # it may have grown since
+    if len(raw) > MAX_METADATA_BYTES:
+        raise too_large
+    return raw.decode("utf-8")
+
+
+def _parse_yaml(text):
+    """The document, by YAML's safe loader; aliases are refused from the event stream, before
+    anything is built (the C parser when PyYAML has it)."""
+    import yaml
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=loader)):
+        raise SetAside("uses YAML aliases (*name), which can make a small file expand to "
+                       "gigabytes, so this reader refuses them")
+    return yaml.load(text, Loader=loader)
 
 
 def _field(table, name):
@@ -97,7 +132,10 @@ def _field(table, name):
 
 
 def _text(value):
-    return "" if value is None else " ".join(str(value).split())[:200]
+    """One line of at most 200 characters from a scalar; a list or mapping where text belongs gives ''."""
+    if not isinstance(value, (str, int, float, datetime.date)):
+        return ""
+    return " ".join(str(value).split())[:200]
 
 
 def _submission(key, meta):

@@ -129,6 +129,10 @@ def _integrity(stats):
             "code is removed.</p>")
     if report.problem:
         body += f"<p class='bad'>{esc(report.problem)}</p>"
+    if report.not_compared:
+        body += (f"<h3>Left out of comparisons: {len(report.not_compared)}</h3><p>Only their own flags are "
+                 f"missing.</p><ul>" + "".join(f"<li>{esc(sid)}: {esc(why)}</li>"
+                                               for sid, why in sorted(report.not_compared.items())) + "</ul>")
     groups = report.identical
     body += f"<h3>Identical code (comments and whitespace ignored): {len(groups)} group(s)</h3>"
     body += "<ul>" + "".join(f"<li>{', '.join(esc(s) for s in g)}</li>" for g in groups) + "</ul>" if groups else ""

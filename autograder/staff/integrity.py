@@ -11,11 +11,17 @@ file (read again with the grader's own safe reader, never imported or run):
   starter code never counts. Pairs at or above [integrity] similarity_threshold
   (the lab's config.toml) are listed.
 
+Code is compared as Python decodes it: a `# coding: utf-7` file runs as its decoded
+text, so that is what is compared. One file's trouble (nested too deeply for the
+syntax-tree comparison, text its declared codec cannot decode, a file copydetect fails
+on) costs that file's own flags only, and the report names it with the reason.
+
 Flags are advisory: nothing here reads or changes a score.
 """
 
 import ast
 import hashlib
+import importlib.util
 import io
 import logging
 import re
@@ -25,6 +31,7 @@ import tokenize
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 
 from autograder.lab import load_lab
@@ -56,6 +63,7 @@ class IntegrityReport:
     identical: list = field(default_factory=list)      # groups (lists) of ids, each of 2 or more
     similar: list = field(default_factory=list)        # SimilarPair, highest first
     too_large: list = field(default_factory=list)      # ids left out of the similarity check (size)
+    not_compared: dict = field(default_factory=dict)   # id -> why it was left out ('could not be compared: ...')
     similarity_seconds: float = 0.0
     similarity_html: str = ""                          # copydetect's side-by-side view ("" if no pair)
     problem: str = ""                                  # why similarity could not run, if it could not
@@ -67,6 +75,8 @@ class IntegrityReport:
             flags[sid].append("not attempted")
         for sid in self.too_large:
             flags[sid].append(f"too large to compare (over {SIMILARITY_MAX_BYTES // 1024} KiB)")
+        for sid, why in self.not_compared.items():
+            flags[sid].append(why)
         for group in self.identical:
             for sid in group:
                 flags[sid].append("identical to " + ", ".join(o for o in group if o != sid))
@@ -79,6 +89,67 @@ class IntegrityReport:
             flags[sid].append(f"similar to {other} ({top:.0%})" if len(others) == 1
                               else f"similar to {len(others)} others (up to {top:.0%})")
         return dict(flags)
+
+
+class NotComparable(Exception):
+    """One file cannot be compared; the message says why, in the staff's words."""
+
+
+@dataclass(frozen=True)
+class CodeView:
+    """One submission's code as every comparison reads it, computed once."""
+    text: str          # as Python decodes the file (python_text)
+    size: int          # bytes of that text in UTF-8: what copydetect would read
+    code: str          # normalised_code(text): what 'identical' compares
+    parts: object      # _student_parts(text): what 'not attempted' compares (None: does not parse)
+
+
+def code_view(source):
+    """The CodeView of one file; NotComparable says why there is none."""
+    try:
+        text = python_text(source)
+        return CodeView(text, len(text.encode("utf-8")), normalised_code(text), _student_parts(text))
+    except NotComparable:
+        raise
+    except RecursionError:             # ast.dump of a deep expression (Python compiles 0+0+... of 1500 terms)
+        raise NotComparable("nested too deeply") from None
+    except MemoryError:
+        raise NotComparable("too large to hold in memory") from None
+    except UnicodeError:               # bytes its codec cannot decode, lone surrogates
+        raise NotComparable("not valid text in its declared encoding") from None
+    except SyntaxError:                # detect_encoding: a codec Python does not know, or not with a BOM
+        raise NotComparable("its coding declaration names no codec Python can use here") from None
+    except Exception as exc:           # anything else: this file's flags, never the report
+        raise NotComparable(f"reading it failed ({type(exc).__name__})") from None
+
+
+def python_text(source):
+    """The source as Python reads the file the grader writes from it (UTF-8 bytes).
+
+    A coding declaration other than UTF-8 is honoured exactly as the interpreter does
+    (tokenize.detect_encoding, then importlib's decode_source), so a file saved as
+    `# coding: utf-7` is compared as the code that runs, not as its noise. Bounded: the
+    reader capped the bytes at its source limit and already decoded them once to compile them.
+    """
+    raw = source.encode("utf-8")
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    if encoding in ("utf-8", "utf-8-sig"):
+        return source
+    text = importlib.util.decode_source(raw)
+    if len(text) > len(raw):           # no text codec does this; a guarantee, not a guess
+        raise NotComparable("its declared encoding makes it longer than its bytes")
+    return text
+
+
+def readable_views(sources):
+    """({id: CodeView}, {id: 'could not be compared: why'}) for {id: source}."""
+    views, left_out = {}, {}
+    for sid, source in sources.items():
+        try:
+            views[sid] = code_view(source)
+        except NotComparable as exc:
+            left_out[sid] = f"could not be compared: {exc}"
+    return views, left_out
 
 
 def normalised_code(source):
@@ -123,9 +194,14 @@ def is_not_attempted(source, template_source):
 
 def identical_groups(sources):
     """Groups of 2+ ids whose normalised code is the same, largest first."""
+    return _same_code_groups({sid: normalised_code(source) for sid, source in sources.items()})
+
+
+def _same_code_groups(codes):
+    """Groups of 2+ ids of {id: normalised code} with the same code, largest first."""
     by_code = defaultdict(list)
-    for sid, source in sources.items():
-        by_code[hashlib.sha256(normalised_code(source).encode()).hexdigest()].append(sid)
+    for sid, code in codes.items():
+        by_code[hashlib.sha256(code.encode()).hexdigest()].append(sid)
     groups = [sorted(ids) for ids in by_code.values() if len(ids) > 1]
     return sorted(groups, key=lambda g: (-len(g), g))
 
@@ -168,9 +244,34 @@ def similar_pairs(sources, template_source, threshold):
             pairs.sort(key=lambda p: (-p.score, p.a, p.b))
             # add_file(testref) appends to both lists alike: a file's row is also its column
             row_of = {label_to_id[f]: n for n, f in enumerate(detector.test_files)}
-            html = _side_by_side(detector, pairs[:SIDE_BY_SIDE_PAIRS], row_of, threshold) if pairs else ""
+            html = _view_or_why(detector, pairs[:SIDE_BY_SIDE_PAIRS], row_of, threshold) if pairs else ""
         html = (html or "").replace(str(tmp) + "/", "")
     return pairs, html
+
+
+def _view_or_why(detector, pairs, row_of, threshold):
+    """_side_by_side's page, or a one-line page saying why there is none: the view's failure
+    (it highlights every listed file) never costs the pairs."""
+    try:
+        return _side_by_side(detector, pairs, row_of, threshold)
+    except Exception as exc:
+        return f"<p>copydetect's side-by-side view could not be made: {escape(repr(exc)[:300])}</p>"
+
+
+def _fingerprint_failures(sources):
+    """{id: why} of the files copydetect cannot fingerprint, each tried alone (its reader and
+    lexer are per file; comparing fingerprints is plain arithmetic)."""
+    from copydetect import CodeFingerprint, defaults
+    window = defaults.GUARANTEE_THRESHOLD - defaults.NOISE_THRESHOLD + 1
+    failing = {}
+    for sid, text in sources.items():
+        try:
+            with warnings.catch_warnings(), _quiet_logging():
+                warnings.simplefilter("ignore")
+                CodeFingerprint(None, defaults.NOISE_THRESHOLD, window, fp=io.StringIO(text), language="python")
+        except Exception as exc:
+            failing[sid] = f"not compared for similarity: copydetect failed on it ({type(exc).__name__})"
+    return failing
 
 
 def _side_by_side(detector, pairs, row_of, threshold):
@@ -233,22 +334,43 @@ class _quiet_logging:
 
 
 def check_batch(sources, threshold, template_source=None):
-    """The integrity report for {id: source} (submissions that could not be read are left out)."""
+    """The integrity report for {id: source} (submissions that could not be read are left out;
+    a file that cannot be compared is listed in not_compared and costs no other file's flags)."""
     template_source = template_source if template_source is not None else load_lab().template.read_text(encoding="utf-8")
-    report = IntegrityReport(threshold=threshold, compared=len(sources))
-    report.not_attempted = sorted(sid for sid, src in sources.items() if is_not_attempted(src, template_source))
+    views, left_out = readable_views(sources)
+    report = IntegrityReport(threshold=threshold, compared=len(views), not_compared=left_out)
+    stub = _student_parts(template_source)
+    report.not_attempted = sorted(sid for sid, v in views.items() if v.parts is not None and v.parts == stub)
     # An untouched template is "not attempted"; every copy of it being "identical" would say nothing more.
-    attempted = {sid: src for sid, src in sources.items() if sid not in set(report.not_attempted)}
-    report.identical = identical_groups(attempted)
-    report.too_large = sorted(sid for sid, src in attempted.items() if len(src.encode()) > SIMILARITY_MAX_BYTES)
-    comparable = {sid: src for sid, src in attempted.items() if sid not in set(report.too_large)}
+    attempted = {sid: v for sid, v in views.items() if sid not in set(report.not_attempted)}
+    report.identical = _same_code_groups({sid: v.code for sid, v in attempted.items()})
+    report.too_large = sorted(sid for sid, v in attempted.items() if v.size > SIMILARITY_MAX_BYTES)
+    comparable = {sid: v.text for sid, v in attempted.items() if sid not in set(report.too_large)}
     started = time.monotonic()
-    try:
-        report.similar, report.similarity_html = similar_pairs(comparable, template_source, threshold)
-    except Exception as exc:           # a library failure costs the similarity section, never the batch
-        report.problem = f"similarity could not be computed: {exc!r}"[:300]
+    _add_similarity(report, comparable, template_source)
     report.similarity_seconds = time.monotonic() - started
     return report
+
+
+def _add_similarity(report, sources, template_source):
+    """Fills report.similar and its view. If copydetect fails, the files it cannot read alone
+    are left out (named in not_compared) and the rest compared once more; a failure with
+    every file readable costs the similarity section, never the batch."""
+    try:
+        report.similar, report.similarity_html = similar_pairs(sources, template_source, report.threshold)
+        return
+    except Exception as exc:
+        failure = exc
+    failing = _fingerprint_failures(sources)
+    report.not_compared.update(failing)
+    if failing:
+        try:
+            rest = {sid: text for sid, text in sources.items() if sid not in failing}
+            report.similar, report.similarity_html = similar_pairs(rest, template_source, report.threshold)
+            return
+        except Exception as exc:
+            failure = exc
+    report.problem = f"similarity could not be computed: {failure!r}"[:300]
 
 
 def read_sources(entries):

@@ -171,6 +171,9 @@ def integrity_markdown(report):
         from autograder.staff.integrity import SIMILARITY_MAX_BYTES
         lines.append(f"Too large to compare (over {SIMILARITY_MAX_BYTES // 1024} KiB of code, so left out): "
                      f"{', '.join(md_cell(s) for s in report.too_large)}.")
+    if report.not_compared:
+        lines += ["", "Left out of comparisons (only their own flags are missing):"]
+        lines += [f"- {md_cell(sid)}: {md_cell(why)}" for sid, why in sorted(report.not_compared.items())]
     if report.problem:
         lines.append(f"{md_cell(report.problem, 300)}")
     if report.similar:
@@ -256,12 +259,13 @@ def run_integrity(config, sources):
         return None, f"integrity flags could not be computed: {exc!r}"[:300]
 
 
-def write_summary(records, config, out_dir, sources=None, integrity=None):
+def write_summary(records, config, out_dir, sources=None, integrity=None, notes=()):
     """Writes summary.md, report.html, scores.png, checks.png (and similarity.html) into out_dir.
 
     sources: [(id, submission path)] to read the code from for the integrity flags; None skips them.
     integrity: those flags already computed, as (IntegrityReport or None, why not) (the batch
     computes them while it grades; see integrity_job).
+    notes: what else the reader should know (e.g. why the export's names are missing).
     """
     from autograder.staff.html_report import render_report
     out_dir = Path(out_dir)
@@ -269,7 +273,8 @@ def write_summary(records, config, out_dir, sources=None, integrity=None):
         report, problem = integrity
     else:
         report, problem = run_integrity(config, sources) if sources is not None else (None, "")
-    stats = batch_stats(records, config, _likely_bugs(out_dir, records), report, [problem] if problem else [])
+    stats = batch_stats(records, config, _likely_bugs(out_dir, records), report,
+                        [*notes, *([problem] if problem else [])])
     plot_scores(stats, out_dir / "scores.png")
     plot_checks(stats, config, out_dir / "checks.png")
     write_atomic(out_dir / "summary.md", stats_markdown(stats, config))
