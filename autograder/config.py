@@ -102,7 +102,6 @@ class Config:
 
     name = property(lambda self: self.assignment.name)
     submission_file = property(lambda self: self.assignment.submission_file)
-    hidden_seed = property(lambda self: self.fixtures.hidden_seed)
     public_seed = property(lambda self: self.fixtures.public_seed)
     similarity_threshold = property(lambda self: self.integrity.similarity_threshold)
 
