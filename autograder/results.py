@@ -10,6 +10,7 @@ import html
 import json
 import os
 import re
+import stat
 import tempfile
 import unicodedata
 from dataclasses import dataclass, field
@@ -213,12 +214,41 @@ class GradeReport:
         return "\n".join(lines)
 
 
+def current_umask():
+    """The process's umask, read without changing it where Linux tells it (/proc/self/status);
+    elsewhere set and restored at once."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def plain_write_mode(path):
+    """The permission bits open(path, "w") would leave: an existing file's own, else 0666 less the umask.
+    (mkstemp makes its file 0600, which would shut the rest of the staff group out of every output.)"""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+        if stat.S_ISREG(st.st_mode):
+            return stat.S_IMODE(st.st_mode)
+    except OSError:
+        pass
+    return 0o666 & ~current_umask()
+
+
 def write_atomic(path, text):
-    """Writes text to path via a temp file in the same folder and a rename."""
+    """Writes text to path via a temp file in the same folder and a rename; the file gets the mode
+    a plain write would give it (the existing file's, else 0666 less the umask), not mkstemp's 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = plain_write_mode(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
