@@ -9,7 +9,10 @@ SID first, then by email (both compared trimmed and case-blind); nothing else is
 guessed. Whoever is left over on either side is listed on stderr, never dropped
 silently: roster students with no grade, graded students not on the roster, and
 rows that cannot be exported (grader errors, to be regraded). A group submission
-(names joined by '; ' in grades.csv) gives each member the grade.
+(names joined by '; ' in grades.csv) gives each member the grade. Rows keep the
+roster's order. --assignment is matched to the roster's own column as Canvas
+matches it on import ("Lab 7" to "Lab 7 (12345)": by id, then title), and stderr
+says which column was matched, or why none was (a new column is a new assignment).
 
 An exporter is one function from a Join to CSV text, registered in EXPORTERS:
 a Moodle or plain-roster format is one more function.
@@ -17,6 +20,7 @@ a Moodle or plain-roster format is one more function.
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +34,9 @@ ROSTER_COLUMNS = {     # our field -> header names it may have (case-blind), Can
     "email": ("sis login id", "email", "e-mail", "email address", "login id", "login"),
 }
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+CANVAS_COLUMN_ID = re.compile(r"^(?P<title>.*?)\s*\((?P<id>\d+)\)$")    # Canvas's assignment header: "Title (id)"
+NOT_ASSIGNMENT = re.compile(r"(?i)^(?:student|id|sis user id|sis login id|integration id|root account|section"
+                            r"|(?:.* )?(?:unposted )?(?:current|final|override) (?:score|points|grade))$")
 
 
 class GradebookError(Exception):
@@ -64,6 +71,8 @@ class Join:
     not_on_roster: list = field(default_factory=list)      # Grade whose student is not on the roster
     not_exported: list = field(default_factory=list)       # (Grade, reason): on the roster, but no score to send
     notes: list = field(default_factory=list)              # choices made that staff should know about
+    column: str = ""                                       # the assignment column written, and why it was chosen
+    column_note: str = ""
 
     @property
     def max_score(self):
@@ -142,6 +151,42 @@ def read_roster(path):
     return students
 
 
+def roster_header(path):
+    """The roster's header row, as written."""
+    return [h.strip() for h in _read_csv(path, "roster")[0]]
+
+
+def match_assignment(header, assignment):
+    """(column title, what was matched) for --assignment against the roster's own columns.
+
+    Canvas imports a column by its trailing "(id)" first, then by its exact title, and makes a
+    NEW assignment of anything else; so "Lab 7" is matched here to the roster's "Lab 7 (12345)".
+    A title or id given in full, an id alone, or a title without the id all match; a title that
+    names two columns is refused; no match writes the given title, and says why."""
+    wanted = " ".join(assignment.split())
+    columns = [h for h in header if h and not NOT_ASSIGNMENT.match(h)]
+    fold = lambda text: " ".join(text.split()).casefold()      # noqa: E731
+    exact = [h for h in columns if fold(h) == fold(wanted)]
+    given = CANVAS_COLUMN_ID.match(wanted)
+    given_id = given["id"] if given else (wanted if wanted.isdigit() else None)
+    by_id = [h for h in columns if (m := CANVAS_COLUMN_ID.match(h)) and m["id"] == given_id]
+    by_title = [h for h in columns if (m := CANVAS_COLUMN_ID.match(h)) and fold(m["title"]) == fold(wanted)]
+    for found, how in ((by_id, "its assignment id"), (exact, "its title"), (by_title, "its title, without the id")):
+        if len(found) == 1:
+            return found[0], f"--assignment {wanted!r} matched the roster's column {found[0]!r} (by {how})"
+        if len(found) > 1:
+            raise GradebookError(f"--assignment {wanted!r} matches {len(found)} roster columns: "
+                                 f"{', '.join(repr(h) for h in found)}; give the one meant in full, "
+                                 f"e.g. --assignment {found[0]!r}")
+    ids = [h for h in columns if CANVAS_COLUMN_ID.match(h)]
+    if ids:
+        why = (f"no roster column has that title or id (its assignments: {', '.join(repr(h) for h in ids)})")
+    else:
+        why = "the roster has no assignment columns titled \"Title (id)\" (not a Canvas gradebook export)"
+    return wanted, (f"--assignment {wanted!r} matched no roster column: {why}; wrote a new column {wanted!r}, "
+                    f"which Canvas imports as a NEW assignment")
+
+
 def join(grades, roster):
     """Matches each roster student to a grade by SID, then email; lists everyone left over."""
     result = Join()
@@ -187,7 +232,7 @@ def canvas_csv(joined, assignment):
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([*CANVAS_IDENTITY, assignment])
     writer.writerow(["Points Possible", "", "", "", "", f"{joined.max_score:g}"])
-    for student, grade in sorted(joined.matched, key=lambda m: (m[0].name.lower(), m[0].sid)):
+    for student, grade in joined.matched:          # the roster's own order
         identity = [student.row.get(c, "") for c in CANVAS_IDENTITY]
         identity[0] = identity[0] or student.name
         identity[2] = identity[2] or student.sid
@@ -201,7 +246,7 @@ def roster_csv(joined, assignment):
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["name", "sid", "email", assignment, "max_score", "submission", "submitted_at", "status"])
-    for student, grade in sorted(joined.matched, key=lambda m: (m[0].name.lower(), m[0].sid)):
+    for student, grade in joined.matched:          # the roster's own order
         writer.writerow([*(safe_cell(v) for v in (student.name, student.sid, student.email)), f"{grade.score:g}",
                          f"{grade.max_score:g}", *(safe_cell(v) for v in (grade.submission, grade.submitted_at)),
                          grade.status])
@@ -214,6 +259,8 @@ EXPORTERS = {"canvas": canvas_csv, "csv": roster_csv}
 def unmatched_report(joined):
     """The leftovers, for stderr: one line each, grouped."""
     lines = [f"exported {len(joined.matched)} grade(s)"]
+    if joined.column_note:
+        lines.append(joined.column_note)
     if joined.no_grade:
         lines.append(f"{len(joined.no_grade)} roster student(s) with no grade (not in the CSV):")
         lines += [f"  {s.name} (SID {s.sid or '-'}, {s.email or 'no email'})" for s in joined.no_grade]
@@ -240,6 +287,8 @@ def export(lms, grades_path, roster_path, assignment):
     if not assignment.strip():
         raise GradebookError("--assignment must name the LMS column, e.g. \"Lab 7\"")
     grades, notes = read_grades(grades_path)
-    joined = join(grades, read_roster(roster_path))
+    roster = read_roster(roster_path)
+    joined = join(grades, roster)
     joined.notes[:0] = notes
-    return EXPORTERS[lms](joined, assignment.strip()), joined
+    joined.column, joined.column_note = match_assignment(roster_header(roster_path), assignment)
+    return EXPORTERS[lms](joined, joined.column), joined
