@@ -61,15 +61,17 @@ class Tolerances:
 
 @dataclass(frozen=True)
 class Limits:
-    """Per submission: the sandbox worker's limits and the grading budget."""
-    call_timeout_s: float
-    import_timeout_s: float
-    total_timeout_s: float
-    cpu_s: int
+    """Per submission: the sandbox worker's limits and the grading budget. Times are CPU
+    seconds of the student's code (the machine's load changes none of them), except
+    blocked_s (time a call spends asleep or waiting) and the outer bound total_wall_s."""
+    call_cpu_s: float
+    import_cpu_s: float
+    blocked_s: float
+    total_cpu_s: float
+    total_wall_s: float
     memory_mb: int
     file_size_mb: int
     open_files: int
-    processes: int
 
 
 @dataclass(frozen=True)
