@@ -29,6 +29,7 @@ help:
 	@echo "Developer:   make test                                          the kit's whole test suite"
 	@echo "             make bench [QUICK=1] [BATCH_ONLY=1]                benchmarks -> bench/RESULTS.md"
 	@echo "               [REALISTIC_ONLY=1]                               only the realistic hidden cases' cost"
+	@echo "               [FAIRNESS_ONLY=1]                                only: one grade idle, beside CPU hogs, beside a hostile neighbour"
 	@echo "Handout:     make figures                                       regenerate the handout's figures"
 
 # --- set-up -----------------------------------------------------------------
@@ -98,7 +99,7 @@ test: setup $(FIXTURES)
 # Kernels (reference vs lecture loops vs torch when installed) and grading speed.
 bench: setup $(FIXTURES)
 	$(PY) -m autograder.staff.otter_bridge build --out build/otter >/dev/null
-	$(PY) bench/run.py $(if $(QUICK),--quick) $(if $(BATCH_ONLY),--batch-only) $(if $(REALISTIC_ONLY),--realistic-only)
+	$(PY) bench/run.py $(if $(QUICK),--quick) $(if $(BATCH_ONLY),--batch-only) $(if $(REALISTIC_ONLY),--realistic-only) $(if $(FAIRNESS_ONLY),--fairness-only)
 
 figures: $(STAMP)
 	$(PY) assignment/make_figures.py
