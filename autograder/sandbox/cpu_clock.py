@@ -56,15 +56,21 @@ def descendants(pid: int) -> list[int]:
 
 
 class TreeClock:
-    """CPU and run-queue time of a fixed set of processes, read from open schedstat files."""
+    """CPU and run-queue time of a fixed set of processes (every thread of each), read from
+open schedstat files."""
 
     def __init__(self, root_pid: int):
         self._fds = []
         for pid in descendants(root_pid):
-            try:
-                self._fds.append(os.open(f"/proc/{pid}/schedstat", os.O_RDONLY))
+            try:                               # every thread: /proc/PID/schedstat is the leader's alone
+                threads = os.listdir(f"/proc/{pid}/task")
             except OSError:
-                pass
+                continue
+            for tid in threads:
+                try:
+                    self._fds.append(os.open(f"/proc/{pid}/task/{tid}/schedstat", os.O_RDONLY))
+                except OSError:
+                    pass
         self._cpu_ns = self._wait_ns = 0       # of processes whose file no longer reads
         self.measures_cpu = bool(self._fds) and self._read_ns() is not None
 
