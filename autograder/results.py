@@ -1,8 +1,13 @@
-"""Turning check outcomes into Gradescope's results.json and a readable feedback.md.
+"""Turning check outcomes into Gradescope's results.json, PrairieLearn's results.json and a
+readable feedback.md, all rendered from one record (GradeReport); no rendered file is ever
+read back as the record.
 
 Gradescope's schema: top level `score`, `execution_time`, `output`, `tests[]`
 (each with `name`, `number`, `score`, `max_score`, `status`, `output`, `tags`,
-`visibility`) and `extra_data`. Both files are written atomically (temp file +
+`visibility`) and `extra_data`. PrairieLearn's (its external grading): `score` as a
+fraction 0-1, `gradable` (false: an invalid submission, with `format_errors`), `message`,
+`output`, `tests[]` (each with `name`, `description`, `points`, `max_points`, `message`,
+`output`), the whole file under 1 MB. Files are written atomically (temp file +
 rename), so a reader never sees half a file.
 """
 
@@ -20,6 +25,10 @@ from autograder import __version__
 from autograder.failures import root_causes
 
 MAX_CASE_LINES = 4          # failing cases listed per check; the rest are counted
+PL_LIMIT_BYTES = 1_000_000  # PrairieLearn's limit on results.json
+PL_TARGET_BYTES = 900_000   # what to_prairielearn stays under (compact JSON, ASCII), whatever the student printed
+PL_TEXT_LIMITS = {"message": 20_000, "output": 20_000, "test": 12_000}   # characters, before any shrinking
+PL_EXTRA_KEYS = ("check_set", "fixture_set", "fixture_set_hash", "isolation", "submission_sha256", "import_failed")
 PLAIN_TEXT = re.compile(r"[A-Za-z0-9 .,:;()'/=+-]*")     # safe to show outside a code block
 
 
@@ -37,6 +46,16 @@ def fenced(text):
     text = inert(text)
     fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
     return f"{fence}text\n{text}\n{fence}"
+
+
+def clipped(text, limit):
+    """Inert text of at most about `limit` characters: its head, and a line saying how much was cut
+    (cut before it is made inert, so a huge text costs no more than its head)."""
+    text = str(text)
+    if len(text) <= limit:
+        return inert(text)
+    keep = max(0, limit - 60)
+    return f"{inert(text[:keep])}\n... [{len(text) - keep} more characters cut]"
 
 
 def paragraph(text):
@@ -188,6 +207,42 @@ class GradeReport:
                     output_format="text", visibility="visible", stdout_visibility="hidden",
                     tests=tests, extra_data=extra)
 
+    def to_prairielearn(self, max_bytes=PL_TARGET_BYTES):
+        """PrairieLearn's results.json as a dict whose compact JSON (json.dumps, ASCII) stays under
+        max_bytes: every text is clipped, and clipped harder until the whole fits, so no amount of
+        printed output or exception text can push the file past PrairieLearn's 1 MB.
+
+        PrairieLearn shows every test at once (it has no 'after the due date'), so every check is
+        here with its own feedback, and Start here tells the root causes of all checks."""
+        extra = dict(status=self.status, grader_version=__version__, max_score=self.max_score,
+                     **{k: self.extra[k] for k in PL_EXTRA_KEYS if k in self.extra})
+        causes = self.causes()
+        start = "\n".join(start_here(causes))
+        happened = "".join(f"\n\n{heading}\n{detail}" for heading, detail in what_happened(causes))
+        outputs = [(c, *c.output(causes).partition("\n")[::2]) for c in self.checks]   # 'Passed p of n case(s).', cases
+        score = min(1.0, max(0.0, self.score / self.max_score)) if self.max_score else 0.0
+        printed = self.student_output.strip()
+        scale = 1.0
+        while True:
+            limit = {k: max(200, int(v * scale)) for k, v in PL_TEXT_LIMITS.items()}
+            if self.status != "graded":    # invalid submission, or a grader problem: no attempt is used
+                message = clipped(self.message, limit["message"])
+                results = dict(gradable=False, score=0.0, format_errors=[message], tests=[], extra_data=extra)
+            else:
+                message = clipped(self.message, limit["message"] // 4)
+                if causes:
+                    message += "\n\nStart here:\n" + clipped(start, limit["message"] // 2) + \
+                        clipped(happened, limit["message"] // 4)
+                tests = [dict(name=c.title, description=f"{c.name} ({c.category})", points=c.score,
+                              max_points=c.points, message=clipped(summary, limit["test"] // 4),
+                              output=clipped(details, limit["test"])) for c, summary, details in outputs]
+                output = f"What your code printed (first part):\n{clipped(printed, limit['output'])}" if printed else ""
+                results = dict(gradable=True, score=round(score, 6), message=message, output=output, tests=tests,
+                               extra_data=extra)
+            if len(json.dumps(results)) <= max_bytes or scale < 1e-3:
+                return results
+            scale /= 4
+
     def to_markdown(self):
         """feedback.md. Every piece of text the student's code can reach (messages, printed
         output) is in a code block or plain, so only the grader writes headings and markup."""
@@ -257,6 +312,11 @@ def write_atomic(path, text):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_prairielearn(report, results_dir):
+    """Writes results_dir/results.json in PrairieLearn's schema (under its 1 MB)."""
+    write_atomic(Path(results_dir) / "results.json", json.dumps(report.to_prairielearn()) + "\n")
 
 
 def write_report(report, out_dir):
