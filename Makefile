@@ -14,7 +14,7 @@ SUBMISSIONS ?=
 OUT ?= out/grades
 
 .DEFAULT_GOAL := help
-.PHONY: help setup venv sandbox otter-setup fixtures grade test figures autograder handout otter verify mutants bench clean
+.PHONY: help setup venv sandbox otter-setup fixtures grade test figures autograder handout otter prairielearn verify mutants bench clean
 
 help:
 	@echo "Instructor:  make grade [SUBMISSIONS=folder] [OUT=out/grades]   grade a folder of submissions"
@@ -22,6 +22,7 @@ help:
 	@echo "             make autograder                                    build/autograder.zip for Gradescope"
 	@echo "             make handout                                       build/handout.zip for students"
 	@echo "             make otter                                         build/otter/: otter-grader zip and tests"
+	@echo "             make prairielearn [PL_IMAGE=registry/name:tag]     build/prairielearn/: question, serverFilesCourse, image"
 	@echo "TA:          make fixtures [NEW_SEED=1 | SEED=N]                (re)build the fixture sets from the secret hidden seed"
 	@echo "                                                                ($(HIDDEN_SEED)); NEW_SEED=1: a new random one (new term)"
 	@echo "             make verify                                        reference full, template zero, examples"
@@ -82,6 +83,10 @@ handout: setup $(FIXTURES)
 
 otter: setup $(FIXTURES)
 	$(PY) -m autograder.staff.otter_bridge build --out build/otter
+
+# PL_IMAGE: the grader image info.json names (build and push it from build/prairielearn/image).
+prairielearn: venv $(FIXTURES)
+	$(PY) -m autograder.staff.prairielearn build --out build/prairielearn $(if $(PL_IMAGE),--image "$(PL_IMAGE)")
 
 # --- TA -------------------------------------------------------------------------
 verify: setup $(FIXTURES)
