@@ -94,3 +94,108 @@ def test_assignment_naming_two_columns_is_refused(tmp_path, capsys):
     assert "matches 2 roster columns" in err and "'Lab 7 (12345)'" in err
     code, rows, err = canvas(tmp_path, capsys, "Lab 7 (111)", roster=twice)
     assert code == 0 and rows[0][-1] == "Lab 7 (111)"
+
+
+# --- 1. names beside ids; 2. a similarity page a TA can use -------------------------------------
+
+NAMES = {"submission_1": "Ada Lovelace", "submission_2": "陈伟", "submission_3": "Lucía Álvarez",
+         "submission_4": "<b>Mallory</b>", "submission_5": ""}
+
+
+def records(names=NAMES):
+    from autograder.config import load_config
+    config = load_config()
+    rows = []
+    for n, (sid, name) in enumerate(names.items()):
+        rows.append(dict(id=sid, status="graded" if n != 4 else "invalid", score=float(10 * n),
+                         max_score=config.max_score, checks={}, passed=[], message="ok" if n != 4 else "no file",
+                         fixture_set_hash="f" * 64, student_name=name, student_email="", student_sid=str(n),
+                         submitted_at=""))
+    return config, rows
+
+
+def fake_integrity(pairs=1):
+    from autograder.staff.integrity import IntegrityReport, SimilarPair
+    ids = list(NAMES)
+    similar = [SimilarPair(ids[i % 4], ids[(i + 1) % 4], 0.9 - i / 100, 0.8) for i in range(pairs)]
+    return IntegrityReport(threshold=0.5, compared=4, not_attempted=["submission_3"],
+                           identical=[["submission_1", "submission_2"]], similar=similar,
+                           not_compared={"submission_4": "could not be compared: nested too deeply"},
+                           similarity_compared=3)
+
+
+def test_console_table_shows_names_beside_ids():
+    from autograder.staff.batch import grade_table
+    config, rows = records()
+    table = grade_table(rows, config).splitlines()
+    assert table[0].split()[:3] == ["submission", "student", "score"]
+    line = {row.split()[0]: row for row in table[2:]}
+    assert "Ada Lovelace" in line["submission_1"] and "陈伟" in line["submission_2"]
+    # the score column lines up on a terminal, 陈伟 taking four columns
+    from autograder.staff.batch import text_width
+    starts = {text_width(row[:row.index(" / ")]) for row in table[2:]}
+    assert len(starts) == 1, table
+    # a batch of plain files has no names: no empty column
+    plain = [{k: v for k, v in r.items() if not k.startswith("student")} for r in rows]
+    assert "student" not in grade_table(plain, config).splitlines()[0]
+
+
+def test_summary_and_report_show_names_beside_ids_in_every_list(tmp_path):
+    from autograder.staff.html_report import render_report
+    from autograder.staff.reports import batch_stats, stats_markdown
+    config, rows = records()
+    stats = batch_stats(rows, config, {}, fake_integrity())
+    summary = stats_markdown(stats, config)
+    assert "- Ada Lovelace (submission\\_1), 陈伟 (submission\\_2)" in summary               # identical
+    assert "Not attempted (both stubs as in the template): Lucía Álvarez (submission\\_3)." in summary
+    assert "| Ada Lovelace (submission\\_1) | 陈伟 (submission\\_2) | 90% | 80% |" in summary  # similar
+    assert "- &lt;b&gt;Mallory&lt;/b&gt; (submission\\_4): could not be compared" in summary
+    assert "| submission\\_5 | invalid |" in summary                     # no name: the id alone
+    page = render_report(stats, config, tmp_path)
+    integrity = page[page.index("id='integrity'"):page.index("id='students'")]
+    assert "Ada Lovelace <span class='id'>(submission_1)</span>, 陈伟 <span class='id'>(submission_2)</span>" \
+        in integrity
+    assert "&lt;b&gt;Mallory&lt;/b&gt; <span class='id'>(submission_4)</span>: could not be compared" in integrity
+    assert "<b>Mallory" not in page
+    not_graded = page[page.index("id='not-graded'"):page.index("id='integrity'")]
+    assert "Lucía Álvarez <span class='id'>(submission_3)</span>" in not_graded
+    students = page[page.index("id='students'"):]
+    assert "identical to 陈伟 (submission_2)" in students                  # flags name the other student
+
+
+def test_report_shows_the_top_pairs_and_folds_the_rest(tmp_path):
+    from autograder.staff.html_report import TOP_PAIRS, render_report
+    from autograder.staff.reports import batch_stats
+    config, rows = records()
+    stats = batch_stats(rows, config, {}, fake_integrity(pairs=40))
+    page = render_report(stats, config, tmp_path)
+    integrity = page[page.index("id='integrity'"):page.index("id='students'")]
+    before, _, folded = integrity.partition("<details>")
+    assert before.count("<tr>") == TOP_PAIRS + 1                           # header and the top pairs
+    assert f"<summary>{40 - TOP_PAIRS} more pair(s)</summary>" in folded and folded.count("<tr>") == 40 - TOP_PAIRS + 1
+
+
+def test_similarity_page_is_labelled_with_students_and_agrees_with_report_html(tmp_path):
+    import re
+    from autograder.staff import integrity
+    from autograder.staff.catalogue import load_catalogue
+    from autograder.staff.reports import write_summary
+    from helpers import TEMPLATE
+    catalogue, _ = load_catalogue()
+    correct = catalogue["correct/lecture_loops"].source
+    sources = {"submission_1": correct, "submission_2": correct.replace("col = 0", "col=0"),
+               "submission_3": "# mine\n" + correct, "submission_4": TEMPLATE.read_text(encoding="utf-8")}
+    report = integrity.check_batch(sources, threshold=0.5, template_source=TEMPLATE.read_text(encoding="utf-8"))
+    assert len(report.similar) == 3 and report.similarity_compared == 3 and report.side_by_side
+    config, rows = records()
+    write_summary(rows, config, tmp_path, integrity=(report, ""))
+    page = (tmp_path / "similarity.html").read_text(encoding="utf-8")
+    report_html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Ada Lovelace <span class='id'>(submission_1)</span>" in page and "陈伟" in page
+    assert "Lucía Álvarez" in page and "0000_" not in page and ".py" not in page      # no file labels
+    counts = "3 similar pair(s) at or above 50%, among 3 submissions compared pairwise (3 pairs)"
+    assert counts in page and counts in report_html
+    assert counts in (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert page.count("<details") == 3 and "highlight-red" in page
+    assert "<script" not in page and not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "<img" not in page                                               # no plot with numbered axes

@@ -668,9 +668,15 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
 
 
 def grade_table(records, config):
-    """The table printed at the end: submission, score / max, failed checks."""
+    """The table printed at the end: submission, the student's name (a Gradescope export), score / max,
+    failed checks."""
+    names = {r["id"]: printable(" ".join(str(r.get("student_name", "")).split()))[:40] for r in records}
+    name_width = max((text_width(n) for n in names.values()), default=0)
+    if name_width:
+        name_width = max(name_width, len("student"))
     width = max(len("submission"), *(len(printable(r["id"])) for r in records))
-    lines = [f"{'submission':<{width}}  {'score':>13}  failed checks", "-" * (width + 40)]
+    student = f"{'student':<{name_width}}  " if name_width else ""
+    lines = [f"{'submission':<{width}}  {student}{'score':>13}  failed checks", "-" * (width + name_width + 42)]
     for r in records:
         failed = [c for c in config.checks if c not in r.get("passed", ())]
         if r["status"] != "graded":
@@ -679,5 +685,13 @@ def grade_table(records, config):
             shown = ", ".join(failed) if failed else "-"
         if r.get("note"):
             shown += f"  ({printable(r['note'])})"
-        lines.append(f"{printable(r['id']):<{width}}  {r['score']:>6g} / {r['max_score']:<4g}  {shown}")
+        name = names[r["id"]] + " " * (name_width - text_width(names[r["id"]])) + "  " if name_width else ""
+        lines.append(f"{printable(r['id']):<{width}}  {name}{r['score']:>6g} / {r['max_score']:<4g}  {shown}")
     return "\n".join(lines)
+
+
+def text_width(text):
+    """Columns text takes on a terminal: East Asian wide and full-width characters take two."""
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1
+               for c in text)

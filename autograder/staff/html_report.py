@@ -16,9 +16,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from autograder import __version__
+from autograder.staff.similarity_page import counts_sentence, label_html, student_label
 
 SECTIONS = ("scores", "checks", "bugs", "not-graded", "integrity", "students")
-MAX_PAIRS_SHOWN = 1000
+MAX_PAIRS_SHOWN = 1000        # pairs in the page at all
+TOP_PAIRS = 15                # shown open; the rest folded in a <details>
 
 SORTER = """
 document.querySelectorAll("table.sortable th").forEach(function (th) {
@@ -48,6 +50,7 @@ th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: ta
 table.sortable th { cursor: pointer; } table.sortable th::after { content: " \\2195"; color: #999; }
 .cards { display: flex; gap: 1em; flex-wrap: wrap; } .card { border: 1px solid #ddd; border-radius: 6px; padding: 0.5em 1em; }
 .card b { display: block; font-size: 1.4em; } .flag { color: #a05a00; } .bad { color: #b00020; }
+.id { color: #666; font-size: 0.9em; } details { margin: 0.6em 0; } summary { cursor: pointer; }
 """
 
 
@@ -113,16 +116,18 @@ def _bugs(stats):
 def _not_graded(stats):
     problems = [r for r in stats.records if r["status"] != "graded"]
     body = (_table(["submission", "status", "message"],
-                   [[esc(r["id"]), esc(r["status"]), esc(" ".join(str(r.get("message", "")).split())[:300])]
+                   [[label_html(r["id"], stats.names), esc(r["status"]),
+                     esc(" ".join(str(r.get("message", "")).split())[:300])]
                     for r in problems]) if problems else "<p>Every submission was graded.</p>")
     untouched = sorted(stats.not_attempted)
     body += (f"<p><b>Not attempted</b> (graded, but both stubs still as in the template): "
-             f"{', '.join(esc(s) for s in untouched) if untouched else 'none'}.</p>")
+             f"{', '.join(label_html(s, stats.names) for s in untouched) if untouched else 'none'}.</p>")
     return body
 
 
 def _integrity(stats):
-    report = stats.integrity
+    report, names = stats.integrity, stats.names
+    who = lambda sid: label_html(sid, names)      # noqa: E731
     if report is None:
         return "<p>Integrity flags were not computed for this batch.</p>"
     body = ("<p>Advisory only: these flags never change a score. Code is compared after the template's given "
@@ -131,31 +136,35 @@ def _integrity(stats):
         body += f"<p class='bad'>{esc(report.problem)}</p>"
     if report.not_compared:
         body += (f"<h3>Left out of comparisons: {len(report.not_compared)}</h3><p>Only their own flags are "
-                 f"missing.</p><ul>" + "".join(f"<li>{esc(sid)}: {esc(why)}</li>"
+                 f"missing.</p><ul>" + "".join(f"<li>{who(sid)}: {esc(why)}</li>"
                                                for sid, why in sorted(report.not_compared.items())) + "</ul>")
     groups = report.identical
     body += f"<h3>Identical code (comments and whitespace ignored): {len(groups)} group(s)</h3>"
-    body += "<ul>" + "".join(f"<li>{', '.join(esc(s) for s in g)}</li>" for g in groups) + "</ul>" if groups else ""
+    body += "<ul>" + "".join(f"<li>{', '.join(who(s) for s in g)}</li>" for g in groups) + "</ul>" if groups else ""
     body += (f"<h3>Similar pairs: {len(report.similar)} at or above {report.threshold:.0%}</h3>"
-             f"<p>copydetect token fingerprints, {report.compared} submissions compared in "
+             f"<p>copydetect token fingerprints: {esc(counts_sentence(report))}, in "
              f"{report.similarity_seconds:.1f} s. A share is the part of one submission's own code found in the "
              f"other.</p>")
     if report.similar:
+        if report.similarity_html or report.side_by_side:
+            body += ("<p>Side by side with the matching code highlighted (the most similar pairs): "
+                     "<a href='similarity.html'>similarity.html</a> (readable offline).</p>")
         shown = report.similar[:MAX_PAIRS_SHOWN]
-        body += _table(["submission", "submission", "share of the first", "share of the second"],
-                       [[esc(p.a), esc(p.b), (f"{p.share_a:.0%}", p.share_a), (f"{p.share_b:.0%}", p.share_b)]
-                        for p in shown],
-                       sortable=True, numeric=(2, 3))
+        header = ["student", "student", "share of the first", "share of the second"]
+        row = lambda p: [who(p.a), who(p.b), (f"{p.share_a:.0%}", p.share_a), (f"{p.share_b:.0%}", p.share_b)]  # noqa
+        body += _table(header, [row(p) for p in shown[:TOP_PAIRS]], sortable=True, numeric=(2, 3))
+        if len(shown) > TOP_PAIRS:
+            body += (f"<details><summary>{len(shown) - TOP_PAIRS} more pair(s)</summary>"
+                     + _table(header, [row(p) for p in shown[TOP_PAIRS:]], sortable=True, numeric=(2, 3))
+                     + "</details>")
         if len(report.similar) > len(shown):
             body += f"<p>... and {len(report.similar) - len(shown)} more pairs.</p>"
-        if report.similarity_html:
-            body += ("<p>Side by side with the matching code highlighted (the most similar pairs): "
-                     "<a href='similarity.html'>similarity.html</a> (copydetect's page, readable offline).</p>")
     return body
 
 
 def _students(stats):
-    flags = stats.integrity.flags_by_id() if stats.integrity else {}
+    names = stats.names
+    flags = stats.integrity.flags_by_id(lambda sid: student_label(sid, names)) if stats.integrity else {}
     has_people = any("student_name" in r for r in stats.records)
     header = ["submission", *(["name", "email", "SID", "submitted at"] if has_people else []),
               "score", "status", "flags", "feedback"]

@@ -65,11 +65,14 @@ class IntegrityReport:
     too_large: list = field(default_factory=list)      # ids left out of the similarity check (size)
     not_compared: dict = field(default_factory=dict)   # id -> why it was left out ('could not be compared: ...')
     similarity_seconds: float = 0.0
-    similarity_html: str = ""                          # copydetect's side-by-side view ("" if no pair)
+    similarity_html: str = ""                          # the side-by-side page, labelled by id ("" if no pair)
+    side_by_side: list = field(default_factory=list)   # the most similar pairs' code, highlighted (similarity_page)
+    similarity_compared: int = 0                       # files copydetect compared pairwise
     problem: str = ""                                  # why similarity could not run, if it could not
 
-    def flags_by_id(self):
-        """{id: ['not attempted', 'identical to b', 'similar to c (93%)' or 'similar to 4 others (up to 99%)']}."""
+    def flags_by_id(self, label=str):
+        """{id: ['not attempted', 'identical to b', 'similar to c (93%)' or 'similar to 4 others (up to 99%)']};
+        label(id): how another submission is named (e.g. with its student's name)."""
         flags = defaultdict(list)
         for sid in self.not_attempted:
             flags[sid].append("not attempted")
@@ -79,14 +82,14 @@ class IntegrityReport:
             flags[sid].append(why)
         for group in self.identical:
             for sid in group:
-                flags[sid].append("identical to " + ", ".join(o for o in group if o != sid))
+                flags[sid].append("identical to " + ", ".join(label(o) for o in group if o != sid))
         similar = defaultdict(list)
         for p in self.similar:
             similar[p.a].append((p.score, p.b))
             similar[p.b].append((p.score, p.a))
         for sid, others in similar.items():
             top, other = max(others)
-            flags[sid].append(f"similar to {other} ({top:.0%})" if len(others) == 1
+            flags[sid].append(f"similar to {label(other)} ({top:.0%})" if len(others) == 1
                               else f"similar to {len(others)} others (up to {top:.0%})")
         return dict(flags)
 
@@ -211,8 +214,9 @@ def _file_label(index, sid):
     return f"{index:04d}_{re.sub(r'[^A-Za-z0-9_.-]', '_', sid)[:60]}.py"
 
 
-def similar_pairs(sources, template_source, threshold):
-    """(pairs at or above threshold, highest first; copydetect's HTML view of them) over all pairs."""
+def similar_pairs(sources, template_source, threshold, view=None):
+    """(pairs at or above threshold, highest first; the side-by-side page of them) over all pairs.
+    view: a list, extended with the most similar pairs' highlighted code (similarity_page's input)."""
     import matplotlib
     matplotlib.use("Agg")              # copydetect draws its plots with pyplot: never a window on a staff laptop
     from copydetect import CopyDetector
@@ -244,16 +248,21 @@ def similar_pairs(sources, template_source, threshold):
             pairs.sort(key=lambda p: (-p.score, p.a, p.b))
             # add_file(testref) appends to both lists alike: a file's row is also its column
             row_of = {label_to_id[f]: n for n, f in enumerate(detector.test_files)}
-            html = _view_or_why(detector, pairs[:SIDE_BY_SIDE_PAIRS], row_of, threshold) if pairs else ""
+            html = _view_or_why(detector, pairs, row_of, threshold, len(ids), view) if pairs else ""
         html = (html or "").replace(str(tmp) + "/", "")
     return pairs, html
 
 
-def _view_or_why(detector, pairs, row_of, threshold):
-    """_side_by_side's page, or a one-line page saying why there is none: the view's failure
-    (it highlights every listed file) never costs the pairs."""
+def _view_or_why(detector, pairs, row_of, threshold, compared, view=None):
+    """The side-by-side page of the most similar pairs (similarity_page, labelled by id), or a
+    one-line page saying why there is none: the view's failure never costs the pairs."""
+    from autograder.staff.similarity_page import render_page
     try:
-        return _side_by_side(detector, pairs, row_of, threshold)
+        shown = _side_by_side(detector, pairs[:SIDE_BY_SIDE_PAIRS], row_of, threshold)
+        if view is not None:
+            view.extend(shown)
+        return render_page(IntegrityReport(threshold=threshold, similar=pairs, side_by_side=shown,
+                                           similarity_compared=compared))
     except Exception as exc:
         return f"<p>copydetect's side-by-side view could not be made: {escape(repr(exc)[:300])}</p>"
 
@@ -275,7 +284,8 @@ def _fingerprint_failures(sources):
 
 
 def _side_by_side(detector, pairs, row_of, threshold):
-    """copydetect's HTML view of these pairs only: each holds both files, so all of them could be megabytes.
+    """[{a, b, share_a, share_b, code_a, code_b}] for these pairs only (each holds both files, so all
+    of them could be megabytes): copydetect's highlighted code, HTML-escaped, matches in <span>s.
 
     row_of: id -> its row (and column: every file is both test and reference) in the similarity matrix."""
     import numpy as np
@@ -290,36 +300,13 @@ def _side_by_side(detector, pairs, row_of, threshold):
         code_list = detector.get_copied_code_list()
     finally:
         detector.similarity_matrix = full
-    detector.get_copied_code_list = lambda: code_list      # the page lists these; its plots show every pair
-    return _offline(detector.generate_html_report(output_mode="return"))
-
-
-# copydetect's page takes Bootstrap from a CDN; these few rules and the fold-out toggle
-# are all of it the page uses, so it reads the same with no network.
-_OFFLINE_STYLE = """<style>
-body { font-family: system-ui, sans-serif; margin: 0 1em; }
-.container { margin: 0 auto; } .d-flex { display: flex; } .justify-content-center { justify-content: center; }
-.row { display: flex; flex-wrap: wrap; gap: 1em; } .col { flex: 1 1 0; min-width: 0; }
-.table { border-collapse: collapse; width: 100%; } .table td, .table th { padding: .25em .5em; border-top: 1px solid #ddd; }
-.table-striped tr:nth-child(odd) { background: #f4f4f4; }
-.btn { padding: .3em .8em; border: 0; border-radius: .25em; cursor: pointer; }
-.btn-secondary { background: #6c757d; color: #fff; }
-.collapse:not(.show) { display: none; }
-.card { border: 1px solid #ddd; border-radius: .25em; padding: 1em; margin: .5em 0; }
-pre { white-space: pre-wrap; overflow-x: auto; }
-</style>"""
-_OFFLINE_SCRIPT = """<script>
-document.addEventListener("click", function (e) {
-  var b = e.target.closest("[data-bs-toggle=collapse]");
-  if (b) { document.querySelector(b.getAttribute("data-bs-target")).classList.toggle("show"); }
-});
-</script>"""
-
-
-def _offline(page: str) -> str:
-    """copydetect's page with its CDN stylesheet and script replaced by inline ones."""
-    page = re.sub(r"<link\b[^>]*\bhref=[\"']https?://[^>]*>", lambda _: _OFFLINE_STYLE, page)
-    return re.sub(r"<script\b[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>", lambda _: _OFFLINE_SCRIPT, page)
+    id_of = {detector.test_files[row]: sid for sid, row in row_of.items()}
+    code = {}
+    for _, _, test, ref, code_test, code_ref, _ in code_list:
+        code[id_of[test], id_of[ref]] = (code_test, code_ref)
+        code[id_of[ref], id_of[test]] = (code_ref, code_test)
+    return [dict(a=p.a, b=p.b, share_a=p.share_a, share_b=p.share_b, code_a=code[p.a, p.b][0],
+                 code_b=code[p.a, p.b][1]) for p in pairs if (p.a, p.b) in code]
 
 
 class _quiet_logging:
@@ -357,16 +344,21 @@ def _add_similarity(report, sources, template_source):
     are left out (named in not_compared) and the rest compared once more; a failure with
     every file readable costs the similarity section, never the batch."""
     try:
-        report.similar, report.similarity_html = similar_pairs(sources, template_source, report.threshold)
+        report.similar, report.similarity_html = similar_pairs(sources, template_source, report.threshold,
+                                                               report.side_by_side)
+        report.similarity_compared = len(sources)
         return
     except Exception as exc:
         failure = exc
+        report.side_by_side.clear()
     failing = _fingerprint_failures(sources)
     report.not_compared.update(failing)
     if failing:
         try:
             rest = {sid: text for sid, text in sources.items() if sid not in failing}
-            report.similar, report.similarity_html = similar_pairs(rest, template_source, report.threshold)
+            report.similar, report.similarity_html = similar_pairs(rest, template_source, report.threshold,
+                                                                   report.side_by_side)
+            report.similarity_compared = len(rest)
             return
         except Exception as exc:
             failure = exc

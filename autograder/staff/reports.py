@@ -16,9 +16,10 @@ from pathlib import Path
 
 from autograder.failures import Failure
 from autograder.results import write_atomic
+from autograder.staff.similarity_page import counts_sentence, render_page, student_label
 
 BINS = 10                      # score bins of both summary.md's table and scores.png
-MAX_PAIRS_LISTED = 50          # similar pairs in summary.md and in copydetect's view (report.html lists all)
+MAX_PAIRS_LISTED = 50          # similar pairs in summary.md (similarity.html lists all)
 
 
 @dataclass
@@ -44,6 +45,11 @@ class BatchStats:
     @property
     def not_attempted(self):
         return set(self.integrity.not_attempted) if self.integrity else set()
+
+    @property
+    def names(self):
+        """{id: the student name(s) from a Gradescope export, '' when unknown}."""
+        return {r["id"]: r.get("student_name", "") for r in self.records}
 
 
 def batch_stats(records, config, bug_counts, integrity=None, notes=()):
@@ -132,8 +138,9 @@ def stats_markdown(stats, config):
     problems = [r for r in records if r["status"] != "graded"]
     if problems:
         lines += ["", "## Not graded", "", "| submission | status | message |", "|---|---|---|"]
-        lines += [f"| {md_cell(r['id'])} | {r['status']} | {md_cell(r['message'])} |" for r in problems]
-    lines += integrity_markdown(stats.integrity)
+        lines += [f"| {md_cell(student_label(r['id'], stats.names))} | {r['status']} | {md_cell(r['message'])} |"
+                  for r in problems]
+    lines += integrity_markdown(stats.integrity, stats.names)
     for note in stats.notes:
         lines += ["", f"Note: {md_cell(note, 400)}"]
     lines += ["", "The same on one page, with a sortable table of students: [report.html](report.html)."]
@@ -149,39 +156,43 @@ def entries_markdown(records):
         lines += ["", "## Duplicate ids", "", "Entries whose usual id (the name without its extension) clashed; "
                   "each was graded under the id shown.", "", "| id | note |", "|---|---|"]
         lines += [f"| {md_cell(r['id'])} | {md_cell(r['note'])} |" for r in duplicates]
-    lines += ["", "## Every entry", "", "| submission | status | score | message |", "|---|---|---|---|"]
-    lines += [f"| {md_cell(r['id'])} | {r['status']} | {r['score']:g} | {md_cell(r['message'])} |"
-              for r in records]
+    names = any(r.get("student_name") for r in records)
+    lines += ["", "## Every entry", "", f"| submission |{' student |' if names else ''} status | score | message |",
+              f"|---|{'---|' if names else ''}---|---|---|"]
+    lines += [f"| {md_cell(r['id'])} |{' ' + md_cell(r.get('student_name', '')) + ' |' if names else ''} "
+              f"{r['status']} | {r['score']:g} | {md_cell(r['message'])} |" for r in records]
     return lines
 
 
-def integrity_markdown(report):
+def integrity_markdown(report, names=None):
+    """The integrity flags as markdown; names: {id: student name}, shown beside each id."""
     if report is None:
         return []
+    names = names or {}
+    who = lambda sid: md_cell(student_label(sid, names))     # noqa: E731
     lines = ["", "## Integrity flags (advisory: they never change a score)", ""]
     lines.append(f"Not attempted (both stubs as in the template): "
-                 f"{', '.join(md_cell(s) for s in report.not_attempted) if report.not_attempted else 'none'}.")
+                 f"{', '.join(who(s) for s in report.not_attempted) if report.not_attempted else 'none'}.")
     lines += ["", f"Identical code once comments and whitespace are ignored: "
                   f"{len(report.identical)} group(s)."]
-    lines += [f"- {', '.join(md_cell(s) for s in group)}" for group in report.identical]
+    lines += [f"- {', '.join(who(s) for s in group)}" for group in report.identical]
     lines += ["", f"Similar pairs (copydetect, template code excluded, at least {report.threshold:.0%} of either "
-                  f"one's code; {report.compared} submissions compared in {report.similarity_seconds:.1f} s): "
-                  f"{len(report.similar)}."]
+                  f"one's code): {md_cell(counts_sentence(report))}, in {report.similarity_seconds:.1f} s."]
     if report.too_large:
         from autograder.staff.integrity import SIMILARITY_MAX_BYTES
         lines.append(f"Too large to compare (over {SIMILARITY_MAX_BYTES // 1024} KiB of code, so left out): "
-                     f"{', '.join(md_cell(s) for s in report.too_large)}.")
+                     f"{', '.join(who(s) for s in report.too_large)}.")
     if report.not_compared:
         lines += ["", "Left out of comparisons (only their own flags are missing):"]
-        lines += [f"- {md_cell(sid)}: {md_cell(why)}" for sid, why in sorted(report.not_compared.items())]
+        lines += [f"- {who(sid)}: {md_cell(why)}" for sid, why in sorted(report.not_compared.items())]
     if report.problem:
         lines.append(f"{md_cell(report.problem, 300)}")
     if report.similar:
-        lines += ["", "| submission | submission | share of the first | share of the second |", "|---|---|---|---|"]
-        lines += [f"| {md_cell(p.a)} | {md_cell(p.b)} | {p.share_a:.0%} | {p.share_b:.0%} |"
+        lines += ["", "| student | student | share of the first | share of the second |", "|---|---|---|---|"]
+        lines += [f"| {who(p.a)} | {who(p.b)} | {p.share_a:.0%} | {p.share_b:.0%} |"
                   for p in report.similar[:MAX_PAIRS_LISTED]]
         if len(report.similar) > MAX_PAIRS_LISTED:
-            lines.append(f"\n... and {len(report.similar) - MAX_PAIRS_LISTED} more in report.html.")
+            lines.append(f"\n... and {len(report.similar) - MAX_PAIRS_LISTED} more in similarity.html.")
         lines += ["", "Side by side, matches highlighted: [similarity.html](similarity.html)."]
     return lines
 
@@ -279,7 +290,9 @@ def write_summary(records, config, out_dir, sources=None, integrity=None, notes=
     plot_checks(stats, config, out_dir / "checks.png")
     write_atomic(out_dir / "summary.md", stats_markdown(stats, config))
     similarity = out_dir / "similarity.html"
-    if report is not None and report.similarity_html:
+    if report is not None and report.side_by_side:          # labelled with the students
+        write_atomic(similarity, render_page(report, stats.names, config.name))
+    elif report is not None and report.similarity_html:     # why there is no side-by-side view
         write_atomic(similarity, report.similarity_html)
     elif similarity.exists():
         similarity.unlink()            # a stale view from an earlier run would contradict this one
