@@ -60,7 +60,8 @@ class KitCheckFile(TestFile):
 
 
 class KitGradingResults(GradingResults):
-    """GradingResults whose Gradescope dict is the kit's results.json, test names being check names."""
+    """GradingResults whose Gradescope dict is the kit's results.json: tests named by the checks' titles,
+    as on Gradescope (the check's id stays in extra_data.check)."""
 
     def to_gradescope_dict(self, ag_config):
         kit = self.get_plugin_data(PLUGIN_NAME)
@@ -68,9 +69,7 @@ class KitGradingResults(GradingResults):
             return super().to_gradescope_dict(ag_config)
         tests = []
         for entry in kit.get("tests", []):
-            test = dict(entry, name=entry["extra_data"]["check"],
-                        output=f"{entry['name']}\n{entry.get('output', '')}".rstrip())
-            tests.append(test)
+            tests.append(dict(entry))          # the kit's own name: the check's title, as on Gradescope
         output = dict(kit, tests=tests)
         output["extra_data"] = dict(kit.get("extra_data", {}), graded_via="otter-grader + autograder.otter_plugin")
         return output

@@ -194,7 +194,10 @@ def test_otter_run_gives_the_kits_scores(otter_env, key):
     assert proc.returncode == 0 and otter is not None, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert scores_by_check(otter) == scores_by_check(kit)
     assert otter["score"] == kit["score"] == total(otter)
-    assert [t["name"] for t in otter["tests"]] == list(CONFIG.checks)
+    assert [t["extra_data"]["check"] for t in otter["tests"]] == list(CONFIG.checks)
+    # named by the checks' titles, as Gradescope's results.json names them (issue 24.4)
+    assert [t["name"] for t in otter["tests"]] == [spec.title for spec in CONFIG.checks.values()]
+    assert [t["name"] for t in otter["tests"]] == [t["name"] for t in kit["tests"]]
     assert [t["max_score"] for t in otter["tests"]] == [t["max_score"] for t in kit["tests"]]
     assert [t["visibility"] for t in otter["tests"]] == [s.visibility for s in CONFIG.checks.values()]
     assert otter["extra_data"]["fixture_set_hash"] == kit["extra_data"]["fixture_set_hash"]
@@ -220,7 +223,7 @@ def test_tampering_with_otters_runner_gains_nothing(otter_env):
     assert not markers["parent"].exists(), "otter unpickled the submission's .OTTER_LOG"
     assert scores_by_check(otter) == scores_by_check(kit)
     assert otter["score"] == kit["score"] < CONFIG.max_score
-    failed = {t["name"] for t in otter["tests"] if t["status"] != "passed"}
+    failed = {t["extra_data"]["check"] for t in otter["tests"] if t["status"] != "passed"}
     assert COL2IM_VALUE_CHECKS <= failed
 
 
