@@ -35,8 +35,9 @@ class IntegrityJob:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
             env=env, preexec_fn=preexec_fn)
         try:                                   # the child reads it at once (blocks only while it starts)
+            # absolute: the child runs in the kit's folder, and `batch lab7` names its folder relatively
             self.proc.stdin.write(json.dumps({"threshold": threshold,
-                                              "sources": [[sid, str(path)] for sid, path in sources]}))
+                                              "sources": [[sid, os.path.abspath(path)] for sid, path in sources]}))
             self.proc.stdin.close()
         except OSError:                        # it died already: result() says why
             pass
