@@ -134,8 +134,11 @@ def cmd_submit(path, dest="submission.zip", anyway=False):
     path, dest = Path(path), Path(dest).resolve()
     try:
         submission = load_submission(path)
-    except InvalidSubmission as exc:
-        print(f"NOT SUBMITTED: {exc.message}; {_remove_stale(dest)}.")
+    except InvalidSubmission as exc:         # the summary line first; a syntax error's source and caret after it
+        head, _, rest = exc.message.partition("\n")
+        print(f"NOT SUBMITTED: {head}; {_remove_stale(dest)}.")
+        if rest.strip("\n"):
+            print(rest.rstrip("\n"))
         return 2
     try:
         report = _run_public_checks(path)

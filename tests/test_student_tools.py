@@ -299,6 +299,10 @@ def test_submit_never_packages_a_syntax_error(tmp_path, capsys):
     code, out, dest = submit(tmp_path, "def col2im(:\n", anyway=True, capsys=capsys)
     assert code == 2 and not dest.exists()
     assert first_line(out).startswith("NOT SUBMITTED: ") and "syntax error at line 1" in first_line(out)
+    # the stale zip's fate ends the summary line; the caret line stays a caret line (issue 24.6)
+    assert first_line(out).endswith("so it cannot be uploaded by mistake.") or "no submission.zip written" in first_line(out)
+    caret = next(line for line in out.splitlines() if line.strip().startswith("^"))
+    assert set(caret.strip()) <= {"^", "~"}
 
 
 def test_submit_with_one_unfinished_function_names_only_it(tmp_path, capsys):
