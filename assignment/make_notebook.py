@@ -152,10 +152,8 @@ if learned is not None:
     axes[0].set(xlabel="epoch", ylabel="MSE loss (log)", title="loss curve")
     lo, hi = min(kernel.min(), learned.min()), max(kernel.max(), learned.max())
     for ax, k, title in zip(axes[1:], (learned, kernel), ("learned kernel", "target kernel")):
-        ax.imshow(k, cmap="coolwarm", vmin=lo, vmax=hi)
-        for (r, c), v in np.ndenumerate(k):
-            ax.text(c, r, f"{v:.3f}", ha="center", va="center", fontsize=8)
-        ax.set(title=title, xticks=[], yticks=[])
+        train_filter.draw_kernel(ax, k, lo, hi)     # each value in black or white, whichever reads on its colour
+        ax.set(title=title)
     plt.show()
 else:
     print("nothing to plot yet")"""),

@@ -102,6 +102,30 @@ def describe_case(case):
     return f"N={N} C_in={C_in} C_out={C_out} H={H} W={W} kernel={k} stride={stride} padding={padding}"
 
 
+def luminance(rgb):
+    """WCAG relative luminance of an sRGB colour (components 0-1)."""
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb[:3]]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def text_colour(background):
+    """'black' or 'white', whichever contrasts more with the background (WCAG contrast ratio)."""
+    lum = luminance(background)
+    return "black" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "white"
+
+
+def draw_kernel(ax, k, lo, hi, cmap="coolwarm"):
+    """A kernel as coloured cells, each value written in black or white, whichever reads on its colour."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import Normalize
+    colours = plt.get_cmap(cmap)
+    norm = Normalize(vmin=lo, vmax=hi)
+    ax.imshow(k, cmap=colours, norm=norm)
+    for (r, c), v in np.ndenumerate(k):
+        ax.text(c, r, f"{v:.3f}", ha="center", va="center", fontsize=10, color=text_colour(colours(norm(v))))
+    ax.set(xticks=[], yticks=[])
+
+
 def save_pictures(name, kernel, learned, losses):
     """Writes loss_curve.png and learned_kernel.png; skips quietly without matplotlib."""
     try:
@@ -121,10 +145,8 @@ def save_pictures(name, kernel, learned, losses):
     fig, axes = plt.subplots(1, 2, figsize=(6, 3))
     lo, hi = min(kernel.min(), learned.min()), max(kernel.max(), learned.max())
     for ax, k, title in zip(axes, (learned, kernel), ("learned", "target")):
-        ax.imshow(k, cmap="coolwarm", vmin=lo, vmax=hi)
-        for (r, c), v in np.ndenumerate(k):
-            ax.text(c, r, f"{v:.3f}", ha="center", va="center", fontsize=8)
-        ax.set(title=title, xticks=[], yticks=[])
+        draw_kernel(ax, k, lo, hi)
+        ax.set(title=title)
     fig.tight_layout()
     fig.savefig("learned_kernel.png", dpi=120)
     plt.close(fig)

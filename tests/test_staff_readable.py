@@ -199,3 +199,49 @@ def test_similarity_page_is_labelled_with_students_and_agrees_with_report_html(t
     assert page.count("<details") == 3 and "highlight-red" in page
     assert "<script" not in page and not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert "<img" not in page                                               # no plot with numbered axes
+
+
+# --- 6. figures with readable text on any colour ------------------------------------------------
+
+def contrast(a, b, luminance):
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def load_train_filter(monkeypatch):
+    """student_template/train_filter.py as a module of its own (its conv2d import stubbed), left out of sys.modules."""
+    import importlib.util
+    import sys
+    import types
+    from helpers import REPO
+    monkeypatch.setitem(sys.modules, "conv2d", types.SimpleNamespace(Conv2d=object))
+    spec = importlib.util.spec_from_file_location("train_filter_under_test", REPO / "student_template" / "train_filter.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("kernel", ["blur", "sharpen", "sobel_x"])
+def test_learned_kernel_figure_writes_every_value_readably_on_its_colour(tmp_path, monkeypatch, kernel):
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_rgba
+    from matplotlib.figure import Figure
+    monkeypatch.chdir(tmp_path)
+    train_filter = load_train_filter(monkeypatch)
+    saved = {}
+    monkeypatch.setattr(Figure, "savefig", lambda self, path, **kw: saved.__setitem__(str(path), self))
+    k = train_filter.KERNELS[kernel]
+    train_filter.save_pictures(kernel, k, k * 0.97, [1.0, 0.1])
+    fig = saved["learned_kernel.png"]
+    checked = 0
+    for ax in fig.axes:
+        image = ax.images[0]
+        for text in ax.texts:
+            col, row = (int(round(v)) for v in text.get_position())
+            background = image.cmap(image.norm(image.get_array()[row, col]))
+            assert contrast(to_rgba(text.get_color()), background, train_filter.luminance) >= 4.5, \
+                (kernel, text.get_text())
+            assert text.get_fontsize() >= 10
+            checked += 1
+    assert checked == 18
