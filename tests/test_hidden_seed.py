@@ -23,7 +23,7 @@ from autograder.config import ConfigError, load_config
 from autograder.fixtures import fixture_folder, load_fixture_set
 from autograder.lab import Lab
 from autograder.seeds import MIN_HIDDEN_SEED, draw_hidden_seed, read_hidden_seed, seed_digest, store_hidden_seed
-from autograder.staff import otter_bridge, packaging
+from autograder.staff import otter_bridge, packaging, prairielearn
 from helpers import REPO
 
 try:
@@ -66,11 +66,14 @@ def folder_files(folder):
 
 @pytest.fixture(scope="module")
 def package_paths(tmp_path_factory):
-    """The handout, Gradescope's zip and the otter build (a folder), built as `make` builds them."""
+    """The handout, Gradescope's zip, the otter build and the PrairieLearn build (folders), built as
+    `make` builds them."""
     root = tmp_path_factory.mktemp("packages")
     otter_bridge.build(root / "otter")
+    prairielearn.build(root / "prairielearn")
     return {"handout": packaging.build_handout_zip(root / "handout.zip"),
-            "gradescope": packaging.build_gradescope_zip(root / "autograder.zip"), "otter": root / "otter"}
+            "gradescope": packaging.build_gradescope_zip(root / "autograder.zip"), "otter": root / "otter",
+            "prairielearn": root / "prairielearn"}
 
 
 @pytest.fixture(scope="module")
@@ -119,9 +122,11 @@ def test_packages_are_built_and_hold_what_the_tests_search(packages):
     assert any(n.endswith("hidden/manifest.json") for n in packages["gradescope"])
     assert any(n.startswith("autograder.zip!") and n.endswith("hidden/manifest.json") for n in packages["otter"])
     assert any(n.startswith("tests/") for n in packages["otter"])
+    assert any(n.startswith("course/serverFilesCourse/") and n.endswith("hidden/manifest.json")
+               for n in packages["prairielearn"])
 
 
-@pytest.mark.parametrize("package", ["handout", "gradescope", "otter"])
+@pytest.mark.parametrize("package", ["handout", "gradescope", "otter", "prairielearn"])
 def test_no_package_names_the_hidden_seed(packages, package):
     seed = CONFIG.hidden_seed
     assert seed >= MIN_HIDDEN_SEED, "the staff's hidden seed is small enough to guess: make fixtures NEW_SEED=1"
