@@ -25,6 +25,15 @@ def check_status(outcome):
     return "FAIL"
 
 
+def first_failure_line(failure, width=300):
+    """The failure in one line: its headline, and when that ends in a colon ('your code failed:')
+    the first line of what follows, so the line never stops at the colon."""
+    line = failure.headline()
+    if line.rstrip().endswith(":") and failure.detail:
+        line = f"{line} {failure.detail.strip().splitlines()[0]}"
+    return line[:width]
+
+
 def public_checks(path=None, categories=None):
     """Grades `path` on the public checks and prints one line per check of `categories`
     (all when None): status, title, points, and the first failure of a failing check.
@@ -53,7 +62,7 @@ def public_checks(path=None, categories=None):
         statuses[c.name] = status
         print(f"  {status:<15} {c.title:<58} {c.score:>5g} / {c.points:g}")
         if status != "PASS" and c.failures:
-            print("                  " + c.failures[0].headline()[:300])
+            print("                  " + first_failure_line(c.failures[0]))
     shown = [c for c in report.checks if c.name in statuses]
     print(f"  {sum(c.score for c in shown):g} / {sum(c.points for c in shown):g} points in these checks; "
           f"all public checks: {report.score:g} / {report.max_score:g}")

@@ -390,6 +390,8 @@ def test_notebook_against_the_template(handout_zip, tmp_path):
     assert [line for status, line in lines if status == "PASS"] == \
         [line for status, line in lines if "forward output (given code)" in line]
     assert any("col2im: not implemented yet" in text for _, text, _ in cells)
+    # a failure's line carries what failed, never stops at its colon (issue 23: "your code failed:" and nothing)
+    assert not [line for _, text, _ in cells for line in text.splitlines() if line.rstrip().endswith("failed:")]
     assert cells[-1][1].startswith("NOT SUBMITTED: public checks 0 / 34")
     assert not (folder / "submission.zip").exists()
 
