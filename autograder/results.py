@@ -64,6 +64,14 @@ def paragraph(text):
     return text if PLAIN_TEXT.fullmatch(text) else fenced(text)
 
 
+def check_markdown(text):
+    """A check's feedback (CheckOutcome.output) as Markdown: its summary line ('Passed 3 of 5
+    case(s).') as a paragraph, the cases, maps and hints after it in a code block, whose
+    layout (the X/. maps) Markdown would otherwise reflow."""
+    summary, _, rest = inert(text).partition("\n")
+    return "\n\n".join([paragraph(summary), *([fenced(rest)] if rest.strip() else [])])
+
+
 @dataclass
 class CheckOutcome:
     """One check's result over its cases."""
@@ -190,7 +198,7 @@ class GradeReport:
         visible_causes, causes = self.causes(visible_only=True), self.causes()
         tests = [dict(name=c.title, number=str(i), score=c.score, max_score=c.points,
                       status="passed" if c.ok else "failed",
-                      output=inert(c.output(visible_causes if c.visibility == "visible" else causes)),
+                      output=check_markdown(c.output(visible_causes if c.visibility == "visible" else causes)),
                       tags=[c.category], visibility=c.visibility,
                       extra_data=dict(check=c.name, cases_passed=c.passed, cases=c.total,
                                       failures=[f.to_data() for f in c.failures]))
@@ -199,13 +207,16 @@ class GradeReport:
                      message=inert(self.message), **self.extra)
         extra["root_causes"] = [dict(function=r.function, check=r.check, checks=list(r.checks),
                                      failure=r.failure.to_data()) for r in causes]
-        output = self.message
+        # Markdown, as Gradescope renders "md": only the grader writes markup; every text the
+        # student's code can reach is in a code block (as in feedback.md)
+        output = [paragraph(self.message)]
         if visible_causes:
-            output += "\n\nStart here:\n" + "\n".join(start_here(visible_causes))
-            output += "".join(f"\n\n{heading}\n{detail}" for heading, detail in what_happened(visible_causes))
-        return dict(score=self.score, execution_time=round(self.execution_time, 3), output=inert(output),
-                    output_format="text", visibility="visible", stdout_visibility="hidden",
-                    tests=tests, extra_data=extra)
+            output += ["**Start here**", fenced("\n".join(start_here(visible_causes)))]
+            output += [part for heading, detail in what_happened(visible_causes)
+                       for part in (paragraph(heading), fenced(detail))]
+        return dict(score=self.score, execution_time=round(self.execution_time, 3), output="\n\n".join(output),
+                    output_format="md", test_output_format="md", visibility="visible",
+                    stdout_visibility="hidden", tests=tests, extra_data=extra)
 
     def to_prairielearn(self, max_bytes=PL_TARGET_BYTES):
         """PrairieLearn's results.json as a dict whose compact JSON (json.dumps, ASCII) stays under

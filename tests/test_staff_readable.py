@@ -245,3 +245,26 @@ def test_learned_kernel_figure_writes_every_value_readably_on_its_colour(tmp_pat
             assert text.get_fontsize() >= 10
             checked += 1
     assert checked == 18
+
+
+def test_gradescope_output_is_markdown_with_student_text_in_code_blocks():
+    # Gradescope renders "md"; "text" showed the Markdown-shaped feedback unrendered
+    import re
+    from autograder.failures import Failure
+    from test_feedback import outcome, report_of
+    hostile = "`````\n# Heading\n<img src=x onerror=alert(1)>\n[link](http://evil.example)"
+    wrong = Failure(case="C=1 H=5", problem="col2im's result: 21 of 25 values are wrong",
+                    detail="where it is wrong:\n  .XXX.\n  XXXXX", likely_bug="overwrote", function="col2im")
+    crash = Failure(case="k", problem="your code failed", detail=hostile, function="Conv2d.backward",
+                    kind="exception")
+    results = report_of(outcome("a", failures=[wrong], total=3), outcome("b", failures=[crash], total=1),
+                        outcome("c", total=2, passed=2)).to_gradescope()
+    assert results["output_format"] == "md" and results["test_output_format"] == "md"
+    texts = [results["output"], *(t["output"] for t in results["tests"])]
+    for text in texts:
+        outside = re.sub(r"^(`{3,})text\n.*?\n\1$", "", text, flags=re.MULTILINE | re.DOTALL)
+        assert "<img" not in outside and "# Heading" not in outside and "](http" not in outside, text
+    assert "**Start here**" in results["output"] and "# Heading" in results["output"]     # told, in a code block
+    first = results["tests"][0]["output"]
+    assert first.startswith("Passed 0 of 3 case(s).\n\n```text\n") and "\n  .XXX.\n  XXXXX" in first   # maps kept
+    assert results["tests"][2]["output"] == "Passed all 2 case(s)."
