@@ -95,18 +95,19 @@ CHECKS = [check_col2im_adjoint, check_backward_finite_differences, check_accumul
 def main():
     failed = 0
     for check in CHECKS:
+        label = check.__doc__.splitlines()[0]       # every line names the check by the same sentence
         try:
             check()
-            print(f"PASS  {check.__doc__.splitlines()[0]}")
+            print(f"PASS  {label}")
         except NotImplementedError as exc:
             failed += 1
-            print(f"TODO  {check.__name__}: {exc}")
+            print(f"TODO  {label}\n      {exc}")
         except AssertionError as exc:
             failed += 1
-            print(f"FAIL  {check.__name__}: {exc}")
+            print(f"FAIL  {label}\n      {exc}")
         except Exception:
             failed += 1
-            print(f"ERROR {check.__name__}: your code raised an exception:")
+            print(f"ERROR {label}\n      your code raised an exception:")
             traceback.print_exc(limit=-3)
     print(f"\n{len(CHECKS) - failed} of {len(CHECKS)} self-checks passed.")
     return 1 if failed else 0

@@ -268,3 +268,25 @@ def test_gradescope_output_is_markdown_with_student_text_in_code_blocks():
     first = results["tests"][0]["output"]
     assert first.startswith("Passed 0 of 3 case(s).\n\n```text\n") and "\n  .XXX.\n  XXXXX" in first   # maps kept
     assert results["tests"][2]["output"] == "Passed all 2 case(s)."
+
+
+@pytest.mark.parametrize("solution", ["template", "bug/overwrite_overlaps", "correct/lecture_loops"])
+def test_self_check_names_every_check_by_its_sentence(tmp_path, solution):
+    # `selfcheck` printed 'PASS  <sentence>' but 'TODO  check_col2im_adjoint: ...'
+    import re
+    import shutil
+    import subprocess
+    import sys
+    from autograder.staff.catalogue import load_catalogue
+    from helpers import REPO
+    folder = REPO / "student_template"
+    for name in ("conv2d.py", "self_check.py"):
+        shutil.copy(folder / name, tmp_path / name)
+    if solution != "template":
+        (tmp_path / "conv2d.py").write_text(load_catalogue()[0][solution].source)
+    out = subprocess.run([sys.executable, "self_check.py"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120).stdout
+    sentences = re.findall(r'def check_\w+\(\):\n    """(.*)"""', (folder / "self_check.py").read_text())
+    labels = [line[6:] for line in out.splitlines() if re.match(r"(PASS|TODO|FAIL|ERROR) ", line)]
+    assert len(sentences) == 3 and sorted(labels) == sorted(sentences), out
+    assert "check_" not in out
