@@ -19,7 +19,7 @@ CELLS = [
 md("""# Convolution backprop lab: notebook
 
 This notebook walks through the handout's math (README.md, §1–§2) on small arrays, runs the
-**same public checks** as `python lab.py check` after each part, trains your layer, and builds
+**same public checks** as `python3 lab.py check` after each part, trains your layer, and builds
 `submission.zip` at the end.
 
 **You still edit `conv2d.py`**: that file is what you hand in. This notebook imports it with
@@ -130,7 +130,7 @@ md("### Check: backward (the public backward checks)"),
 code("""backward_results = public_checks("conv2d.py", categories={"backward", "gradients"})"""),
 md("""## 5. Train your layer to learn the blur kernel
 
-The same training as `python lab.py demo`: targets come from a direct convolution, your layer
+The same training as `python3 lab.py demo`: targets come from a direct convolution, your layer
 learns its $3\\times3$ weights by gradient descent (with `zero_grad()` every step)."""),
 code("""import contextlib, io
 import train_filter
@@ -161,7 +161,7 @@ md("### Check: all public checks"),
 code("""all_results = public_checks("conv2d.py")"""),
 md("""## 6. Build submission.zip
 
-Runs `python lab.py submit`: it refuses a file whose TODOs still raise `NotImplementedError`
+Runs `python3 lab.py submit`: it refuses a file whose TODOs still raise `NotImplementedError`
 or that fails to import (then no zip is left behind). Use `build_submission(anyway=True)` to
 package it anyway. Upload `submission.zip` (or just `conv2d.py`) to Gradescope."""),
 code("""zip_path = build_submission("conv2d.py")"""),

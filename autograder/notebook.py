@@ -1,7 +1,7 @@
 """What the students' notebook (lab.ipynb) calls: the public checks inline, the zip.
 
 The notebook imports the student's file for its worked examples, but the checks
-here grade the file on disk exactly as `python lab.py check` does (same checks, same
+here grade the file on disk exactly as `python3 lab.py check` does (same checks, same
 sandbox, public fixtures). Nothing here raises for what the student's code does: an
 unfinished TODO shows as "not implemented", a sandbox that cannot start is one message.
 """
@@ -70,7 +70,7 @@ def public_checks(path=None, categories=None):
 
 
 def build_submission(path=None, anyway=False):
-    """Runs `python lab.py submit` on `path` (default: the lab's submission file); returns the
+    """Runs `python3 lab.py submit` on `path` (default: the lab's submission file); returns the
     zip's Path, or None when refused."""
     path = Path(path or load_lab().config.submission_file).resolve()
     dest = path.parent / "submission.zip"

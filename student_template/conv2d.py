@@ -8,8 +8,8 @@ Your job is the two functions marked TODO:
     col2im(X_col, C, H, W, kH, kW, stride=1)
     Conv2d.backward(self, dY)
 
-Then run `python train_filter.py` to watch your layer learn a blur kernel, and
-`python self_check.py` to test your gradients. Submit this file, named conv2d.py.
+Then run `python3 train_filter.py` to watch your layer learn a blur kernel, and
+`python3 self_check.py` to test your gradients. Submit this file, named conv2d.py.
 
 Symbols: N batch, C / C_in / C_out channels, H, W image height and width (W is
 never the weights: those are `weight` and W_col), kH, kW kernel size, s stride,

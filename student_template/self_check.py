@@ -1,6 +1,6 @@
 """Self-check for your conv2d.py: properties any correct solution has.
 
-    python self_check.py
+    python3 self_check.py
 
 Needs only numpy. It knows no expected answers: it tests your code against facts
 that hold for every input (col2im is the adjoint of im2col; backward agrees with

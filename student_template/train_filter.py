@@ -1,7 +1,7 @@
 """Demo: train one Conv2d layer until it learns a known 3x3 filter.
 
-    python train_filter.py                 # learn the blur kernel
-    python train_filter.py --kernel sobel_x --epochs 80
+    python3 train_filter.py                 # learn the blur kernel
+    python3 train_filter.py --kernel sobel_x --epochs 80
 
 Needs your col2im and Conv2d.backward in conv2d.py (same folder). Prints the loss
 of every epoch, then saves loss_curve.png and learned_kernel.png (if matplotlib is
