@@ -581,3 +581,19 @@ def test_pathological_nesting_is_refused_not_crashing(tmp_path):
 def test_unknown_coding_declaration_is_refused_as_import_would(tmp_path):
     (tmp_path / "conv2d.py").write_text("# -*- coding: klingon -*-\nx = 1\n")
     assert "syntax error" in refused(tmp_path / "conv2d.py")
+
+
+def test_the_handout_and_the_grader_agree_about_file_names(tmp_path):
+    """Every other name the handout's §8 gives as an example is graded, with the note §8 promises
+    (it once called `conv2d (1).py` invalid while the grader graded it)."""
+    import re
+    section = (Path(__file__).resolve().parents[1] / "assignment" / "README.md").read_text(
+        encoding="utf-8").split("## 8.", 1)[1].split("\n## ", 1)[0]
+    names = set(re.findall(r"`([^`/]+\.py)`", section)) - {"conv2d.py"}
+    assert names, "§8 gives no example of another name"
+    assert "note" in section
+    for name in names:
+        (tmp_path / name).write_text(CONTRACT)
+        sub = load_submission(tmp_path / name)
+        assert sub.source == CONTRACT and "please name it conv2d.py" in sub.notes[0], name
+        (tmp_path / name).unlink()
