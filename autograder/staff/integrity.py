@@ -339,29 +339,32 @@ def check_batch(sources, threshold, template_source=None):
     return report
 
 
-def _add_similarity(report, sources, template_source):
-    """Fills report.similar and its view. If copydetect fails, the files it cannot read alone
-    are left out (named in not_compared) and the rest compared once more; a failure with
-    every file readable costs the similarity section, never the batch."""
+def _compare(report, sources, template_source):
+    """copydetect over `sources` into report.similar; the exception it raised, or None."""
     try:
         report.similar, report.similarity_html = similar_pairs(sources, template_source, report.threshold,
                                                                report.side_by_side)
         report.similarity_compared = len(sources)
-        return
+        return None
     except Exception as exc:
-        failure = exc
         report.side_by_side.clear()
+        return exc
+
+
+def _add_similarity(report, sources, template_source):
+    """Fills report.similar and its view. If copydetect fails, the files it cannot read alone
+    are left out (named in not_compared) and the rest compared once more; a failure with
+    every file readable costs the similarity section, never the batch."""
+    failure = _compare(report, sources, template_source)
+    if failure is None:
+        return
     failing = _fingerprint_failures(sources)
     report.not_compared.update(failing)
     if failing:
-        try:
-            rest = {sid: text for sid, text in sources.items() if sid not in failing}
-            report.similar, report.similarity_html = similar_pairs(rest, template_source, report.threshold,
-                                                                   report.side_by_side)
-            report.similarity_compared = len(rest)
+        rest = {sid: text for sid, text in sources.items() if sid not in failing}
+        failure = _compare(report, rest, template_source)
+        if failure is None:
             return
-        except Exception as exc:
-            failure = exc
     report.problem = f"similarity could not be computed: {failure!r}"[:300]
 
 
