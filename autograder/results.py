@@ -288,7 +288,7 @@ def current_umask():
     """The process's umask, read without changing it where Linux tells it (/proc/self/status);
     elsewhere set and restored at once."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path("/proc/self/status").read_text(encoding="ascii", errors="replace").splitlines():
             if line.startswith("Umask:"):
                 return int(line.split()[1], 8)
     except (OSError, ValueError, IndexError):
