@@ -59,49 +59,84 @@ def matches(actual, expected, tol):
             and actual.dtype.kind in "fiu" and bool(np.all(tolerance_ok(actual, expected, tol))))
 
 
-def diagnose_values(actual, expected, tol, variants=(), batch=None):
-    """A likely bug for wrong values, or '' when no known pattern fits.
+def diagnose_values(actual, expected, tol, variants=(), batch=None, diagnosis=None):
+    """(likely bug, blame) for wrong values: ('', None) when no known pattern fits.
 
-    variants: (what the student did, array) pairs of known wrong answers (Case.variants);
-    batch: N, to spot averaging.
+    variants: (what the student did, array[, the check owning that bug]) of known wrong answers
+    (Case.variants); batch: N, to spot averaging (blame 'batch': the caller's batch_owner);
+    diagnosis(actual) -> (likely bug, blame) or None: the lab's own readings, after the variants.
     """
-    for bug, wrong in variants:
+    for bug, wrong, *owner in variants:
         if not matches(wrong, expected, tol) and matches(actual, wrong, tol):
-            return bug
+            return bug, (tuple(owner[:1]) if owner and owner[0] else None)
+    found = diagnosis(actual) if diagnosis else None
+    if found:
+        return found
     if expected.any() and not actual.any():
-        return "every value is zero: was the result computed and stored?"
+        return "every value is zero: was the result computed and stored?", None
     if batch and batch > 1 and matches(actual * batch, expected, tol):
-        return "the gradient was averaged over the batch instead of summed"
+        return "the gradient was averaged over the batch instead of summed", "batch"
     if matches(-actual, expected, tol):
-        return "the sign is flipped"
+        return "the sign is flipped", None
     if matches(actual / 2, expected, tol):
-        return "every value is twice the expected one (added twice?)"
-    return ""
+        return "every value is twice the expected one (added twice?)", None
+    return "", None
+
+
+def error_size(actual, expected, tol):
+    """One line: the largest absolute error, and relative to max|expected|, against the tolerance."""
+    diff = np.abs(actual.astype(np.float64) - expected)
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    worst = float(np.max(diff)) if diff.size else 0.0
+    relative = worst / scale if scale else float("inf")
+    return (f"largest error {worst:.2g} ({relative:.2g} of max|expected|); tolerance: "
+            f"rtol {tol.rtol:g}, atol {tol.atol:g} x max(1, max|expected|)")
 
 
 def expect_array(actual, expected, tol, what, case, hint="", variants=(), batch=None, shape_hint=None,
-                 function=""):
+                 function="", dtype_owner=None, shape_blame=None, batch_owner=None, float32_tol=None,
+                 diagnosis=None):
     """Raises CheckFailure unless `actual` has expected's shape and dtype and close values.
 
     what: e.g. "dX"; case: a fixtures.Case; shape_hint(actual_shape) -> str may explain a wrong shape;
     function: the student's function that produced `actual` (e.g. "col2im").
+    One property, one owner: with dtype_owner (the check that owns the result's dtype) a float
+    result of another dtype is compared by value after a cast, and a float64 result only as
+    accurate as float32 (float32_tol) is blamed on that check, never read as a structural bug;
+    shape_blame(shape) -> the checks owning a wrong shape; batch_owner: the check owning the sum
+    over the batch; diagnosis: see diagnose_values. Every value failure states the size of the
+    error against the tolerance.
     """
-    def fail(problem, likely_bug="", detail=""):
-        return CheckFailure(case, problem, likely_bug=likely_bug, detail=detail, function=function)
+    def fail(problem, likely_bug="", detail="", blame=None):
+        return CheckFailure(case, problem, likely_bug=likely_bug, detail=detail, function=function, blame=blame)
 
     if not isinstance(actual, np.ndarray):
         raise fail(f"{what}: got {type(actual).__name__}, expected a numpy array")
     if actual.shape != expected.shape:
         raise fail(f"{what} has shape {actual.shape}, expected {expected.shape}",
-                   shape_hint(actual.shape) if shape_hint else "")
+                   shape_hint(actual.shape) if shape_hint else "",
+                   blame=shape_blame(actual.shape) if shape_blame else None)
     if actual.dtype != expected.dtype:
-        raise fail(f"{what} has dtype {actual.dtype}, expected {expected.dtype} (keep the input's dtype)")
+        if dtype_owner is None or actual.dtype.kind != "f":
+            raise fail(f"{what} has dtype {actual.dtype}, expected {expected.dtype} (keep the input's dtype)",
+                       blame=(dtype_owner,) if dtype_owner else None)
+        actual = actual.astype(expected.dtype)      # the dtype is another check's: judge the values
     if not np.all(np.isfinite(actual)):
         raise fail(f"{what} contains NaN or infinity")
     ok = tolerance_ok(actual, expected, tol)
-    if not ok.all():
-        bad = int(ok.size - ok.sum())
-        why = diagnose_values(actual, expected, tol, variants, batch)
-        problem = f"{what}: {bad} of {ok.size} values are wrong" + (f"; {hint}" if hint and not why else "")
-        # The map shows values only for public fixture cases (error_map decides).
-        raise fail(problem, why, where_wrong(actual, expected, ok, case, lambda a, e: tolerance_ok(a, e, tol)))
+    if ok.all():
+        return
+    bad = int(ok.size - ok.sum())
+    size = error_size(actual, expected, tol)
+    if (dtype_owner and float32_tol is not None and expected.dtype == np.float64
+            and matches(actual, expected, float32_tol)):
+        raise fail(f"{what}: {bad} of {ok.size} values are close, but not float64-accurate ({size})",
+                   "computed in float32 somewhere? (a float32 buffer or constant in a float64 computation)",
+                   blame=(dtype_owner,))
+    with np.errstate(all="ignore"):       # garbage values overflow when scaled: no reading, no warning
+        why, owner = diagnose_values(actual, expected, tol, variants, batch, diagnosis)
+    blame = (batch_owner,) if owner == "batch" and batch_owner else (owner if owner != "batch" else None)
+    problem = f"{what}: {bad} of {ok.size} values are wrong ({size})" + (f"; {hint}" if hint and not why else "")
+    # The map shows values only for public fixture cases (error_map decides).
+    raise fail(problem, why, where_wrong(actual, expected, ok, case, lambda a, e: tolerance_ok(a, e, tol)),
+               blame=blame)

@@ -89,6 +89,10 @@ class CheckSpec:
     public: bool
     category: str
     hint: str
+    # Checks whose property this one's cases rely on: when one of them fails on its own, a case
+    # here that fails for no reason of its own is "blocked" by it (no credit, not a failure of
+    # this check's property; autograder/attribution.py).
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -256,7 +260,12 @@ def load_config(path=None):
         raise ConfigError(f"{path} [assignment] lab: {exc}") from None
     if parameters is None and "lab" in data:
         raise ConfigError(f"{path}: [lab] given, but {sections['assignment'].lab}.lab declares no Parameters")
-    config = Config(path=path, checks={name: _check_spec(name, t, path) for name, t in checks.items()},
+    specs = {name: _check_spec(name, t, path) for name, t in checks.items()}
+    for spec in specs.values():
+        for need in spec.needs:
+            if need not in specs or need == spec.name:
+                raise ConfigError(f"{path} [checks.{spec.name}] needs: '{need}' is not another check of this file")
+    config = Config(path=path, checks=specs,
                     lab=parameters and _value(parameters, data.get("lab", {}), str(path), "lab"),
                     **sections)
     if not 0 < config.similarity_threshold <= 1:

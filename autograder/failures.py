@@ -8,7 +8,10 @@ root_causes() picks, from every failure of a submission, the one to read first p
 function at fault, so one crash or one wrong function is told once, at the top.
 """
 
+import re
 from dataclasses import asdict, dataclass, fields
+
+_NUMBERS = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,10 @@ class Failure:
     student's traceback); function: the student's function at fault ('col2im',
     'Conv2d.backward', ...; '' when unknown); kind: 'wrong' (a wrong answer), a
     StudentError kind ('exception', 'timeout', 'crashed', ...) or 'internal' (the grader's).
+    blame: the checks whose property, when wrong, explains this failure, most likely first
+    (None: the check's `needs`; (): its own property, whatever else fails); blocked_by: set by
+    autograder.attribution when one of them fails on its own: then this case is not credited,
+    and not a failure of this check's property.
     """
     case: str
     problem: str
@@ -28,6 +35,8 @@ class Failure:
     detail: str = ""
     function: str = ""
     kind: str = "wrong"
+    blame: tuple | None = None
+    blocked_by: str = ""
 
     @property
     def raised(self):
@@ -43,13 +52,15 @@ class Failure:
         return self.headline() + (f"\n{self.detail}" if self.detail else "")
 
     def same_cause(self, other):
-        """The same failure of the student's code, whatever the case: one exception, one function."""
+        """The same failure of the student's code, whatever the case: one exception, one function,
+        one line, whatever numbers (shapes, indices) its message holds."""
         return (self.raised and other.raised and self.kind == other.kind
-                and self.function == other.function and self.detail == other.detail)
+                and self.function == other.function and _NUMBERS.sub("#", self.detail) == _NUMBERS.sub("#", other.detail))
 
     def to_data(self):
         """For results.json's extra_data (the detail map stays in the test's output)."""
-        return {k: v for k, v in asdict(self).items() if k != "detail"}
+        return {k: v for k, v in asdict(self).items()
+                if k not in ("detail", "blame") and not (k == "blocked_by" and not v)}
 
     @classmethod
     def from_data(cls, data):
@@ -58,18 +69,25 @@ class Failure:
             return None
         if not isinstance(data.get("problem"), str):
             return None
-        return cls(**{f.name: data.get(f.name, "") for f in fields(cls) if f.name != "kind"},
+        return cls(**{f.name: data.get(f.name, "") for f in fields(cls) if f.name not in ("kind", "blame")},
                    kind=data.get("kind", "wrong"))
 
 
 class CheckFailure(AssertionError):
     """A check failed on one case; .failure holds it as data, str() is its text."""
 
-    def __init__(self, case, problem, likely_bug="", detail="", function=""):
+    def __init__(self, case, problem, likely_bug="", detail="", function="", blame=None):
         describe = getattr(case, "describe", None)
         self.failure = Failure(case=describe() if describe else str(case or ""), problem=problem,
-                               likely_bug=likely_bug, detail=detail, function=function)
+                               likely_bug=likely_bug, detail=detail, function=function,
+                               blame=None if blame is None else tuple(blame))
         super().__init__(self.failure.text())
+
+
+def _informative(failure):
+    """(names a likely bug, its map reads a known pattern): what makes one failure a better first lesson."""
+    from autograder.error_map import NO_PATTERN
+    return (bool(failure.likely_bug), "reading: " in failure.detail and NO_PATTERN not in failure.detail)
 
 
 @dataclass(frozen=True)
@@ -87,8 +105,9 @@ class RootCause:
 def root_causes(outcomes):
     """One RootCause per function at fault, in check order (config order is dependency order:
     col2im before forward before backward), from CheckOutcome-like objects with .title and
-    .failures. A function's first failure is its cause, unless a later one names a likely
-    bug and the first does not: then that one, being more specific."""
+    .failures (a check's own failures: not the cases another check's bug blocks). A function's
+    first failure is its cause, unless a later one says more (names a likely bug, or has a map
+    whose reading names a pattern, where the first does not): then that one."""
     by_function = {}
     for outcome in outcomes:
         for failure in outcome.failures:
@@ -98,6 +117,6 @@ def root_causes(outcomes):
             if outcome.title not in entry["checks"]:
                 entry["checks"].append(outcome.title)
             first, _ = entry["first"]
-            if not first.likely_bug and not first.raised and failure.likely_bug:
+            if not first.raised and _informative(failure) > _informative(first):
                 entry["first"] = (failure, outcome.title)
     return [RootCause(e["first"][0], e["first"][1], tuple(e["checks"])) for e in by_function.values()]

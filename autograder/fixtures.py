@@ -55,9 +55,11 @@ class Case:
         return self._loaded[name]
 
     def variants(self, prefix=""):
-        """(what the student did, its answer) for the stored answers of typical bugs
-        ('variant_<name>' arrays) whose name starts with `prefix` (e.g. 'dX_'), in the lab's words."""
-        return [(self.lab.bug_message(name[8:]) if self.lab else name[8:], self.array(name))
+        """(what the student did, its answer, the check owning that bug or '') for the stored answers
+        of typical bugs ('variant_<name>' arrays) whose name starts with `prefix` (e.g. 'dX_'), in the
+        lab's words."""
+        return [(self.lab.bug_message(name[8:]) if self.lab else name[8:], self.array(name),
+                 self.lab.bug_owner(name[8:]) if self.lab else "")
                 for name in self.arrays if name.startswith("variant_" + prefix)]
 
     def describe(self):

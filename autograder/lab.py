@@ -108,7 +108,13 @@ class Lab:
         return self.module.describe_case(case)
 
     def bug_message(self, variant):
-        return self.module.BUG_VARIANTS.get(variant, variant)
+        entry = self.module.BUG_VARIANTS.get(variant, variant)
+        return entry[0] if isinstance(entry, tuple) else entry
+
+    def bug_owner(self, variant):
+        """The check whose property a stored bug answer breaks (BUG_VARIANTS' optional second item), or ''."""
+        entry = self.module.BUG_VARIANTS.get(variant)
+        return entry[1] if isinstance(entry, tuple) else ""
 
     def error_layout(self, case, expected):
         """The lab's error_map.Layout for an array of a case, or None (the default drawing)."""

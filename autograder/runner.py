@@ -11,6 +11,7 @@ The order is pytest's: files by name, functions as defined, cases in fixture ord
 import traceback
 from collections import Counter
 
+from autograder.attribution import attribute
 from autograder.failures import CheckFailure, Failure
 from autograder.results import CheckOutcome
 from autograder.sandbox import StudentError
@@ -90,4 +91,5 @@ def run_checks(lab, fixture_set, student, selected):
     for name, outcome in run.outcomes.items():
         if outcome.total == 0:
             run.internal_errors.append(f"check {name} has no case in the fixture set")
+    attribute(run.outcomes)
     return run
