@@ -33,14 +33,17 @@ class Parameters:
     training: Training
 
 
-# Answers of typical bugs stored in the fixtures ("variant_<name>") -> what the student did.
+# Answers of typical bugs stored in the fixtures ("variant_<name>") -> (what the student did, the
+# check whose property that bug breaks: the one that fails for it; the others it reaches are blocked).
 BUG_VARIANTS = {
-    "overwrite": "overlapping windows were overwritten instead of summed (add each patch with +=)",
-    "channel_last": "each column was read as (kH, kW, C) instead of (C, kH, kW)",
-    "ignore_stride": "windows were placed one pixel apart instead of `stride` pixels apart",
-    "dW_first_image": "dW used only the first image of the batch: sum over all N images",
-    "dX_first_image_for_all": "every image's dX was computed from the first image's dY",
-    "dX_flipped_kernel": "dX used a rotated (flipped) kernel: the layer is a cross-correlation, use W_col.T as it is",
+    "overwrite": ("overlapping windows were overwritten instead of summed (add each patch with +=)",
+                  "col2im_overlap_sum"),
+    "channel_last": ("each column was read as (kH, kW, C) instead of (C, kH, kW)", "col2im_channel_order"),
+    "ignore_stride": ("windows were placed one pixel apart instead of `stride` pixels apart", "col2im_adjoint"),
+    "dW_first_image": ("dW used only the first image of the batch: sum over all N images", "batch_sum"),
+    "dX_first_image_for_all": ("every image's dX was computed from the first image's dY", "batch_sum"),
+    "dX_flipped_kernel": ("dX used a rotated (flipped) kernel: the layer is a cross-correlation, use W_col.T "
+                          "as it is", "backward_dx_values"),
 }
 
 

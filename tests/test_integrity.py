@@ -50,16 +50,23 @@ def test_untouched_template_earns_nothing(tmp_path):
 
 
 def test_training_shortcut_is_named_in_the_feedback(tmp_path):
-    grade(tmp_path, "hostile/learn_filter_by_least_squares")
-    feedback = (tmp_path / "out" / "feedback.md").read_text()
-    assert "must be learned through a correct weight gradient" in feedback
+    report = grade(tmp_path, "hostile/learn_filter_by_least_squares")
+    training = next(c for c in report.checks if c.name == "learns_filters")
+    # its failure is told where the student reads it: the training check's own output, or, when the
+    # wrong dW that blocks it is told at the top, as blocked by that check
+    told = [f.problem for f in training.failures] + [f.blocked_by for f in training.blocked]
+    assert training.score == 0 and told
+    assert any("must be learned through a correct weight gradient" in t or t == "backward_dw_values" for t in told)
 
 
 def test_a_changed_forward_makes_finite_differences_fail_not_pass(tmp_path):
     report = grade(tmp_path, "hostile/constant_forward_for_finite_differences")
     fd = {c.name: c for c in report.checks if c.name.startswith("finite_difference")}
     assert all(c.passed == 0 and c.total > 0 for c in fd.values())
-    assert "forward was changed" in (tmp_path / "out" / "feedback.md").read_text()
+    # a changed forward is forward_output's property: the finite-difference checks are blocked by it
+    assert all(f.blocked_by == "forward_output" for c in fd.values() for f in c.blocked) and not any(
+        c.failures for c in fd.values())
+    assert "forward output (given code) is still correct" in (tmp_path / "out" / "feedback.md").read_text()
 
 
 def test_a_truncated_reply_is_the_students_failure_not_a_grader_error(tmp_path):

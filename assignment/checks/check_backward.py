@@ -37,17 +37,60 @@ def _crop_hint(case):
             return "the padding was not cropped off"
         if tuple(shape) == (N, C, H + pad, W + pad):
             return "the padding was cropped on one side only"
+        if len(shape) == 4 and tuple(shape[:2]) == (N, C) and pad and all(
+                0 <= got <= want + 2 * pad for got, want in zip(shape[2:], (H, W))):
+            return "the crop has the wrong size: dX_pad[:, :, p:p + H, p:p + W] is H x W"
         if len(shape) == 3:
             return "the batch dimension N is missing"
         return ""
     return why
 
 
+# One property per check (autograder/attribution.py): dX's dtype and shape are
+# backward_dx_shape_dtype's, the crop padding_crop's, the batch sum batch_sum's, and a wrong dX or dW
+# on the plain cases backward_dx_values' and backward_dw_values'. Every check compares by value (after
+# a cast) and blames what it reads on its owner; config.toml's `needs` blames the rest.
+DX_DTYPE, CROP, BATCH, DW = "backward_dx_shape_dtype", "padding_crop", "batch_sum", "backward_dw_values"
+
+
+def _dx_shape_blame(case):
+    """A wrong dX shape: the crop's when the padding explains it, else the shape check's."""
+    why = _crop_hint(case)
+    return lambda shape: (CROP,) if "crop" in why(shape) or "padding" in why(shape) else (DX_DTYPE,)
+
+
+def _dx_reading(case, tol):
+    """The lab's reading of a wrong dX of the right shape: only the first image right (the batch
+    sum's), or the right values moved (a crop at the wrong offset: the crop's)."""
+    pad = case.params["padding"]
+
+    def diagnosis(dX):
+        expected = case.array("dX")
+        if len(dX) > 1 and matches(dX[:1], expected[:1], tol):
+            return "only the first image's dX is right: image n's dX comes from its own dY[n]", (BATCH,)
+        if pad == 0:
+            return None
+        H, W = expected.shape[2:]
+        for dy in range(-2 * pad, 2 * pad + 1):
+            for dx in range(-2 * pad, 2 * pad + 1):
+                if (dy, dx) == (0, 0) or H - abs(dy) < 2 or W - abs(dx) < 2:
+                    continue
+                got = dX[:, :, max(dy, 0):H + min(dy, 0), max(dx, 0):W + min(dx, 0)]
+                want = expected[:, :, max(-dy, 0):H + min(-dy, 0), max(-dx, 0):W + min(-dx, 0)]
+                if np.allclose(got, want, rtol=1e-5, atol=1e-6 * max(1.0, float(np.max(np.abs(want))))):
+                    return f"the right values, moved by ({dy}, {dx}) pixels: crop dX_pad at [p:p + H, p:p + W]", (CROP,)
+        return None
+    return diagnosis
+
+
 def expect_dX(student, config, case, what="dX"):
     expected = case.array("dX")
     expect_array(student.layer_run(case)["dX"], expected, config.tolerance(expected.dtype), what, case,
                  hint=config.checks["backward_dx_values"].hint, variants=case.variants("dX_"),
-                 shape_hint=_crop_hint(case), function=BACKWARD)
+                 shape_hint=_crop_hint(case), function=BACKWARD, dtype_owner=DX_DTYPE,
+                 float32_tol=config.tolerance("float32"), shape_blame=_dx_shape_blame(case),
+                 batch=case.params["N"], batch_owner=BATCH,
+                 diagnosis=_dx_reading(case, config.tolerance(expected.dtype)))
 
 
 def expect_dW(student, config, case):
@@ -55,7 +98,8 @@ def expect_dW(student, config, case):
     expect_array(student.layer_run(case)["dW"], expected, config.tolerance(expected.dtype),
                  "grad_weight after one backward (from zero)", case,
                  hint=config.checks["backward_dw_values"].hint, variants=case.variants("dW_"),
-                 batch=case.params["N"], function=BACKWARD)
+                 batch=case.params["N"], function=BACKWARD, dtype_owner=DW, batch_owner=BATCH,
+                 float32_tol=config.tolerance("float32"), shape_blame=lambda shape: (DW,))
 
 
 @check("forward_output", cases=any_layer)
@@ -72,12 +116,14 @@ def test_backward_dx_shape_dtype(student, config, case):
     shape = (p["N"], p["C_in"], p["H"], p["W"])
     if dX.shape != shape:
         raise CheckFailure(case, f"dX has shape {dX.shape}, expected (N, C_in, H, W) = {shape}",
-                           likely_bug=_crop_hint(case)(dX.shape), function=BACKWARD)
+                           likely_bug=_crop_hint(case)(dX.shape), function=BACKWARD,
+                           blame=_dx_shape_blame(case)(dX.shape))
     if dX.dtype != np.dtype(p["dtype"]):
         mixed = (f" (here the weights are {p['weight_dtype']}, so W_col.T @ dY_col is {p['weight_dtype']}: "
                  f"cast dX to dY's dtype)" if p.get("weight_dtype", p["dtype"]) != p["dtype"] else "")
         raise CheckFailure(case, f"dX has dtype {dX.dtype}, expected dY's dtype {p['dtype']}{mixed}",
-                           likely_bug="dX does not keep dY's dtype", function=BACKWARD)
+                           likely_bug="dX does not keep dY's dtype", function=BACKWARD,
+                           blame=("col2im_shape_dtype",))    # col2im's own dtype bug, when it has one
     expect_dX(student, config, case, what="dX (right shape and dtype; a case counts only with right values)")
 
 
@@ -110,38 +156,47 @@ def test_batch_sum(student, config, case):
 
 @check("grad_accumulates", cases=lambda case: is_layer(case) and layer_shape(case) in ACCUMULATION_SHAPES)
 def test_grad_accumulates(student, config, case):
-    """Starting from grad0, one backward gives grad0 + dW and another gives grad0 + 2 dW, where dW is
-    the reference's: accumulating a wrong (or zero) gradient earns nothing."""
+    """Starting from grad0, one backward gives grad0 + dW and another grad0 + 2 dW, dW being what the
+    code's own backward gives from zero: accumulation is judged apart from dW's values. The case
+    counts only when that dW is right too (accumulating a wrong or zero gradient earns nothing); a
+    wrong dW is the dW checks' property, which blocks the case (config.toml's `needs`)."""
     run = student.layer_run(case)
-    grad0, dW = case.array("grad0").astype(np.float64), case.array("dW").astype(np.float64)
+    grad0 = case.array("grad0").astype(np.float64)
+    own_dW = run["dW"].astype(np.float64)
     tol = config.tolerance(case.params["dtype"])
     for calls, got in ((1, run["grad_acc1"]), (2, run["grad_acc2"])):
         if got.shape != grad0.shape:
-            raise CheckFailure(case, f"grad_weight has shape {got.shape}, expected {grad0.shape}", function=BACKWARD)
-        if not matches(got, grad0 + calls * dW, tol):
+            raise CheckFailure(case, f"grad_weight has shape {got.shape}, expected {grad0.shape}", function=BACKWARD,
+                               blame=(DW,))
+        if own_dW.shape == grad0.shape and not matches(got, grad0 + calls * own_dW, tol):
             problem = (f"after {calls} backward call(s) starting from a nonzero grad_weight, grad_weight is "
-                       f"not the starting value plus dW for each call")
-            if matches(got, calls * dW, tol) or matches(got, dW, tol):
+                       f"not the starting value plus your dW for each call")
+            if matches(got, calls * own_dW, tol) or matches(got, own_dW, tol):
                 why = "backward overwrote or reset grad_weight instead of adding to it (use +=)"
             elif matches(got, grad0, tol):
                 why = "grad_weight did not change: backward must add dW to it"
             else:
-                why, problem = "", problem + " (is dW itself right?)"
-            raise CheckFailure(case, problem, likely_bug=why, function=BACKWARD)
+                why = ""
+            raise CheckFailure(case, problem, likely_bug=why, function=BACKWARD, blame=())
+    expect_dW(student, config, case)
 
 
 @check("inputs_unchanged", cases=lambda case: is_layer(case) and layer_shape(case) in UNCHANGED_INPUT_SHAPES)
 def test_inputs_unchanged(student, config, case):
     run = student.layer_run(case)
-    # Leaving inputs alone is worth points only next to right answers (zeros leave them alone too).
-    expect_dX(student, config, case)
-    expect_dW(student, config, case)
     if not np.array_equal(run["dY_after"], case.array("dY")):
         raise CheckFailure(case, "dY changed during backward", likely_bug="backward modified dY in place",
-                           function=BACKWARD)
+                           function=BACKWARD, blame=())
     if not np.array_equal(run["x_after"], case.array("x")):
         raise CheckFailure(case, "the input x changed during forward or backward",
-                           likely_bug="forward or backward modified the input x in place", function=BACKWARD)
-    if not np.array_equal(run["dX_again"], run["dX"]):
+                           likely_bug="forward or backward modified the input x in place", function=BACKWARD, blame=())
+    if not (run["dX_again"].shape == run["dX"].shape and np.array_equal(run["dX_again"], run["dX"])):
+        # its own property when the first dX was right; else a wrong dX (the value checks') may be why
+        first_right = matches(run["dX"], case.array("dX"), config.tolerance(case.params["dtype"]))
         raise CheckFailure(case, "a second backward with the same dY returned a different dX",
-                           likely_bug="backward changed its cache (X_cols, W_col) or dY", function=BACKWARD)
+                           likely_bug="backward changed its cache (X_cols, W_col) or dY", function=BACKWARD,
+                           blame=() if first_right else None)
+    # Leaving inputs alone is worth points only next to right answers (zeros leave them alone too):
+    # wrong values are the value checks' property, which blocks the case (config.toml's `needs`).
+    expect_dX(student, config, case)
+    expect_dW(student, config, case)

@@ -29,10 +29,42 @@ def several_channels(case):
     return col2im_case(case) and case.params["C"] > 1
 
 
-def _expect_folded(student, config, case, hint):
+# One property per check (autograder/attribution.py): the dtype is col2im_shape_dtype's, overlaps
+# col2im_overlap_sum's, uncovered pixels col2im_uncovered_zero's, the channel layout
+# col2im_channel_order's, and any other misplaced window col2im_adjoint's. A check compares every
+# case by value (after a cast: the dtype is not its property) and blames what it reads on its owner.
+DTYPE = "col2im_shape_dtype"
+
+
+def _covered(p):
+    """(H, W) bool: pixels inside some window."""
+    covered = np.zeros((p["H"], p["W"]), bool)
+    for i in range(0, p["H"] - p["kH"] + 1, p["stride"]):
+        for j in range(0, p["W"] - p["kW"] + 1, p["stride"]):
+            covered[i:i + p["kH"], j:j + p["kW"]] = True
+    return covered
+
+
+def _reading(case):
+    """The lab's reading of a wrong fold, after the stored bug answers: uncovered pixels not zero."""
+    def diagnosis(folded):
+        if np.any(folded[:, ~_covered(case.params)] != 0):
+            return ("pixels that no window covers (after the last window, or between windows when the stride "
+                    "is larger than the kernel) must stay 0", ("col2im_uncovered_zero",))
+        return None
+    return diagnosis
+
+
+def _shape_blame(shape):
+    return (DTYPE,)
+
+
+def _expect_folded(student, config, case, hint, folded=None):
     expected = case.array("expected")
-    expect_array(student.col2im(case), expected, config.tolerance(expected.dtype), "col2im's result",
-                 case, hint=hint, variants=case.variants(), function=FUNCTION)
+    expect_array(student.col2im(case) if folded is None else folded, expected, config.tolerance(expected.dtype),
+                 "col2im's result", case, hint=hint, variants=case.variants(), function=FUNCTION,
+                 dtype_owner=DTYPE, float32_tol=config.tolerance("float32"), shape_blame=_shape_blame,
+                 diagnosis=_reading(case))
 
 
 @check("col2im_shape_dtype", cases=col2im_case)
@@ -41,12 +73,13 @@ def test_col2im_shape_dtype(student, config, case):
     folded = student.col2im(case)
     if folded.shape != (p["C"], p["H"], p["W"]):
         raise CheckFailure(case, f"col2im returned shape {folded.shape}, "
-                                 f"expected (C, H, W) = {(p['C'], p['H'], p['W'])}", function=FUNCTION)
+                                 f"expected (C, H, W) = {(p['C'], p['H'], p['W'])}", function=FUNCTION, blame=())
     if folded.dtype != np.dtype(p["dtype"]):
         raise CheckFailure(case, f"col2im returned dtype {folded.dtype} for {p['dtype']} columns",
-                           likely_bug="the result does not keep X_col's dtype", function=FUNCTION)
-    # A case counts only with right values: zeros of the right shape are not a col2im.
-    _expect_folded(student, config, case, "the shape and dtype are right, the values are not")
+                           likely_bug="the result does not keep X_col's dtype", function=FUNCTION, blame=())
+    # A case counts only with right values (zeros of the right shape are not a col2im); wrong values
+    # are another col2im check's property, which blocks this case (config.toml's `needs`).
+    _expect_folded(student, config, case, "the shape and dtype are right, the values are not", folded)
 
 
 @check("col2im_overlap_sum", cases=overlapping)
@@ -56,20 +89,7 @@ def test_col2im_overlap_sum(student, config, case):
 
 @check("col2im_uncovered_zero", cases=uncovered)
 def test_col2im_uncovered_zero(student, config, case):
-    expected = case.array("expected")
-    folded = student.col2im(case)
-    hint = "windows start at multiples of the stride"
-    if folded.shape == expected.shape:
-        p = case.params
-        s, kH, kW = p["stride"], p["kH"], p["kW"]
-        covered = np.zeros(expected.shape[1:], bool)        # (H, W): inside some window
-        for i in range(0, p["H"] - kH + 1, s):
-            for j in range(0, p["W"] - kW + 1, s):
-                covered[i:i + kH, j:j + kW] = True
-        if np.any(folded[:, ~covered] != 0):
-            hint = ("pixels that no window covers (after the last window, or between windows when the "
-                    "stride is larger than the kernel) must stay 0")
-    _expect_folded(student, config, case, hint)
+    _expect_folded(student, config, case, "windows start at multiples of the stride")
 
 
 @check("col2im_channel_order", cases=several_channels)
@@ -79,23 +99,20 @@ def test_col2im_channel_order(student, config, case):
 
 @check("col2im_adjoint", cases=col2im_case)
 def test_col2im_adjoint(student, config, case):
-    """sum(im2col(x) * Y) == sum(x * col2im(Y)), the first precomputed, the second from the student."""
+    """sum(im2col(x) * Y) == sum(x * col2im(Y)), the first precomputed, the second from the student;
+    the case counts only with right values (the identity holds by chance now and then: one equation)."""
     folded = student.col2im(case)
     x = case.array("x")
     if folded.shape != x.shape:
-        raise CheckFailure(case, f"col2im returned shape {folded.shape}, expected {x.shape}", function=FUNCTION)
+        raise CheckFailure(case, f"col2im returned shape {folded.shape}, expected {x.shape}", function=FUNCTION,
+                           blame=(DTYPE,))
     lhs = float(case.array("adjoint_lhs"))
-    rhs = float(np.sum(x.astype(np.float64) * folded.astype(np.float64)))
-    tol = config.tolerance(x.dtype)
-    scale = float(np.sum(np.abs(x.astype(np.float64)) * np.abs(case.array("expected").astype(np.float64))))
-    if not abs(lhs - rhs) <= (tol.rtol + tol.atol) * max(1.0, scale):
-        raise CheckFailure(case, f"sum(im2col(x) * Y) differs from sum(x * col2im(Y)) by {abs(lhs - rhs):.2e}: "
-                                 f"col2im is not the adjoint of im2col (each column must be added at its own "
-                                 f"window, in im2col's order)", function=FUNCTION)
-    # The identity holds by chance for a random array now and then (one scalar equation): as in
-    # every check, the case counts only with right values (this check is about values, not dtype).
-    expected = case.array("expected")
-    values = folded.astype(expected.dtype) if folded.dtype.kind == "f" else folded
-    expect_array(values, expected, config.tolerance(expected.dtype), "col2im's result", case,
-                 hint="each column must be added at its own window, in im2col's order", variants=case.variants(),
-                 function=FUNCTION)
+    rhs = float(np.sum(x.astype(np.float64) * folded.astype(np.float64))) if np.all(np.isfinite(folded)) else None
+    hint = "each column must be added at its own window, in im2col's order"
+    if rhs is not None:
+        tol = config.tolerance(x.dtype)
+        scale = float(np.sum(np.abs(x.astype(np.float64)) * np.abs(case.array("expected").astype(np.float64))))
+        if not abs(lhs - rhs) <= (tol.rtol + tol.atol) * max(1.0, scale):
+            hint = (f"sum(im2col(x) * Y) and sum(x * col2im(Y)) differ by {abs(lhs - rhs) / max(1.0, scale):.2g} "
+                    f"of their scale (tolerance {tol.rtol + tol.atol:g}): col2im is not the adjoint of im2col; {hint}")
+    _expect_folded(student, config, case, hint, folded)

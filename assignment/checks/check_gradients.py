@@ -28,7 +28,8 @@ def _check_directions(student, config, case, param, grad_name, label):
     grad = student.layer_run(case)[grad_name]
     directions = case.array("fd_dirs_x" if param == "x" else "fd_dirs_w")
     if grad.shape != directions.shape[1:]:
-        raise CheckFailure(case, f"{label} has shape {grad.shape}, expected {directions.shape[1:]}", function=BACKWARD)
+        raise CheckFailure(case, f"{label} has shape {grad.shape}, expected {directions.shape[1:]}", function=BACKWARD,
+                           blame=("padding_crop", "backward_dx_shape_dtype") if param == "x" else ("backward_dw_values",))
     if grad.dtype.kind != "f" or not np.all(np.isfinite(grad)):
         raise CheckFailure(case, f"{label} holds NaN, infinity or non-float values", function=BACKWARD)
     y, dY = case.array("y").astype(np.float64), case.array("dY").astype(np.float64)
@@ -39,13 +40,16 @@ def _check_directions(student, config, case, param, grad_name, label):
         if not (matches(y_plus, y + eps * dir_forward, tol) and matches(y_minus, y - eps * dir_forward, tol)):
             raise CheckFailure(case, f"forward({param} +/- eps v) differs from the given forward's output: "
                                      f"forward was changed, so its finite differences say nothing about {label} "
-                                     f"(this case cannot count)", function=FORWARD)
+                                     f"(this case cannot count)", function=FORWARD, blame=("forward_output",))
         numeric = float(np.sum(dY * (y_plus - y_minus))) / (2 * eps)
         analytic = float(np.sum(grad.astype(np.float64) * v))
-        if not abs(numeric - analytic) <= config.lab.finite_difference.rtol * max(abs(numeric), abs(analytic), 1e-12):
+        rtol = config.lab.finite_difference.rtol
+        error = abs(numeric - analytic) / max(abs(numeric), abs(analytic), 1e-12)
+        if not error <= rtol:
             raise CheckFailure(
                 case, f"along a random direction v, sum({label} * v) = {analytic:.6g} but "
-                      f"(L({param} + eps v) - L({param} - eps v)) / (2 eps) = {numeric:.6g} with L = sum(dY * forward(x))",
+                      f"(L({param} + eps v) - L({param} - eps v)) / (2 eps) = {numeric:.6g} with L = sum(dY * forward(x)): "
+                      f"relative error {error:.2g}, tolerance {rtol:g}",
                 function=BACKWARD)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-from autograder.compare import CheckFailure, matches
+from autograder.compare import CheckFailure, error_size, matches
 
 check = pytest.mark.check
 PADDING = 1            # the training layer: Conv2d(1, 1, 3, stride=1, padding=1)
@@ -54,14 +54,17 @@ def test_learns_filters(student, config, case):
                          [target.shape, x.shape])[-1]
         if not matches(y, true_forward(windows, weight), tol):
             raise CheckFailure(case, f"at epoch {epoch}, forward's output (shape {y.shape}) is not the convolution "
-                                     f"of x with the current weights: forward was changed", function="Conv2d.forward")
+                                     f"of x with the current weights: forward was changed", function="Conv2d.forward",
+                                 blame=("forward_output",))
         dY = 2.0 * (y - target) / y.size
         _, grad = layer.run([("backward", dY), ("get", "grad_weight")], "Conv2d.backward",
                             [x.shape, dY.shape, weight.shape])
-        if not matches(grad, true_weight_gradient(windows, dY), tol):
+        true_grad = true_weight_gradient(windows, dY)
+        if not matches(grad, true_grad, tol):
+            size = f" ({error_size(grad, true_grad, tol)})" if grad.shape == true_grad.shape else ""
             raise CheckFailure(case, f"at epoch {epoch}, grad_weight after zero_grad and one backward is not dL/dW "
-                                     f"for this x, dY and weights (shape {grad.shape}): the filter must be learned "
-                                     f"through a correct weight gradient", function="Conv2d.backward")
+                                     f"for this x, dY and weights (shape {grad.shape}){size}: the filter must be "
+                                     f"learned through a correct weight gradient", function="Conv2d.backward")
         weight = weight - config.lab.training.lr * grad
     error = float(np.max(np.abs(weight[0, 0] - kernel)))
     if not error < config.lab.training.max_kernel_error:

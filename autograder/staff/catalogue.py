@@ -34,6 +34,7 @@ class KnownSubmission:
     exposed_when: str = ""  # bug: the shape condition under which it shows (tests/test_catalogue.py)
     exposed_by: str = ""    # bug: the check it then fails
     exposed_when_unstated: str = ""   # bug: why no shape condition can be stated
+    may_fail: tuple = ()    # bug: checks it may fail too (garbage values decide), beside `fails`
 
 
 # Optional text fields of a [[bug]] or [[hostile]] table, read as they are.
@@ -155,6 +156,7 @@ def load_catalogue(folder=CATALOGUE_DIR):
             fails = (fails,) if isinstance(fails, str) else tuple(fails)    # ("all",): must score 0
             entries[key] = KnownSubmission(key, table["story"], fails, tuple(table.get("passes", ())),
                                            table.get("must_not", ""), _apply(base, table, key),
+                                           may_fail=tuple(table.get("may_fail", ())),
                                            **{name: table.get(name, "") for name in OPTIONAL_TEXT})
     return entries, data.get("examples", [])
 
