@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 MAX_SIDE = 24           # a grid side drawn one character per pixel; larger sides get one per block
-MAX_PANELS = 8          # images (or channels) drawn side by side; the rest are counted
+MAX_PANELS = 4          # images (or channels) drawn side by side (a map stays about 100 characters wide); the rest are counted
 MAX_VALUE_LINES = 3     # public cases: wrong positions listed with their values
 RIGHT, WRONG, TOO_HIGH, TOO_LOW = ".", "X", "+", "-"
 EVERYWHERE = "wrong everywhere, so no single place is to blame: see the likely bug or the hint above"

@@ -17,12 +17,12 @@ NOT_IMPLEMENTED = "NOT IMPLEMENTED"
 
 
 def check_status(outcome):
-    """'PASS', 'FAIL' or 'NOT IMPLEMENTED' for one CheckOutcome."""
+    """'PASS', 'FAIL', 'BLOCKED' (only another check's bug stops it) or 'NOT IMPLEMENTED' for one CheckOutcome."""
     if outcome.ok:
         return "PASS"
-    if any(f.raised and student_tools.NOT_IMPLEMENTED in f.text() for f in outcome.failures):
+    if any(f.raised and student_tools.NOT_IMPLEMENTED in f.text() for f in outcome.failures + outcome.blocked):
         return NOT_IMPLEMENTED
-    return "FAIL"
+    return "FAIL" if outcome.failures else "BLOCKED"
 
 
 def first_failure_line(failure, width=300):
@@ -55,6 +55,7 @@ def public_checks(path=None, categories=None):
     if student_tools.isolation_note():
         print(student_tools.isolation_note())
     statuses = {}
+    titles = {c.name: c.title for c in report.checks}
     for c in report.checks:
         if categories and c.category not in categories:
             continue
@@ -63,6 +64,9 @@ def public_checks(path=None, categories=None):
         print(f"  {status:<15} {c.title:<58} {c.score:>5g} / {c.points:g}")
         if status != "PASS" and c.failures:
             print("                  " + first_failure_line(c.failures[0]))
+        elif status != "PASS" and c.blocked:
+            blocker = titles.get(c.blocked[0].blocked_by, c.blocked[0].blocked_by)
+            print(f"                  blocked by '{blocker}': fix that first")
     shown = [c for c in report.checks if c.name in statuses]
     print(f"  {sum(c.score for c in shown):g} / {sum(c.points for c in shown):g} points in these checks; "
           f"all public checks: {report.score:g} / {report.max_score:g}")

@@ -23,53 +23,22 @@ from pathlib import Path
 
 from autograder import __version__
 from autograder.failures import root_causes
+from autograder.feedback import (block, blocked_counts, check_lines, md, start_here_markdown, start_here_text,
+                                 status_word, table_note)
+from autograder.text import clipped, fenced, inert, paragraph  # noqa: F401  (importers of results use them)
 
-MAX_CASE_LINES = 4          # failing cases listed per check; the rest are counted
 PL_LIMIT_BYTES = 1_000_000  # PrairieLearn's limit on results.json
 PL_TARGET_BYTES = 900_000   # what to_prairielearn stays under (compact JSON, ASCII), whatever the student printed
 PL_TEXT_LIMITS = {"message": 20_000, "output": 20_000, "test": 12_000}   # characters, before any shrinking
 PL_EXTRA_KEYS = ("check_set", "fixture_set", "fixture_set_hash", "isolation", "submission_sha256", "import_failed")
-PLAIN_TEXT = re.compile(r"[A-Za-z0-9 .,:;()'/=+-]*")     # safe to show outside a code block
-
-
-def inert(text):
-    """Student-reachable text without control or format characters (terminal escapes,
-    bidi overrides); newlines and tabs stay."""
-    return "".join(c for c in str(text)
-                   if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co"))
-
-
-def fenced(text):
-    """A Markdown code block holding `text` literally: its fence is longer than any run of
-    backticks inside, so nothing in it can close the block, and nothing in a code block
-    is a heading, a link, an image, a tag or a comment."""
-    text = inert(text)
-    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
-    return f"{fence}text\n{text}\n{fence}"
-
-
-def clipped(text, limit):
-    """Inert text of at most about `limit` characters: its head, and a line saying how much was cut
-    (cut before it is made inert, so a huge text costs no more than its head)."""
-    text = str(text)
-    if len(text) <= limit:
-        return inert(text)
-    keep = max(0, limit - 60)
-    return f"{inert(text[:keep])}\n... [{len(text) - keep} more characters cut]"
-
-
-def paragraph(text):
-    """Text as a Markdown paragraph when it is plainly inert, else as a code block."""
-    text = inert(text)
-    return text if PLAIN_TEXT.fullmatch(text) else fenced(text)
 
 
 def check_markdown(text):
     """A check's feedback (CheckOutcome.output) as Markdown: its summary line ('Passed 3 of 5
-    case(s).') as a paragraph, the cases, maps and hints after it in a code block, whose
-    layout (the X/. maps) Markdown would otherwise reflow."""
+    case(s).') as a paragraph, the cases, maps and hints after it in a code block of narrow lines,
+    whose layout (the X/. maps) Markdown would otherwise reflow."""
     summary, _, rest = inert(text).partition("\n")
-    return "\n\n".join([paragraph(summary), *([fenced(rest)] if rest.strip() else [])])
+    return "\n\n".join([paragraph(summary), *([block(rest)] if rest.strip() else [])])
 
 
 @dataclass
@@ -83,12 +52,14 @@ class CheckOutcome:
     hint: str
     passed: int = 0
     total: int = 0
-    failures: list = field(default_factory=list)   # failures.Failure, one per failed case
+    failures: list = field(default_factory=list)   # failures.Failure, one per case failing this check's property
+    blocked: list = field(default_factory=list)    # failures.Failure (blocked_by set): cases another check's bug blocks
+    needs: tuple = ()                              # the checks this one's cases rely on (config's `needs`)
 
     @classmethod
     def from_spec(cls, name, spec):
         """No case run yet, for the check `name` of the config (its [checks.NAME] table)."""
-        return cls(name, spec.title, spec.points, spec.visibility, spec.category, spec.hint)
+        return cls(name, spec.title, spec.points, spec.visibility, spec.category, spec.hint, needs=spec.needs)
 
     @property
     def score(self):
@@ -98,79 +69,10 @@ class CheckOutcome:
     def ok(self):
         return bool(self.total and self.passed == self.total)
 
-    def output(self, causes=()):
-        """The check's feedback. causes: the submission's root causes (failures.root_causes), told
-        once at the top: a failure that repeats one is a pointer here, and a check whose failures
-        may follow from an earlier function's cause shows that instead of its own hint."""
-        if self.ok:
-            return f"Passed all {self.total} case(s)."
-        lines = [f"Passed {self.passed} of {self.total} case(s)."] if self.total else []
-        told = [cause.failure for cause in causes]
-        for shown, (failure, count) in enumerate(_group_by_problem(self.failures)):
-            if shown == MAX_CASE_LINES:
-                lines.append(f"- ... and more failing cases ({len(self.failures)} in all)")
-                break
-            more = f" (and {count - 1} more case(s) failing the same way)" if count > 1 else ""
-            if any(failure.same_cause(t) for t in told):
-                lines.append(f"- [{failure.case}] {failure.function or 'your code'} failed with the error shown "
-                             f"at the top (Start here){more}" if failure.case else
-                             f"- {failure.function or 'your code'} failed with the error shown at the top{more}")
-            else:
-                lines.append(f"- {failure.headline()}{more}" + (f"\n{failure.detail}" if failure.detail else ""))
-        earlier = _earlier_cause(self.failures, causes)
-        if earlier is not None:
-            lines.append(f"This may follow from the problem in {earlier.function} told at the top: fix that first.")
-        elif not any(f.raised or f.likely_bug for f in self.failures):
-            # a named likely bug or a crash says more than the check's general hint, which could point away
-            lines.append(f"Hint: {self.hint}")
-        return "\n".join(lines)
-
-
-def _earlier_cause(failures, causes):
-    """The first root cause, when it lies in another function than every failure here (so these
-    wrong answers may be its consequences); None otherwise, and for a crash, whose traceback
-    says itself where it happened."""
-    functions = {f.function for f in failures}
-    if causes and failures and causes[0].function not in functions and not all(f.raised for f in failures):
-        return causes[0]
-    return None
-
-
-def _group_by_problem(failures):
-    """(first failure, count) per distinct problem; the case does not make a problem distinct."""
-    groups = {}
-    for failure in failures:
-        key = (failure.problem, failure.likely_bug, failure.kind, failure.function,
-               failure.detail if failure.raised else "")
-        if key in groups:
-            groups[key][1] += 1
-        else:
-            groups[key] = [failure, 1]
-    return [tuple(g) for g in groups.values()]
-
-
-def start_here(causes):
-    """The root causes as plain lines (student text stays in the failures' fenced detail)."""
-    lines = []
-    for number, cause in enumerate(causes, 1):
-        f = cause.failure
-        lines.append(f"{number}. {f.function or 'your code'}: first seen in '{cause.check}'"
-                     + (f", case {f.case}" if f.case else "") + ".")
-        lines.append("   It did not answer on that case: what happened is shown below (for an exception, with "
-                     "the line of your code that raised it)."
-                     if f.raised else f"   {f.problem}" + (f"; likely bug: {f.likely_bug}" if f.likely_bug else ""))
-        if len(cause.checks) > 1:
-            lines.append(f"   The same function fails {len(cause.checks)} checks: {', '.join(cause.checks)}.")
-        if number > 1 and not f.raised:
-            lines.append(f"   This may follow from {causes[0].function or 'the first problem'}: fix that first.")
-    return lines
-
-
-def what_happened(causes):
-    """(heading, detail) for each root cause where the code did not answer (raised, hung,
-    crashed) and there is something to show, in the order of start_here."""
-    return [(f"What happened in {c.function or 'your code'}, on the case above:", c.failure.detail)
-            for c in causes if c.failure.raised and c.failure.detail]
+    def output(self, causes=(), titles=None):
+        """The check's feedback (autograder.feedback.check_lines). causes: the submission's root
+        causes, told once at the top; titles: {check name: title}, to name a blocking check."""
+        return "\n".join(check_lines(self, causes, titles or {}))
 
 
 @dataclass
@@ -193,27 +95,32 @@ class GradeReport:
         checks = [c for c in self.checks if not visible_only or c.visibility == "visible"]
         return root_causes(checks) if self.status == "graded" else []
 
+    def titles(self):
+        return {c.name: c.title for c in self.checks}
+
     def to_gradescope(self):
         # Gradescope shows the top-level output at once: its root causes come from visible checks only.
         visible_causes, causes = self.causes(visible_only=True), self.causes()
+        titles = self.titles()
+        graded = self.status != "invalid"    # a refused submission gets its refusal and nothing else
         tests = [dict(name=c.title, number=str(i), score=c.score, max_score=c.points,
                       status="passed" if c.ok else "failed",
-                      output=check_markdown(c.output(visible_causes if c.visibility == "visible" else causes)),
+                      # pointing back only to what the top shows: a hidden check's own failure in full
+                      output=check_markdown(c.output(visible_causes, titles)),
                       tags=[c.category], visibility=c.visibility,
                       extra_data=dict(check=c.name, cases_passed=c.passed, cases=c.total,
-                                      failures=[f.to_data() for f in c.failures]))
-                 for i, c in enumerate(self.checks, 1)]
+                                      failures=[f.to_data() for f in c.failures],
+                                      blocked=[f.to_data() for f in c.blocked]))
+                 for i, c in enumerate(self.checks, 1)] if graded else []
         extra = dict(status=self.status, grader_version=__version__, max_score=self.max_score,
                      message=inert(self.message), **self.extra)
         extra["root_causes"] = [dict(function=r.function, check=r.check, checks=list(r.checks),
                                      failure=r.failure.to_data()) for r in causes]
         # Markdown, as Gradescope renders "md": only the grader writes markup; every text the
-        # student's code can reach is in a code block (as in feedback.md)
+        # student's code can reach is escaped or in a code block (as in feedback.md)
         output = [paragraph(self.message)]
         if visible_causes:
-            output += ["**Start here**", fenced("\n".join(start_here(visible_causes)))]
-            output += [part for heading, detail in what_happened(visible_causes)
-                       for part in (paragraph(heading), fenced(detail))]
+            output += ["**Start here**", *start_here_markdown(visible_causes, blocked_counts(self.checks, causes))]
         return dict(score=self.score, execution_time=round(self.execution_time, 3), output="\n\n".join(output),
                     output_format="md", test_output_format="md", visibility="visible",
                     stdout_visibility="hidden", tests=tests, extra_data=extra)
@@ -228,9 +135,9 @@ class GradeReport:
         extra = dict(status=self.status, grader_version=__version__, max_score=self.max_score,
                      **{k: self.extra[k] for k in PL_EXTRA_KEYS if k in self.extra})
         causes = self.causes()
-        start = "\n".join(start_here(causes))
-        happened = "".join(f"\n\n{heading}\n{detail}" for heading, detail in what_happened(causes))
-        outputs = [(c, *c.output(causes).partition("\n")[::2]) for c in self.checks]   # 'Passed p of n case(s).', cases
+        start = "\n".join(start_here_text(causes, blocked_counts(self.checks, causes)))
+        titles = self.titles()
+        outputs = [(c, *c.output(causes, titles).partition("\n")[::2]) for c in self.checks]   # 'Passed p of n case(s).', cases
         score = min(1.0, max(0.0, self.score / self.max_score)) if self.max_score else 0.0
         printed = self.student_output.strip()
         scale = 1.0
@@ -242,8 +149,7 @@ class GradeReport:
             else:
                 message = clipped(self.message, limit["message"] // 4)
                 if causes:
-                    message += "\n\nStart here:\n" + clipped(start, limit["message"] // 2) + \
-                        clipped(happened, limit["message"] // 4)
+                    message += "\n\nStart here:\n" + clipped(start, limit["message"] // 2)
                 tests = [dict(name=c.title, description=f"{c.name} ({c.category})", points=c.score,
                               max_points=c.points, message=clipped(summary, limit["test"] // 4),
                               output=clipped(details, limit["test"])) for c, summary, details in outputs]
@@ -259,26 +165,28 @@ class GradeReport:
             scale /= 4
 
     def to_markdown(self):
-        """feedback.md. Every piece of text the student's code can reach (messages, printed
-        output) is in a code block or plain, so only the grader writes headings and markup."""
+        """feedback.md: the score, Start here (each root cause once, with its map or traceback),
+        and one table row per check whose last column says in one line why it did not pass. A
+        refused submission gets its refusal and nothing else. Every piece of text the student's
+        code can reach is escaped or in a code block, so only the grader writes headings and markup."""
         lines = [f"# Feedback: {self.score:g} / {self.max_score:g} points", "", paragraph(self.message), ""]
         causes = self.causes()
         if causes:
-            lines += ["## Start here", "", fenced("\n".join(start_here(causes)))]
-            for heading, detail in what_happened(causes):
-                lines += ["", heading, "", fenced(detail)]
-            lines.append("")
+            lines += ["## Start here", ""]
+            for part in start_here_markdown(causes, blocked_counts(self.checks, causes)):
+                lines += [part, ""]
         if self.checks and self.status == "graded":
-            lines += ["| check | points | cases passed |", "|---|---|---|"]
-            lines += [f"| {'PASS' if c.ok else 'FAIL'} {c.title} | "
-                      f"{c.score:g} / {c.points:g} | {c.passed} / {c.total} |" for c in self.checks]
-            failing = [c for c in self.checks if not c.ok]
-            if failing:
-                lines += ["", "## What to fix", ""]
-                for c in failing:
-                    lines += [f"### {c.title} ({c.score:g} / {c.points:g})", "", fenced(c.output(causes)), ""]
-        if self.student_output.strip():
-            lines += ["## What your code printed (first part)", "", fenced(self.student_output.rstrip()), ""]
+            titles = self.titles()
+            lines += ["| check | points | cases passed | why not |", "|---|---|---|---|"]
+            lines += [f"| {status_word(c)} {md(c.title)} | {c.score:g} / {c.points:g} | {c.passed} / {c.total} | "
+                      f"{table_note(c, causes, titles)} |" for c in self.checks]
+            lines.append("")
+            unexplained = [c for c in self.checks if c.failures and not any(
+                f.function == cause.function for f in c.failures for cause in causes)]
+            for c in unexplained:          # own failures no root cause tells (a grader error, say)
+                lines += [f"### {md(c.title)}", "", block(c.output(causes, titles)), ""]
+        if self.student_output.strip() and self.status == "graded":
+            lines += ["## What your code printed (first part)", "", block(self.student_output.rstrip()), ""]
         lines += [f"<sub>grader {__version__}; fixture set {html.escape(str(self.extra.get('fixture_set_hash', '?'))[:12])}; "
                   f"isolation {html.escape(str(self.extra.get('isolation', '?')))}</sub>", ""]
         return "\n".join(lines)

@@ -17,7 +17,7 @@ from pathlib import Path
 from autograder.config import KIT_ROOT
 from autograder.lab import load_lab
 from autograder.grading import GradingOptions, grade_submission
-from autograder.results import start_here, what_happened
+from autograder.feedback import blocked_counts, start_here_text, status_word
 from autograder.sandbox.levels import missing_posix
 from autograder.sandbox.portable import is_root
 from autograder.submission import InvalidSubmission, load_submission
@@ -63,18 +63,15 @@ def print_public_report(report, path):
     causes = report.causes()
     if causes:                       # one root cause per function, once; the checks below point back
         print("Start here:")
-        for line in start_here(causes):
+        for line in start_here_text(causes, blocked_counts(report.checks, causes)):
             print(f"  {line}")
-        for heading, detail in what_happened(causes):
-            print(f"\n  {heading}")
-            for line in detail.splitlines():
-                print(f"    {line}")
         print()
+    titles = {c.name: c.title for c in report.checks}
     for c in report.checks:
-        print(f"  {'PASS' if c.ok else 'FAIL'}  {c.title:<58} {c.score:>5g} / {c.points:g}")
+        print(f"  {status_word(c):<7}  {c.title:<58} {c.score:>5g} / {c.points:g}")
         if not c.ok:
-            for line in c.output(causes).splitlines():
-                print(f"          {line}")
+            for line in c.output(causes, titles).splitlines():
+                print(f"           {line}")
     public_max = report.max_score
     hidden = load_lab().config.max_score - public_max
     print(f"\nPublic score: {report.score:g} / {public_max:g}. The other {hidden:g} points come from hidden "

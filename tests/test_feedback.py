@@ -85,13 +85,14 @@ def test_one_exception_is_told_once_and_other_checks_point_back():
     markdown = report.to_markdown()
     assert markdown.count("line 42, in col2im") == 1, markdown
     top = start_here(markdown)
-    assert "1. col2im: first seen in 'title of a', case case 0." in top and "line 42, in col2im" in top
-    assert "The same function fails 3 checks" in top
-    assert markdown.count("failed with the error shown at the top") == 3
+    assert "1. col2im: fails 'title of a' on case case 0." in top and "line 42, in col2im" in top
+    assert "The same function also fails: 'title of b', 'title of c'." in top
+    # each check one table row, pointing back
+    assert markdown.count("see Start here (1)") == 3, markdown
     assert "general hint" not in markdown            # a crash is not explained by the checks' hints
     gradescope = report.to_gradescope()
     assert gradescope["output"].count("line 42, in col2im") == 1
-    assert all("line 42" not in t["output"] for t in gradescope["tests"])
+    assert all("line 42" not in t["output"] and "told in Start here (1)" in t["output"] for t in gradescope["tests"])
 
 
 def test_a_later_function_points_to_the_earlier_cause_and_drops_its_own_hint():
@@ -102,13 +103,28 @@ def test_a_later_function_points_to_the_earlier_cause_and_drops_its_own_hint():
                        outcome("batch", failures=[dX], hint="SUM over n: not the mean"))
     markdown = report.to_markdown()
     top = start_here(markdown)
-    assert top.index("1. col2im") < top.index("2. Conv2d.backward") and "likely bug: overlapping" in top
+    assert top.index("1. col2im") < top.index("2. Conv2d.backward") and "Likely bug: overlapping" in top
     assert "This may follow from col2im: fix that first." in top
     assert "not the mean" not in markdown       # the hint would point away from the cause
-    assert "This may follow from the problem in col2im told at the top" in markdown
+    assert "This may follow from the problem in col2im told at the top" in report.checks[1].output(report.causes())
     # a check whose own failure names no likely bug, with no earlier cause, keeps its hint
-    alone = report_of(outcome("batch", failures=[dX], hint="SUM over n: not the mean")).to_markdown()
-    assert "Hint: SUM over n: not the mean" in alone
+    alone = report_of(outcome("batch", failures=[dX], hint="SUM over n: not the mean"))
+    assert "Hint: SUM over n: not the mean" in alone.checks[0].output(())
+
+
+def test_a_blocked_check_says_so_in_one_line_naming_the_blocking_check():
+    col2im = Failure(case="k", problem="col2im's result: 3 of 9 values are wrong", likely_bug="overwritten",
+                     function="col2im")
+    blocked = [Failure(case=f"k{i}", problem="dX: 5 of 9 values are wrong", function="Conv2d.backward",
+                       blocked_by="col") for i in range(3)]
+    batch = outcome("batch", total=5, passed=2, hint="SUM over n: not the mean")
+    batch.blocked = blocked
+    report = report_of(outcome("col", failures=[col2im]), batch)
+    markdown = report.to_markdown()
+    assert "| BLOCKED title of batch | 1.6 / 4 | 2 / 5 | 3 case(s) blocked by *title of col* |" in markdown
+    assert "not the mean" not in markdown and "dX: 5 of 9" not in markdown
+    assert batch.output(report.causes(), report.titles()).splitlines()[1] == (
+        "3 case(s) not credited: blocked by 'title of col', which fails on its own (see Start here). Fix that first.")
 
 
 def test_gradescope_top_output_names_only_what_visible_checks_found():
@@ -146,7 +162,7 @@ def test_template_feedback_opens_with_each_stub_once(tmp_path):
     # each stub's traceback once, at the top; the checks point back to it
     assert markdown.count("col2im is not implemented yet") == 1, markdown
     assert markdown.count("Conv2d.backward is not implemented yet") == 1, markdown
-    assert "failed with the error shown at the top" in markdown
+    assert "see Start here (1)" in markdown and "see Start here (2)" in markdown
     assert "col2im is not implemented yet" in results["output"]
 
 

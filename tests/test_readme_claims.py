@@ -50,7 +50,7 @@ def test_bug_row_counts_every_catalogued_bug_caught():
     n = len(kind("bug/"))
     assert n > 0
     assert numbers(result) == [n, n], result
-    assert result.startswith(f"{n} of {n} lose points and fail the checks recorded for them")
+    assert result.startswith(f"{n} of {n} lose points and fail exactly the checks recorded for them")
     assert sorted(BUGS) == kind("bug/"), "test_known_bug_is_caught grades every bug (helpers.BUGS)"
 
 

@@ -266,7 +266,8 @@ def test_gradescope_output_is_markdown_with_student_text_in_code_blocks():
         assert "<img" not in outside and "# Heading" not in outside and "](http" not in outside, text
     assert "**Start here**" in results["output"] and "# Heading" in results["output"]     # told, in a code block
     first = results["tests"][0]["output"]
-    assert first.startswith("Passed 0 of 3 case(s).\n\n```text\n") and "\n  .XXX.\n  XXXXX" in first   # maps kept
+    assert first.startswith("Passed 0 of 3 case(s).\n\n```text\n") and "told in Start here (1)" in first
+    assert "\n  .XXX.\n  XXXXX" in results["output"]          # the map kept, once, under Start here
     assert results["tests"][2]["output"] == "Passed all 2 case(s)."
 
 
