@@ -85,3 +85,22 @@ def test_blocked_checks_name_the_blocking_check_and_give_no_hint_of_their_own(gr
         assert any(line.startswith(f"| BLOCKED {md(c.title)} |") and "blocked by *col2im sums overlapping windows*"
                    in line for line in lines), c.title
         assert c.hint not in text            # the blocked check's own hint would point away from the bug
+
+
+def test_a_float32_accurate_answer_is_read_as_precision_never_as_structure(graded):
+    own, lines, report = graded["bug/col2im_float32_buffer"]
+    text = " ".join(" ".join(lines).split())
+    assert own == {"col2im_shape_dtype"}
+    start = text[text.index("## Start here"):text.index("| check |")]
+    assert "close, but not float64-accurate" in start and "computed in float32 somewhere?" in start
+    assert "largest error" in start and "tolerance: rtol 1e-07" in start
+    for structural in ("overlap", "overwritten", "stride", "crop", "channel", "where it is wrong"):
+        assert structural not in start, structural
+
+
+def test_every_value_failure_states_the_size_of_its_error(graded):
+    for key, (own, lines, report) in graded.items():
+        for c in report.checks:
+            for f in c.failures:
+                if f.kind == "wrong" and " values are " in f.problem:
+                    assert "largest error" in f.problem and "tolerance" in f.problem, (key, f.problem)
