@@ -17,7 +17,7 @@ from pathlib import Path
 from autograder.config import KIT_ROOT
 from autograder.lab import load_lab
 from autograder.grading import GradingOptions, grade_submission
-from autograder.feedback import blocked_counts, start_here_text, status_word
+from autograder.feedback import WIDTH, blocked_counts, narrow, start_here_text, status_word
 from autograder.sandbox.levels import missing_posix
 from autograder.sandbox.portable import is_root
 from autograder.submission import InvalidSubmission, load_submission
@@ -70,7 +70,7 @@ def print_public_report(report, path):
     for c in report.checks:
         print(f"  {status_word(c):<7}  {c.title:<58} {c.score:>5g} / {c.points:g}")
         if not c.ok:
-            for line in c.output(causes, titles).splitlines():
+            for line in narrow(c.output(causes, titles), WIDTH - 11).splitlines():
                 print(f"           {line}")
     public_max = report.max_score
     hidden = load_lab().config.max_score - public_max
