@@ -236,5 +236,6 @@ def test_summary_counts_a_failed_zero_point_check_as_failed():
                dict(id="b", status="graded", score=100.0, checks={}, message="",
                     passed=[c for c in everything if c != "forward_output"])]
     summary = summary_markdown(records, CONFIG, bug_counts={})
-    assert "| forward_output | 0 | 1 / 2 | 50% |" in summary
-    assert "| col2im_overlap_sum | 8 | 2 / 2 | 100% |" in summary
+    # passed fully, failed on its own (no results.json says another check blocked it), blocked only, pass rate
+    assert "| forward_output | 0 | 1 / 2 | 1 | 0 | 50% (1/2) |" in summary
+    assert "| col2im_overlap_sum | 8 | 2 / 2 | 0 | 0 | 100% (2/2) |" in summary

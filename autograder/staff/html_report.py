@@ -98,11 +98,15 @@ def _scores(stats, out_dir):
 
 
 def _checks(stats, config, out_dir):
-    from autograder.staff.reports import check_stats
-    rows = [[esc(name), f"{spec.points:g}", f"{full} / {len(stats.graded)}", f"{rate:.0%}", f"{mean_points:.2f}",
-             esc(spec.hint)] for name, spec, full, rate, mean_points in check_stats(config, stats.graded)]
-    return (_table(["check", "points", "passed fully", "pass rate", "mean points", "hint when failed"], rows,
-                   numeric=(1, 2, 3, 4))
+    from autograder.staff.reports import CHECKS_EXPLAINED, check_stats
+    rows = [[esc(row.name), (f"{row.spec.points:g}", row.spec.points),
+             (f"{row.passed} / {len(stats.graded)}", row.passed),
+             (str(row.failed), row.failed), (row.blocked_text(config, lambda t: esc(t[:100])), row.blocked),
+             (esc(row.rate_text()), -1 if row.rate is None else row.rate), (f"{row.mean_points:.2f}", row.mean_points),
+             esc(row.spec.hint)] for row in check_stats(config, stats.graded, stats.outcomes)]
+    return (f"<p>{esc(CHECKS_EXPLAINED)}</p>"
+            + _table(["check", "points", "passed fully", "failed on its own", "blocked only", "pass rate",
+                      "mean points", "hint when failed"], rows, sortable=True, numeric=(1, 2, 3, 5, 6))
             + _image(out_dir / "checks.png", "pass rate and points per check"))
 
 

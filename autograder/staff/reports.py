@@ -6,6 +6,14 @@ the submissions not graded or not attempted, and the integrity flags.
 report.html is the same on one self-contained page with a sortable table of
 students (autograder/staff/html_report.py). Integrity flags (autograder/staff/integrity.py)
 are advisory and never change a score.
+
+A check's pass rate counts only its own property: per check, a graded submission passed it
+fully, FAILED it on its own (at least one failure of the check's own), or was BLOCKED only
+(no failure of its own, but cases another check's bug blocked: no credit, and nothing this
+check could judge). The pass rate is passed / (passed + failed on its own); blocked ones are
+counted apart, with the checks that blocked them. Which it was is read from each
+submission's results.json (every test's extra_data: `failures`, and `blocked` with
+`blocked_by`), the file the likely bugs come from too.
 """
 
 import json
@@ -32,6 +40,9 @@ class BatchStats:
     bug_counts: Counter
     integrity: object = None   # integrity.IntegrityReport, or None when it was not run
     notes: list = field(default_factory=list)   # what could not be produced, for the reader
+    # {id: {check: CheckOutcomeData}} read from results.json; a check missing here that a graded
+    # submission did not pass counts as failed on its own (no results.json, or an unreadable one)
+    outcomes: dict = field(default_factory=dict)
 
     @property
     def mean(self):
@@ -52,30 +63,59 @@ class BatchStats:
         return {r["id"]: r.get("student_name", "") for r in self.records}
 
 
-def batch_stats(records, config, bug_counts, integrity=None, notes=()):
+def batch_stats(records, config, bug_counts, integrity=None, notes=(), outcomes=None):
     graded = [r for r in records if r["status"] == "graded"]
     return BatchStats(records, graded, sorted(r["score"] for r in graded), config.max_score,
-                      Counter(bug_counts), integrity, list(notes))
+                      Counter(bug_counts), integrity, list(notes), dict(outcomes or {}))
+
+
+@dataclass(frozen=True)
+class CheckOutcomeData:
+    """What one submission's results.json says about one of its checks."""
+    own: int = 0                # failures of the check's own property
+    blocked_by: tuple = ()      # the checks whose bugs blocked some of its cases, sorted
+
+
+def _listed(container, key):
+    value = container.get(key) if isinstance(container, dict) else None
+    return value if isinstance(value, list) else []
+
+
+def read_submission_results(out_dir, records):
+    """(likely bugs: Counter of submissions per likely bug, outcomes: {id: {check: CheckOutcomeData}}),
+    read as data from each submission's results.json (each test's extra_data.failures and .blocked,
+    written by results.GradeReport.to_gradescope), every file once. A results.json from before
+    blocked cases existed has no `blocked`: all its failures are the checks' own. Anything not of
+    the expected type (a file edited by hand) is skipped."""
+    counts, outcomes = Counter(), {}
+    for r in records:
+        try:
+            results = json.loads((Path(out_dir) / "submissions" / r["id"] / "results.json").read_text())
+        except (OSError, ValueError, RecursionError):
+            continue
+        found, checks = set(), {}
+        for test in _listed(results, "tests"):
+            extra = test.get("extra_data") if isinstance(test, dict) else None
+            if not isinstance(extra, dict):
+                continue
+            own = [f for f in map(Failure.from_data, _listed(extra, "failures")) if f is not None]
+            found.update(f.likely_bug for f in own if f.likely_bug)
+            blockers = {f.blocked_by for f in map(Failure.from_data, _listed(extra, "blocked"))
+                        if f is not None and f.blocked_by}
+            name = extra.get("check")
+            if isinstance(name, str):
+                earlier = checks.get(name, CheckOutcomeData())
+                checks[name] = CheckOutcomeData(earlier.own + len(own),
+                                                tuple(sorted(blockers.union(earlier.blocked_by))))
+        counts.update(found)
+        outcomes[r["id"]] = checks
+    return counts, outcomes
 
 
 def _likely_bugs(out_dir, records):
     """Counts submissions per likely bug, read as data from their results.json (each test's
     extra_data.failures, written by results.GradeReport.to_gradescope)."""
-    counts = Counter()
-    for r in records:
-        try:
-            results = json.loads((Path(out_dir) / "submissions" / r["id"] / "results.json").read_text())
-        except (OSError, ValueError):
-            continue
-        found = set()
-        for test in results.get("tests", []) if isinstance(results, dict) else []:
-            extra = test.get("extra_data") if isinstance(test, dict) else None
-            for data in extra.get("failures", []) if isinstance(extra, dict) else []:
-                failure = Failure.from_data(data)
-                if failure is not None and failure.likely_bug:
-                    found.add(failure.likely_bug)
-        counts.update(found)
-    return counts
+    return read_submission_results(out_dir, records)[0]
 
 
 def histogram(scores, max_score, bins=BINS):
@@ -87,13 +127,74 @@ def histogram(scores, max_score, bins=BINS):
     return edges, counts
 
 
-def check_stats(config, graded):
-    """Per check: (name, spec, submissions passing fully, pass rate, mean points earned)."""
+MAX_BLOCKERS_NAMED = 3         # the checks that blocked a check most often, named in its row
+
+
+@dataclass
+class CheckRow:
+    """One check over the graded submissions of a batch."""
+    name: str
+    spec: object
+    passed: int                 # passed every case
+    failed: int                 # at least one failure of its own (or not passed, nothing else known)
+    blocked: int                # no failure of its own, but cases another check's bug blocked
+    blocked_by: Counter         # {blocking check: submissions it blocked this check in (blocked only)}
+    mean_points: float          # over every graded submission, blocked ones included
+
+    @property
+    def judged(self):
+        """Submissions where the check's own property could be judged."""
+        return self.passed + self.failed
+
+    @property
+    def rate(self):
+        """passed / (passed + failed on its own); None when no submission could be judged."""
+        return self.passed / self.judged if self.judged else None
+
+    def rate_text(self):
+        if self.rate is None:
+            return "n/a (all blocked)" if self.blocked else "n/a"
+        return f"{self.rate:.0%} ({self.passed}/{self.judged})"
+
+    def blockers(self, config, limit=MAX_BLOCKERS_NAMED):
+        """[(title of the blocking check, or its name if unknown, submissions)], most often first."""
+        named = [(config.checks[b].title if b in config.checks else b, n)
+                 for b, n in sorted(self.blocked_by.items(), key=lambda item: (-item[1], item[0]))]
+        return named[:limit], len(named) - min(len(named), limit)
+
+    def blocked_text(self, config, cell=str):
+        """'6 (blocked by col2im sums overlapping windows: 6)'; cell makes each title inert."""
+        if not self.blocked:
+            return "0"
+        named, more = self.blockers(config)
+        listed = "; ".join(f"{cell(title)}: {n}" for title, n in named) + (f"; {more} more" if more else "")
+        return f"{self.blocked} (blocked by {listed})"
+
+
+def check_verdict(record, name, outcomes):
+    """'passed', 'failed' (on its own) or 'blocked' (only) for one graded record and one check,
+    and the checks that blocked it."""
+    if name in record.get("passed", ()):
+        return "passed", ()
+    known = outcomes.get(record["id"], {}).get(name)
+    if known is None or known.own or not known.blocked_by:
+        return "failed", ()    # a check not passed that no other check's bug explains is its own failure
+    return "blocked", known.blocked_by
+
+
+def check_stats(config, graded, outcomes=None):
+    """One CheckRow per check of the config, over the graded records; outcomes: as BatchStats.outcomes."""
+    outcomes = outcomes or {}
     rows = []
     for name, spec in config.checks.items():
-        full = sum(name in r.get("passed", ()) for r in graded)
+        counts, blocked_by = Counter(), Counter()
+        for r in graded:
+            verdict, blockers = check_verdict(r, name, outcomes)
+            counts[verdict] += 1
+            blocked_by.update(blockers)
         mean_points = sum(float(r.get("checks", {}).get(name, 0.0)) for r in graded) / len(graded) if graded else 0.0
-        rows.append((name, spec, full, full / len(graded) if graded else 0.0, mean_points))
+        rows.append(CheckRow(name, spec, counts["passed"], counts["failed"], counts["blocked"], blocked_by,
+                             mean_points))
     return rows
 
 
@@ -104,9 +205,16 @@ def md_cell(text, limit=200):
     return re.sub(r"([\\`*_\[\]|!#~])", r"\\\1", text)
 
 
-def summary_markdown(records, config, bug_counts, integrity=None, notes=()):
-    """summary.md's text; integrity: an integrity.IntegrityReport, or None when it was not run."""
-    return stats_markdown(batch_stats(records, config, bug_counts, integrity, notes), config)
+def summary_markdown(records, config, bug_counts, integrity=None, notes=(), outcomes=None):
+    """summary.md's text; integrity: an integrity.IntegrityReport, or None when it was not run;
+    outcomes: as BatchStats.outcomes (None: a check not passed counts as failed on its own)."""
+    return stats_markdown(batch_stats(records, config, bug_counts, integrity, notes, outcomes), config)
+
+
+CHECKS_EXPLAINED = ("Per check, of the graded submissions: passed every case; failed on its own (at least one "
+                    "failure of the check's own property); blocked only (no failure of its own, but cases "
+                    "another check's bug blocked: no credit, and not counted as failing this check). Pass rate: "
+                    "passed / (passed + failed on its own). Mean points: over every graded submission.")
 
 
 def stats_markdown(stats, config):
@@ -124,11 +232,13 @@ def stats_markdown(stats, config):
         edges, counts = histogram(scores, max_score)
         lines += [f"| {edges[i]:g} - {edges[i + 1]:g} | {c} |" for i, c in enumerate(counts)]
         lines += ["", "![scores](scores.png)", ""]
-    lines += ["## Checks", "", "| check | points | passed fully | pass rate | mean points | hint when failed |",
-              "|---|---|---|---|---|---|"]
-    for name, spec, full, rate, mean_points in check_stats(config, graded):
-        lines.append(f"| {name} | {spec.points:g} | {full} / {len(graded)} | {rate:.0%} | "
-                     f"{mean_points:.2f} | {md_cell(spec.hint, 400)} |")
+    lines += ["## Checks", "", CHECKS_EXPLAINED, "",
+              "| check | points | passed fully | failed on its own | blocked only | pass rate | mean points "
+              "| hint when failed |", "|---|---|---|---|---|---|---|---|"]
+    for row in check_stats(config, graded, stats.outcomes):
+        lines.append(f"| {row.name} | {row.spec.points:g} | {row.passed} / {len(graded)} | {row.failed} | "
+                     f"{row.blocked_text(config, lambda t: md_cell(t, 100))} | {row.rate_text()} | "
+                     f"{row.mean_points:.2f} | {md_cell(row.spec.hint, 400)} |")
     lines += ["", "![checks](checks.png)", "", "## Most common likely bugs", ""]
     if stats.bug_counts:
         lines += ["| likely bug (from the feedback) | submissions |", "|---|---|"]
@@ -239,23 +349,39 @@ def plot_scores(stats, path):
 
 
 def plot_checks(stats, config, path):
-    """checks.png: pass rate per check, labelled with its points and the mean points earned."""
+    """checks.png: per check, the graded submissions that passed it, failed it on its own and were
+    blocked only (stacked, in % of the graded), labelled with the pass rate over the judged ones,
+    the blocked count, its points and the mean points earned."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    rows = check_stats(config, stats.graded)[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.36 * len(rows) + 1.3))
-    labels = [f"{name} ({spec.points:g} pts)" for name, spec, *_ in rows]
-    colours = ["#228833" if spec.points else "#bbbbbb" for _, spec, *_ in rows]
-    bars = ax.barh(labels, [100 * rate for *_, rate, _ in rows], color=colours)
-    for bar, (name, spec, full, rate, mean_points) in zip(bars, rows):
-        text = (f"{rate:.0%} ({full}/{len(stats.graded)}), mean {mean_points:.1f}/{spec.points:g} pts"
-                if spec.points else f"{rate:.0%} ({full}/{len(stats.graded)}), not scored (0 pts)")
-        ax.text(min(bar.get_width(), 100) + 1, bar.get_y() + bar.get_height() / 2, text, va="center", fontsize=8)
-    ax.set(xlabel="graded submissions passing every case (%)", xlim=(0, 160),
-           title="Pass rate and points per check")
+    rows = check_stats(config, stats.graded, stats.outcomes)[::-1]
+    graded = len(stats.graded)
+    share = lambda n: 100 * n / graded if graded else 0.0          # noqa: E731
+    fig, ax = plt.subplots(figsize=(9, 0.36 * len(rows) + 1.6))
+    labels = [f"{row.name} ({row.spec.points:g} pts)" for row in rows]
+    alpha = [1.0 if row.spec.points else 0.45 for row in rows]     # a 0-point check apart: paler
+    left = [0.0] * len(rows)
+    for kind, colour, hatch, legend in (("passed", "#228833", None, "passed fully"),
+                                        ("failed", "#cc3311", None, "failed on its own"),
+                                        ("blocked", "#bbbbbb", "//", "blocked only (another check's bug)")):
+        widths = [share(getattr(row, kind)) for row in rows]
+        bars = ax.barh(labels, widths, left=left, color=colour, hatch=hatch, edgecolor="white", label=legend)
+        for bar, a in zip(bars, alpha):
+            bar.set_alpha(a)
+        left = [x + w for x, w in zip(left, widths)]
+    for y, row in enumerate(rows):
+        text = (f"{row.rate_text()}, mean {row.mean_points:.1f}/{row.spec.points:g} pts" if row.spec.points
+                else f"{row.rate_text()}, not scored (0 pts)")
+        if row.blocked:
+            text += f"; {row.blocked} blocked"
+        ax.text(101, y, text, va="center", fontsize=8)
+    ax.set(xlabel="graded submissions (%); pass rate = passed / (passed + failed on its own)", xlim=(0, 175))
+    ax.set_title("Pass rate and points per check", pad=22)
     ax.set_xticks([0, 25, 50, 75, 100])
     ax.tick_params(axis="y", labelsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -284,8 +410,8 @@ def write_summary(records, config, out_dir, sources=None, integrity=None, notes=
         report, problem = integrity
     else:
         report, problem = run_integrity(config, sources) if sources is not None else (None, "")
-    stats = batch_stats(records, config, _likely_bugs(out_dir, records), report,
-                        [*notes, *([problem] if problem else [])])
+    bug_counts, outcomes = read_submission_results(out_dir, records)
+    stats = batch_stats(records, config, bug_counts, report, [*notes, *([problem] if problem else [])], outcomes)
     plot_scores(stats, out_dir / "scores.png")
     plot_checks(stats, config, out_dir / "checks.png")
     write_atomic(out_dir / "summary.md", stats_markdown(stats, config))
