@@ -1,0 +1,213 @@
+"""Per-check pass rates in summary.md, report.html and checks.png count only a check's own failures;
+a check another check's bug blocked is counted apart, with the check that blocked it (issue 23.2).
+
+A real batch of catalogue entries: one correct solution, two copies of bug/overwrite_overlaps (it
+fails col2im_overlap_sum on its own and blocks about ten other checks) and bug/reshape_dY_in_place
+(it fails only inputs_unchanged). inputs_unchanged then passed 1, failed on its own 1 (reshape), was
+blocked 2 (the overlap bug): a pass rate of 50 %, not the 25 % of "passed every case".
+"""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograder.config import load_config
+from autograder.staff.batch import run_batch
+from autograder.staff.catalogue import load_catalogue, write_zip
+from autograder.staff.reports import (CheckOutcomeData, batch_stats, check_stats, plot_checks,
+                                      read_submission_results, write_summary)
+
+CATALOGUE, _ = load_catalogue()
+CONFIG = load_config()
+BATCH = {"correct": "correct/lecture_loops", "overlaps_1": "bug/overwrite_overlaps",
+         "overlaps_2": "bug/overwrite_overlaps", "reshape": "bug/reshape_dY_in_place"}
+OVERLAP_TITLE = CONFIG.checks["col2im_overlap_sum"].title          # "col2im sums overlapping windows"
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("class")
+    for sid, key in BATCH.items():
+        write_zip(CATALOGUE[key], folder / f"{sid}.zip")
+    out = tmp_path_factory.mktemp("out")
+    records = run_batch(folder, out, jobs=2)
+    assert [r["status"] for r in records] == ["graded"] * len(BATCH)
+    return out, records
+
+
+def expected_counts(records):
+    """{check: (passed, failed on its own, blocked only)} from the catalogue: an entry fails on its own
+    exactly the checks its `fails` names; any other check it did not pass was blocked."""
+    counts = {}
+    for check in CONFIG.checks:
+        passed = sum(check in r["passed"] for r in records)
+        failed = sum(check in CATALOGUE[BATCH[r["id"]]].fails for r in records)
+        counts[check] = (passed, failed, len(records) - passed - failed)
+    return counts
+
+
+def summary_rows(out):
+    """{check: its cells in summary.md's check table}."""
+    text = (out / "summary.md").read_text(encoding="utf-8")
+    table = text[text.index("| check | points | passed fully | failed on its own | blocked only | pass rate"):]
+    table = table[:table.index("\n\n")]
+    rows = [line.strip("|").split(" | ") for line in table.splitlines()[2:]]
+    return {cells[0].strip(): [c.strip() for c in cells] for cells in rows}
+
+
+def report_rows(out):
+    """{check: its cells' text in report.html's check table}."""
+    page = (out / "report.html").read_text(encoding="utf-8")
+    section = page[page.index("id='checks'"):page.index("id='bugs'")]
+    rows = re.findall(r"<tr>(.*?)</tr>", section[section.index("<tbody>"):])
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows]
+    return {c[0]: c for c in cells}
+
+
+def test_the_batch_is_what_the_catalogue_says(batch):
+    _, records = batch
+    by_id = {r["id"]: r for r in records}
+    assert set(CONFIG.checks) - set(by_id["correct"]["passed"]) == set()
+    assert set(CONFIG.checks) - set(by_id["reshape"]["passed"]) == {"inputs_unchanged"}
+    # the overlap bug fails one check on its own and leaves many more not passed: the blocked ones
+    assert len(set(CONFIG.checks) - set(by_id["overlaps_1"]["passed"])) >= 8
+    assert CATALOGUE["bug/overwrite_overlaps"].fails == ("col2im_overlap_sum",)
+    assert CATALOGUE["bug/reshape_dY_in_place"].fails == ("inputs_unchanged",)
+
+
+def test_summary_counts_own_failures_and_blocked_ones_apart(batch):
+    out, records = batch
+    rows = summary_rows(out)
+    assert set(rows) == set(CONFIG.checks)
+    for check, (passed, failed, blocked) in expected_counts(records).items():
+        cells = rows[check]
+        assert cells[2] == f"{passed} / {len(records)}", (check, cells)
+        assert cells[3] == str(failed), (check, cells)
+        if blocked:       # counted apart, naming the check whose bug blocked it
+            assert cells[4] == f"{blocked} (blocked by {OVERLAP_TITLE}: {blocked})", (check, cells)
+        else:
+            assert cells[4] == "0", (check, cells)
+        assert cells[5] == f"{passed / (passed + failed):.0%} ({passed}/{passed + failed})", (check, cells)
+    # the TA's case: one submission wrote into dY, two more were blocked by a col2im bug
+    assert rows["inputs_unchanged"][2:6] == ["1 / 4", "1", f"2 (blocked by {OVERLAP_TITLE}: 2)", "50% (1/2)"]
+    # a check blocked for a submission is never counted as failed: padding_crop has no failure of its own
+    assert rows["padding_crop"][3:6] == ["0", f"2 (blocked by {OVERLAP_TITLE}: 2)", "100% (2/2)"]
+    assert rows["col2im_overlap_sum"][2:6] == ["2 / 4", "2", "0", "50% (2/4)"]
+    # mean points stay over every graded submission, blocked ones included
+    means = {c: sum(r["checks"][c] for r in records) / len(records) for c in CONFIG.checks}
+    assert all(rows[c][6] == f"{means[c]:.2f}" for c in CONFIG.checks)
+
+
+def test_report_html_shows_the_same_counts(batch):
+    out, records = batch
+    rows, summary = report_rows(out), summary_rows(out)
+    assert set(rows) == set(CONFIG.checks)
+    for check in expected_counts(records):
+        assert rows[check][2:6] == summary[check][2:6], check      # the titles hold no markup to escape
+    assert rows["inputs_unchanged"][2:6] == ["1 / 4", "1", f"2 (blocked by {OVERLAP_TITLE}: 2)", "50% (1/2)"]
+    page = (out / "report.html").read_text(encoding="utf-8")
+    header = page[page.index("id='checks'"):page.index("id='bugs'")]
+    assert "<th>failed on its own</th><th>blocked only</th><th>pass rate</th>" in header
+
+
+def test_checks_png_labels_give_the_pass_rate_over_judged_submissions(batch, tmp_path, monkeypatch):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    out, records = batch
+    bugs, outcomes = read_submission_results(out, records)
+    stats = batch_stats(records, CONFIG, bugs, outcomes=outcomes)
+    saved = {}
+    monkeypatch.setattr(plt.Figure, "savefig", lambda fig, path, **kw: saved.__setitem__(Path(path).name, fig))
+    plot_checks(stats, CONFIG, tmp_path / "checks.png")
+    ax = saved["checks.png"].axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    mean = lambda check: sum(r["checks"][check] for r in records) / len(records)      # noqa: E731
+    assert f"50% (1/2), mean {mean('inputs_unchanged'):.1f}/4 pts; 2 blocked" in texts
+    assert f"100% (2/2), mean {mean('padding_crop'):.1f}/6 pts; 2 blocked" in texts
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["passed fully", "failed on its own", "blocked only (another check's bug)"]
+    # the three segments of every bar add up to every graded submission
+    widths = {}
+    for patch in ax.patches:
+        y = round(patch.get_y(), 6)
+        widths[y] = widths.get(y, 0) + patch.get_width()
+    assert len(widths) == len(CONFIG.checks) and all(abs(w - 100) < 1e-9 for w in widths.values())
+
+
+def test_results_json_without_blocked_counts_every_failure_as_own(batch, tmp_path):
+    """A results.json from before blocked cases existed: every failure was the check's own."""
+    out, records = batch
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    for sid in ("overlaps_1", "overlaps_2"):
+        path = old / "submissions" / sid / "results.json"
+        results = json.loads(path.read_text())
+        for test in results["tests"]:
+            extra = test["extra_data"]
+            extra["failures"] += [{k: v for k, v in f.items() if k != "blocked_by"} for f in extra.pop("blocked")]
+        path.write_text(json.dumps(results))
+    write_summary(records, CONFIG, old)
+    rows = summary_rows(old)
+    assert rows["inputs_unchanged"][2:6] == ["1 / 4", "3", "0", "25% (1/4)"]
+    assert rows["padding_crop"][2:6] == ["2 / 4", "2", "0", "50% (2/4)"]
+
+
+def test_without_results_json_a_check_not_passed_is_failed(batch, tmp_path):
+    """No results.json to say another check blocked it (lost, unreadable): counted as failed, as before."""
+    out, records = batch
+    write_summary(records, CONFIG, tmp_path)          # an output folder holding no submissions/
+    rows = summary_rows(tmp_path)
+    assert rows["inputs_unchanged"][2:6] == ["1 / 4", "3", "0", "25% (1/4)"]
+
+
+def hostile_results(sid):
+    tests = [
+        "not a test", {"extra_data": "not a dict"}, {"extra_data": {"check": 5, "blocked": [{"problem": "p"}]}},
+        {"extra_data": {"check": "no_such_check", "failures": [], "blocked": []}},
+        {"extra_data": {"check": "padding_crop", "failures": {"not": "a list"}, "blocked": "not a list"}},
+        {"extra_data": {"check": "stride", "failures": [7, {"problem": 3}], "blocked": [
+            None, {"problem": "p", "blocked_by": ["a list"]}, {"problem": "p", "blocked_by": ""}]}},
+        {"extra_data": {"check": "inputs_unchanged", "failures": [], "blocked": [
+            {"problem": "p", "blocked_by": "<script>alert(1)</script>|x`*"},
+            {"problem": "p", "blocked_by": "col2im_overlap_sum"}]}},
+    ]
+    return {"sub_list": [1, 2], "sub_deep": "[" * 100_000 + "]" * 100_000,
+            "sub_tests": {"tests": tests}}[sid]
+
+
+def test_hostile_results_json_is_read_safely(tmp_path):
+    """results.json is the grader's, but it sits in a folder: every value is checked for its type, and
+    a name it gives is text in both pages."""
+    (tmp_path / "submissions").mkdir()
+    records = []
+    for sid in ("sub_list", "sub_deep", "sub_tests", "sub_missing"):
+        (tmp_path / "submissions" / sid).mkdir()
+        if sid != "sub_missing":
+            data = hostile_results(sid)
+            (tmp_path / "submissions" / sid / "results.json").write_text(
+                data if isinstance(data, str) else json.dumps(data))
+        records.append(dict(id=sid, status="graded", score=0.0, max_score=100, checks={}, message="",
+                            passed=["forward_output"]))
+    write_summary(records, CONFIG, tmp_path)
+    rows = summary_rows(tmp_path)
+    # only sub_tests says anything usable, and only about inputs_unchanged: blocked, by two checks
+    assert rows["inputs_unchanged"][3] == "3"
+    assert rows["inputs_unchanged"][4] == (f"1 (blocked by &lt;script&gt;alert(1)&lt;/script&gt;\\|x\\`\\*: 1; "
+                                           f"{OVERLAP_TITLE}: 1)")
+    assert rows["padding_crop"][3:5] == ["4", "0"] and rows["stride"][3:5] == ["4", "0"]
+    assert rows["forward_output"][2:6] == ["4 / 4", "0", "0", "100% (4/4)"]
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;|x`*: 1" in page
+
+
+def test_a_check_blocked_everywhere_has_no_pass_rate():
+    outcomes = {"a": {"stride": CheckOutcomeData(own=0, blocked_by=("col2im_overlap_sum",))}}
+    records = [dict(id="a", status="graded", score=0.0, checks={}, passed=[], message="")]
+    row = next(r for r in check_stats(CONFIG, records, outcomes) if r.name == "stride")
+    assert (row.passed, row.failed, row.blocked, row.rate) == (0, 0, 1, None)
+    assert row.rate_text() == "n/a (all blocked)"
+    assert row.blocked_text(CONFIG) == f"1 (blocked by {OVERLAP_TITLE}: 1)"
