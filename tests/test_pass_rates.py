@@ -211,3 +211,15 @@ def test_a_check_blocked_everywhere_has_no_pass_rate():
     assert (row.passed, row.failed, row.blocked, row.rate) == (0, 0, 1, None)
     assert row.rate_text() == "n/a (all blocked)"
     assert row.blocked_text(CONFIG) == f"1 (blocked by {OVERLAP_TITLE}: 1)"
+
+
+def test_console_table_lists_own_failures_and_counts_blocked_ones(batch):
+    from autograder.staff.batch import grade_table
+    _, records = batch
+    rows = {line.split()[0]: line for line in grade_table(records, CONFIG).splitlines()[2:]}
+    blocked = len(set(CONFIG.checks) - set(next(r for r in records if r["id"] == "overlaps_1")["passed"])) - 1
+    assert rows["overlaps_1"].endswith(f"col2im_overlap_sum (+{blocked} blocked)"), rows["overlaps_1"]
+    assert rows["reshape"].endswith("inputs_unchanged") and rows["correct"].endswith("-")
+    # a record from before the split (no "failed") lists every check not passed, as it always did
+    old = [dict(r, failed=None) for r in records if r["id"] == "overlaps_1"]
+    assert "(+" not in grade_table(old, CONFIG).splitlines()[2]

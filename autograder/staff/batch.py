@@ -103,7 +103,10 @@ def finish_record(record, sub_dir, status, seconds, problem=""):
                   submission_sha256=extra.get("submission_sha256", ""),
                   checks={t["extra_data"]["check"]: t["score"] for t in results["tests"]} if results else {},
                   passed=[t["extra_data"]["check"] for t in results["tests"] if t["status"] == "passed"]
-                  if results else [])
+                  if results else [],
+                  # failing on their own (not only blocked by another check's bug: autograder/attribution.py)
+                  failed=[t["extra_data"]["check"] for t in results["tests"] if t["status"] != "passed" and (
+                      t["extra_data"].get("failures") or not t["extra_data"].get("blocked"))] if results else [])
     write_atomic(sub_dir / "batch.json", json.dumps(record, indent=1) + "\n")
     return record
 
@@ -669,7 +672,7 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
 
 def grade_table(records, config):
     """The table printed at the end: submission, the student's name (a Gradescope export), score / max,
-    failed checks."""
+    the checks failing on their own, and how many more only another check's bug blocks."""
     names = {r["id"]: printable(" ".join(str(r.get("student_name", "")).split()))[:40] for r in records}
     name_width = max((text_width(n) for n in names.values()), default=0)
     if name_width:
@@ -678,11 +681,13 @@ def grade_table(records, config):
     student = f"{'student':<{name_width}}  " if name_width else ""
     lines = [f"{'submission':<{width}}  {student}{'score':>13}  failed checks", "-" * (width + name_width + 42)]
     for r in records:
-        failed = [c for c in config.checks if c not in r.get("passed", ())]
+        not_passed = [c for c in config.checks if c not in r.get("passed", ())]
+        failed = [c for c in not_passed if c in r["failed"]] if isinstance(r.get("failed"), list) else not_passed
+        blocked = len(not_passed) - len(failed)
         if r["status"] != "graded":
             shown = f"{r['status'].upper()}: {printable(' '.join(str(r['message']).split()))[:90]}"
         else:
-            shown = ", ".join(failed) if failed else "-"
+            shown = (", ".join(failed) if failed else "-") + (f" (+{blocked} blocked)" if blocked else "")
         if r.get("note"):
             shown += f"  ({printable(r['note'])})"
         name = names[r["id"]] + " " * (name_width - text_width(names[r["id"]])) + "  " if name_width else ""
