@@ -147,7 +147,8 @@ def test_a_public_case_shows_signs_and_the_worst_values_first(tmp_path):
     assert lines[1:4] == ["  .+..", "  +...", "  ...-"]
     values = [line for line in lines if line.startswith("at [")]
     assert values[0] == "at [2, 3]: expected 2.75, got -0.25 (error -3)"
-    assert values[1:] == ["at [0, 1]: expected 0.25, got 0.75 (error +0.5)", "at [1, 0]: expected 1, got 1.25 (error +0.25)"]
+    assert values[1:] == ["at [0, 1]: expected 0.25, got 0.75 (error +0.5)",
+                          "at [1, 0]: expected 1, got 1.25 (error +0.25)"]
     assert len(values) <= MAX_VALUE_LINES
 
 

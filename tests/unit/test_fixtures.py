@@ -200,7 +200,8 @@ def test_an_array_file_holding_a_pickle_is_never_unpickled(folder):
 def test_variants_in_the_labs_words_with_their_owners(folder):
     case = load(folder).cases[0]
     found = case.variants()
-    assert [(bug, owner) for bug, _, owner in found] == [("the student did dX_half", ""), ("the student did swap", "order_check")]
+    assert [(bug, owner) for bug, _, owner in found] == [("the student did dX_half", ""),
+                                                        ("the student did swap", "order_check")]
     assert np.array_equal(found[1][1], np.zeros((2, 3)))
     assert [bug for bug, _, _ in case.variants("dX_")] == ["the student did dX_half"]
 

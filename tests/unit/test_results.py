@@ -27,7 +27,8 @@ def wrong(case="N=1", function="Conv2d.backward", problem="dX: 1 of 4 values are
 
 def report(checks, status="graded", message="Graded.", printed="", extra=None):
     return GradeReport(status=status, message=message, checks=checks, max_score=sum(c.points for c in checks),
-                       execution_time=1.23456, extra=extra or {"fixture_set_hash": "abcdef0123456789", "isolation": "bwrap"},
+                       execution_time=1.23456,
+                       extra=extra or {"fixture_set_hash": "abcdef0123456789", "isolation": "bwrap"},
                        student_output=printed)
 
 

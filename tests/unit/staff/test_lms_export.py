@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from autograder.staff.lms_export import (GradebookError, canvas_csv, export, join, match_assignment, read_grades,
+from autograder.staff.lms_export import (GradebookError, export, join, match_assignment, read_grades,
                                          read_roster, roster_csv, unmatched_report)
 
 GRADES = """\
