@@ -14,7 +14,7 @@ SUBMISSIONS ?=
 OUT ?= out/grades
 
 .DEFAULT_GOAL := help
-.PHONY: help setup venv sandbox otter-setup fixtures grade test figures autograder handout otter prairielearn verify mutants bench clean
+.PHONY: help setup venv sandbox otter-setup fixtures grade test test-fast figures autograder handout otter prairielearn verify mutants bench clean
 
 help:
 	@echo "Instructor:  make grade [SUBMISSIONS=folder] [OUT=out/grades]   grade a folder of submissions"
@@ -28,6 +28,7 @@ help:
 	@echo "             make verify                                        reference full, template zero, examples"
 	@echo "             make mutants [LIMIT=N]                             mutation score of the checks (tools/MUTANTS.md, mutants.json)"
 	@echo "Developer:   make test                                          the kit's whole test suite"
+	@echo "             make test-fast                                     the fast tier, tests/unit: each engine module alone (< 1 min)"
 	@echo "             make bench [QUICK=1] [BATCH_ONLY=1]                benchmarks -> bench/RESULTS.md"
 	@echo "               [REALISTIC_ONLY=1]                               only the realistic hidden cases' cost"
 	@echo "               [FAIRNESS_ONLY=1]                                only: one grade idle, beside CPU hogs, beside a hostile neighbour"
@@ -99,6 +100,12 @@ mutants: setup $(FIXTURES)
 # pytest exits 5 when it collects nothing: that must fail loudly, never pass.
 test: setup $(FIXTURES)
 	@$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "ERROR: pytest collected no tests" >&2; fi; exit $$rc
+
+# The fast tier: one test module per engine module (tests/unit), no sandbox, no grading run, no
+# subprocess, no fixture set; so only the venv, not the sandbox's set-up or the fixtures.
+test-fast: $(STAMP)
+	@$(PY) -m pytest tests/unit; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "ERROR: pytest collected no tests" >&2; fi; exit $$rc
 
 # Kernels (reference vs lecture loops vs torch when installed) and grading speed.

@@ -587,7 +587,7 @@ def test_the_handout_and_the_grader_agree_about_file_names(tmp_path):
     """Every other name the handout's §8 gives as an example is graded, with the note §8 promises
     (it once called `conv2d (1).py` invalid while the grader graded it)."""
     import re
-    section = (Path(__file__).resolve().parents[1] / "assignment" / "README.md").read_text(
+    section = (Path(__file__).resolve().parents[2] / "assignment" / "README.md").read_text(
         encoding="utf-8").split("## 8.", 1)[1].split("\n## ", 1)[0]
     names = set(re.findall(r"`([^`/]+\.py)`", section)) - {"conv2d.py"}
     assert names, "§8 gives no example of another name"

@@ -1,0 +1,1 @@
+"""Unit tests of autograder/sandbox/ modules whose job needs no worker process."""

@@ -1,0 +1,1 @@
+"""Unit tests of the pure helpers of autograder/staff/."""

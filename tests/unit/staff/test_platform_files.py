@@ -1,0 +1,91 @@
+"""The pure parts of autograder/staff/otter_bridge.py and prairielearn.py, with fake labs: otter's hidden
+flag and test file for one check, otter_config, PrairieLearn's info.json (a stable uuid, a timeout within
+PrairieLearn's bound), the parts a student writes read from a template, and text safe in question.html.
+(Building and running the packages: tests/test_otter.py, tests/test_prairielearn.py.)"""
+
+import ast
+from types import SimpleNamespace
+
+import pytest
+
+from autograder.config import CheckSpec
+from autograder.lab import Contract
+from autograder.staff import otter_bridge, prairielearn
+
+
+def spec(visibility="visible", public=True, points=2.0):
+    return CheckSpec(name="col2im_shape", title="col2im's shape", points=points, visibility=visibility, public=public,
+                     category="c", hint="h")
+
+
+@pytest.mark.parametrize("visibility, public, hidden", [("visible", True, False), ("visible", False, True),
+                                                         ("hidden", True, True), ("after_due_date", True, True)])
+def test_otters_hidden_flag_is_anything_not_shown_before_the_deadline(visibility, public, hidden):
+    assert otter_bridge.is_hidden(spec(visibility, public)) is hidden
+
+
+def test_points_are_written_as_python_numbers():
+    assert otter_bridge._number(4.0) == "4" and otter_bridge._number(2.5) == "2.5" and otter_bridge._number(3) == "3"
+
+
+def test_a_checks_otter_test_file_is_python_naming_the_check_and_its_points():
+    text = otter_bridge.test_file_text(spec("hidden", True, 2.5), "hidden", kit_root="/kit")
+    tree = ast.parse(text)
+    assigned = {t.id: n.value for n in tree.body if isinstance(n, ast.Assign) for t in n.targets}
+    assert ast.literal_eval(assigned["name"]) == "col2im_shape" and ast.literal_eval(assigned["points"]) == 2.5
+    assert ast.literal_eval(assigned["KIT_ROOT"]) == "/kit"
+    assert "@test_case(name='col2im_shape', points=2.5, hidden=True)" in text
+    assert "def kit_grade(" in text                  # the helper travels with the file
+
+
+def test_otter_config_gives_the_plugin_the_grading_bound_and_shows_nothing_hidden():
+    config = SimpleNamespace(limits=SimpleNamespace(total_wall_s=900.0))
+    data = otter_bridge.otter_config(config)
+    (plugin,) = data["plugins"]
+    assert plugin[otter_bridge.PLUGIN]["timeout_s"] > 900 and data["show_hidden"] is False and data["zips"] is False
+
+
+def pl_lab(tmp_path, total_cpu_s=120.0):
+    template = tmp_path / "lab.py"
+    template.write_text('''\
+def helper():
+    """Given."""
+
+
+def scale(x, k):
+    """TODO. Multiply x by k."""
+    raise NotImplementedError
+
+
+class Layer:
+    def forward(self, x):
+        """Given: the forward pass."""
+
+    def backward(self, dY, *, keep=False):
+        """TODO. The gradient {of} the loss."""
+''')
+    config = SimpleNamespace(name="Mini lab", submission_file="lab.py", limits=SimpleNamespace(total_cpu_s=total_cpu_s))
+    return SimpleNamespace(config=config, template=template, contract=Contract(("scale",), ("Layer",)))
+
+
+def test_info_json_is_stable_and_its_timeout_bounded(tmp_path):
+    lab = pl_lab(tmp_path)
+    info = prairielearn.info_json(lab, "registry/image:1")
+    assert info == prairielearn.info_json(pl_lab(tmp_path), "registry/image:1")       # the same uuid every build
+    options = info["externalGradingOptions"]
+    assert options["image"] == "registry/image:1" and options["serverFilesCourse"] == ["convkit_lab/"]
+    assert 120 < options["timeout"] <= prairielearn.PL_MAX_TIMEOUT_S
+    assert prairielearn.timeout_s(pl_lab(tmp_path, total_cpu_s=5000)) == prairielearn.PL_MAX_TIMEOUT_S
+    renamed = pl_lab(tmp_path)
+    renamed.config.name = "Another lab"
+    assert prairielearn.info_json(renamed, "registry/image:1")["uuid"] != info["uuid"]   # another question
+
+
+def test_the_parts_a_student_writes_are_the_todo_functions_and_methods(tmp_path):
+    parts = prairielearn.contract_parts(pl_lab(tmp_path))
+    assert parts == [("scale(x, k)", "Multiply x by k."), ("Layer.backward(self, dY, *, keep=False)",
+                                                          "The gradient {of} the loss.")]
+
+
+def test_question_text_is_escaped_and_has_no_template_braces():
+    assert prairielearn._escape("<b>{{x}}</b> & y") == "&lt;b&gt;&#123;&#123;x&#125;&#125;&lt;/b&gt; &amp; y"

@@ -1,0 +1,108 @@
+"""autograder/staff/reports.py's text on hand-made batch records: inert table cells, the score
+histogram, per-check statistics, summary.md's sections, and the likely bugs counted from
+results.json as data. (The plots and the whole batch are tests/test_staff_outputs.py's.)"""
+
+import json
+from collections import Counter
+from types import SimpleNamespace
+
+import pytest
+from markdown_it import MarkdownIt
+
+from autograder.failures import Failure
+from autograder.staff.integrity import IntegrityReport, SimilarPair
+from autograder.staff.reports import (_likely_bugs, batch_stats, check_stats, entries_markdown, histogram,
+                                      integrity_markdown, md_cell, stats_markdown)
+
+CONFIG = SimpleNamespace(max_score=10, checks={
+    "a": SimpleNamespace(points=6, hint="fix | *a*"), "b": SimpleNamespace(points=4, hint="hint b")})
+
+
+def record(sid, status="graded", score=0.0, passed=(), checks=None, message="", **extra):
+    return dict(id=sid, status=status, score=score, max_score=10, passed=list(passed), checks=checks or {},
+                message=message, **extra)
+
+
+@pytest.mark.parametrize("text", ["a | b", "<img src=x onerror=1>", "*bold* _it_ `code`", "[x](http://y)",
+                                  "line\nbreak", "# h", "!x", "~~s~~", "&lt;", "\x1b[31m"])
+def test_a_cell_is_one_inert_line(text):
+    cell = md_cell(text)
+    html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(f"| h |\n|---|\n| {cell} |\n")
+    assert html.count("<td>") == 1 and not set(__import__("re").findall(r"<(\w+)", html)) - {
+        "table", "thead", "tr", "th", "tbody", "td"}, (text, cell, html)
+    assert "\n" not in cell and "\x1b" not in cell
+
+
+def test_a_cell_is_cut_at_its_limit():
+    assert len(md_cell("x" * 500, limit=20)) == 20
+
+
+@pytest.mark.parametrize("scores, counts", [([0, 10, 10, 5, 9.99], [1, 0, 0, 0, 0, 1, 0, 0, 0, 3]),
+                                            ([], [0] * 10)])
+def test_histogram_bins_are_equal_and_the_top_one_closed(scores, counts):
+    edges, got = histogram(scores, 10)
+    assert edges == [float(i) for i in range(11)] and got == counts
+
+
+def test_a_zero_max_score_puts_everything_in_the_first_bin():
+    assert histogram([0, 0], 0)[1][0] == 2
+
+
+def test_check_stats_count_full_passes_and_mean_points():
+    graded = [record("x", passed=["a"], checks={"a": 6, "b": 2}), record("y", checks={"a": 3})]
+    rows = {name: (full, rate, mean) for name, _, full, rate, mean in check_stats(CONFIG, graded)}
+    assert rows == {"a": (1, 0.5, 4.5), "b": (0, 0.0, 1.0)}
+    assert check_stats(CONFIG, [])[0][2:] == (0, 0.0, 0.0)
+
+
+def test_median_and_mean():
+    stats = batch_stats([record(str(i), score=s) for i, s in enumerate([1, 3, 8, 10])] + [record("e", "error")],
+                        CONFIG, {})
+    assert stats.median == 5.5 and stats.mean == 5.5 and len(stats.graded) == 4
+    assert batch_stats([record("x", score=7)], CONFIG, {}).median == 7
+
+
+def test_summary_has_every_section_and_escapes_what_students_wrote():
+    records = [record("alice", score=10, passed=["a", "b"], checks={"a": 6, "b": 4}, student_name="Alice"),
+               record("bob", score=4, checks={"b": 4}),
+               record("<evil>", "invalid", message="no conv2d.py | *found*")]
+    integrity = IntegrityReport(threshold=0.8, not_attempted=["bob"], similar=[SimilarPair("alice", "bob", 0.9, 0.8)])
+    text = stats_markdown(batch_stats(records, CONFIG, {"the sign is flipped": 2}, integrity, ["a note"]), CONFIG)
+    assert "3 submissions: 2 graded (1 of them not attempted), 1 invalid, 0 grader errors." in text
+    assert "mean 7.0, median 7, min 4, max 10; 1 full marks." in text
+    assert "| a | 6 | 1 / 2 | 50% | 3.00 | fix \\| \\*a\\* |" in text
+    assert "| the sign is flipped | 2 |" in text
+    assert "| &lt;evil&gt; | invalid | no conv2d.py \\| \\*found\\* |" in text
+    assert "| Alice (alice) | bob | 90% | 80% |" in text and "Note: a note" in text
+
+
+def test_no_bug_and_no_graded_submission():
+    text = stats_markdown(batch_stats([record("x", "error", message="boom")], CONFIG, {}), CONFIG)
+    assert "No known bug pattern was recognised." in text and "Scores (graded only" not in text
+
+
+def test_every_entry_is_listed_with_duplicates_first():
+    lines = entries_markdown([record("a", note="duplicate id 'a': also a.zip"), record("b", score=2.5)])
+    text = "\n".join(lines)
+    assert text.index("## Duplicate ids") < text.index("## Every entry")
+    assert "| b | graded | 2.5 |  |" in text and "| a | duplicate id 'a': also a.zip |" in text
+
+
+def test_integrity_section_names_students_and_says_none():
+    assert integrity_markdown(None) == []
+    text = "\n".join(integrity_markdown(IntegrityReport(threshold=0.5, identical=[["a", "b"]]), {"a": "Ann"}))
+    assert "Not attempted (both stubs as in the template): none." in text and "- Ann (a), b" in text
+
+
+def test_likely_bugs_are_counted_once_per_submission_from_results_data(tmp_path):
+    def results(sid, tests):
+        folder = tmp_path / "submissions" / sid
+        folder.mkdir(parents=True)
+        (folder / "results.json").write_text(json.dumps({"tests": tests}))
+    bug = Failure(case="x", problem="p", likely_bug="the crop").to_data()
+    results("a", [{"extra_data": {"failures": [bug, bug]}}, {"extra_data": {"failures": [bug]}}])
+    results("b", [{"extra_data": {"failures": [bug, {"problem": 3}, "junk"]}}, "junk", {"extra_data": None}])
+    (tmp_path / "submissions" / "c").mkdir()
+    (tmp_path / "submissions" / "c" / "results.json").write_text("{broken")
+    counts = _likely_bugs(tmp_path, [record("a"), record("b"), record("c"), record("missing")])
+    assert counts == Counter({"the crop": 2})

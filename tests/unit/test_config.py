@@ -1,0 +1,283 @@
+"""autograder/config.py on small config files written here, for a lab package written here: typed
+sections (an int is a fine float, a list becomes a tuple, defaults), every error naming the file, the
+table and the key with the expected type, `needs` validation, the lab's own [lab] table, the seeds'
+paths, and which config is the lab's. (tests/test_config.py edits the shipped config.)"""
+
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+from autograder import config as config_module
+from autograder.config import (CheckSpec, ConfigError, Limits, Tolerance, config_path, load_config,
+                               read_table)
+from autograder.seeds import SeedError
+
+CONFIG = """\
+[assignment]
+name = "Mini lab"
+lab = "{lab}"
+submission_file = "mini.py"
+reference = "ref/mini.py"
+template = "tpl/mini.py"
+
+[fixtures]
+public_seed = 3
+
+[tolerances]
+float64 = {{ rtol = 1e-7, atol = 1e-9 }}
+float32 = {{ rtol = 1e-4, atol = 1 }}
+
+[limits]
+call_cpu_s = 1
+import_cpu_s = 2.5
+blocked_s = 1
+total_cpu_s = 10
+total_wall_s = 100
+memory_mb = 256
+file_size_mb = 1
+open_files = 16
+
+[checks.first]
+title = "First check"
+points = 2
+visibility = "visible"
+public = true
+category = "a"
+hint = "first hint"
+
+[checks.second]
+title = "Second check"
+points = 3.5
+visibility = "hidden"
+public = false
+category = "b"
+hint = "second hint"
+needs = ["first"]
+"""
+
+PARAMETERS = """\
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Inner:
+    eps: float
+    names: tuple[str, ...] = ("a",)
+
+
+@dataclass(frozen=True)
+class Parameters:
+    inner: Inner
+    epochs: int
+"""
+
+LAB_TABLE = """
+[lab]
+epochs = 4
+
+[lab.inner]
+eps = 1
+names = ["x", "y"]
+"""
+
+
+@pytest.fixture
+def lab_package(tmp_path, monkeypatch):
+    """make(lab_source) -> the name of a new lab package (its lab.py holds lab_source), importable."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def make(source="CONTRACT = None\n"):
+        name = f"unit_lab_{uuid.uuid4().hex[:10]}"
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text("")
+        (tmp_path / name / "lab.py").write_text(source)
+        return name
+    return make
+
+
+@pytest.fixture
+def write(tmp_path, lab_package):
+    """write(text=CONFIG, lab_source=...) -> path of a config.toml for a new lab package."""
+    def write(text=CONFIG, lab_source="CONTRACT = None\n", replace=()):
+        text = text.format(lab=lab_package(lab_source))
+        for old, new in replace:
+            assert old in text, old
+            text = text.replace(old, new, 1)
+        path = tmp_path / "lab" / "config.toml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+    return write
+
+
+def error(path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert str(path) in message, message
+    return message
+
+
+# --- what loads --------------------------------------------------------------------------------
+
+def test_every_table_is_typed_with_defaults(write):
+    path = write()
+    config = load_config(path)
+    assert config.path == path and config.name == "Mini lab" and config.submission_file == "mini.py"
+    assert config.limits == Limits(call_cpu_s=1.0, import_cpu_s=2.5, blocked_s=1.0, total_cpu_s=10.0,
+                                   total_wall_s=100.0, memory_mb=256, file_size_mb=1, open_files=16)
+    assert type(config.limits.call_cpu_s) is float and type(config.limits.memory_mb) is int
+    assert config.tolerances.float32 == Tolerance(rtol=1e-4, atol=1.0) and type(config.tolerances.float32.atol) is float
+    assert config.fixtures.hidden_seed_file == "secrets/hidden_seed" and config.fixtures.folder == "build/fixtures"
+    assert config.similarity_threshold == 0.8 and config.public_seed == 3
+    assert config.lab is None
+
+
+def test_checks_keep_file_order_and_needs_become_a_tuple(write):
+    config = load_config(write())
+    assert list(config.checks) == ["first", "second"]
+    assert config.checks["second"] == CheckSpec(name="second", title="Second check", points=3.5, visibility="hidden",
+                                                public=False, category="b", hint="second hint", needs=("first",))
+    assert config.checks["first"].needs == () and config.max_score == 5.5
+
+
+def test_tolerance_per_dtype(write):
+    config = load_config(write())
+    assert config.tolerance("float64").rtol == 1e-7
+    assert config.tolerance(__import__("numpy").dtype("float32")).atol == 1.0
+    with pytest.raises(ConfigError, match="no tolerance for dtype int8 in .*config.toml"):
+        config.tolerance("int8")
+
+
+def test_the_labs_parameters_are_typed_like_every_table(write):
+    config = load_config(write(CONFIG + LAB_TABLE, PARAMETERS))
+    assert config.lab.epochs == 4 and config.lab.inner.eps == 1.0 and config.lab.inner.names == ("x", "y")
+    assert type(config.lab).__name__ == "Parameters"
+
+
+# --- errors name the file, the table and the key ------------------------------------------------------
+
+@pytest.mark.parametrize("old, new, words", [
+    ("memory_mb = 256\n", "", "[limits]: missing key 'memory_mb' (an integer)"),
+    ("memory_mb = 256", 'memory_mb = "256"', "[limits]: 'memory_mb' should be an integer, got '256'"),
+    ("memory_mb = 256", "memory_mb = 256.5", "[limits]: 'memory_mb' should be an integer, got 256.5"),
+    ("memory_mb = 256", "memory_mb = true", "[limits]: 'memory_mb' should be an integer, got True"),
+    ("call_cpu_s = 1", "call_cpu_s = false", "[limits]: 'call_cpu_s' should be a number, got False"),
+    ("open_files = 16", "open_files = 16\nopen_file = 3", "[limits]: unknown key 'open_file' (the keys are: call_cpu_s"),
+    ("float64 = { rtol = 1e-7, atol = 1e-9 }", "float64 = { rtol = 1e-7 }", "[tolerances.float64]: missing key 'atol'"),
+    ("float64 = { rtol = 1e-7, atol = 1e-9 }", "float64 = 1e-7", "[tolerances]: 'float64' should be a table, got 1e-07"),
+    ("public = true", 'public = "yes"', "[checks.first]: 'public' should be true or false, got 'yes'"),
+    ('needs = ["first"]', 'needs = "first"', "[checks.second]: 'needs' should be a list of a string, got 'first'"),
+    ('needs = ["first"]', "needs = [1]", "[checks.second]: 'needs' should be a string, got 1"),
+    ('hint = "first hint"', 'hint = "first hint"\nhnit = "x"', "[checks.first]: unknown key 'hnit'"),
+])
+def test_a_wrong_key_is_named_with_its_table_and_expected_type(write, old, new, words):
+    assert words in error(write(replace=[(old, new)]))
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ('needs = ["first"]', 'needs = ["frist"]', "[checks.second] needs: 'frist' is not another check of this file"),
+    ('needs = ["first"]', 'needs = ["second"]', "[checks.second] needs: 'second' is not another check of this file"),
+    ('visibility = "hidden"', 'visibility = "secret"', "[checks.second]: visibility must be one of visible, "),
+    ("points = 3.5", "points = -1", "[checks.second]: points must not be negative"),
+])
+def test_a_checks_values_are_validated(write, old, new, words):
+    assert words in error(write(replace=[(old, new)]))
+
+
+def test_a_check_that_is_not_a_table(write):
+    assert "[checks.third]: should be a table" in error(write(CONFIG + "\n[checks]\nthird = 3\n"))
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("[fixtures]\npublic_seed = 3\n", "", "missing table [fixtures]"),
+    ("[assignment]", "[assignmnet]", "unknown table [assignmnet] (the tables are: assignment, fixtures"),
+])
+def test_tables_missing_or_unknown(write, old, new, words):
+    assert words in error(write(replace=[(old, new)]))
+
+
+def test_at_least_one_check(write):
+    assert "missing table [checks.NAME]" in error(write(CONFIG.split("[checks.first]")[0]))
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "-0.2"])
+def test_the_similarity_threshold_is_a_share(write, value):
+    assert "[integrity]: similarity_threshold must be in (0, 1]" in error(
+        write(CONFIG + f"\n[integrity]\nsimilarity_threshold = {value}\n"))
+
+
+def test_a_threshold_of_one_is_fine(write):
+    assert load_config(write(CONFIG + "\n[integrity]\nsimilarity_threshold = 1\n")).similarity_threshold == 1.0
+
+
+def test_the_hidden_seed_in_config_toml_is_refused_saying_what_to_run(write):
+    message = error(write(replace=[("public_seed = 3", "public_seed = 3\nhidden_seed = 123456789")]))
+    assert "[fixtures]: hidden_seed must not be in config.toml" in message and "make fixtures NEW_SEED=1" in message
+
+
+def test_a_lab_table_needs_parameters_and_parameters_need_their_keys(write):
+    assert "[lab] given, but" in error(write(CONFIG + LAB_TABLE))
+    assert "[lab]: missing key 'inner' (a table)" in error(write(CONFIG, PARAMETERS))
+    bad = LAB_TABLE.replace("eps = 1", 'eps = "small"')
+    assert "[lab.inner]: 'eps' should be a number, got 'small'" in error(write(CONFIG + bad, PARAMETERS))
+
+
+def test_a_lab_that_cannot_be_imported(write):
+    path = write(replace=[('lab = "unit_lab_', 'lab = "no_such_package_')])
+    assert "[assignment] lab: cannot import the lab's lab module no_such_package_" in error(path)
+
+
+def test_a_missing_file_and_bad_toml(tmp_path, write):
+    assert error(tmp_path / "absent.toml").startswith("config file not found:")
+    assert "is not valid TOML" in error(write(CONFIG + "\n[limits\n"))
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b"name = \"\xe9\"\n")
+    assert "is not valid TOML" in error(path)
+
+
+# --- seeds and paths ----------------------------------------------------------------------------
+
+def test_the_hidden_seed_file_is_read_from_config_tomls_folder(write):
+    path = write()
+    config = load_config(path)
+    assert config.hidden_seed_path == path.parent / "secrets" / "hidden_seed"
+    assert config.fixture_seed("public") == 3 and config.fixture_seed("hidden") is None
+    with pytest.raises(SeedError, match="no hidden seed at .*secrets/hidden_seed: run `make fixtures`"):
+        config.hidden_seed
+    config.hidden_seed_path.parent.mkdir()
+    config.hidden_seed_path.write_text(f"{2**100}\n")
+    assert config.hidden_seed == 2**100 == config.fixture_seed("hidden")
+
+
+def test_the_lab_being_graded_is_the_environments_then_the_packaged_pointer_then_the_default(tmp_path, monkeypatch):
+    pointer = tmp_path / "LAB"
+    monkeypatch.setattr(config_module, "LAB_POINTER", pointer)
+    monkeypatch.delenv(config_module.CONFIG_ENV, raising=False)
+    assert config_path() == config_module.DEFAULT_CONFIG
+    pointer.write_text("examples/other/config.toml\n")
+    assert config_path() == config_module.KIT_ROOT / "examples" / "other" / "config.toml"
+    monkeypatch.setenv(config_module.CONFIG_ENV, str(tmp_path / "mine.toml"))
+    assert config_path() == tmp_path / "mine.toml"
+
+
+def test_read_table_takes_known_fields_from_the_caller():
+    spec = read_table(CheckSpec, dict(title="t", points=1, visibility="visible", public=True, category="c", hint="h"),
+                      "where [checks.x]", name="x")
+    assert spec.name == "x" and spec.points == 1.0
+    with pytest.raises(ConfigError, match=r"where \[checks.x\]: unknown key 'name'"):
+        read_table(CheckSpec, dict(name="y", title="t", points=1, visibility="visible", public=True, category="c",
+                                   hint="h"), "where [checks.x]", name="x")
+
+
+@dataclass(frozen=True)
+class WithList:
+    values: list[int]
+
+
+def test_a_list_field_is_read_as_a_tuple_of_checked_items():
+    assert read_table(WithList, {"values": [1, 2]}, "w").values == (1, 2)
+    with pytest.raises(ConfigError, match="'values' should be an integer, got 'x'"):
+        read_table(WithList, {"values": [1, "x"]}, "w")
+

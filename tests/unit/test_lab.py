@@ -1,0 +1,172 @@
+"""autograder/lab.py on a lab package written here: the contract a submission must define, the names a
+lab module must declare, the checks found from their @check markers in pytest's order, the selectors,
+the feedback vocabulary, and one Lab per config file."""
+
+import uuid
+
+import pytest
+
+from autograder.config import ConfigError
+from autograder.lab import Contract, Lab, load_lab
+
+LAB_PY = '''\
+from autograder.lab import Contract
+
+CONTRACT = Contract(functions=("scale",), classes=("Layer",))
+STUDENT_PARTS = ["scale"]
+BUG_VARIANTS = {"halved": "the result is halved", "swapped": ("rows and columns swapped", "order")}
+
+
+class Student:
+    pass
+
+
+def describe_case(case):
+    return f"n={case.params['n']}"
+'''
+
+CHECK_B = '''\
+import pytest
+
+check = pytest.mark.check
+
+
+def big(case):
+    return case.params["n"] > 2
+
+
+@check("second", cases=big)
+def test_second(student, config, case):
+    pass
+
+
+def test_not_a_check(student, config, case):
+    pass
+
+
+@check("third")
+def test_third(student, config):
+    pass
+'''
+
+CHECK_A = '''\
+import pytest
+
+
+@pytest.mark.check("first", cases=lambda case: case.kind == "k")
+def test_first(student, config, case):
+    pass
+
+
+def helper():
+    pass
+'''
+
+CONFIG = '''\
+[assignment]
+name = "Mini"
+lab = "{lab}"
+submission_file = "mini.py"
+reference = "ref/mini.py"
+template = "tpl/mini.py"
+
+[fixtures]
+public_seed = 1
+
+[tolerances]
+float64 = {{ rtol = 1e-7, atol = 1e-9 }}
+float32 = {{ rtol = 1e-4, atol = 1e-5 }}
+
+[limits]
+call_cpu_s = 1
+import_cpu_s = 1
+blocked_s = 1
+total_cpu_s = 1
+total_wall_s = 1
+memory_mb = 1
+file_size_mb = 1
+open_files = 1
+''' + "".join(f'''
+[checks.{name}]
+title = "{name}"
+points = 1
+visibility = "visible"
+public = true
+category = "c"
+hint = "h"
+''' for name in ("third", "second", "first"))
+
+
+@pytest.fixture
+def make_lab(tmp_path, monkeypatch):
+    """make_lab(lab_py=LAB_PY) -> config.toml path of a new lab package with checks/check_a.py and check_b.py."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def make(lab_py=LAB_PY):
+        name = f"unit_lab_{uuid.uuid4().hex[:10]}"
+        package = tmp_path / name
+        (package / "checks").mkdir(parents=True)
+        (package / "__init__.py").write_text("")
+        (package / "lab.py").write_text(lab_py)
+        (package / "checks" / "__init__.py").write_text("")
+        (package / "checks" / "check_b.py").write_text(CHECK_B)
+        (package / "checks" / "check_a.py").write_text(CHECK_A)
+        (package / "checks" / "helpers_not_checks.py").write_text("raise RuntimeError('never imported')\n")
+        (package / "config.toml").write_text(CONFIG.format(lab=name))
+        return package / "config.toml"
+    return make
+
+
+def test_a_contract_needs_each_function_as_a_function_and_each_class_as_a_class():
+    contract = Contract(functions=("col2im",), classes=("Conv2d",))
+    assert contract.defines({("col2im", False), ("Conv2d", True), ("extra", False)})
+    assert not contract.defines({("col2im", False)})
+    assert not contract.defines({("col2im", True), ("Conv2d", True)})           # a class named col2im
+    assert not contract.defines({("col2im", False), ("Conv2d", False)})         # a function named Conv2d
+    assert contract.describe() == "col2im and Conv2d" and Contract().defines(set())
+
+
+def test_the_lab_module_must_declare_the_interface(make_lab):
+    path = make_lab(LAB_PY.replace("STUDENT_PARTS", "STUDENT_PARTZ"))
+    with pytest.raises(ConfigError, match="defines no STUDENT_PARTS .see docs/new-lab.md."):
+        load_lab(path)
+
+
+def test_the_labs_parts_and_paths(make_lab):
+    path = make_lab()
+    lab = load_lab(path)
+    assert lab.contract == Contract(functions=("scale",), classes=("Layer",)) and lab.student_parts == ("scale",)
+    assert lab.folder == path.parent and lab.checks_dir == path.parent / "checks"
+    assert lab.student_class.__name__ == "Student"
+    assert lab.reference == lab.config.kit_path("ref/mini.py")
+
+
+def test_checks_are_found_by_their_markers_in_pytests_order(make_lab):
+    lab = load_lab(make_lab())
+    found = [(name, function.__name__, select is not None, takes_case)
+             for name, function, select, takes_case in lab.check_functions]
+    assert found == [("first", "test_first", True, True), ("second", "test_second", True, True),
+                     ("third", "test_third", False, False)]
+
+
+def test_checks_for_asks_the_selectors_in_config_order(make_lab):
+    lab = load_lab(make_lab())
+    assert set(lab.case_selectors) == {"first", "second"}
+    assert lab.checks_for("k", {"n": 5}) == ["second", "first"]          # config order: third, second, first
+    assert lab.checks_for("k", {"n": 1}) == ["first"]
+    assert lab.checks_for("other", {"n": 1}) == []
+
+
+def test_the_feedback_vocabulary(make_lab):
+    lab = load_lab(make_lab())
+    assert lab.bug_message("halved") == "the result is halved" and lab.bug_owner("halved") == ""
+    assert lab.bug_message("swapped") == "rows and columns swapped" and lab.bug_owner("swapped") == "order"
+    assert lab.bug_message("unknown_name") == "unknown_name" and lab.bug_owner("unknown_name") == ""
+    assert lab.describe_case(type("C", (), {"params": {"n": 4}})()) == "n=4"
+    assert lab.error_layout(None, None) is None
+
+
+def test_a_lab_is_loaded_once_per_config_file(make_lab):
+    first, second = make_lab(), make_lab()
+    assert load_lab(first) is load_lab(str(first)) and load_lab(second) is not load_lab(first)
+    assert isinstance(load_lab(first), Lab)
