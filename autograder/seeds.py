@@ -61,7 +61,7 @@ def read_hidden_seed(path):
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise SeedError(f"cannot read the hidden seed file {path}: {exc}") from None
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):       # '²' is a digit to isdigit(), not to int()
         raise SeedError(f"{path} should hold one whole number, the hidden seed: restore it from the staff's "
                         f"copy, or run `{NEW_SEED_COMMAND}` to draw a new one (the hidden set changes)")
     return int(text)

@@ -71,7 +71,8 @@ open schedstat files."""
                     self._fds.append(os.open(f"/proc/{pid}/task/{tid}/schedstat", os.O_RDONLY))
                 except OSError:
                     pass
-        self._cpu_ns = self._wait_ns = 0       # of processes whose file no longer reads
+        self._cpu_ns = self._wait_ns = 0       # of threads whose file no longer reads
+        self._last = {}                        # fd -> its last (cpu, wait) reading
         self.measures_cpu = bool(self._fds) and self._read_ns() is not None
 
     @classmethod
@@ -82,12 +83,20 @@ open schedstat files."""
 
     def _read_ns(self) -> tuple[int, int] | None:
         cpu, wait = self._cpu_ns, self._wait_ns
-        for fd in self._fds:
+        for fd in list(self._fds):
             try:
                 fields = os.pread(fd, 128, 0).split()
-                cpu, wait = cpu + int(fields[0]), wait + int(fields[1])
+                now = int(fields[0]), int(fields[1])
             except (OSError, ValueError, IndexError):
-                continue                       # the process died: its time is over anyway
+                # the thread exited: its file no longer reads, but the time it used stays counted
+                last = self._last.pop(fd, (0, 0))
+                self._cpu_ns, self._wait_ns = self._cpu_ns + last[0], self._wait_ns + last[1]
+                cpu, wait = cpu + last[0], wait + last[1]
+                self._fds.remove(fd)
+                os.close(fd)
+                continue
+            self._last[fd] = now
+            cpu, wait = cpu + now[0], wait + now[1]
         return cpu, wait
 
     def read(self) -> Usage:

@@ -60,9 +60,6 @@ def test_anything_else_in_the_file_is_an_error_saying_what_to_do(tmp_path, text)
     assert NEW_SEED_COMMAND in str(caught.value)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="seeds.read_hidden_seed checks str.isdigit(), which accepts '²' and other digit characters "
-                          "int() refuses: a ValueError traceback instead of the SeedError saying what to run")
 def test_a_superscript_digit_is_refused_like_any_other_text(tmp_path):
     (tmp_path / "seed").write_text("12\u00b2\n")
     with pytest.raises(SeedError, match="should hold one whole number"):

@@ -142,9 +142,6 @@ def test_the_tree_clock_counts_every_thread_of_a_process():
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads Linux's /proc")
-@pytest.mark.xfail(strict=True, reason="cpu_clock.TreeClock._read_ns skips a thread or process whose schedstat no "
-                   "longer reads (it exited) and keeps nothing of it (_cpu_ns/_wait_ns, meant for that, stay 0): the "
-                   "tree's CPU time drops by all that thread had used, so a call's usage can shrink or go negative")
 def test_the_cpu_time_read_never_goes_back_when_a_thread_exits():
     alive, exited = spin_in_a_thread(0.05)
     assert exited.cpu >= alive.cpu

@@ -38,7 +38,7 @@ def test_a_record_is_completed_from_results_json_and_written_last(tmp_path):
     assert done == {"id": "alice", "source": "alice.zip", "input_sha256": "in-sha", "fixture_set_hash": "fixhash",
                     "grader_version": __version__, "status": "graded", "seconds": 1.235, "score": 7.0,
                     "max_score": 10, "message": "graded", "submission_sha256": "abc",
-                    "checks": {"a": 4.0, "b": 3.0}, "passed": ["a"]}
+                    "checks": {"a": 4.0, "b": 3.0}, "passed": ["a"], "failed": ["b"]}
     assert json.loads((tmp_path / "sub" / "batch.json").read_text()) == done
 
 

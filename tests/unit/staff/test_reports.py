@@ -50,9 +50,12 @@ def test_a_zero_max_score_puts_everything_in_the_first_bin():
 
 def test_check_stats_count_full_passes_and_mean_points():
     graded = [record("x", passed=["a"], checks={"a": 6, "b": 2}), record("y", checks={"a": 3})]
-    rows = {name: (full, rate, mean) for name, _, full, rate, mean in check_stats(CONFIG, graded)}
-    assert rows == {"a": (1, 0.5, 4.5), "b": (0, 0.0, 1.0)}
-    assert check_stats(CONFIG, [])[0][2:] == (0, 0.0, 0.0)
+    rows = {row.name: (row.passed, row.failed, row.blocked, row.rate, row.mean_points)
+            for row in check_stats(CONFIG, graded)}
+    # without results.json to say otherwise, a check not passed failed on its own
+    assert rows == {"a": (1, 1, 0, 0.5, 4.5), "b": (0, 2, 0, 0.0, 1.0)}
+    empty = check_stats(CONFIG, [])[0]
+    assert (empty.passed, empty.failed, empty.blocked, empty.rate, empty.mean_points) == (0, 0, 0, None, 0.0)
 
 
 def test_median_and_mean():
@@ -70,7 +73,7 @@ def test_summary_has_every_section_and_escapes_what_students_wrote():
     text = stats_markdown(batch_stats(records, CONFIG, {"the sign is flipped": 2}, integrity, ["a note"]), CONFIG)
     assert "3 submissions: 2 graded (1 of them not attempted), 1 invalid, 0 grader errors." in text
     assert "mean 7.0, median 7, min 4, max 10; 1 full marks." in text
-    assert "| a | 6 | 1 / 2 | 50% | 3.00 | fix \\| \\*a\\* |" in text
+    assert "| a | 6 | 1 / 2 | 1 | 0 | 50% (1/2) | 3.00 | fix \\| \\*a\\* |" in text
     assert "| the sign is flipped | 2 |" in text
     assert "| &lt;evil&gt; | invalid | no conv2d.py \\| \\*found\\* |" in text
     assert "| Alice (alice) | bob | 90% | 80% |" in text and "Note: a note" in text
