@@ -102,6 +102,9 @@ def test_invalid_submission_exits_2_with_results_written(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert_gradescope_schema(results)
     assert results["score"] == 0 and "no conv2d.py found" in results["output"] and "conv.py" in results["output"]
+    # the refusal and nothing else: no failed tests, no table, no hints (issue 23.4)
+    feedback = (out / "feedback.md").read_text()
+    assert results["tests"] == [] and "| check |" not in feedback and "Hint" not in feedback
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
