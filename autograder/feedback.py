@@ -106,8 +106,10 @@ def check_lines(outcome, causes, titles):
     if outcome.blocked:
         blockers = list(dict.fromkeys(f.blocked_by for f in outcome.blocked))
         names = ", ".join(repr(titles.get(name, name)) for name in blockers)
+        at_top = {title for c in causes for title in c.checks}
+        where = "see Start here" if all(titles.get(n, n) in at_top for n in blockers) else "see that check"
         lines.append(f"{len(outcome.blocked)} case(s) not credited: blocked by {names}, "
-                     f"which fails on its own (see Start here). Fix that first.")
+                     f"which fails on its own ({where}). Fix that first.")
     told = {id(c.failure): number for number, c in enumerate(causes, 1)}
     by_function = {c.function: number for number, c in enumerate(causes, 1)}
     groups = _group_by_problem(outcome.failures)
@@ -117,10 +119,11 @@ def check_lines(outcome, causes, titles):
             break
         more = f" (and {count - 1} more case(s) failing the same way)" if count > 1 else ""
         members = [f for f in outcome.failures if _problem_key(f) == _problem_key(failure)]
-        number = next((told[id(f)] for f in members if id(f) in told), None) or next(
+        told_here = next((f for f in members if id(f) in told), None)
+        number = told[id(told_here)] if told_here else next(
             (n for n, c in enumerate(causes, 1) if failure.same_cause(c.failure)), None)
-        if number:
-            lines.append(f"- [{failure.case}] the problem told in Start here ({number}){more}")
+        if number:                     # named by the case Start here shows
+            lines.append(f"- [{(told_here or failure).case}] the problem told in Start here ({number}){more}")
         else:
             lines.append(f"- {failure.headline()}{more}" + (f"\n{failure.detail}" if failure.detail else ""))
             if failure.function in by_function and not failure.raised:

@@ -18,7 +18,7 @@ import re
 import stat
 import tempfile
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder import __version__
@@ -98,20 +98,37 @@ class GradeReport:
     def titles(self):
         return {c.name: c.title for c in self.checks}
 
+    def before_the_due_date(self):
+        """The checks as a student sees them on Gradescope before the due date: only visible ones
+        are shown, so a visible check's case blocked by a hidden check's bug is told as its own
+        failure (pointing to a check not shown would be pointing nowhere)."""
+        hidden = {c.name for c in self.checks if c.visibility != "visible"}
+        seen = []
+        for c in self.checks:
+            if c.visibility == "visible":
+                unseen = [f for f in c.blocked if f.blocked_by in hidden]
+                c = replace(c, failures=c.failures + [replace(f, blocked_by="") for f in unseen],
+                            blocked=[f for f in c.blocked if f not in unseen])
+            seen.append(c)
+        return seen
+
     def to_gradescope(self):
-        # Gradescope shows the top-level output at once: its root causes come from visible checks only.
-        visible_causes, causes = self.causes(visible_only=True), self.causes()
+        # Gradescope shows the top-level output at once: its root causes come from visible checks only,
+        # as the student sees them before the due date.
+        seen = self.before_the_due_date()
+        visible_causes = root_causes([c for c in seen if c.visibility == "visible"]) if self.status == "graded" else []
+        causes = self.causes()
         titles = self.titles()
         graded = self.status != "invalid"    # a refused submission gets its refusal and nothing else
         tests = [dict(name=c.title, number=str(i), score=c.score, max_score=c.points,
                       status="passed" if c.ok else "failed",
                       # pointing back only to what the top shows: a hidden check's own failure in full
-                      output=check_markdown(c.output(visible_causes, titles)),
+                      output=check_markdown(as_seen.output(visible_causes, titles)),
                       tags=[c.category], visibility=c.visibility,
                       extra_data=dict(check=c.name, cases_passed=c.passed, cases=c.total,
                                       failures=[f.to_data() for f in c.failures],
                                       blocked=[f.to_data() for f in c.blocked]))
-                 for i, c in enumerate(self.checks, 1)] if graded else []
+                 for i, (c, as_seen) in enumerate(zip(self.checks, seen), 1)] if graded else []
         extra = dict(status=self.status, grader_version=__version__, max_score=self.max_score,
                      message=inert(self.message), **self.extra)
         extra["root_causes"] = [dict(function=r.function, check=r.check, checks=list(r.checks),

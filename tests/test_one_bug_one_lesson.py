@@ -105,3 +105,18 @@ def test_every_value_failure_states_the_size_of_its_error(graded):
             for f in c.failures:
                 if f.kind == "wrong" and " values are " in f.problem:
                     assert "largest error" in f.problem and "tolerance" in f.problem, (key, f.problem)
+
+
+def test_gradescope_points_back_only_to_a_start_here_it_shows(graded):
+    """Before the due date Gradescope shows the visible tests and the top output: a visible check blocked
+    by a hidden one tells its failure itself, and nothing points to a Start here that is not there."""
+    for key, (own, lines, report) in graded.items():
+        results = report.to_gradescope()
+        top = results["output"]
+        causes = top.count("**1. ") + len(re.findall(r"  \n\*\*\d+\. |\n\n\*\*\d+\. ", top)) if "**Start here**" in top else 0
+        for test in results["tests"]:
+            said = " ".join(test["output"].split())
+            if test["visibility"] == "visible" and ("see Start here" in said or "told in Start here" in said):
+                assert "**Start here**" in top, (key, test["name"], said)
+            for number in re.findall(r"told in Start here \((\d+)\)", said):
+                assert int(number) <= max(causes, 1) and "**Start here**" in top, (key, test["name"], said)
