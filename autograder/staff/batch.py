@@ -33,7 +33,6 @@ import os
 import queue
 import select
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -51,15 +50,12 @@ from autograder.staff.integrity_job import IntegrityJob
 from autograder.staff.gradescope_export import STUDENT_COLUMNS, ExportError, find_export
 from autograder.results import write_atomic
 from autograder.staff.spreadsheet import safe_cell
-from autograder.sandbox import WORKDIR_PREFIX
-from autograder.sandbox.workdirs import ROOT_WORK_BASE
+from autograder.sandbox import remove_temp_tree, remove_work_dirs_of
 
 GRADER_MARGIN_S = 60          # beyond the config's total_wall_s, for start-up and writing
 TASKS_PER_PROCESS = 100        # a grading process is replaced after this many (bounds any leak)
 CSV_EVERY_S = 1.0             # grades.csv is rewritten at most this often while grading (and at the end)
 TEMP_PREFIX = "convkit-batch"  # + batch pid + random: the grading processes' TMPDIR
-# Where else the sandbox may make work folders (when its uid cannot reach TMPDIR; as root)
-SANDBOX_WORK_BASES = (Path("/tmp"), ROOT_WORK_BASE)
 
 
 class BatchError(Exception):
@@ -391,55 +387,10 @@ def batch_temp_dir():
     for old in base.glob(f"{TEMP_PREFIX}*-*"):
         pid = old.name[len(TEMP_PREFIX):].split("-")[0]
         if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
-            remove_tree(old)
+            remove_temp_tree(old)
     path = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=base))
     os.chmod(path, 0o711)
     return path
-
-
-def remove_tree(path):
-    """rmtree that also gets through folders a student made unreadable.
-
-    It only ever changes modes inside `path`, and only of real folders (opened with
-    O_NOFOLLOW: a link a student left is never followed): a retry never touches `path`'s
-    parent (it would be /tmp), and something already gone (another process removing it)
-    is fine. shutil.rmtree itself never follows links (fd-based on Linux).
-    """
-    root = Path(path)
-
-    def open_up(folder):
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-        try:
-            os.fchmod(fd, 0o700)
-        finally:
-            os.close(fd)
-
-    def retry(func, target, exc_info):
-        if isinstance(exc_info[1], FileNotFoundError):
-            return
-        parent = Path(os.path.dirname(target))
-        if Path(target) == root or not (parent == root or root in parent.parents):
-            return
-        try:
-            open_up(parent)
-            if func is not os.unlink:
-                open_up(target)
-            func(target)
-        except OSError:
-            pass
-    shutil.rmtree(root, onerror=retry)
-
-
-def remove_workdirs_of(pids, bases=SANDBOX_WORK_BASES):
-    """Delete the sandbox work folders (`convkit-w<pid>-...`) of grading processes that were
-    killed: the sandbox puts them in TMPDIR (the batch's folder) or, where its uid could not
-    reach that, in one of `bases`."""
-    for pid in pids:
-        if Path(f"/proc/{pid}").exists():      # not ours any more: the pid was reused
-            continue
-        for base in bases:
-            for folder in base.glob(f"{WORKDIR_PREFIX}{pid}-*"):
-                remove_tree(folder)
 
 
 class _Signals:
@@ -527,7 +478,7 @@ class GradingPool:
             g.close()
         for t in self.threads:
             t.join(timeout=30)
-        remove_workdirs_of([pid for g in self.graders for pid in g.started_pids if pid])
+        remove_work_dirs_of([pid for g in self.graders for pid in g.started_pids if pid])
 
 
 def run_batch(folder, out_dir, jobs=None, force=False, only=None, progress_stream=sys.stderr):
@@ -659,7 +610,7 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
         if integrity is not None:         # before its temp folder goes; an interrupt meanwhile kills it
             flags = integrity.result(stop=lambda: signals.signum is not None)
         if temp_dir is not None:
-            remove_tree(temp_dir)
+            remove_temp_tree(temp_dir)
         for entry in todo:                # interrupted: an entry not regraded yet keeps its earlier row
             if entry.id not in records and (old := earlier_record(entry, out_dir)) is not None:
                 records[entry.id] = annotate(dict(old, note=entry.note))
