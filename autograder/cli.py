@@ -87,7 +87,7 @@ def cmd_batch(args):
 
 
 def cmd_batch_grader(args):
-    from autograder.staff.batch import serve_grading_process
+    from autograder.staff.batch_grader import serve_grading_process
     return serve_grading_process(Path(args.out), args.fixture_hash)
 
 

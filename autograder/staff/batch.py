@@ -41,19 +41,18 @@ import threading
 import time
 from pathlib import Path
 
-from autograder import __version__
-from autograder.staff.batch_entries import Entry, discover, safe_id
+from autograder.staff.batch_entries import discover
 from autograder.config import KIT_ROOT, load_config
-from autograder.lab import load_lab
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
 from autograder.staff.integrity_job import IntegrityJob
 from autograder.staff.gradescope_export import STUDENT_COLUMNS, ExportError, find_export
 from autograder.results import write_atomic
 from autograder.staff.spreadsheet import safe_cell
+from autograder.staff.batch_grader import TASKS_PER_PROCESS
+from autograder.staff.batch_records import earlier_record, finish_record, finished_record, new_record
 from autograder.sandbox import remove_temp_tree, remove_work_dirs_of
 
 GRADER_MARGIN_S = 60          # beyond the config's total_wall_s, for start-up and writing
-TASKS_PER_PROCESS = 100        # a grading process is replaced after this many (bounds any leak)
 CSV_EVERY_S = 1.0             # grades.csv is rewritten at most this often while grading (and at the end)
 TEMP_PREFIX = "convkit-batch"  # + batch pid + random: the grading processes' TMPDIR
 
@@ -79,96 +78,6 @@ def grading_process_env(temp_dir=None):
     if temp_dir is not None:
         env["TMPDIR"] = str(temp_dir)
     return env
-
-
-def new_record(entry, fixture_hash):
-    return dict(id=entry.id, source=safe_id(entry.path.name), input_sha256=entry.sha256,
-                fixture_set_hash=fixture_hash, grader_version=__version__)
-
-
-def finish_record(record, sub_dir, status, seconds, problem=""):
-    """Completes a record from the submission's results.json and writes batch.json (last)."""
-    results = _read_results(sub_dir / "results.json")
-    if results is None:
-        status, problem = "error", problem or "the grader wrote no results.json"
-    extra = (results or {}).get("extra_data", {})
-    record.update(status=status, seconds=round(seconds, 3),
-                  score=results["score"] if results else 0.0, max_score=extra.get("max_score", 0),
-                  # the one-line message; results' output goes on with the root causes for the student
-                  message=problem or (str(extra.get("message") or results["output"]) if results else ""),
-                  submission_sha256=extra.get("submission_sha256", ""),
-                  checks={t["extra_data"]["check"]: t["score"] for t in results["tests"]} if results else {},
-                  passed=[t["extra_data"]["check"] for t in results["tests"] if t["status"] == "passed"]
-                  if results else [],
-                  # failing on their own (not only blocked by another check's bug: autograder/attribution.py)
-                  failed=[t["extra_data"]["check"] for t in results["tests"] if t["status"] != "passed" and (
-                      t["extra_data"].get("failures") or not t["extra_data"].get("blocked"))] if results else [])
-    write_atomic(sub_dir / "batch.json", json.dumps(record, indent=1) + "\n")
-    return record
-
-
-def grade_in_process(entry, out_dir, fixture_hash, fixture_set=None):
-    """Grades one submission in this (grading) process; returns its record, always."""
-    from autograder.grading import grade_submission
-    sub_dir = out_dir / "submissions" / entry.id
-    sub_dir.mkdir(parents=True, exist_ok=True)
-    record = new_record(entry, fixture_hash)
-    started = time.monotonic()
-    try:
-        if entry.path.is_symlink():            # it could point at the reference, or another student's work
-            report = refusal(f"{safe_id(entry.path.name)} is a symbolic link; a batch grades files and "
-                             "folders, never what a link points to", sub_dir)
-        else:
-            report = grade_submission(entry.path, sub_dir, fixture_set=fixture_set)
-        status, problem = report.status, ""
-    except Exception as exc:                   # a grader bug: one row, not the batch
-        status, problem = "error", f"the grader failed: {exc!r}"[:500]
-    return finish_record(record, sub_dir, status, time.monotonic() - started, problem)
-
-
-def refusal(message, sub_dir):
-    """Writes and returns the 'invalid' report of an entry the batch itself refuses."""
-    from autograder.results import CheckOutcome, GradeReport, write_report
-    config = load_lab().config
-    report = GradeReport(status="invalid", message=f"Your submission could not be graded: {message}",
-                         checks=[CheckOutcome.from_spec(n, c) for n, c in config.checks.items()],
-                         max_score=config.max_score)
-    write_report(report, sub_dir)
-    return report
-
-
-def serve_grading_process(out_dir, fixture_hash, max_tasks=TASKS_PER_PROCESS):
-    """`batch-grader`: grade the submissions named on stdin, one JSON record per line on stdout.
-
-    Anything else that writes to stdout (pytest, a library) is sent to stderr
-    instead, so that only records travel on the reply channel.
-    """
-    from autograder.grading import GradingOptions, load_fixtures_for
-    reply = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-    # Verified and loaded once for every submission this process grades (arrays stay cached);
-    # a set that is not the one the batch started with is never used.
-    try:
-        fixture_set = load_fixtures_for(load_lab().config, GradingOptions())
-        fixture_set = fixture_set if fixture_set.set_hash == fixture_hash else None
-    except FixtureError:
-        fixture_set = None                     # grade_submission reports it, per submission
-    for done, line in enumerate(sys.stdin):
-        task = json.loads(line)
-        record = grade_in_process(Entry(task["id"], Path(task["path"]), task["sha256"]), Path(out_dir),
-                                  fixture_hash, fixture_set)
-        reply.write(json.dumps(record) + "\n")
-        if done + 1 >= max_tasks:
-            break
-    return 0
-
-
-def _read_results(path):
-    try:
-        data = json.loads(path.read_text())
-        return data if isinstance(data, dict) and "tests" in data else None
-    except (OSError, ValueError):
-        return None
 
 
 try:                                       # looked up here: nothing may be imported after fork
@@ -264,27 +173,6 @@ class GradingProcess:
         sub_dir.mkdir(parents=True, exist_ok=True)
         return finish_record(new_record(entry, self.fixture_hash), sub_dir, "error",
                              time.monotonic() - started, problem)
-
-
-def earlier_record(entry, out_dir):
-    """The record this entry's folder holds from an earlier run, if it is this entry's; else None."""
-    try:
-        record = json.loads((out_dir / "submissions" / entry.id / "batch.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(record, dict) or record.get("source") != safe_id(entry.path.name):
-        return None
-    return record if (out_dir / "submissions" / entry.id / "results.json").is_file() else None
-
-
-def finished_record(entry, out_dir, fixture_hash):
-    """The earlier record of this submission if it is still valid, else None."""
-    record = earlier_record(entry, out_dir)
-    if record is None or not entry.sha256:
-        return None
-    same = (record.get("fixture_set_hash") == fixture_hash and record.get("grader_version") == __version__
-            and record.get("input_sha256") == entry.sha256 and record.get("status") != "error")
-    return record if same else None
 
 
 GRADE_COLUMNS_AFTER = ["status", "message", "submission_sha256", "fixture_set_hash", "grader_version"]
