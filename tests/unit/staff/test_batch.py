@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from autograder import __version__
-from autograder.staff.batch import (GRADE_COLUMNS_AFTER, BatchError, grade_table, grades_csv, grading_process_env,
-                                    printable, select_entries, text_width)
+from autograder.staff.batch import (GRADE_COLUMNS_AFTER, BatchError, grade_table, grades_csv, printable,
+                                    select_entries, text_width)
 from autograder.staff.batch_entries import Entry
 
 
@@ -71,9 +71,3 @@ def test_the_final_table_lines_up_names_of_any_width():
     header, rule, first, second = table.split("\n")
     assert header.startswith("submission  student") and first.endswith("b") and "INVALID: no conv2d.py" in second
     assert text_width(first.split("  ")[1]) == text_width(second.split("  ")[1])
-
-
-def test_grading_processes_get_one_blas_thread_and_their_own_temp_folder(tmp_path):
-    env = grading_process_env(tmp_path)
-    assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1" and env["TMPDIR"] == str(tmp_path)
-    assert env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] == "1"
