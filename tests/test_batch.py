@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.staff.batch import GRADE_COLUMNS_AFTER, grades_csv, select_entries
+from autograder.staff.batch import select_entries
+from autograder.staff.grade_sheet import GRADE_COLUMNS_AFTER, grades_csv
 from autograder.staff.spreadsheet import safe_cell
 from autograder.staff.batch_entries import ID_MAX_BYTES, assign_ids, discover, input_sha256, safe_id
 from autograder.staff.catalogue import load_catalogue, write_zip

@@ -25,8 +25,6 @@ fixture set and grader version is not graded again (`--force` regrades everythin
 batch at any moment loses no finished grade and never leaves half a grades.csv.
 """
 
-import csv
-import io
 import os
 import shlex
 import signal
@@ -39,9 +37,9 @@ from autograder.staff.batch_entries import discover
 from autograder.config import load_config
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
 from autograder.staff.integrity_job import IntegrityJob
-from autograder.staff.gradescope_export import STUDENT_COLUMNS, ExportError, find_export
+from autograder.staff.gradescope_export import ExportError, find_export
 from autograder.results import write_atomic
-from autograder.staff.spreadsheet import safe_cell
+from autograder.staff.grade_sheet import grades_csv
 from autograder.staff.batch_records import earlier_record, finished_record, new_record
 from autograder.staff.grading_pool import GradingPool, batch_temp_dir, die_with_parent
 from autograder.sandbox import remove_temp_tree
@@ -60,33 +58,6 @@ class BatchInterrupted(Exception):
     def __init__(self, signum, kept):
         super().__init__(f"interrupted by {signal.Signals(signum).name}")
         self.signum, self.kept = signum, kept
-
-
-GRADE_COLUMNS_AFTER = ["status", "message", "submission_sha256", "fixture_set_hash", "grader_version"]
-
-
-def grade_row(record, check_names, students=()):
-    """One grades.csv row, in the order of the header: id, the student columns (a Gradescope
-    export), score, max_score, one column per check, then GRADE_COLUMNS_AFTER."""
-    message = " ".join(filter(None, [str(record["message"]), record.get("note", "")]))
-    return [record["id"], *(record.get(c, "") for c in students), record["score"], record["max_score"],
-            *(record["checks"].get(c, 0.0) for c in check_names),
-            record["status"], " ".join(message.split())[:300],
-            record.get("submission_sha256", ""), record["fixture_set_hash"], record["grader_version"]]
-
-
-def grades_csv(records, check_names):
-    """The grade sheet as CSV text: one row per entry, one column per check (and, for a
-    Gradescope export, the students' names, emails, SIDs and submission times); no cell
-    is a formula."""
-    records = list(records)
-    students = STUDENT_COLUMNS if any(STUDENT_COLUMNS[0] in r for r in records) else ()
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["id", *students, "score", "max_score", *check_names, *GRADE_COLUMNS_AFTER])
-    for r in sorted(records, key=lambda r: r["id"]):
-        writer.writerow([safe_cell(v) for v in grade_row(r, check_names, students)])
-    return buf.getvalue()
 
 
 def printable(text):
