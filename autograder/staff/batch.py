@@ -23,6 +23,13 @@ Resuming: a submission whose batch.json records the same entry name, input sha25
 fixture set and grader version is not graded again (`--force` regrades everything,
 `--only` exactly the named ids). Every file is written atomically, so killing the
 batch at any moment loses no finished grade and never leaves half a grades.csv.
+
+This module runs a batch from start to end; the rest is in one module each:
+    autograder.staff.grading_pool     the grading processes, fed from a queue; their TMPDIR
+    autograder.staff.batch_grader     one grading process (`batch-grader`)
+    autograder.staff.batch_records    submissions/<id>/batch.json, and which ones a run keeps
+    autograder.staff.grade_sheet      grades.csv
+    autograder.staff.batch_console    the progress bar and the table printed at the end
 """
 
 import os
@@ -33,20 +40,20 @@ import threading
 import time
 from pathlib import Path
 
-from autograder.staff.batch_entries import discover
 from autograder.config import load_config
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
-from autograder.staff.integrity_job import IntegrityJob
-from autograder.staff.gradescope_export import ExportError, find_export
 from autograder.results import write_atomic
-from autograder.staff.grade_sheet import grades_csv
-from autograder.staff.batch_records import earlier_record, finished_record, new_record
-from autograder.staff.grading_pool import GradingPool, batch_temp_dir, die_with_parent
 from autograder.sandbox import remove_temp_tree
+from autograder.staff.batch_console import Progress, printable
+from autograder.staff.batch_entries import discover
+from autograder.staff.batch_records import earlier_record, finished_record, new_record
+from autograder.staff.gradescope_export import ExportError, find_export
+from autograder.staff.grade_sheet import grades_csv
+from autograder.staff.grading_pool import GradingPool, batch_temp_dir, die_with_parent
+from autograder.staff.integrity_job import IntegrityJob
 
 GRADER_MARGIN_S = 60          # beyond the config's total_wall_s, for start-up and writing
 CSV_EVERY_S = 1.0             # grades.csv is rewritten at most this often while grading (and at the end)
-
 
 class BatchError(Exception):
     """The batch cannot start (bad folder, no submissions, bad fixtures); the message says why."""
@@ -58,48 +65,6 @@ class BatchInterrupted(Exception):
     def __init__(self, signum, kept):
         super().__init__(f"interrupted by {signal.Signals(signum).name}")
         self.signum, self.kept = signum, kept
-
-
-def printable(text):
-    """Text safe to print on the staff's terminal: no escape sequences, one line."""
-    return "".join(c if c.isprintable() else " " if c.isspace() else ascii(c)[1:-1] for c in str(text))
-
-
-class Progress:
-    """A one-line progress bar on a terminal; a line per 10% elsewhere (CI logs).
-
-    The total is every entry of the folder; grades kept from an earlier run count as done.
-    A line is printed for every entry that is not graded, as it finishes.
-    """
-
-    def __init__(self, total, kept=0, stream=sys.stderr):
-        self.total, self.stream, self.kept = total, stream, kept
-        self.done, self.bad = kept, 0
-        self.tty = stream.isatty()
-        self.started = time.monotonic()
-        self._last_decile = -1
-
-    def update(self, record):
-        self.done += 1
-        self.bad += record["status"] != "graded"
-        if record["status"] != "graded":
-            self._say(f"{record['status']}: {printable(record['id'])}: "
-                      f"{printable(' '.join(str(record['message']).split()))[:200]}")
-        elapsed = time.monotonic() - self.started
-        rate = (self.done - self.kept) / elapsed * 60 if elapsed else 0.0
-        width = 30
-        filled = int(width * self.done / self.total)
-        line = (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} done, "
-                f"{self.bad} invalid/error, {rate:.0f}/min")
-        if self.tty:
-            self.stream.write("\r" + line + ("\n" if self.done == self.total else ""))
-        elif self.done * 10 // self.total != self._last_decile or self.done == self.total:
-            self._last_decile = self.done * 10 // self.total
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def _say(self, text):
-        self.stream.write(("\r\033[K" if self.tty else "") + text + "\n")
 
 
 def select_entries(entries, only):
@@ -168,7 +133,6 @@ def run_batch(folder, out_dir, jobs=None, force=False, only=None, progress_strea
         except _Signals.Stop as stop:
             raise BatchInterrupted(stop.signum, len(records)) from None
 
-
 def _plan(entries, out_dir, fixture_hash, force, chosen):
     """(records kept from earlier runs by id, entries to grade, notes for the staff)."""
     kept, todo, stale, untouched = {}, [], 0, 0
@@ -196,7 +160,6 @@ def _plan(entries, out_dir, fixture_hash, force, chosen):
             notes.append(f"{untouched} entr{'y has' if untouched == 1 else 'ies have'} never been graded "
                          "and get no row: run without --only to grade them")
     return kept, todo, notes
-
 
 def refuse_open_folders_at_uid_level(folder, out_dir):
     """At the 'uid' level (the last resort: no namespaces, no chroot) each submission runs as
@@ -292,35 +255,3 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
     ordered = sorted(records.values(), key=lambda r: r["id"])
     write_summary(ordered, config, out_dir, integrity=flags, notes=set_aside)
     return ordered
-
-
-def grade_table(records, config):
-    """The table printed at the end: submission, the student's name (a Gradescope export), score / max,
-    the checks failing on their own, and how many more only another check's bug blocks."""
-    names = {r["id"]: printable(" ".join(str(r.get("student_name", "")).split()))[:40] for r in records}
-    name_width = max((text_width(n) for n in names.values()), default=0)
-    if name_width:
-        name_width = max(name_width, len("student"))
-    width = max(len("submission"), *(len(printable(r["id"])) for r in records))
-    student = f"{'student':<{name_width}}  " if name_width else ""
-    lines = [f"{'submission':<{width}}  {student}{'score':>13}  failed checks", "-" * (width + name_width + 42)]
-    for r in records:
-        not_passed = [c for c in config.checks if c not in r.get("passed", ())]
-        failed = [c for c in not_passed if c in r["failed"]] if isinstance(r.get("failed"), list) else not_passed
-        blocked = len(not_passed) - len(failed)
-        if r["status"] != "graded":
-            shown = f"{r['status'].upper()}: {printable(' '.join(str(r['message']).split()))[:90]}"
-        else:
-            shown = (", ".join(failed) if failed else "-") + (f" (+{blocked} blocked)" if blocked else "")
-        if r.get("note"):
-            shown += f"  ({printable(r['note'])})"
-        name = names[r["id"]] + " " * (name_width - text_width(names[r["id"]])) + "  " if name_width else ""
-        lines.append(f"{printable(r['id']):<{width}}  {name}{r['score']:>6g} / {r['max_score']:<4g}  {shown}")
-    return "\n".join(lines)
-
-
-def text_width(text):
-    """Columns text takes on a terminal: East Asian wide and full-width characters take two."""
-    import unicodedata
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1
-               for c in text)

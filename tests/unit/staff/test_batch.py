@@ -1,21 +1,13 @@
-"""autograder/staff/batch.py's bookkeeping, without grading anything: --only, and text for the staff's
-terminal. (tests/test_batch.py runs whole batches; test_batch_records.py the records,
-test_grade_sheet.py grades.csv.)"""
+"""autograder/staff/batch.py without grading anything: --only picks entries by id or entry name and
+names unknown ones. (tests/test_batch.py runs whole batches; the batch's other modules have their own
+files here: test_batch_records.py, test_grade_sheet.py, test_batch_console.py, test_grading_pool.py.)"""
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from autograder import __version__
-from autograder.staff.batch import BatchError, grade_table, printable, select_entries, text_width
+from autograder.staff.batch import BatchError, select_entries
 from autograder.staff.batch_entries import Entry
-
-
-def record(sid, score=1.0, status="graded", checks=None, message="", **extra):
-    return dict(id=sid, score=score, max_score=10, checks=checks or {"a": 1.0}, status=status, message=message,
-                submission_sha256="s" * 4, fixture_set_hash="f" * 4, grader_version=__version__,
-                passed=list(extra.pop("passed", [])), **extra)
 
 
 def test_only_picks_ids_or_entry_names_and_names_unknown_ones():
@@ -27,21 +19,3 @@ def test_only_picks_ids_or_entry_names_and_names_unknown_ones():
         select_entries(entries, ["alice,carol"])
     with pytest.raises(BatchError, match="at least one id"):
         select_entries(entries, [" , "])
-
-
-def test_printable_text_for_the_terminal():
-    assert printable("a\x1b[2Jb\nc\td") == "a\\x1b[2Jb c d"
-    assert printable("bidi\u202eok") == "bidi\\u202eok" and printable(3) == "3"
-
-
-def test_text_width_counts_wide_and_combining_characters():
-    assert text_width("abc") == 3 and text_width("李明") == 4 and text_width("e\u0301") == 1
-
-
-def test_the_final_table_lines_up_names_of_any_width():
-    config = SimpleNamespace(checks={"a": None, "b": None})
-    table = grade_table([record("s1", passed=["a"], student_name="李明"),
-                         record("s2", status="invalid", message="no\nconv2d.py", student_name="Bo")], config)
-    header, rule, first, second = table.split("\n")
-    assert header.startswith("submission  student") and first.endswith("b") and "INVALID: no conv2d.py" in second
-    assert text_width(first.split("  ")[1]) == text_width(second.split("  ")[1])
