@@ -33,8 +33,8 @@ from autograder.sandbox.portable import effective_uid
 
 WORKDIR_PREFIX = "convkit-w"           # + grader pid + random: convkit-w1234-abcd1234
 ROOT_WORK_BASE = Path("/opt/convkit/work")
-# Where a grader's work dirs may stand outside the TMPDIR it was given (whoever gave that removes
-# it whole): ROOT_WORK_BASE, as root; /tmp, where its uid could not reach that TMPDIR.
+# Where remove_work_dirs_of looks for a killed grader's work dirs, besides the TMPDIR it was given
+# (whoever gave that removes it whole): ROOT_WORK_BASE (private_base as root) and /tmp.
 WORK_BASES_BESIDE_TMPDIR = (Path("/tmp"), ROOT_WORK_BASE)
 MAX_DEPTH = 32                          # deeper folders are moved up before removal
 DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) \
