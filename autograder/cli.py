@@ -60,7 +60,8 @@ def cmd_grade(args):
 
 
 def cmd_batch(args):
-    from autograder.staff.batch import BatchError, BatchInterrupted, grade_table, run_batch
+    from autograder.staff.batch import BatchError, BatchInterrupted, run_batch
+    from autograder.staff.batch_console import grade_table
     from autograder.staff.catalogue import write_examples
     if args.examples:
         folder = Path(args.out) / "example-submissions"
@@ -87,7 +88,7 @@ def cmd_batch(args):
 
 
 def cmd_batch_grader(args):
-    from autograder.staff.batch import serve_grading_process
+    from autograder.staff.batch_grader import serve_grading_process
     return serve_grading_process(Path(args.out), args.fixture_hash)
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.staff.batch import GRADE_COLUMNS_AFTER, grades_csv, select_entries
+from autograder.staff.batch import select_entries
+from autograder.staff.grade_sheet import GRADE_COLUMNS_AFTER, grades_csv
 from autograder.staff.spreadsheet import safe_cell
 from autograder.staff.batch_entries import ID_MAX_BYTES, assign_ids, discover, input_sha256, safe_id
 from autograder.staff.catalogue import load_catalogue, write_zip
@@ -114,45 +115,6 @@ def test_only_names_ids_or_entry_names_and_refuses_unknown_ones(tmp_path):
     from autograder.staff.batch import BatchError
     with pytest.raises(BatchError, match="no entry has the id 'carol'"):
         select_entries(entries, ["alice,carol"])
-
-
-def test_removing_a_temp_tree_never_changes_modes_outside_it(tmp_path):
-    """rmtree's error hook must not chmod the parent (/tmp) when the tree is already gone."""
-    from autograder.staff.batch import remove_tree
-    parent = tmp_path / "parent"
-    (parent / "tree" / "locked").mkdir(parents=True)
-    (parent / "tree" / "locked" / "f").write_text("x")
-    os.chmod(parent, 0o755)
-    os.chmod(parent / "tree" / "locked", 0)               # as a student might leave it
-    remove_tree(parent / "gone")
-    remove_tree(parent / "tree")
-    assert not (parent / "tree").exists()
-    assert parent.stat().st_mode & 0o777 == 0o755
-
-
-def test_removing_a_temp_tree_never_follows_a_students_link(tmp_path):
-    from autograder.staff.batch import remove_tree
-    outside = tmp_path / "kit"
-    outside.mkdir()
-    (outside / "keep.py").write_text("x")
-    os.chmod(outside, 0o755)
-    tree = tmp_path / "tree"
-    (tree / "sub").mkdir(parents=True)
-    (tree / "sub" / "link").symlink_to(outside)
-    (tree / "link").symlink_to(outside / "keep.py")
-    remove_tree(tree)
-    assert not tree.exists() and (outside / "keep.py").read_text() == "x"
-    assert outside.stat().st_mode & 0o777 == 0o755
-
-
-def test_work_folders_of_killed_grading_processes_are_swept(tmp_path):
-    from autograder.staff.batch import remove_workdirs_of
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    for pid in (dead.pid, os.getpid()):
-        (tmp_path / f"convkit-w{pid}-abcd1234" / "sub").mkdir(parents=True)
-    remove_workdirs_of([dead.pid, os.getpid()], bases=(tmp_path,))
-    assert [p.name for p in tmp_path.iterdir()] == [f"convkit-w{os.getpid()}-abcd1234"]   # a live pid is not ours
 
 
 # ------------------------------------------------------------------------ outputs

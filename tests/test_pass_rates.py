@@ -214,7 +214,7 @@ def test_a_check_blocked_everywhere_has_no_pass_rate():
 
 
 def test_console_table_lists_own_failures_and_counts_blocked_ones(batch):
-    from autograder.staff.batch import grade_table
+    from autograder.staff.batch_console import grade_table
     _, records = batch
     rows = {line.split()[0]: line for line in grade_table(records, CONFIG).splitlines()[2:]}
     blocked = len(set(CONFIG.checks) - set(next(r for r in records if r["id"] == "overlaps_1")["passed"])) - 1

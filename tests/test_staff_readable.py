@@ -125,14 +125,14 @@ def fake_integrity(pairs=1):
 
 
 def test_console_table_shows_names_beside_ids():
-    from autograder.staff.batch import grade_table
+    from autograder.staff.batch_console import grade_table
     config, rows = records()
     table = grade_table(rows, config).splitlines()
     assert table[0].split()[:3] == ["submission", "student", "score"]
     line = {row.split()[0]: row for row in table[2:]}
     assert "Ada Lovelace" in line["submission_1"] and "陈伟" in line["submission_2"]
     # the score column lines up on a terminal, 陈伟 taking four columns
-    from autograder.staff.batch import text_width
+    from autograder.staff.batch_console import text_width
     starts = {text_width(row[:row.index(" / ")]) for row in table[2:]}
     assert len(starts) == 1, table
     # a batch of plain files has no names: no empty column

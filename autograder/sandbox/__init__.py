@@ -8,7 +8,8 @@ Modules, one job each:
 * ``plumbing``: the worker process and its pipes; ``proxy``: ``LayerProxy``.
 * ``portable``: where POSIX is missing (Windows), the one decision and the tree kill;
   ``transport``: the worker over stdin/stdout, read by threads, used there.
-* ``workdirs``: work dirs and clean-up, never following a student's links.
+* ``workdirs``: work dirs and clean-up, never following a student's links; what a killed
+  grader left (``remove_work_dirs_of``, ``remove_temp_tree``).
 * ``uids``: sandbox uid slots and killing a uid's processes.
 * ``python_env``, ``jail``, ``seccomp_filter``: the worker's Python, the chroot built
   from it, and the seccomp filter of the ``chroot`` level.
@@ -20,8 +21,8 @@ from autograder.sandbox.errors import Limits, StudentError
 from autograder.sandbox.levels import (ISOLATION_LEVELS, LEVELS, LevelUnusable,
                                        describe_isolation, detect_isolation)
 from autograder.sandbox.proxy import LayerProxy
-from autograder.sandbox.workdirs import WORKDIR_PREFIX
+from autograder.sandbox.workdirs import WORKDIR_PREFIX, remove_temp_tree, remove_work_dirs_of
 
 __all__ = ["Sandbox", "StudentError", "Limits", "LayerProxy", "ISOLATION_LEVELS", "LEVELS",
            "LevelUnusable", "describe_isolation", "detect_isolation", "protect_secret_paths",
-           "WORKDIR_PREFIX"]
+           "WORKDIR_PREFIX", "remove_temp_tree", "remove_work_dirs_of"]

@@ -7,6 +7,11 @@ Work dirs sit in a root-owned folder that no one else may write to, so a student
 cannot rename its work dir or plant a link in its place; the folder's entries were
 all made by the grader, so the stale-dir sweep can trust their names.
 
+A grader that is killed leaves its work dirs; whoever ran it removes them with
+``remove_work_dirs_of`` (by the grader's pid) and the TMPDIR it gave it with
+``remove_temp_tree``: shutil.rmtree (fd-based, links never followed) that opens up, by
+fchmod on a folder opened with O_NOFOLLOW, only folders inside the tree it removes.
+
 Where fd-relative calls do not exist (Windows: ``os.mkdir`` takes no ``dir_fd``) only the
 'process' level runs, as the user on their own machine: a work dir is a plain
 ``mkdtemp`` in a folder of the user's, removed by ``shutil.rmtree``, which does not
@@ -28,6 +33,9 @@ from autograder.sandbox.portable import effective_uid
 
 WORKDIR_PREFIX = "convkit-w"           # + grader pid + random: convkit-w1234-abcd1234
 ROOT_WORK_BASE = Path("/opt/convkit/work")
+# Where remove_work_dirs_of looks for a killed grader's work dirs, besides the TMPDIR it was given
+# (whoever gave that removes it whole): ROOT_WORK_BASE (private_base as root) and /tmp.
+WORK_BASES_BESIDE_TMPDIR = (Path("/tmp"), ROOT_WORK_BASE)
 MAX_DEPTH = 32                          # deeper folders are moved up before removal
 DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) \
     | getattr(os, "O_CLOEXEC", 0)                      # the getattrs: Windows has none of these
@@ -240,6 +248,52 @@ def _remove_old_plain_workdirs(base: Path) -> None:
                     _remove_plain(Path(entry.path))
             except OSError:
                 pass
+
+
+def remove_work_dirs_of(pids, bases=WORK_BASES_BESIDE_TMPDIR) -> None:
+    """Delete the work dirs (``convkit-w<pid>-...``) of graders that were killed (``pids``:
+    the processes that ran the sandboxes): those in the TMPDIR a grader was given go with
+    that folder; the others stand in one of ``bases``.  A pid alive again is not ours."""
+    for pid in pids:
+        if Path(f"/proc/{pid}").exists():      # not ours any more: the pid was reused
+            continue
+        for base in bases:
+            for folder in base.glob(f"{WORKDIR_PREFIX}{pid}-*"):
+                remove_temp_tree(folder)
+
+
+def remove_temp_tree(path) -> None:
+    """rmtree that also gets through folders a student made unreadable: for a temporary
+    folder that graders' sandboxes wrote in (their TMPDIR) and a dead grader's work dirs.
+
+    It only ever changes modes inside `path`, and only of real folders (opened with
+    O_NOFOLLOW: a link a student left is never followed): a retry never touches `path`'s
+    parent (it would be /tmp), and something already gone (another process removing it)
+    is fine. shutil.rmtree itself never follows links (fd-based on Linux).
+    """
+    root = Path(path)
+
+    def open_up(folder):
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            os.fchmod(fd, 0o700)
+        finally:
+            os.close(fd)
+
+    def retry(func, target, exc_info):
+        if isinstance(exc_info[1], FileNotFoundError):
+            return
+        parent = Path(os.path.dirname(target))
+        if Path(target) == root or not (parent == root or root in parent.parents):
+            return
+        try:
+            open_up(parent)
+            if func is not os.unlink:
+                open_up(target)
+            func(target)
+        except OSError:
+            pass
+    shutil.rmtree(root, onerror=retry)
 
 
 def remove_files_of_uid(uid: int, places=WORLD_WRITABLE_PLACES, depth: int = 3) -> list[str]:

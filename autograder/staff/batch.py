@@ -23,44 +23,37 @@ Resuming: a submission whose batch.json records the same entry name, input sha25
 fixture set and grader version is not graded again (`--force` regrades everything,
 `--only` exactly the named ids). Every file is written atomically, so killing the
 batch at any moment loses no finished grade and never leaves half a grades.csv.
+
+This module runs a batch from start to end; the rest is in one module each:
+    autograder.staff.grading_pool     the grading processes, fed from a queue; their TMPDIR
+    autograder.staff.batch_grader     one grading process (`batch-grader`)
+    autograder.staff.batch_records    submissions/<id>/batch.json, and which ones a run keeps
+    autograder.staff.grade_sheet      grades.csv
+    autograder.staff.batch_console    the progress bar and the table printed at the end
 """
 
-import csv
-import ctypes
-import io
-import json
 import os
-import queue
-import select
 import shlex
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-from autograder import __version__
-from autograder.staff.batch_entries import Entry, discover, safe_id
-from autograder.config import KIT_ROOT, load_config
-from autograder.lab import load_lab
+from autograder.config import load_config
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
-from autograder.staff.integrity_job import IntegrityJob
-from autograder.staff.gradescope_export import STUDENT_COLUMNS, ExportError, find_export
 from autograder.results import write_atomic
-from autograder.staff.spreadsheet import safe_cell
-from autograder.sandbox import WORKDIR_PREFIX
-from autograder.sandbox.workdirs import ROOT_WORK_BASE
+from autograder.sandbox import remove_temp_tree
+from autograder.staff.batch_console import Progress, printable
+from autograder.staff.batch_entries import discover
+from autograder.staff.batch_records import earlier_record, finished_record, new_record
+from autograder.staff.gradescope_export import ExportError, find_export
+from autograder.staff.grade_sheet import grades_csv
+from autograder.staff.grading_pool import GradingPool, batch_temp_dir, die_with_parent
+from autograder.staff.integrity_job import IntegrityJob
 
 GRADER_MARGIN_S = 60          # beyond the config's total_wall_s, for start-up and writing
-TASKS_PER_PROCESS = 100        # a grading process is replaced after this many (bounds any leak)
 CSV_EVERY_S = 1.0             # grades.csv is rewritten at most this often while grading (and at the end)
-TEMP_PREFIX = "convkit-batch"  # + batch pid + random: the grading processes' TMPDIR
-# Where else the sandbox may make work folders (when its uid cannot reach TMPDIR; as root)
-SANDBOX_WORK_BASES = (Path("/tmp"), ROOT_WORK_BASE)
-
 
 class BatchError(Exception):
     """The batch cannot start (bad folder, no submissions, bad fixtures); the message says why."""
@@ -72,292 +65,6 @@ class BatchInterrupted(Exception):
     def __init__(self, signum, kept):
         super().__init__(f"interrupted by {signal.Signals(signum).name}")
         self.signum, self.kept = signum, kept
-
-
-def grading_process_env(temp_dir=None):
-    """The environment of one grading process: one BLAS thread each, no stray plugins, and
-    the batch's private temporary folder, so that an interrupt can delete all it leaves."""
-    env = dict(os.environ)
-    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1")
-    if temp_dir is not None:
-        env["TMPDIR"] = str(temp_dir)
-    return env
-
-
-def new_record(entry, fixture_hash):
-    return dict(id=entry.id, source=safe_id(entry.path.name), input_sha256=entry.sha256,
-                fixture_set_hash=fixture_hash, grader_version=__version__)
-
-
-def finish_record(record, sub_dir, status, seconds, problem=""):
-    """Completes a record from the submission's results.json and writes batch.json (last)."""
-    results = _read_results(sub_dir / "results.json")
-    if results is None:
-        status, problem = "error", problem or "the grader wrote no results.json"
-    extra = (results or {}).get("extra_data", {})
-    record.update(status=status, seconds=round(seconds, 3),
-                  score=results["score"] if results else 0.0, max_score=extra.get("max_score", 0),
-                  # the one-line message; results' output goes on with the root causes for the student
-                  message=problem or (str(extra.get("message") or results["output"]) if results else ""),
-                  submission_sha256=extra.get("submission_sha256", ""),
-                  checks={t["extra_data"]["check"]: t["score"] for t in results["tests"]} if results else {},
-                  passed=[t["extra_data"]["check"] for t in results["tests"] if t["status"] == "passed"]
-                  if results else [],
-                  # failing on their own (not only blocked by another check's bug: autograder/attribution.py)
-                  failed=[t["extra_data"]["check"] for t in results["tests"] if t["status"] != "passed" and (
-                      t["extra_data"].get("failures") or not t["extra_data"].get("blocked"))] if results else [])
-    write_atomic(sub_dir / "batch.json", json.dumps(record, indent=1) + "\n")
-    return record
-
-
-def grade_in_process(entry, out_dir, fixture_hash, fixture_set=None):
-    """Grades one submission in this (grading) process; returns its record, always."""
-    from autograder.grading import grade_submission
-    sub_dir = out_dir / "submissions" / entry.id
-    sub_dir.mkdir(parents=True, exist_ok=True)
-    record = new_record(entry, fixture_hash)
-    started = time.monotonic()
-    try:
-        if entry.path.is_symlink():            # it could point at the reference, or another student's work
-            report = refusal(f"{safe_id(entry.path.name)} is a symbolic link; a batch grades files and "
-                             "folders, never what a link points to", sub_dir)
-        else:
-            report = grade_submission(entry.path, sub_dir, fixture_set=fixture_set)
-        status, problem = report.status, ""
-    except Exception as exc:                   # a grader bug: one row, not the batch
-        status, problem = "error", f"the grader failed: {exc!r}"[:500]
-    return finish_record(record, sub_dir, status, time.monotonic() - started, problem)
-
-
-def refusal(message, sub_dir):
-    """Writes and returns the 'invalid' report of an entry the batch itself refuses."""
-    from autograder.results import CheckOutcome, GradeReport, write_report
-    config = load_lab().config
-    report = GradeReport(status="invalid", message=f"Your submission could not be graded: {message}",
-                         checks=[CheckOutcome.from_spec(n, c) for n, c in config.checks.items()],
-                         max_score=config.max_score)
-    write_report(report, sub_dir)
-    return report
-
-
-def serve_grading_process(out_dir, fixture_hash, max_tasks=TASKS_PER_PROCESS):
-    """`batch-grader`: grade the submissions named on stdin, one JSON record per line on stdout.
-
-    Anything else that writes to stdout (pytest, a library) is sent to stderr
-    instead, so that only records travel on the reply channel.
-    """
-    from autograder.grading import GradingOptions, load_fixtures_for
-    reply = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-    # Verified and loaded once for every submission this process grades (arrays stay cached);
-    # a set that is not the one the batch started with is never used.
-    try:
-        fixture_set = load_fixtures_for(load_lab().config, GradingOptions())
-        fixture_set = fixture_set if fixture_set.set_hash == fixture_hash else None
-    except FixtureError:
-        fixture_set = None                     # grade_submission reports it, per submission
-    for done, line in enumerate(sys.stdin):
-        task = json.loads(line)
-        record = grade_in_process(Entry(task["id"], Path(task["path"]), task["sha256"]), Path(out_dir),
-                                  fixture_hash, fixture_set)
-        reply.write(json.dumps(record) + "\n")
-        if done + 1 >= max_tasks:
-            break
-    return 0
-
-
-def _read_results(path):
-    try:
-        data = json.loads(path.read_text())
-        return data if isinstance(data, dict) and "tests" in data else None
-    except (OSError, ValueError):
-        return None
-
-
-try:                                       # looked up here: nothing may be imported after fork
-    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
-except (OSError, AttributeError):           # not Linux: a child exits at its next read instead
-    _PRCTL = None
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent():
-    """In the child, before exec: be killed when the batch dies (even by SIGKILL), so no
-    grading process outlives it and finishes a submission behind the next run's back."""
-    if _PRCTL is not None:
-        _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-class GradingProcess:
-    """One `batch-grader` child, replaced when it dies, hangs or has done its share.
-
-    Used by one slot thread; close() may come from the main thread at any time (an
-    interrupt): it kills the child, and no new one is started after it.
-    """
-
-    def __init__(self, out_dir, fixture_hash, timeout_s, temp_dir=None):
-        self.out_dir, self.fixture_hash, self.timeout_s = out_dir, fixture_hash, timeout_s
-        self.temp_dir = temp_dir
-        self.proc, self.tasks, self.closed = None, 0, False
-        self.started_pids = []                 # every grading process this slot started
-        self._lock = threading.Lock()
-
-    def _start(self):
-        self.started_pids.append(None)         # placeholder: Popen below may raise
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder", "batch-grader", "--out", str(self.out_dir),
-             "--fixture-hash", self.fixture_hash], cwd=KIT_ROOT, env=grading_process_env(self.temp_dir), text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
-            preexec_fn=_die_with_parent)
-        self.started_pids[-1] = self.proc.pid
-        self.tasks = 0
-
-    def _kill(self):
-        if self.proc is not None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
-            for stream in (self.proc.stdin, self.proc.stdout):
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-            self.proc = None
-
-    def stop(self):
-        with self._lock:
-            self._kill()
-
-    def close(self):
-        """Kill the child for good (an interrupt, or the end of the batch)."""
-        with self._lock:
-            self.closed = True
-            self._kill()
-
-    def grade(self, entry):
-        """The record of one submission; an error record if the grading process failed;
-        None if the batch was interrupted meanwhile (nothing is written then)."""
-        with self._lock:
-            if self.closed:
-                return None
-            if self.proc is None or self.tasks >= TASKS_PER_PROCESS or self.proc.poll() is not None:
-                self._kill()
-                self._start()
-            self.tasks += 1
-            proc = self.proc
-        started = time.monotonic()
-        try:
-            proc.stdin.write(json.dumps(dict(id=entry.id, path=str(entry.path.absolute()),
-                                             sha256=entry.sha256)) + "\n")
-            proc.stdin.flush()
-            ready, _, _ = select.select([proc.stdout], [], [], self.timeout_s)
-            line = proc.stdout.readline() if ready else ""
-            if line:
-                return json.loads(line)
-            problem = ("the grader did not finish within {:.0f} s".format(self.timeout_s) if not ready
-                       else "the grading process died")
-        except (OSError, ValueError) as exc:
-            problem = f"the grading process failed: {exc!r}"
-        if self.closed:
-            return None
-        self.stop()
-        sub_dir = self.out_dir / "submissions" / entry.id
-        sub_dir.mkdir(parents=True, exist_ok=True)
-        return finish_record(new_record(entry, self.fixture_hash), sub_dir, "error",
-                             time.monotonic() - started, problem)
-
-
-def earlier_record(entry, out_dir):
-    """The record this entry's folder holds from an earlier run, if it is this entry's; else None."""
-    try:
-        record = json.loads((out_dir / "submissions" / entry.id / "batch.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(record, dict) or record.get("source") != safe_id(entry.path.name):
-        return None
-    return record if (out_dir / "submissions" / entry.id / "results.json").is_file() else None
-
-
-def finished_record(entry, out_dir, fixture_hash):
-    """The earlier record of this submission if it is still valid, else None."""
-    record = earlier_record(entry, out_dir)
-    if record is None or not entry.sha256:
-        return None
-    same = (record.get("fixture_set_hash") == fixture_hash and record.get("grader_version") == __version__
-            and record.get("input_sha256") == entry.sha256 and record.get("status") != "error")
-    return record if same else None
-
-
-GRADE_COLUMNS_AFTER = ["status", "message", "submission_sha256", "fixture_set_hash", "grader_version"]
-
-
-def grade_row(record, check_names, students=()):
-    """One grades.csv row, in the order of the header: id, the student columns (a Gradescope
-    export), score, max_score, one column per check, then GRADE_COLUMNS_AFTER."""
-    message = " ".join(filter(None, [str(record["message"]), record.get("note", "")]))
-    return [record["id"], *(record.get(c, "") for c in students), record["score"], record["max_score"],
-            *(record["checks"].get(c, 0.0) for c in check_names),
-            record["status"], " ".join(message.split())[:300],
-            record.get("submission_sha256", ""), record["fixture_set_hash"], record["grader_version"]]
-
-
-def grades_csv(records, check_names):
-    """The grade sheet as CSV text: one row per entry, one column per check (and, for a
-    Gradescope export, the students' names, emails, SIDs and submission times); no cell
-    is a formula."""
-    records = list(records)
-    students = STUDENT_COLUMNS if any(STUDENT_COLUMNS[0] in r for r in records) else ()
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["id", *students, "score", "max_score", *check_names, *GRADE_COLUMNS_AFTER])
-    for r in sorted(records, key=lambda r: r["id"]):
-        writer.writerow([safe_cell(v) for v in grade_row(r, check_names, students)])
-    return buf.getvalue()
-
-
-def printable(text):
-    """Text safe to print on the staff's terminal: no escape sequences, one line."""
-    return "".join(c if c.isprintable() else " " if c.isspace() else ascii(c)[1:-1] for c in str(text))
-
-
-class Progress:
-    """A one-line progress bar on a terminal; a line per 10% elsewhere (CI logs).
-
-    The total is every entry of the folder; grades kept from an earlier run count as done.
-    A line is printed for every entry that is not graded, as it finishes.
-    """
-
-    def __init__(self, total, kept=0, stream=sys.stderr):
-        self.total, self.stream, self.kept = total, stream, kept
-        self.done, self.bad = kept, 0
-        self.tty = stream.isatty()
-        self.started = time.monotonic()
-        self._last_decile = -1
-
-    def update(self, record):
-        self.done += 1
-        self.bad += record["status"] != "graded"
-        if record["status"] != "graded":
-            self._say(f"{record['status']}: {printable(record['id'])}: "
-                      f"{printable(' '.join(str(record['message']).split()))[:200]}")
-        elapsed = time.monotonic() - self.started
-        rate = (self.done - self.kept) / elapsed * 60 if elapsed else 0.0
-        width = 30
-        filled = int(width * self.done / self.total)
-        line = (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} done, "
-                f"{self.bad} invalid/error, {rate:.0f}/min")
-        if self.tty:
-            self.stream.write("\r" + line + ("\n" if self.done == self.total else ""))
-        elif self.done * 10 // self.total != self._last_decile or self.done == self.total:
-            self._last_decile = self.done * 10 // self.total
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def _say(self, text):
-        self.stream.write(("\r\033[K" if self.tty else "") + text + "\n")
 
 
 def select_entries(entries, only):
@@ -375,71 +82,6 @@ def select_entries(entries, only):
     if not wanted:
         raise BatchError("--only: give at least one id")
     return chosen
-
-
-def batch_temp_dir():
-    """A private folder for the grading processes' temporary files (their TMPDIR).
-
-    Folders left by batches that were killed outright (SIGKILL) are deleted first.
-    Mode 711, in a folder every user can enter: the sandbox's unprivileged user must reach
-    its work folder inside (the sandbox would otherwise put it in /tmp, out of our reach).
-    """
-    from autograder.sandbox.python_env import untraversable_ancestor
-    base = Path(tempfile.gettempdir())
-    if os.geteuid() == 0 and untraversable_ancestor(base / "x"):
-        base = Path("/tmp")
-    for old in base.glob(f"{TEMP_PREFIX}*-*"):
-        pid = old.name[len(TEMP_PREFIX):].split("-")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
-            remove_tree(old)
-    path = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=base))
-    os.chmod(path, 0o711)
-    return path
-
-
-def remove_tree(path):
-    """rmtree that also gets through folders a student made unreadable.
-
-    It only ever changes modes inside `path`, and only of real folders (opened with
-    O_NOFOLLOW: a link a student left is never followed): a retry never touches `path`'s
-    parent (it would be /tmp), and something already gone (another process removing it)
-    is fine. shutil.rmtree itself never follows links (fd-based on Linux).
-    """
-    root = Path(path)
-
-    def open_up(folder):
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-        try:
-            os.fchmod(fd, 0o700)
-        finally:
-            os.close(fd)
-
-    def retry(func, target, exc_info):
-        if isinstance(exc_info[1], FileNotFoundError):
-            return
-        parent = Path(os.path.dirname(target))
-        if Path(target) == root or not (parent == root or root in parent.parents):
-            return
-        try:
-            open_up(parent)
-            if func is not os.unlink:
-                open_up(target)
-            func(target)
-        except OSError:
-            pass
-    shutil.rmtree(root, onerror=retry)
-
-
-def remove_workdirs_of(pids, bases=SANDBOX_WORK_BASES):
-    """Delete the sandbox work folders (`convkit-w<pid>-...`) of grading processes that were
-    killed: the sandbox puts them in TMPDIR (the batch's folder) or, where its uid could not
-    reach that, in one of `bases`."""
-    for pid in pids:
-        if Path(f"/proc/{pid}").exists():      # not ours any more: the pid was reused
-            continue
-        for base in bases:
-            for folder in base.glob(f"{WORKDIR_PREFIX}{pid}-*"):
-                remove_tree(folder)
 
 
 class _Signals:
@@ -477,59 +119,6 @@ class _Signals:
             signal.signal(s, handler)
 
 
-class GradingPool:
-    """`jobs` slot threads, each feeding one grading process from a shared queue of entries."""
-
-    def __init__(self, todo, jobs, out_dir, fixture_hash, timeout_s, temp_dir):
-        self.tasks, self.results = queue.Queue(), queue.Queue()
-        for entry in todo:
-            self.tasks.put(entry)
-        self.graders = [GradingProcess(out_dir, fixture_hash, timeout_s, temp_dir)
-                        for _ in range(min(len(todo), jobs))]
-        self.threads = [threading.Thread(target=self._slot, args=(g,), daemon=True) for g in self.graders]
-        self.fixture_hash = fixture_hash
-        for t in self.threads:
-            t.start()
-
-    def _slot(self, grader):
-        try:
-            while not grader.closed:
-                try:
-                    entry = self.tasks.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    record = grader.grade(entry)
-                except Exception as exc:          # a batch bug: that entry's row, not a hang
-                    record = dict(new_record(entry, self.fixture_hash), status="error", seconds=0.0, score=0.0,
-                                  max_score=0, message=f"the batch failed on this entry: {exc!r}"[:500],
-                                  checks={}, passed=[])
-                if record is not None:
-                    self.results.put(record)
-        finally:
-            grader.close()
-
-    def records(self, count):
-        """Yields up to `count` records as they finish; stops early only if every slot has ended
-        (a slot thread killed by a batch bug): the caller gives the missing entries their rows."""
-        for _ in range(count):
-            while True:
-                try:
-                    yield self.results.get(timeout=1.0)
-                    break
-                except queue.Empty:
-                    if not any(t.is_alive() for t in self.threads) and self.results.empty():
-                        return
-
-    def close(self):
-        """Kill every grading process, then delete what they left in the sandbox's places."""
-        for g in self.graders:
-            g.close()
-        for t in self.threads:
-            t.join(timeout=30)
-        remove_workdirs_of([pid for g in self.graders for pid in g.started_pids if pid])
-
-
 def run_batch(folder, out_dir, jobs=None, force=False, only=None, progress_stream=sys.stderr):
     """Grades every entry of `folder` into `out_dir`; returns the list of records, one per entry.
 
@@ -543,7 +132,6 @@ def run_batch(folder, out_dir, jobs=None, force=False, only=None, progress_strea
             return _run(Path(folder), Path(out_dir), jobs, force, only, progress_stream, signals, records)
         except _Signals.Stop as stop:
             raise BatchInterrupted(stop.signum, len(records)) from None
-
 
 def _plan(entries, out_dir, fixture_hash, force, chosen):
     """(records kept from earlier runs by id, entries to grade, notes for the staff)."""
@@ -572,7 +160,6 @@ def _plan(entries, out_dir, fixture_hash, force, chosen):
             notes.append(f"{untouched} entr{'y has' if untouched == 1 else 'ies have'} never been graded "
                          "and get no row: run without --only to grade them")
     return kept, todo, notes
-
 
 def refuse_open_folders_at_uid_level(folder, out_dir):
     """At the 'uid' level (the last resort: no namespaces, no chroot) each submission runs as
@@ -633,7 +220,7 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
     try:
         temp_dir = batch_temp_dir()
         integrity = IntegrityJob([(e.id, e.path) for e in entries], config.similarity_threshold, temp_dir,
-                                 preexec_fn=_die_with_parent)
+                                 preexec_fn=die_with_parent)
         pool = GradingPool(todo, jobs or os.cpu_count() or 1, out_dir, fixture_hash, timeout_s, temp_dir)
         last_csv = time.monotonic()
         for record in pool.records(len(todo)):
@@ -659,7 +246,7 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
         if integrity is not None:         # before its temp folder goes; an interrupt meanwhile kills it
             flags = integrity.result(stop=lambda: signals.signum is not None)
         if temp_dir is not None:
-            remove_tree(temp_dir)
+            remove_temp_tree(temp_dir)
         for entry in todo:                # interrupted: an entry not regraded yet keeps its earlier row
             if entry.id not in records and (old := earlier_record(entry, out_dir)) is not None:
                 records[entry.id] = annotate(dict(old, note=entry.note))
@@ -668,35 +255,3 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
     ordered = sorted(records.values(), key=lambda r: r["id"])
     write_summary(ordered, config, out_dir, integrity=flags, notes=set_aside)
     return ordered
-
-
-def grade_table(records, config):
-    """The table printed at the end: submission, the student's name (a Gradescope export), score / max,
-    the checks failing on their own, and how many more only another check's bug blocks."""
-    names = {r["id"]: printable(" ".join(str(r.get("student_name", "")).split()))[:40] for r in records}
-    name_width = max((text_width(n) for n in names.values()), default=0)
-    if name_width:
-        name_width = max(name_width, len("student"))
-    width = max(len("submission"), *(len(printable(r["id"])) for r in records))
-    student = f"{'student':<{name_width}}  " if name_width else ""
-    lines = [f"{'submission':<{width}}  {student}{'score':>13}  failed checks", "-" * (width + name_width + 42)]
-    for r in records:
-        not_passed = [c for c in config.checks if c not in r.get("passed", ())]
-        failed = [c for c in not_passed if c in r["failed"]] if isinstance(r.get("failed"), list) else not_passed
-        blocked = len(not_passed) - len(failed)
-        if r["status"] != "graded":
-            shown = f"{r['status'].upper()}: {printable(' '.join(str(r['message']).split()))[:90]}"
-        else:
-            shown = (", ".join(failed) if failed else "-") + (f" (+{blocked} blocked)" if blocked else "")
-        if r.get("note"):
-            shown += f"  ({printable(r['note'])})"
-        name = names[r["id"]] + " " * (name_width - text_width(names[r["id"]])) + "  " if name_width else ""
-        lines.append(f"{printable(r['id']):<{width}}  {name}{r['score']:>6g} / {r['max_score']:<4g}  {shown}")
-    return "\n".join(lines)
-
-
-def text_width(text):
-    """Columns text takes on a terminal: East Asian wide and full-width characters take two."""
-    import unicodedata
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1
-               for c in text)

@@ -1,10 +1,12 @@
 """autograder/sandbox/workdirs.py on folders in tmp_path, with no worker: a private base folder, work
 dirs holding copies of the given files, removal that removes links and never follows them, stale
-work dirs of dead graders, and the files a uid left in world-writable places.
+work dirs of dead graders, the files a uid left in world-writable places, and what a killed grader
+left: its work dirs, and the temporary tree it was given, removed without a chmod outside it.
 (tests/test_isolation.py does the same as root against a real sandbox uid's leftovers.)"""
 
 import os
 import stat
+import subprocess
 
 import pytest
 
@@ -138,3 +140,39 @@ def test_what_a_uid_left_in_world_writable_places_is_removed(tmp_path):
         assert (place / "staff.txt").exists() and (place / "shared").exists()
     else:                 # everything there is ours: removed at the top level, whole
         assert sorted(removed) == sorted([str(place / "left"), str(place / "shared")])
+
+
+def test_removing_a_temp_tree_never_changes_modes_outside_it(tmp_path):
+    """rmtree's error hook must not chmod the parent (/tmp) when the tree is already gone."""
+    parent = tmp_path / "parent"
+    (parent / "tree" / "locked").mkdir(parents=True)
+    (parent / "tree" / "locked" / "f").write_text("x")
+    os.chmod(parent, 0o755)
+    os.chmod(parent / "tree" / "locked", 0)               # as a student might leave it
+    workdirs.remove_temp_tree(parent / "gone")
+    workdirs.remove_temp_tree(parent / "tree")
+    assert not (parent / "tree").exists()
+    assert parent.stat().st_mode & 0o777 == 0o755
+
+
+def test_removing_a_temp_tree_never_follows_a_students_link(tmp_path):
+    outside = tmp_path / "kit"
+    outside.mkdir()
+    (outside / "keep.py").write_text("x")
+    os.chmod(outside, 0o755)
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "link").symlink_to(outside)
+    (tree / "link").symlink_to(outside / "keep.py")
+    workdirs.remove_temp_tree(tree)
+    assert not tree.exists() and (outside / "keep.py").read_text() == "x"
+    assert outside.stat().st_mode & 0o777 == 0o755
+
+
+def test_work_folders_of_killed_grading_processes_are_swept(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for pid in (dead.pid, os.getpid()):
+        (tmp_path / f"convkit-w{pid}-abcd1234" / "sub").mkdir(parents=True)
+    workdirs.remove_work_dirs_of([dead.pid, os.getpid()], bases=(tmp_path,))
+    assert [p.name for p in tmp_path.iterdir()] == [f"convkit-w{os.getpid()}-abcd1234"]   # a live pid is not ours

@@ -1,102 +1,13 @@
-"""autograder/staff/batch.py's bookkeeping, without grading anything: a record completed from a
-results.json, an earlier grade reused only when nothing it depends on changed, the grade sheet with
-no live formula, --only, and text for the staff's terminal. (tests/test_batch.py runs whole batches.)"""
+"""autograder/staff/batch.py without grading anything: --only picks entries by id or entry name and
+names unknown ones. (tests/test_batch.py runs whole batches; the batch's other modules have their own
+files here: test_batch_records.py, test_grade_sheet.py, test_batch_console.py, test_grading_pool.py.)"""
 
-import csv
-import io
-import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from autograder import __version__
-from autograder.staff.batch import (GRADE_COLUMNS_AFTER, BatchError, finish_record, finished_record, grade_table,
-                                    grades_csv, grading_process_env, new_record, printable, select_entries,
-                                    text_width)
+from autograder.staff.batch import BatchError, select_entries
 from autograder.staff.batch_entries import Entry
-
-
-def record(sid, score=1.0, status="graded", checks=None, message="", **extra):
-    return dict(id=sid, score=score, max_score=10, checks=checks or {"a": 1.0}, status=status, message=message,
-                submission_sha256="s" * 4, fixture_set_hash="f" * 4, grader_version=__version__,
-                passed=list(extra.pop("passed", [])), **extra)
-
-
-def results_json(folder, score=7.0, tests=(("a", 4.0, "passed"), ("b", 3.0, "failed")), message="graded"):
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "results.json").write_text(json.dumps({
-        "score": score, "output": "the output", "tests": [
-            {"score": s, "status": st, "extra_data": {"check": name}} for name, s, st in tests],
-        "extra_data": {"max_score": 10, "message": message, "submission_sha256": "abc"}}))
-
-
-def test_a_record_is_completed_from_results_json_and_written_last(tmp_path):
-    entry = Entry("alice", tmp_path / "alice.zip", "in-sha")
-    results_json(tmp_path / "sub")
-    done = finish_record(new_record(entry, "fixhash"), tmp_path / "sub", "graded", 1.23456)
-    assert done == {"id": "alice", "source": "alice.zip", "input_sha256": "in-sha", "fixture_set_hash": "fixhash",
-                    "grader_version": __version__, "status": "graded", "seconds": 1.235, "score": 7.0,
-                    "max_score": 10, "message": "graded", "submission_sha256": "abc",
-                    "checks": {"a": 4.0, "b": 3.0}, "passed": ["a"], "failed": ["b"]}
-    assert json.loads((tmp_path / "sub" / "batch.json").read_text()) == done
-
-
-@pytest.mark.parametrize("content", [None, "{broken", '{"no_tests": 1}', "[1]"])
-def test_without_a_usable_results_json_the_record_is_an_error(tmp_path, content):
-    sub = tmp_path / "sub"
-    sub.mkdir()
-    if content is not None:
-        (sub / "results.json").write_text(content)
-    done = finish_record(new_record(Entry("x", tmp_path / "x", ""), "h"), sub, "graded", 0.5)
-    assert done["status"] == "error" and done["message"] == "the grader wrote no results.json"
-    assert done["score"] == 0.0 and done["checks"] == {}
-
-
-def test_an_earlier_grade_is_reused_only_when_nothing_changed(tmp_path):
-    entry = Entry("alice", tmp_path / "alice.zip", "in-sha")
-    results_json(tmp_path / "out" / "submissions" / "alice")
-    finish_record(new_record(entry, "fix"), tmp_path / "out" / "submissions" / "alice", "graded", 1.0)
-    out = tmp_path / "out"
-    assert finished_record(entry, out, "fix")["score"] == 7.0
-    assert finished_record(entry, out, "other-fixtures") is None
-    assert finished_record(Entry("alice", entry.path, "changed"), out, "fix") is None
-    assert finished_record(Entry("alice", entry.path, ""), out, "fix") is None            # not hashed: regrade
-    assert finished_record(Entry("alice", tmp_path / "alice.py", "in-sha"), out, "fix") is None   # another entry
-    (out / "submissions" / "alice" / "results.json").unlink()
-    assert finished_record(entry, out, "fix") is None
-
-
-def test_an_earlier_error_is_always_regraded(tmp_path):
-    entry = Entry("bob", tmp_path / "bob.zip", "sha")
-    sub = tmp_path / "out" / "submissions" / "bob"
-    sub.mkdir(parents=True)
-    finish_record(new_record(entry, "fix"), sub, "graded", 1.0)                 # no results.json: an error
-    (sub / "results.json").write_text("{}")
-    assert finished_record(entry, tmp_path / "out", "fix") is None
-
-
-def test_the_grade_sheet_has_one_row_per_entry_sorted_and_no_formula():
-    text = grades_csv([record("zed", message="=HYPERLINK(\"x\")", checks={"a": 1.0, "b": 0.5}),
-                       record("-alice", note="duplicate id")], ["a", "b"])
-    rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["id", "score", "max_score", "a", "b", *GRADE_COLUMNS_AFTER]
-    assert [r[0] for r in rows[1:]] == ["'-alice", "zed"]
-    assert rows[1][3:6] == ["1.0", "0.0", "graded"] and rows[1][6] == "duplicate id"
-    assert rows[2][6] == "'=HYPERLINK(\"x\")"
-
-
-def test_a_gradescope_export_adds_the_student_columns():
-    text = grades_csv([record("s1", student_name="Ada", student_email="a@x", student_sid="1",
-                              submitted_at="2024")], ["a"])
-    header, row = list(csv.reader(io.StringIO(text)))
-    assert header[:5] == ["id", "student_name", "student_email", "student_sid", "submitted_at"]
-    assert row[:5] == ["s1", "Ada", "a@x", "1", "2024"]
-
-
-def test_a_long_message_is_one_line_of_at_most_300_characters():
-    row = list(csv.reader(io.StringIO(grades_csv([record("x", message="a\n b " * 200)], []))))[1]
-    assert len(row[4]) == 300 and "\n" not in row[4]
 
 
 def test_only_picks_ids_or_entry_names_and_names_unknown_ones():
@@ -108,27 +19,3 @@ def test_only_picks_ids_or_entry_names_and_names_unknown_ones():
         select_entries(entries, ["alice,carol"])
     with pytest.raises(BatchError, match="at least one id"):
         select_entries(entries, [" , "])
-
-
-def test_printable_text_for_the_terminal():
-    assert printable("a\x1b[2Jb\nc\td") == "a\\x1b[2Jb c d"
-    assert printable("bidi\u202eok") == "bidi\\u202eok" and printable(3) == "3"
-
-
-def test_text_width_counts_wide_and_combining_characters():
-    assert text_width("abc") == 3 and text_width("李明") == 4 and text_width("e\u0301") == 1
-
-
-def test_the_final_table_lines_up_names_of_any_width():
-    config = SimpleNamespace(checks={"a": None, "b": None})
-    table = grade_table([record("s1", passed=["a"], student_name="李明"),
-                         record("s2", status="invalid", message="no\nconv2d.py", student_name="Bo")], config)
-    header, rule, first, second = table.split("\n")
-    assert header.startswith("submission  student") and first.endswith("b") and "INVALID: no conv2d.py" in second
-    assert text_width(first.split("  ")[1]) == text_width(second.split("  ")[1])
-
-
-def test_grading_processes_get_one_blas_thread_and_their_own_temp_folder(tmp_path):
-    env = grading_process_env(tmp_path)
-    assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1" and env["TMPDIR"] == str(tmp_path)
-    assert env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] == "1"
