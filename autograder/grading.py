@@ -3,12 +3,14 @@
     report = grade_submission(path, out_dir)
 
 Data flow (design.md section 2): submission -> fixtures -> sandbox -> checks ->
-results. The checks (written as pytest tests) run here, in the trusted process,
-through autograder.runner; the student's code only ever runs inside the sandbox's worker.
+results. The checks (`test_*` functions declared with autograder.checks' @check) run here, in
+the trusted process, through autograder.runner; the student's code only ever runs inside the
+sandbox's worker. autograder/pytest_plugin.py opens the same sandbox (open_student) for pytest.
 """
 
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +36,10 @@ def secret_paths(fixture_folder, out_dir, reference):
     """What the worker must not read where only file permissions protect it ('uid' isolation):
     the fixture set, the folder of the reference solution and this submission's results.
     Only these folders themselves are closed (never a parent such as /tmp); batch mode
-    closes its own output folder so students cannot read each other's results."""
-    return [p for p in (Path(fixture_folder), Path(out_dir), Path(reference).parent) if p.exists()]
+    closes its own output folder so students cannot read each other's results (out_dir None:
+    there are none, e.g. under pytest)."""
+    folders = (fixture_folder, out_dir, Path(reference).parent)
+    return [Path(p) for p in folders if p is not None and Path(p).exists()]
 
 
 def limits_from(config):
@@ -57,6 +61,19 @@ def load_fixtures_for(config, options):
     lab = load_lab(config.path)
     folder = fixture_folder(options.which, options.fixtures_root or lab.fixtures_root)
     return load_fixture_set(folder, config.fixture_seed(options.which), options.which, lab=lab)
+
+
+@contextmanager
+def open_student(lab, submission, fixture_set, out_dir=None, isolation=None):
+    """The lab's Student on a loaded submission, its code running in the sandbox grading uses (the
+    same limits, contract and closed folders); yields (student, sandbox). out_dir: the results' folder,
+    closed to the worker too (None: nothing is written)."""
+    config = lab.config
+    with tempfile.TemporaryDirectory(prefix="convkit-src-") as src:
+        student_file = write_source(submission, Path(src), config.submission_file)
+        with Sandbox(student_file, limits_from(config), isolation=isolation, contract=lab.contract,
+                     secret_paths=secret_paths(fixture_set.folder, out_dir, lab.reference)) as sandbox:
+            yield lab.student_class(sandbox, config.limits.total_cpu_s), sandbox
 
 
 def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
@@ -91,15 +108,11 @@ def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
 
     selected = {n for n, s in config.checks.items() if s.public or not options.public_only}
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="convkit-src-") as src:
-        student_file = write_source(submission, Path(src), config.submission_file)
-        with Sandbox(student_file, limits_from(config), isolation=options.isolation, contract=lab.contract,
-                     secret_paths=secret_paths(fixture_set.folder, out_dir, lab.reference)) as sandbox:
-            extra["isolation"] = sandbox.isolation
-            student = lab.student_class(sandbox, config.limits.total_cpu_s)
-            checked = run_checks(lab, fixture_set, student, selected)
-            printed = sandbox.output()
-            import_error = sandbox.import_error
+    with open_student(lab, submission, fixture_set, out_dir, options.isolation) as (student, sandbox):
+        extra["isolation"] = sandbox.isolation
+        checked = run_checks(lab, fixture_set, student, selected)
+        printed = sandbox.output()
+        import_error = sandbox.import_error
     outcomes = [checked.outcomes[n] for n in config.checks if n in checked.outcomes]
     if import_error is not None:
         extra["import_failed"] = True      # as data: the student tools refuse to submit on it

@@ -7,7 +7,8 @@ The engine knows a lab only through this interface (docs/new-lab.md):
   `describe_case(case)` and `BUG_VARIANTS` (feedback vocabulary), `STUDENT_PARTS`
   (what the students write), optionally `Parameters` (the typed `[lab]` table) and
   `error_layout(case, expected)` (how feedback draws a wrong array);
-- `checks/check_*.py`: the graded checks, pytest tests marked `@check(name, cases=...)`;
+- `checks/check_*.py`: the graded checks, `test_*` functions declared with `@check(name, cases=...)`
+  (autograder/checks.py), which pytest also runs (autograder/pytest_plugin.py);
 - `fixture_builder.py`: `build_fixture_set(folder, seed, config, public)`.
 """
 
@@ -16,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from types import SimpleNamespace
 
+from autograder.checks import declared_check
 from autograder.config import ConfigError, config_path, lab_module, load_config
 
 
@@ -72,21 +74,23 @@ class Lab:
 
     @cached_property
     def check_functions(self):
-        """[(check name, test function, select(case) -> bool or None, takes a case)] from the
-        `@check(name, cases=select)` markers of the lab's check modules, in pytest's collection
-        order (files by name, functions as defined)."""
+        """[(check name, test function, select(case) -> bool or None, takes a case)] of the lab's
+        check modules' `test_*` functions declared with autograder.checks' `@check(name, cases=select)`,
+        in pytest's collection order (files by name, functions as defined)."""
         import importlib
-        import inspect
         found = []
         for path in sorted(self.checks_dir.glob("check_*.py")):
             module = importlib.import_module(f"{self.package}.checks.{path.stem}")
             for attr, function in vars(module).items():
                 if not (attr.startswith("test_") and callable(function)):
                     continue
-                for mark in getattr(function, "pytestmark", ()):
-                    if mark.name == "check":
-                        found.append((mark.args[0], function, mark.kwargs.get("cases"),
-                                      "case" in inspect.signature(function).parameters))
+                declared = declared_check(function)
+                if declared is not None:
+                    found.append((declared.name, function, declared.cases, declared.takes_case))
+                elif any(getattr(mark, "name", None) == "check" for mark in getattr(function, "pytestmark", ())):
+                    raise ConfigError(f"{path}: {attr} is marked with pytest.mark.check, which the grader no "
+                                      f"longer reads: declare it with `from autograder.checks import check` "
+                                      f"(docs/new-lab.md)")
         return found
 
     @cached_property

@@ -1,11 +1,12 @@
 """Runs a lab's checks on their fixture cases, in the trusted process, and tallies the outcomes.
 
-The checks are written as pytest tests (`@check(name, cases=select)` marks on `test_*`
-functions taking `student`, `config` and `case`), so a lab author reads and writes plain
-pytest. Grading calls them directly rather than through `pytest.main`: a pytest session
-costs ~70 ms of CPU per submission for its ~180 items (collection, hooks, reports), about
-a sixth of a batch's whole cost per submission, and grading uses none of its features.
-The order is pytest's: files by name, functions as defined, cases in fixture order.
+The checks are `test_*` functions declared with `@check(name, cases=select)` (autograder/checks.py)
+taking `student`, `config` and `case`, so a lab author reads and writes plain pytest tests, and a
+TA can run them with pytest on one submission (autograder/pytest_plugin.py). Grading calls them
+directly rather than through `pytest.main`: a pytest session costs ~70 ms of CPU per submission for
+its ~180 items (collection, hooks, reports), about a sixth of a batch's whole cost per submission,
+and grading uses none of its features. The order is pytest's: files by name, functions as defined,
+cases in fixture order.
 """
 
 import traceback
@@ -44,6 +45,18 @@ class CheckRun:
                 self.internal_errors.append(f"{where}: {error[-1500:]}")
 
 
+def verdict(exc, case):
+    """The Failure a check's exception stands for on `case` (None for a check without cases): a
+    CheckFailure's own (written for the student), a StudentError as the student's code failing
+    (raised, hung, crashed); None for anything else, which is a bug in the grader."""
+    if isinstance(exc, CheckFailure):
+        return exc.failure
+    if isinstance(exc, StudentError):
+        return Failure(case=case.describe() if case is not None else "", problem="your code failed:",
+                       detail=exc.message, function=exc.call, kind=exc.kind)
+    return None
+
+
 def _items(lab, fixture_set, selected):
     """[(check name, function, case or None)] in pytest's order, for the selected checks."""
     items = []
@@ -76,11 +89,8 @@ def run_checks(lab, fixture_set, student, selected):
         try:
             function(**kwargs)
             error = None
-        except StudentError as exc:
-            error = Failure(case=case.describe() if case is not None else "", problem="your code failed:",
-                            detail=exc.message, function=exc.call, kind=exc.kind)
-        except CheckFailure as exc:            # written for the student
-            error = exc.failure
+        except (StudentError, CheckFailure) as exc:
+            error = verdict(exc, case)
         except Exception:
             error = traceback.format_exc()
         if case is not None:                   # the last check on a case: its results can go

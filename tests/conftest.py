@@ -30,8 +30,3 @@ def template():
 @pytest.fixture(scope="session")
 def lecture_loops():
     return module_from_source(correct_solution("lecture_loops"), "_kit_lecture_loops")
-
-
-def pytest_configure(config):
-    # tests import a lab's check modules (their @check marker is the grading plugin's)
-    config.addinivalue_line("markers", "check(name, cases=None): a lab's graded check")

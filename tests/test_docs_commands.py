@@ -140,7 +140,9 @@ def test_every_documented_command_runs_as_pasted(pasted):
     ran = [c for _, script, _ in pasted["runs"] for c in script]
     for needed in ("autograder batch lab7", "export canvas --grades out/lab7/grades.csv", "otter_bridge build",
                    "otter run -a build/otter/autograder.zip -o OUT submission.zip", "otter check conv2d.py",
-                   "package gradescope --out build/linear-autograder.zip", "autograder grade SUBMISSION --out DIR"):
+                   "package gradescope --out build/linear-autograder.zip", "autograder grade SUBMISSION --out DIR",
+                   "-p autograder.pytest_plugin --submission SUBMISSION assignment/checks",
+                   "-p autograder.pytest_plugin --config=$CONFIG"):
         assert any(needed in c for c in ran), f"not run: {needed}"
     # nothing skipped but what SKIPPED names, each with its reason
     assert {why for _, why in pasted["skipped"]} <= {w for w in SKIPPED.values() if w}

@@ -71,8 +71,9 @@ def test_each_check_grades_the_cases_it_declares(fixtures):
     assert all(case["checks"] == [] for case in listed)            # the builder lists none ...
     assert len(hidden.cases) == 8
     assert all(case.checks for case in hidden.cases)                # ... so loading asks the selectors
+    from autograder.checks import declared_check
     from examples.linear_lab.checks import check_linear
-    dw_select = check_linear.test_backward_dw.pytestmark[0].kwargs["cases"]
+    dw_select = declared_check(check_linear.test_backward_dw).cases
     assert [c.params["N"] for c in hidden.cases if dw_select(c)] == [4, 4, 5, 5, 3, 3]
     assert hidden.for_check("backward_dw") == [c for c in hidden.cases if dw_select(c)]
 

@@ -1,12 +1,11 @@
 """Checks of Conv2d: forward (given), dX shape/dtype/values, dW, crop, stride, batch, accumulation, inputs."""
 
 import numpy as np
-import pytest
 
 from assignment.lab import is_layer, layer_shape
+from autograder.checks import check
 from autograder.compare import CheckFailure, expect_array, matches
 
-check = pytest.mark.check
 BACKWARD, FORWARD = "Conv2d.backward", "Conv2d.forward"    # the student functions tested
 
 # Shapes (as fixture_builder.LAYER_SHAPES lists them) where accumulation and unchanged inputs are

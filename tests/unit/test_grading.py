@@ -24,6 +24,7 @@ def test_only_existing_secret_folders_are_named_never_a_parent(tmp_path):
     out.mkdir()
     assert secret_paths(str(fixtures), str(out), str(reference)) == [fixtures, out, reference.parent]
     assert tmp_path not in secret_paths(fixtures, out, reference)
+    assert secret_paths(fixtures, None, reference) == [fixtures, reference.parent]     # pytest: no results folder
 
 
 def test_the_default_options_grade_for_real():

@@ -1,5 +1,6 @@
 """autograder/lab.py on a lab package written here: the contract a submission must define, the names a
-lab module must declare, the checks found from their @check markers in pytest's order, the selectors,
+lab module must declare, the checks found from their @check declarations in pytest's order (a pytest mark
+no longer declares one), the selectors,
 the feedback vocabulary, and one Lab per config file."""
 
 import uuid
@@ -26,9 +27,7 @@ def describe_case(case):
 '''
 
 CHECK_B = '''\
-import pytest
-
-check = pytest.mark.check
+from autograder.checks import check
 
 
 def big(case):
@@ -50,10 +49,10 @@ def test_third(student, config):
 '''
 
 CHECK_A = '''\
-import pytest
+import autograder.checks
 
 
-@pytest.mark.check("first", cases=lambda case: case.kind == "k")
+@autograder.checks.check("first", cases=lambda case: case.kind == "k")
 def test_first(student, config, case):
     pass
 
@@ -141,12 +140,23 @@ def test_the_labs_parts_and_paths(make_lab):
     assert lab.reference == lab.config.kit_path("ref/mini.py")
 
 
-def test_checks_are_found_by_their_markers_in_pytests_order(make_lab):
+def test_checks_are_found_by_their_declarations_in_pytests_order(make_lab):
     lab = load_lab(make_lab())
     found = [(name, function.__name__, select is not None, takes_case)
              for name, function, select, takes_case in lab.check_functions]
     assert found == [("first", "test_first", True, True), ("second", "test_second", True, True),
                      ("third", "test_third", False, False)]
+
+
+def test_a_check_still_marked_the_pytest_way_is_refused_with_what_to_write(make_lab):
+    path = make_lab()
+    legacy = "\n\nclass Mark:\n    name, args, kwargs = 'check', ('fourth',), {}\n\n\n" \
+             "def test_fourth(student, config, case):\n    pass\n\n\ntest_fourth.pytestmark = [Mark()]\n"
+    with open(path.parent / "checks" / "check_b.py", "a") as f:
+        f.write(legacy)                 # what @pytest.mark.check("fourth") leaves on a function
+    with pytest.raises(ConfigError, match="test_fourth is marked with pytest.mark.check.*from autograder.checks "
+                                          "import check"):
+        load_lab(path).check_functions
 
 
 def test_checks_for_asks_the_selectors_in_config_order(make_lab):
