@@ -734,6 +734,34 @@ class Pool:
         assert pool.get("k") == 1
 
 
+FORGED_VALUES = {      # what a patched worker's to_wire sends as a result: each must be a malformed reply
+    "string": "return 'a string'",
+    "unreferenced array": "out.append(np.zeros(1))\n    return 1.0",
+    "arrays out of order": "out += [np.zeros(1), np.ones(1)]\n    return {'__tuple__': [{'__array__': 1}, {'__array__': 0}]}",
+    "one array twice": "out.append(np.zeros(1))\n    return {'__tuple__': [{'__array__': 0}, {'__array__': 0}]}",
+    "int past int64": "return 2 ** 70",
+    "tuples too deep": "v = 1.0\n    for _ in range(20):\n        v = {'__tuple__': [v]}\n    return v",
+    "unknown form": "return {'__pickle__': 'x'}",
+    "a list": "return [1, 2]",
+}
+
+
+@pytest.mark.parametrize("forgery", FORGED_VALUES)
+def test_a_malformed_result_is_the_students_bad_reply_for_call_and_steps(tmp_path, level, forgery):
+    body = f"""
+import __main__ as _w
+def _forged(value, what, out, depth=0):
+    {FORGED_VALUES[forgery]}
+if hasattr(_w, "to_wire"):
+    _w.to_wire = _forged
+"""
+    with sandbox(tmp_path, level, body) as sb:
+        assert "malformed reply" in raises("bad_reply", sb.call, "col2im", np.ones((1, 1)), 1, 1, 1, 1, 1).message
+        layer = sb.new_object("Conv2d", 1, 1, 3)
+        assert "malformed reply" in raises("bad_reply", layer.steps, [("call", "forward", np.ones(2))]).message
+        assert sb._worker is None, "a worker that sent a malformed reply is not trusted further"
+
+
 def test_worker_names_no_method_or_attribute_of_any_lab():
     """worker.py is generic: the names it may use come from the lab's contract, none is written in it."""
     text = (KIT / "autograder" / "worker.py").read_text(encoding="utf-8")
