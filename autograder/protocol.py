@@ -291,7 +291,6 @@ class FrameDecoder:
 MAX_VALUE_DEPTH = 8                    # tuples inside tuples: ``loss, (dX, dW)`` needs 2
 MAX_TUPLE_ITEMS = 64
 INT_BOUND = 2 ** 63                    # an int result must fit an int64
-STEP_OPS = ("set", "get", "call")      # what a ``steps`` request may ask of an object
 STEP_FAILURE_KINDS = ("exception", "bad_reply")
 
 
@@ -364,8 +363,8 @@ def parse_steps_reply(steps, reply, arrays) -> list:
             value = _read_value(result["value"], arrays, cursor)
             if (step["op"] == "set" or step.get("ignore")) and value is not None:
                 raise ProtocolError("a step whose result is not asked for returned a value")
-            echo, after = step.get("echo", 0), result.get("after")
-            if echo:
+            echo, after = step.get("echo"), result.get("after")
+            if echo is not None:
                 if type(after) is not list or len(after) != echo:
                     raise ProtocolError(f"the result of {step['op']} does not hold its arguments")
                 value = (value, tuple(_read_array_ref(a, arrays, cursor) for a in after))

@@ -452,7 +452,7 @@ class Worker:
                     given = []
                     value = method(*unpack(step["args"], arrays, given))
                     result = {"ok": True, "value": None if step.get("ignore") else to_wire(value, step_what, out)}
-                    if step.get("echo"):
+                    if "echo" in step:
                         result["after"] = [to_wire(a, step_what, out) for a in given]
                 else:
                     raise ValueError(f"unknown step {op!r}")
