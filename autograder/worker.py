@@ -311,13 +311,14 @@ MAX_ITEMS = 64                         # items of one tuple (protocol.MAX_TUPLE_
 INT_BOUND = 2 ** 63                    # an int result must fit an int64 (protocol.INT_BOUND)
 
 
-def to_wire(value, what: str, out: list, depth: int = 0):
-    """The JSON form of a result (protocol._read_value reads it back); arrays are copied onto
-    ``out`` and referred to by their place there.  None, bool, int and float go as they are,
+def to_wire(value, what: str, out: list, depth: int = 0, copy: bool = True):
+    """The JSON form of a result (protocol._read_value reads it back); arrays go onto ``out``
+    (copies, unless ``copy`` is False: a lone call's result is sent before anything can change
+    it) and are referred to by their place there.  None, bool, int and float go as they are,
     a numpy scalar as a 0-d array (its dtype kept), a tuple item by item, anything else as
     np.asarray(value) when that holds numbers; else BadResult with a student message."""
     if isinstance(value, np.generic):          # np.float64 is a float: keep numpy's dtype, as an array
-        out.append(as_array(value, what))
+        out.append(as_array(value, what, copy))
         return {"__array__": len(out) - 1}
     if value is None or isinstance(value, bool):
         return value
@@ -331,18 +332,19 @@ def to_wire(value, what: str, out: list, depth: int = 0):
         if depth >= MAX_DEPTH or len(value) > MAX_ITEMS:
             raise BadResult(f"{what} returned a tuple nested more than {MAX_DEPTH} deep or longer than "
                             f"{MAX_ITEMS} items")
-        return {"__tuple__": [to_wire(v, what, out, depth + 1) for v in value]}
-    out.append(as_array(value, what))
+        return {"__tuple__": [to_wire(v, what, out, depth + 1, copy) for v in value]}
+    out.append(as_array(value, what, copy))
     return {"__array__": len(out) - 1}
 
 
-def as_array(value, what: str):
-    """A plain numeric ndarray of its own (a copy) from value, else BadResult with a student message."""
+def as_array(value, what: str, copy: bool = True):
+    """A plain numeric ndarray from value (its own copy, unless ``copy`` is False), else
+    BadResult with a student message."""
     if isinstance(value, (str, bytes, dict, set)):
         raise BadResult(f"{what} returned {type(value).__name__}, expected numbers, numpy arrays "
                         "or tuples of them")
     try:
-        array = np.array(value)                # a copy, and a plain ndarray even from a subclass
+        array = np.array(value) if copy else np.asarray(value)    # a plain ndarray even from a subclass
     except Exception:
         raise BadResult(f"{what} returned {type(value).__name__}, "
                         "which cannot be turned into a numpy array") from None
@@ -408,7 +410,7 @@ class Worker:
         if not callable(function):
             raise AttributeError(f"{self.file_name} has no function {name}()")
         out = []
-        value = to_wire(function(*unpack(header["args"], arrays)), what, out)
+        value = to_wire(function(*unpack(header["args"], arrays)), what, out, copy=False)
         return {"ok": True, "value": value}, out
 
     def op_new(self, header, arrays, what):

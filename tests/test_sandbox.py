@@ -750,7 +750,7 @@ FORGED_VALUES = {      # what a patched worker's to_wire sends as a result: each
 def test_a_malformed_result_is_the_students_bad_reply_for_call_and_steps(tmp_path, level, forgery):
     body = f"""
 import __main__ as _w
-def _forged(value, what, out, depth=0):
+def _forged(value, what, out, depth=0, copy=True):
     {FORGED_VALUES[forgery]}
 if hasattr(_w, "to_wire"):
     _w.to_wire = _forged
