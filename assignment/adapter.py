@@ -3,7 +3,62 @@
 import numpy as np
 
 from autograder.sandbox import StudentError
-from autograder.student import Run, StudentCode
+from autograder.student import Run, StudentCode, as_array
+
+
+class Layer:
+    """The student's Conv2d as this lab's checks drive it, in steps of their own vocabulary:
+    ("set", attr, array), ("get", attr) -> the array, ("zero_grad",) -> None, ("forward", x) and
+    ("backward", dY) -> (result, the argument as the call left it). Each becomes the engine's
+    generic step (a call of that method, echoing its argument); a result that is not an array
+    ends the list as a StudentError('bad_reply'), as a failed step does."""
+
+    def __init__(self, obj):
+        self._obj = obj
+
+    @staticmethod
+    def _generic(step):
+        """The engine's step for one of ours."""
+        op = step[0]
+        if op in ("forward", "backward"):
+            return ("call_echo", op, step[1])
+        if op == "zero_grad":
+            return ("call_ignore", "zero_grad")       # what it returns was never looked at
+        return step
+
+    @staticmethod
+    def _ours(step, value):
+        """Our value for the engine's value of one step; StudentError for a result that is no array."""
+        op = step[0]
+        if op in ("set", "zero_grad"):
+            return None
+        if op == "get":
+            return as_array(value, f"reading Conv2d.{step[1]}")
+        result, (argument,) = value
+        return as_array(result, f"Conv2d.{op}"), argument
+
+    def steps(self, steps, name, reply_shapes):
+        values = self._obj.steps([self._generic(step) for step in steps], name, reply_shapes)
+        out = []
+        for step, value in zip(steps, values):
+            if not isinstance(value, StudentError):
+                try:
+                    value = self._ours(step, value)
+                except StudentError as exc:
+                    exc.call = exc.call or name
+                    value = exc
+            out.append(value)
+            if isinstance(value, StudentError):
+                break
+        return out
+
+    def run(self, steps, name, reply_shapes=()):
+        """steps(), but every step must succeed: the values, or the first StudentError raised."""
+        values = self.steps(steps, name, reply_shapes)
+        for value in values:
+            if isinstance(value, StudentError):
+                raise value
+        return values
 
 
 class Student(StudentCode):
@@ -13,9 +68,9 @@ class Student(StudentCode):
     def new_layer(self, params, weight, grad):
         """A fresh student Conv2d for a layer case, with the case's weight and grad_weight set
         (in the construction's round trip)."""
-        return self.new_object("Conv2d", params["C_in"], params["C_out"], tuple(params["kernel_size"]),
-                               params["stride"], params["padding"], attributes=[("weight", weight),
-                                                                                ("grad_weight", grad)])
+        return Layer(self.new_object("Conv2d", params["C_in"], params["C_out"], tuple(params["kernel_size"]),
+                                     params["stride"], params["padding"], attributes=[("weight", weight),
+                                                                                      ("grad_weight", grad)]))
 
     def col2im(self, case):
         """The student's col2im on a col2im case's Y (cached); raises StudentError."""
@@ -23,8 +78,9 @@ class Student(StudentCode):
             p = case.params
             run = Run()
             try:
-                run.put("result", self.call("col2im", case.array("Y"), p["C"], p["H"], p["W"],
-                                            p["kH"], p["kW"], p["stride"], reply_shapes=[(p["C"], p["H"], p["W"])]))
+                run.put("result", as_array(self.call("col2im", case.array("Y"), p["C"], p["H"], p["W"], p["kH"],
+                                                     p["kW"], p["stride"], reply_shapes=[(p["C"], p["H"], p["W"])]),
+                                           "col2im", call="col2im"))
             except StudentError as exc:        # kept: every check on this case reports it
                 run.put("result", exc)
             return run

@@ -7,7 +7,9 @@ from assignment.adapter import Student  # noqa: F401  (the engine reads lab.Stud
 from autograder.error_map import Layout, coverage
 from autograder.lab import Contract
 
-CONTRACT = Contract(functions=("col2im",), classes=("Conv2d",))
+CONTRACT = Contract(functions=("col2im",), classes=("Conv2d",),
+                    methods={"Conv2d": ("forward", "backward", "zero_grad")},
+                    attributes={"Conv2d": ("weight", "grad_weight")})
 STUDENT_PARTS = ("col2im", "Conv2d.backward")          # what students write; the rest is given
 
 

@@ -1,16 +1,18 @@
 """Comparing a student's array with the expected one, and saying what is wrong.
 
 Order of questions: is it an array at all, then shape, then dtype, then finite,
-then values within the dtype's tolerance. A failure message names the case and
+then values within the dtype's tolerance (for one number, expect_scalar: a real
+number at all, then finite, then within tolerance). A failure message names the case and
 the likely bug in a student's words, and a map of where the values are wrong
 (autograder.error_map); hidden cases never print a value of their answers.
 """
 
+import math
 import weakref
 
 import numpy as np
 
-from autograder.error_map import where_wrong
+from autograder.error_map import values_may_be_shown, where_wrong
 from autograder.failures import CheckFailure  # noqa: F401  (the checks' one import)
 
 
@@ -140,3 +142,43 @@ def expect_array(actual, expected, tol, what, case, hint="", variants=(), batch=
     # The map shows values only for public fixture cases (error_map decides).
     raise fail(problem, why, where_wrong(actual, expected, ok, case, lambda a, e: tolerance_ok(a, e, tol)),
                blame=blame)
+
+
+def expect_scalar(actual, expected, tol, what, case, hint="", variants=(), function=""):
+    """Raises CheckFailure unless `actual` is one real number within tolerance of `expected`.
+
+    A number is a Python int or float (not a bool) or a 0-d array of ints or floats (numpy's
+    scalars arrive so); the tolerance is the arrays': |a - e| <= atol * max(1, |e|) + rtol * |e|.
+    variants: (what the student did, its answer[, the check owning that bug]) of known wrong
+    answers (Case.variants). Only public cases print the values; a hidden case says no more
+    than that the number is off, since one number and its error would give the answer away.
+    """
+    def fail(problem, likely_bug="", blame=None):
+        return CheckFailure(case, problem, likely_bug=likely_bug, function=function, blame=blame)
+
+    if isinstance(actual, np.ndarray) and actual.shape == () and actual.dtype.kind in "iuf":
+        value = float(actual)
+    elif type(actual) in (int, float):
+        value = float(actual)
+    else:
+        got = (f"an array of shape {actual.shape} and dtype {actual.dtype}" if isinstance(actual, np.ndarray)
+               else type(actual).__name__)
+        raise fail(f"{what}: got {got}, expected one number (a float)")
+    if not math.isfinite(value):
+        raise fail(f"{what} is {value}: not a finite number")
+    expected = float(expected)
+    allowed = tol.atol * max(1.0, abs(expected)) + tol.rtol * abs(expected)
+    if abs(value - expected) <= allowed:
+        return
+    why, blame = "", None
+    for bug, wrong, *owner in variants:
+        wrong = float(wrong)
+        if abs(wrong - expected) > allowed and abs(value - wrong) <= allowed:
+            why, blame = bug, (tuple(owner[:1]) if owner and owner[0] else None)
+            break
+    tolerance = f"tolerance: rtol {tol.rtol:g}, atol {tol.atol:g} x max(1, |expected|)"
+    if values_may_be_shown(case):
+        problem = f"{what} is {value:.8g}, expected {expected:.8g} ({tolerance})"
+    else:
+        problem = f"{what} is off by more than the tolerance ({tolerance})"
+    raise fail(problem + (f"; {hint}" if hint and not why else ""), why, blame)

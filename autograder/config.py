@@ -36,6 +36,9 @@ class Assignment:
     submission_file: str        # what the student hands in, e.g. "lab.py"
     reference: str              # the staff solution, relative to the kit's root (never shipped)
     template: str               # the students' starting file, relative to the kit's root
+    # staff only: the folder of known submissions (catalogue.toml, correct/) that `verify` and
+    # `examples` read, relative to the kit's root (autograder/staff/catalogue.py)
+    catalogue: str = "tests/submissions"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 The engine knows a lab only through this interface (docs/new-lab.md):
 
 - `lab.py`: `CONTRACT` (what the submission defines, and so all the sandbox worker
-  may call or build), `Student` (a StudentCode subclass: the calls the checks make),
+  may call, build, and call or get and set on the objects it builds), `Student` (a StudentCode subclass: the calls the checks make),
   `describe_case(case)` and `BUG_VARIANTS` (feedback vocabulary), `STUDENT_PARTS`
   (what the students write), optionally `Parameters` (the typed `[lab]` table) and
   `error_layout(case, expected)` (how feedback draws a wrong array);
@@ -23,10 +23,39 @@ from autograder.config import ConfigError, config_path, lab_module, load_config
 
 @dataclass(frozen=True)
 class Contract:
-    """The top-level names a submission defines: the only functions the worker may call
-    and the only classes it may build."""
+    """The top-level names a submission defines: the only functions the worker may call and
+    the only classes it may build; for each class, the only methods it may call (`methods`)
+    and the only attributes it may get and set (`attributes`) on those objects, e.g.
+    ``Contract(functions=("col2im",), classes=("Conv2d",),
+    methods={"Conv2d": ("forward", "backward")}, attributes={"Conv2d": ("weight",)})``.
+    A class not in `methods` has no method the worker may call (nor attribute, likewise)."""
     functions: tuple = ()
     classes: tuple = ()
+    methods: tuple = ()         # given as {class: (method, ...)}; kept as ((class, (method, ...)), ...)
+    attributes: tuple = ()      # given as {class: (attribute, ...)}; kept likewise
+
+    def __post_init__(self):
+        object.__setattr__(self, "functions", tuple(self.functions))
+        object.__setattr__(self, "classes", tuple(self.classes))
+        for field in ("methods", "attributes"):
+            given = getattr(self, field)
+            pairs = []
+            for cls, names in (given.items() if isinstance(given, dict) else given):
+                if cls not in self.classes:
+                    raise ValueError(f"Contract {field}: {cls!r} is not one of the contract's classes {self.classes}")
+                if isinstance(names, str) or not all(isinstance(n, str) and n.isidentifier()
+                                                     and not n.startswith("__") for n in names):
+                    raise ValueError(f"Contract {field} of {cls}: {names!r} is not a tuple of plain names")
+                pairs.append((cls, tuple(names)))
+            object.__setattr__(self, field, tuple(pairs))
+
+    def methods_of(self, cls):
+        """The methods of class `cls` the worker may call."""
+        return dict(self.methods).get(cls, ())
+
+    def attributes_of(self, cls):
+        """The attributes of class `cls` the worker may get and set."""
+        return dict(self.attributes).get(cls, ())
 
     def defines(self, names):
         """Whether {(name, is_class)} of a module's top level holds every name of the contract."""

@@ -282,52 +282,102 @@ class FrameDecoder:
         return header, arrays
 
 
-# ---------------------------------------------------------------- replies to several calls
+# ---------------------------------------------------------------- results (parent side)
 
-# Arrays a step's success carries: set, zero_grad -> none; get -> the value;
-# forward/backward -> (result, the argument as the worker saw it afterwards).
-STEP_OUTPUTS = {"set": 0, "zero_grad": 0, "get": 1, "forward": 2, "backward": 2}
+# What a result may be, as the worker packs it (worker.to_wire) and the parent reads it back: None,
+# a bool, an int, a float, an array ({"__array__": i}) or a tuple of those ({"__tuple__": [...]}).
+# Arrays are numbered in the order they appear in the reply, each used exactly once, so the reply's
+# count of arrays is exactly what its results announce.
+MAX_VALUE_DEPTH = 8                    # tuples inside tuples: ``loss, (dX, dW)`` needs 2
+MAX_TUPLE_ITEMS = 64
+INT_BOUND = 2 ** 63                    # an int result must fit an int64
 STEP_FAILURE_KINDS = ("exception", "bad_reply")
 
 
 class StepFailure:
-    """A step the student's code failed (it raised, or returned a non-array)."""
+    """A step the student's code failed (it raised, or returned something that cannot be sent)."""
 
     def __init__(self, kind: str, message: str):
         self.kind, self.message = kind, message
 
 
-def parse_steps_reply(ops, reply, arrays) -> list:
+def _read_value(value, arrays, cursor, depth=0):
+    """A result from its untrusted JSON form; cursor[0]: the next array the reply must refer to."""
+    if value is None or type(value) in (bool, float):
+        return value
+    if type(value) is int:
+        if not -INT_BOUND <= value < INT_BOUND:
+            raise ProtocolError("an integer result out of range")
+        return value
+    if type(value) is dict and len(value) == 1:
+        if "__array__" in value:
+            return _read_array_ref(value, arrays, cursor)
+        items = value.get("__tuple__")
+        if type(items) is list and len(items) <= MAX_TUPLE_ITEMS and depth < MAX_VALUE_DEPTH:
+            return tuple(_read_value(v, arrays, cursor, depth + 1) for v in items)
+    raise ProtocolError("a result is malformed")
+
+
+def _read_array_ref(value, arrays, cursor):
+    """The array a reference ({"__array__": i}) names: it must be the reply's next one."""
+    index = value.get("__array__") if type(value) is dict and len(value) == 1 else None
+    if type(index) is not int or index != cursor[0] or index >= len(arrays):
+        raise ProtocolError("a result refers to an array out of order or missing")
+    cursor[0] += 1
+    return arrays[index]
+
+
+def parse_call_reply(reply, arrays):
+    """The result of a ``call`` request, from an untrusted successful reply; ProtocolError unless
+    its value is well-formed and refers to every array of the reply exactly once, in order."""
+    if reply.get("ok") is not True or "value" not in reply:
+        raise ProtocolError("the reply holds no result")
+    cursor = [0]
+    value = _read_value(reply["value"], arrays, cursor)
+    if cursor[0] != len(arrays):
+        raise ProtocolError("the reply holds arrays no result refers to")
+    return value
+
+
+def parse_steps_reply(steps, reply, arrays) -> list:
     """One entry per step that ran, from an untrusted reply to a ``steps`` request.
 
-    ops: the step names asked for, in order.  An entry is None, an array, a (result,
-    argument after the call) pair, or a StepFailure, which can only be the last entry.
-    Every step asked for must be answered, unless an earlier one failed; the reply's
-    arrays must be exactly those its results announce.  Anything else: ProtocolError.
+    steps: the request's steps as sent ({"op": "set" | "get" | "call", "echo": n for a call
+    that also sends back its n array arguments as it left them, "ignore": true for a call
+    whose result is not sent back}).  An entry is the step's result (None for a set or an
+    ignored result), (result, (argument after the call, ...)) for an echoing call, or
+    a StepFailure, which can only be the last entry.  Every step asked for must be answered,
+    unless an earlier one failed; the reply's arrays must be exactly those its results refer
+    to, in order.  Anything else: ProtocolError.
     """
     results = reply.get("results") if reply.get("ok") is True else None
-    if not isinstance(results, list) or len(results) > len(ops):
+    if not isinstance(results, list) or len(results) > len(steps):
         raise ProtocolError("the reply does not answer the calls asked for")
-    values, taken = [], 0
-    for op, result in zip(ops, results):
+    values, cursor = [], [0]
+    for step, result in zip(steps, results):
         if values and isinstance(values[-1], StepFailure):
             raise ProtocolError("a call was answered after one that failed")
         if not isinstance(result, dict):
             raise ProtocolError("a call's result is not an object")
-        if result.get("ok") is True:
-            n = STEP_OUTPUTS[op]
-            if type(result.get("n")) is not int or result["n"] != n or taken + n > len(arrays):
-                raise ProtocolError(f"the result of {op} has the wrong number of arrays")
-            got = arrays[taken:taken + n]
-            taken += n
-            values.append(None if n == 0 else got[0] if n == 1 else tuple(got))
+        if result.get("ok") is True and "value" in result:
+            value = _read_value(result["value"], arrays, cursor)
+            if (step["op"] == "set" or step.get("ignore")) and value is not None:
+                raise ProtocolError("a step whose result is not asked for returned a value")
+            echo, after = step.get("echo"), result.get("after")
+            if echo is not None:
+                if type(after) is not list or len(after) != echo:
+                    raise ProtocolError(f"the result of {step['op']} does not hold its arguments")
+                value = (value, tuple(_read_array_ref(a, arrays, cursor) for a in after))
+            elif "after" in result:
+                raise ProtocolError("a result holds arguments that were not asked for")
+            values.append(value)
         elif (result.get("ok") is False and result.get("kind") in STEP_FAILURE_KINDS
               and isinstance(result.get("message"), str)):
             values.append(StepFailure(result["kind"], result["message"]))
         else:
             raise ProtocolError("a call's result is malformed")
-    if len(values) < len(ops) and not (values and isinstance(values[-1], StepFailure)):
-        raise ProtocolError(f"the reply answers {len(values)} of {len(ops)} calls")
-    if taken != len(arrays):
+    if len(values) < len(steps) and not (values and isinstance(values[-1], StepFailure)):
+        raise ProtocolError(f"the reply answers {len(values)} of {len(steps)} calls")
+    if cursor[0] != len(arrays):
         raise ProtocolError("the reply holds arrays no call produced")
     return values

@@ -72,16 +72,39 @@ def _size_class(reply_shapes):
     return "large" if sum(math.prod(shape) for shape in reply_shapes) >= LARGE_REPLY else "small"
 
 
-class GuardedLayer:
+def as_array(value, what, call=""):
+    """`value` as the plain numeric ndarray a check compares, or StudentError('bad_reply') saying
+    what came back instead: for labs whose results must be arrays (the worker sends back
+    numbers, None, arrays and tuples alike).  A Python number, a list or a tuple of numbers
+    becomes an array, as np.asarray would make it.  call: the grader's name for the call (the
+    error's `call`)."""
+    if isinstance(value, np.ndarray):
+        return value
+    if value is None:
+        raise StudentError("bad_reply", f"{what} returned NoneType, expected a numpy array", call)
+    try:
+        array = np.asarray(value)
+    except Exception:
+        raise StudentError("bad_reply", f"{what} returned {type(value).__name__}, "
+                                        "which cannot be turned into a numpy array", call) from None
+    if array.dtype.kind not in "biufc":
+        raise StudentError("bad_reply", f"{what} returned {type(value).__name__}, expected a numpy array of "
+                                        "numbers", call)
+    return array
+
+
+class GuardedObject:
     """A student's object (e.g. a layer) whose calls go through StudentCode's time guards."""
 
-    def __init__(self, code, layer):
-        self._code, self._layer = code, layer
+    def __init__(self, code, proxy):
+        self._code, self._object = code, proxy
 
     def steps(self, steps, name, reply_shapes):
-        """Several calls in one round trip (see LayerProxy.steps); `name` is what times out;
-        reply_shapes: the shapes of every array a correct reply holds (its size cap)."""
-        values = self._code.guarded(name, self._layer.steps, steps, name, reply_cap(*reply_shapes),
+        """Several operations in one round trip (see ObjectProxy.steps: ("set", attr, value),
+        ("get", attr), ("call", method, *args), ("call_echo", method, *args)); `name` is what
+        times out; reply_shapes: the shapes of every array a correct reply holds (its size cap).
+        One entry per step that ran; a failed step is its StudentError and ends the list."""
+        values = self._code.guarded(name, self._object.steps, steps, name, reply_cap(*reply_shapes),
                                     size=_size_class(reply_shapes))
         for value in values:
             if isinstance(value, StudentError):
@@ -158,13 +181,15 @@ class StudentCode:
             self._held -= self._cache.pop(key).nbytes
 
     def call(self, function, *args, reply_shapes=()):
+        """``function(*args)`` of the student's module: its result (numbers, None, arrays or tuples
+        of them); reply_shapes: the shapes of the arrays a correct result holds (its size cap)."""
         cap = reply_cap(*reply_shapes)
         return self.guarded(function, lambda: self.sandbox.call(function, *args, reply_cap=cap),
                             size=_size_class(reply_shapes))
 
     def new_object(self, class_name, *args, attributes=()):
         """A fresh instance of a contract class in the worker, behind the time guards, with
-        attributes: (name, array) pairs set on it in the same round trip."""
+        attributes: (name, value) pairs set on it in the same round trip."""
         what = f"{class_name}(...)"
-        return GuardedLayer(self, self.guarded(what, lambda: self.sandbox.new_object(class_name, *args,
-                                                                                   attributes=attributes)))
+        return GuardedObject(self, self.guarded(what, lambda: self.sandbox.new_object(class_name, *args,
+                                                                                    attributes=attributes)))

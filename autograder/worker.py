@@ -14,6 +14,11 @@ numpy; say hello; on the grader's "import" request forbid new processes and thre
 (RLIMIT_NPROC 0), then import the student's file; answer
 requests until the grader goes away.  Apart from the hello, every frame answers one
 request, so the grader can treat any extra byte as a forgery.
+
+Requests after the import: ``call`` (a module function), ``new`` (an object of a class) and
+``steps`` (set an attribute, get one, call a method: several on one object in one round
+trip).  Arguments and results are numbers, None, arrays or tuples of them.  The names the
+grader may use are the lab's contract's, given in CONFIG_JSON; this file names none.
 """
 
 import functools
@@ -250,21 +255,26 @@ def npy_header(dtype, shape, fortran_only):
     return head.getvalue()
 
 
-def unpack(value, arrays):
-    """Inverse of protocol.pack_value."""
+def unpack(value, arrays, taken=None):
+    """Inverse of protocol.pack_value.  With ``taken`` (a list), every array is a fresh copy,
+    appended to ``taken`` in order: what a call of a ``steps`` request gets (and may echo back)."""
     if isinstance(value, dict):
         if "__array__" in value:
-            return arrays[value["__array__"]]
-        return tuple(unpack(v, arrays) for v in value["__tuple__"])
+            if taken is None:
+                return arrays[value["__array__"]]
+            array = arrays[value["__array__"]].copy()
+            taken.append(array)
+            return array
+        return tuple(unpack(v, arrays, taken) for v in value["__tuple__"])
     if isinstance(value, list):
-        return [unpack(v, arrays) for v in value]
+        return [unpack(v, arrays, taken) for v in value]
     return value
 
 
 # ------------------------------------------------------------------ messages for students
 
 class BadResult(Exception):
-    """The student's code returned something that is not an array of numbers."""
+    """The student's code returned something that cannot be sent back (not numbers, arrays or tuples of them)."""
 
 
 def describe_exception(what: str, exc: BaseException, student_path: str) -> str:
@@ -296,35 +306,76 @@ def no_new_process(exc: BaseException) -> bool:
             or (isinstance(exc, RuntimeError) and "new thread" in str(exc)))
 
 
-def as_result(value, what: str):
-    """np.asarray(value) when it holds numbers, else BadResult with a student message."""
-    if value is None or isinstance(value, (str, bytes, dict, set)):
-        raise BadResult(f"{what} returned {type(value).__name__}, expected a numpy array")
+MAX_DEPTH = 8                          # tuples in tuples (protocol.MAX_VALUE_DEPTH)
+MAX_ITEMS = 64                         # items of one tuple (protocol.MAX_TUPLE_ITEMS)
+INT_BOUND = 2 ** 63                    # an int result must fit an int64 (protocol.INT_BOUND)
+
+
+def to_wire(value, what: str, out: list, depth: int = 0, copy: bool = True):
+    """The JSON form of a result (protocol._read_value reads it back); arrays go onto ``out``
+    (copies, unless ``copy`` is False: a lone call's result is sent before anything can change
+    it) and are referred to by their place there.  None, bool, int and float go as they are,
+    a numpy scalar as a 0-d array (its dtype kept), a tuple item by item, anything else as
+    np.asarray(value) when that holds numbers; else BadResult with a student message."""
+    if isinstance(value, np.generic):          # np.float64 is a float: keep numpy's dtype, as an array
+        out.append(as_array(value, what, copy))
+        return {"__array__": len(out) - 1}
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, int):
+        if not -INT_BOUND <= value < INT_BOUND:
+            raise BadResult(f"{what} returned an integer too large to send back ({type(value).__name__})")
+        return int(value)
+    if isinstance(value, tuple):
+        if depth >= MAX_DEPTH or len(value) > MAX_ITEMS:
+            raise BadResult(f"{what} returned a tuple nested more than {MAX_DEPTH} deep or longer than "
+                            f"{MAX_ITEMS} items")
+        return {"__tuple__": [to_wire(v, what, out, depth + 1, copy) for v in value]}
+    out.append(as_array(value, what, copy))
+    return {"__array__": len(out) - 1}
+
+
+def as_array(value, what: str, copy: bool = True):
+    """A plain numeric ndarray from value (its own copy, unless ``copy`` is False), else
+    BadResult with a student message."""
+    if isinstance(value, (str, bytes, dict, set)):
+        raise BadResult(f"{what} returned {type(value).__name__}, expected numbers, numpy arrays "
+                        "or tuples of them")
     try:
-        array = np.asarray(value)
+        array = np.array(value) if copy else np.asarray(value)    # a plain ndarray even from a subclass
     except Exception:
         raise BadResult(f"{what} returned {type(value).__name__}, "
                         "which cannot be turned into a numpy array") from None
     dtype = array.dtype
     if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields is not None:
-        kind = f"an array of dtype {dtype}" if isinstance(value, np.ndarray) \
-            else type(value).__name__
-        raise BadResult(f"{what} returned {kind}, expected a numpy array of numbers")
+        if isinstance(value, np.ndarray):
+            raise BadResult(f"{what} returned an array of dtype {dtype}, expected a numpy array of numbers")
+        raise BadResult(f"{what} returned {type(value).__name__}, expected numbers, numpy arrays "
+                        "or tuples of them")
     return array
 
 
 # ------------------------------------------------------------------ serving requests
 
 class Worker:
-    """Holds the student's module and the layers built so far; answers one request."""
+    """Holds the student's module and the objects built so far; answers one request.
 
-    def __init__(self, module, max_reply_bytes: int, functions=None, classes=None):
+    It knows no lab: it calls the functions, builds the classes, calls the methods and
+    gets or sets the attributes that the lab's contract names (None: any), whatever they are."""
+
+    def __init__(self, module, max_reply_bytes: int, functions=None, classes=None, methods=None,
+                 attributes=None):
         self.module = module
-        self.functions, self.classes = functions, classes    # what the grader may use (None: any)
+        # what the grader may use (None: any): names of functions and classes, and by class
+        # name the methods it may call and the attributes it may get and set
+        self.functions, self.classes = functions, classes
+        self.methods, self.attributes = methods, attributes
         self.file_name = os.path.basename(module.__file__)
         self.student_path = os.path.abspath(module.__file__)
         self.max_reply_bytes = max_reply_bytes
-        self.layers = {}
+        self.objects = {}                      # id -> (object, its class's name)
 
     def handle(self, header: dict, arrays: list):
         """(reply header, reply arrays) for one request; student errors become replies."""
@@ -346,87 +397,77 @@ class Worker:
                                f"than any correct answer needs ({cap / 2**20:.1f} MB)"}, []
         return reply, out
 
+    def member(self, class_name: str, name: str, allowed, kind: str) -> str:
+        """name, if the contract lets the grader use it on objects of class_name, else AttributeError."""
+        if not isinstance(name, str) or (allowed is not None and name not in allowed.get(class_name, ())):
+            raise AttributeError(f"{class_name}.{name} is not {kind} of the lab's contract")
+        return name
+
     def op_call(self, header, arrays, what):
+        """A module function, any arguments; its result, whatever it is (see to_wire)."""
         name = header["function"]
         function = getattr(self.module, name, None) if self.functions is None or name in self.functions else None
         if not callable(function):
             raise AttributeError(f"{self.file_name} has no function {name}()")
-        args = unpack(header["args"], arrays)
-        return {"ok": True}, [as_result(function(*args), what)]
+        out = []
+        value = to_wire(function(*unpack(header["args"], arrays)), what, out, copy=False)
+        return {"ok": True, "value": value}, out
 
-    def op_new_layer(self, header, arrays, what):
+    def op_new(self, header, arrays, what):
+        """An object of a contract class, any arguments, with attributes set right after construction."""
         name = header.get("class")
         cls = getattr(self.module, name, None) if self.classes is None or name in self.classes else None
         if not callable(cls):
             raise AttributeError(f"{self.file_name} has no class {name}")
-        layer = cls(*unpack(header["args"], arrays))
-        for attr, index in header.get("set", ()):     # attributes set right after construction
-            setattr(layer, attr, arrays[index].copy())
-        layer_id = len(self.layers) + 1
-        self.layers[layer_id] = layer
-        return {"ok": True, "layer": layer_id}, []
-
-    def op_get(self, header, arrays, what):
-        value = getattr(self.layers[header["layer"]], header["attr"])
-        return {"ok": True}, [as_result(value, what)]
-
-    def op_set(self, header, arrays, what):
-        setattr(self.layers[header["layer"]], header["attr"], arrays[0])
-        return {"ok": True}, []
-
-    def op_forward(self, header, arrays, what):
-        return self._layer_step(header, arrays, what, "forward")
-
-    def op_backward(self, header, arrays, what):
-        return self._layer_step(header, arrays, what, "backward")
-
-    def _layer_step(self, header, arrays, what, method):
-        """forward/backward; also returns the array arguments as they are afterwards."""
-        layer = self.layers[header["layer"]]
-        args = unpack(header["args"], arrays)
-        result = as_result(getattr(layer, method)(*args), what)
-        return {"ok": True}, [result] + list(arrays)
-
-    def op_zero_grad(self, header, arrays, what):
-        self.layers[header["layer"]].zero_grad()
-        return {"ok": True}, []
+        obj = cls(*unpack(header["args"], arrays))
+        for attr, value in header.get("set", ()):
+            setattr(obj, self.member(name, attr, self.attributes, "an attribute"), unpack(value, arrays, []))
+        object_id = len(self.objects) + 1
+        self.objects[object_id] = (obj, name)
+        return {"ok": True, "object": object_id}, []
 
     def op_steps(self, header, arrays, what):
-        """Several calls on one layer in one round trip; stops at the first that fails.
+        """Several operations on one object in one round trip; stops at the first that fails.
 
-        Each step's outcome is reported separately, so the grader sees exactly which
-        call failed. Outputs are copied as they are produced (a later step must not
-        change an earlier result through aliasing), and every forward/backward gets
-        its own copy of its argument, as separate calls would.
+        A step sets an attribute, gets one, or calls a method with any arguments; each step's
+        outcome is reported separately, so the grader sees exactly which one failed.  Results
+        are copied as they are produced (a later step must not change an earlier result through
+        aliasing), every call gets its own copies of its array arguments, as separate calls
+        would; a call with "echo" also sends those copies back as it left them, one with
+        "ignore" sends back None whatever it returned.
         """
-        layer = self.layers[header["layer"]]
+        obj, class_name = self.objects[header["object"]]
         results, out = [], []
         for step in header["steps"]:
             op, step_what = step["op"], step.get("what", step["op"])
+            mark = len(out)                    # a step that fails sends back none of its arrays
             try:
                 if op == "set":
-                    setattr(layer, step["attr"], arrays[step["array"]].copy())
-                    produced = []
+                    attr = self.member(class_name, step["attr"], self.attributes, "an attribute")
+                    setattr(obj, attr, unpack(step["value"], arrays, []))
+                    result = {"ok": True, "value": None}
                 elif op == "get":
-                    produced = [as_result(getattr(layer, step["attr"]), step_what).copy()]
-                elif op == "zero_grad":
-                    layer.zero_grad()
-                    produced = []
-                elif op in ("forward", "backward"):
-                    arg = arrays[step["array"]].copy()
-                    result = as_result(getattr(layer, op)(arg), step_what).copy()
-                    produced = [result, arg.copy()]
+                    attr = self.member(class_name, step["attr"], self.attributes, "an attribute")
+                    result = {"ok": True, "value": to_wire(getattr(obj, attr), step_what, out)}
+                elif op == "call":
+                    method = getattr(obj, self.member(class_name, step["method"], self.methods, "a method"))
+                    given = []
+                    value = method(*unpack(step["args"], arrays, given))
+                    result = {"ok": True, "value": None if step.get("ignore") else to_wire(value, step_what, out)}
+                    if "echo" in step:
+                        result["after"] = [to_wire(a, step_what, out) for a in given]
                 else:
                     raise ValueError(f"unknown step {op!r}")
             except BadResult as exc:
+                del out[mark:]
                 results.append({"ok": False, "kind": "bad_reply", "message": str(exc)})
                 break
             except BaseException as exc:
+                del out[mark:]
                 results.append({"ok": False, "kind": "exception",
                                 "message": describe_exception(step_what, exc, self.student_path)})
                 break
-            results.append({"ok": True, "n": len(produced)})
-            out += produced
+            results.append(result)
         return {"ok": True, "results": results}, out
 
 
@@ -497,7 +538,8 @@ def serve(config: dict) -> None:
         os._exit(0)
     flush_output()
     send(rep, {"ok": True, "printed": PRINTED[1]})
-    worker = Worker(module, config["max_reply_bytes"], config.get("functions"), config.get("classes"))
+    worker = Worker(module, config["max_reply_bytes"], config.get("functions"), config.get("classes"),
+                    config.get("methods"), config.get("attributes"))
     while True:
         header, arrays = recv(req)
         reply, out = worker.handle(header, arrays)

@@ -213,9 +213,11 @@ class _RecordingSandbox:
 
         class Layer:
             def steps(self, steps, what, reply_cap=None):
-                sandbox.steps += [step[0] for step in steps]
-                return [None if op in ("set", "zero_grad") else
-                        np.zeros(3) if op == "get" else (np.zeros(3), np.zeros(3)) for op, *_ in steps]
+                # the engine's steps: ("set", attr, value), ("get", attr), ("call" / "call_echo" /
+                # "call_ignore", method, *args); recorded by what they do (the method for a call)
+                sandbox.steps += [step[1] if step[0].startswith("call") else step[0] for step in steps]
+                return [None if op in ("set", "call_ignore") else np.zeros(3) if op in ("get", "call") else
+                        (np.zeros(3), (np.zeros(3),)) for op, *_ in steps]
         return Layer()
 
 

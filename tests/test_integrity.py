@@ -212,36 +212,86 @@ def test_structured_frames_give_a_frame_or_a_protocol_error(header, arrays, cut)
         pass
 
 
-OPS = st.sampled_from(list(protocol.STEP_OUTPUTS))
-RESULT = st.one_of(st.fixed_dictionaries({"ok": st.just(True), "n": st.one_of(st.integers(-1, 3), st.text(max_size=2))}),
+# A request's steps: set, get, call, a call echoing its n array arguments, a call whose result is ignored.
+STEP = st.one_of(st.just({"op": "set"}), st.just({"op": "get"}), st.just({"op": "call"}),
+                 st.builds(lambda n: {"op": "call", "echo": n}, st.integers(0, 2)),
+                 st.just({"op": "call", "ignore": True}))
+REF = st.builds(lambda i: {"__array__": i}, st.integers(-1, 4))
+VALUE = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-2**64, 2**64), st.floats(), st.text(max_size=2),
+                               REF, st.lists(st.integers(), max_size=2)),
+                     lambda inner: st.one_of(st.builds(lambda v: {"__tuple__": v}, st.lists(inner, max_size=3)),
+                                             st.dictionaries(st.sampled_from(["__array__", "__tuple__", "x"]), inner,
+                                                             max_size=2)), max_leaves=6)
+RESULT = st.one_of(st.fixed_dictionaries({"ok": st.just(True), "value": VALUE},
+                                         optional={"after": st.one_of(st.lists(VALUE, max_size=3), VALUE)}),
                    st.fixed_dictionaries({"ok": st.just(False), "kind": st.sampled_from(["exception", "bad_reply", "x"]),
                                           "message": st.one_of(st.text(max_size=5), st.integers())}),
                    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), st.integers(), st.none())
 
 
+def _arrays_in(value):
+    if isinstance(value, np.ndarray):
+        return 1
+    return sum(_arrays_in(v) for v in value) if isinstance(value, tuple) else 0
+
+
+def _plain(value):
+    """A result as the protocol allows it: None, bool, int, float, an array, or tuples of them."""
+    if isinstance(value, tuple):
+        return all(_plain(v) for v in value)
+    return value is None or type(value) in (bool, int, float, np.ndarray)
+
+
 @settings(max_examples=500)
-@given(st.lists(OPS, max_size=8), st.one_of(st.lists(RESULT, max_size=9), st.integers(), st.none()),
-       st.integers(0, 12), st.booleans())
-def test_steps_replies_give_one_entry_per_step_or_a_protocol_error(ops, results, n_arrays, ok):
-    arrays = [np.zeros(2)] * n_arrays
+@given(st.lists(STEP, max_size=8), st.one_of(st.lists(RESULT, max_size=9), st.integers(), st.none()),
+       st.integers(0, 5), st.booleans())
+def test_steps_replies_give_one_entry_per_step_or_a_protocol_error(steps, results, n_arrays, ok):
+    arrays = [np.zeros(2) for _ in range(n_arrays)]
     try:
-        values = parse_steps_reply(ops, {"ok": ok, "results": results}, arrays)
+        values = parse_steps_reply(steps, {"ok": ok, "results": results}, arrays)
     except ProtocolError:
         return
-    ran_all = len(values) == len(ops)
+    ran_all = len(values) == len(steps)
     assert ran_all or isinstance(values[-1], StepFailure), "a short reply must end with the step that failed"
     assert not any(isinstance(v, StepFailure) for v in values[:-1])
-    for op, value in zip(ops, values):
-        if not isinstance(value, StepFailure):
-            n = protocol.STEP_OUTPUTS[op]
-            assert value is None if n == 0 else isinstance(value, np.ndarray) if n == 1 else len(value) == 2
+    for step, value in zip(steps, values):
+        if isinstance(value, StepFailure):
+            continue
+        assert _plain(value), value
+        if step["op"] == "set" or step.get("ignore"):
+            assert value is None
+        if "echo" in step:
+            assert len(value) == 2 and len(value[1]) == step["echo"]
+            assert all(type(a) is np.ndarray for a in value[1])
+    # every array of the reply is used by exactly one result, none twice
+    used = [id(a) for v in values if not isinstance(v, StepFailure) for a in _flat(v)]
+    assert sorted(used) == sorted(id(a) for a in arrays) and len(set(used)) == len(used)
+
+
+def _flat(value):
+    if isinstance(value, np.ndarray):
+        return [value]
+    return [a for v in value for a in _flat(v)] if isinstance(value, tuple) else []
+
+
+@settings(max_examples=300)
+@given(st.one_of(VALUE, st.none()), st.integers(0, 3), st.booleans())
+def test_call_replies_give_a_plain_value_or_a_protocol_error(value, n_arrays, ok):
+    from autograder.protocol import parse_call_reply
+    arrays = [np.zeros(2) for _ in range(n_arrays)]
+    try:
+        got = parse_call_reply({"ok": ok, "value": value}, arrays)
+    except ProtocolError:
+        return
+    assert _plain(got) and _arrays_in(got) == n_arrays
 
 
 def test_a_short_reply_without_a_failure_is_malformed():
-    ok = {"ok": True, "n": 2}
+    steps = [{"op": "call", "echo": 1}, {"op": "call", "echo": 1}]
+    ok = {"ok": True, "value": {"__array__": 0}, "after": [{"__array__": 1}]}
     with pytest.raises(ProtocolError, match="answers 1 of 2"):
-        parse_steps_reply(["forward", "forward"], {"ok": True, "results": [ok]}, [np.zeros(1)] * 2)
-    values = parse_steps_reply(["forward", "forward"],
+        parse_steps_reply(steps, {"ok": True, "results": [ok]}, [np.zeros(1)] * 2)
+    values = parse_steps_reply(steps,
                                {"ok": True, "results": [ok, {"ok": False, "kind": "exception", "message": "boom"}]},
                                [np.zeros(1)] * 2)
     assert isinstance(values[-1], StepFailure) and len(values) == 2

@@ -28,6 +28,7 @@ from autograder.protocol import FrameDecoder, ProtocolError, encode_frame  # noq
 from autograder.sandbox import (ISOLATION_LEVELS, LEVELS as LEVEL_CLASSES, Limits,  # noqa: E402
                                 LevelUnusable, Sandbox, StudentError, detect_isolation,
                                 python_env, workdirs)
+from autograder.student import as_array  # noqa: E402
 
 ROOT = os.geteuid() == 0
 BEST = detect_isolation()
@@ -124,13 +125,14 @@ def test_normal_file_works(tmp_path, level):
         layer.set("weight", np.full((3, 2, 3, 2), 0.5))
         assert np.all(layer.get("weight") == 0.5)
         x = np.ones((1, 2, 4, 4))
-        assert np.all(layer.forward(x) == 2) and np.all(layer.args_after_last_call[0] == 1)
+        (y, (x_after,)), = layer.steps([("call_echo", "forward", x)])
+        assert np.all(y == 2) and np.all(x_after == 1)
         dY = np.ones((1, 3, 2, 3), dtype=np.float32)
-        dX = layer.backward(dY)
+        (dX, (dY_after,)), = layer.steps([("call_echo", "backward", dY)])
         assert dX.dtype == np.float32 and np.all(dY == 1)      # the parent's copy is intact
-        assert np.all(layer.args_after_last_call[0] == 3)      # ...and the change is visible
+        assert np.all(dY_after == 3)                           # ...and the change is visible
         assert np.all(layer.get("grad_weight") == 1)
-        assert layer.zero_grad() is None and np.all(layer.get("grad_weight") == 0)
+        assert layer.call("zero_grad") is None and np.all(layer.get("grad_weight") == 0)
         assert "col2im saw (4, 3) float32" in sb.output()
     sb.close()                                                   # idempotent
 
@@ -147,16 +149,17 @@ Conv2d.forward = _fail_on_negative
         layer = sb.new_object("Conv2d", 1, 1, 3)
         dY = np.ones((1, 1, 2, 2))
         values = layer.steps([("set", "weight", np.full((1, 1, 3, 3), 5.0)), ("get", "weight"),
-                              ("forward", np.ones((1, 1, 2, 2))), ("get", "grad_weight"),
-                              ("backward", dY), ("get", "grad_weight")])
+                              ("call_echo", "forward", np.ones((1, 1, 2, 2))), ("get", "grad_weight"),
+                              ("call_echo", "backward", dY), ("get", "grad_weight"), ("call", "forward", dY)])
         assert values[0] is None and values[1][0, 0, 0, 0] == 5.0
-        y, x_after = values[2]
+        y, (x_after,) = values[2]
         assert y.sum() == 8 and x_after.sum() == 4
         assert not values[3].any(), "an earlier result must not change when a later step runs"
-        dX, dY_after = values[4]
+        dX, (dY_after,) = values[4]
         assert dY_after.sum() == 12 and dY.sum() == 4, "the worker modified its own copy of dY"
         assert (values[5] == 1).all()
-        stopped = layer.steps([("forward", -np.ones((1, 1, 2, 2))), ("get", "weight")])
+        assert values[6].sum() == 8, "each call gets its own copy of its arguments"
+        stopped = layer.steps([("call", "forward", -np.ones((1, 1, 2, 2))), ("get", "weight")])
         assert len(stopped) == 1 and stopped[0].kind == "exception"
         assert "negative input" in stopped[0].message
         assert layer.get("weight")[0, 0, 0, 0] == 5.0, "the worker survives a failed step"
@@ -220,8 +223,8 @@ def test_infinite_loop_times_out_and_the_next_call_works(tmp_path, level):
         assert FAST.call_cpu_s <= sb.last_call.cpu < FAST.call_cpu_s + MARGIN_S
         assert "did not finish within 2 s of CPU time" in err.message
         assert sb.call("col2im", np.ones((1, 1)), 1, 1, 1, 1, 1).shape == (1, 1, 1)
-        assert "gone" in raises("lost", layer.forward, np.ones((1, 1, 3, 3))).message
-        assert sb.new_object("Conv2d", 1, 1, 3).forward(np.ones((1, 1, 3, 3))).shape == (1, 1, 3, 3)
+        assert "gone" in raises("lost", layer.call, "forward", np.ones((1, 1, 3, 3))).message
+        assert sb.new_object("Conv2d", 1, 1, 3).call("forward", np.ones((1, 1, 3, 3))).shape == (1, 1, 3, 3)
 
 
 def test_sleep_at_import_is_an_import_timeout(tmp_path, level):
@@ -491,7 +494,8 @@ def scalar():
         assert type(got) is np.ndarray and got.tolist() == [1.0, 2.0, 3.0]
         assert not np.all(got == 999)
         assert "dtype object" in raises("bad_reply", sb.call, "objects").message
-        err = raises("bad_reply", sb.call, "nothing")
+        assert sb.call("nothing") is None              # a result may be None: a lab wanting an array says so
+        err = raises("bad_reply", as_array, None, "nothing")
         assert err.message == "nothing returned NoneType, expected a numpy array"
         got = sb.call("scalar")
         assert got.shape == () and got.dtype == np.float32 and got == 2.5
@@ -668,14 +672,98 @@ def test_worker_npy_headers_are_exactly_what_np_save_writes(monkeypatch):
 
 def test_the_worker_calls_and_builds_only_what_the_lab_contract_names(tmp_path, level):
     """The lab's CONTRACT is all the worker may use: another function or class of the student's
-    module is refused as if it did not exist, and the student's file keeps its own name."""
+    module is refused as if it did not exist, and the student's file keeps its own name; on an
+    object, only the methods and attributes the contract names for its class."""
     from autograder.lab import Contract
     body = "\ndef helper():\n    return np.ones(3)\n\nclass Other:\n    pass\n"
-    contract = Contract(functions=("col2im",), classes=("Conv2d",))
+    contract = Contract(functions=("col2im",), classes=("Conv2d",), methods={"Conv2d": ("forward",)},
+                        attributes={"Conv2d": ("weight",)})
     with sandbox(tmp_path, level, body, contract=contract) as sb:
         assert sb.call("col2im", np.ones((1, 1)), 1, 1, 1, 1, 1).shape == (1, 1, 1)
         assert "conv2d.py has no function helper()" in raises("exception", sb.call, "helper").message
         assert "has no class Other" in raises("exception", sb.new_object, "Other").message
-        assert sb.new_object("Conv2d", 1, 1, 3).get("weight").shape == (1, 1, 3, 3)
+        layer = sb.new_object("Conv2d", 1, 1, 3)
+        assert layer.get("weight").shape == (1, 1, 3, 3)
+        assert layer.call("forward", np.ones(2)).tolist() == [2, 2]
+        for refused in (lambda: layer.call("backward", np.ones(2)), lambda: layer.get("grad_weight"),
+                        lambda: layer.set("grad_weight", np.ones(2)), lambda: layer.get("__class__"),
+                        lambda: layer.call("__init__", 1, 1, 3),
+                        lambda: sb.new_object("Conv2d", 1, 1, 3, attributes=[("grad_weight", np.ones(2))])):
+            assert "of the lab's contract" in raises("exception", refused).message
+        assert layer.get("weight").shape == (1, 1, 3, 3)     # the worker lives on, the object intact
     with sandbox(tmp_path, level, body) as sb:          # no contract: anything the module defines
         assert sb.call("helper").shape == (3,)
+        assert sb.new_object("Conv2d", 1, 1, 3).call("backward", np.ones(2)).tolist() == [3, 3]
+
+
+def test_any_function_class_and_method_with_numbers_flags_and_tuples(tmp_path, level):
+    """call, new and steps are not about layers: arguments and results are arrays, Python numbers,
+    None, flags and tuples of them (a method returning `loss, dx`), and come back checked."""
+    from autograder.lab import Contract
+    body = """
+def loss_and_grad(x, labels, scale=1.0):
+    return float(np.sum(x) * scale), x * scale, labels.shape[0], x.sum() > 0
+
+class Pool:
+    def __init__(self, k, name="pool"):
+        self.k, self.name, self.seen = k, name, None
+
+    def forward(self, x, train):
+        if train:
+            self.seen = x.argmax()
+        return x[::self.k], (None, train)
+
+    def weird(self):
+        return {"not": "a number"}
+"""
+    contract = Contract(functions=("loss_and_grad",), classes=("Pool",),
+                        methods={"Pool": ("forward", "weird")}, attributes={"Pool": ("k", "seen")})
+    with sandbox(tmp_path, level, body, contract=contract) as sb:
+        loss, grad, n, positive = sb.call("loss_and_grad", np.arange(4.0), np.zeros(3, dtype=np.int64), 0.5)
+        assert type(loss) is float and loss == 3.0 and grad.tolist() == [0, 0.5, 1, 1.5]
+        assert type(n) is int and n == 3 and type(positive) is np.ndarray and positive.dtype == np.bool_
+        pool = sb.new_object("Pool", 2, "p")
+        values = pool.steps([("call", "forward", np.arange(5.0), True), ("get", "seen"),
+                             ("call", "forward", np.arange(5.0)[::-1].copy(), False), ("get", "seen"),
+                             ("set", "k", 1), ("call", "weird"), ("get", "k")])
+        (y, (none, flag)), seen = values[0], values[1]
+        assert y.tolist() == [0, 2, 4] and none is None and flag is True and seen.tolist() == 4
+        assert values[2][1] == (None, False) and values[3].tolist() == 4     # eval kept what train stored
+        assert values[4] is None and values[5].kind == "bad_reply" and len(values) == 6
+        assert "returned dict" in values[5].message
+        assert pool.get("k") == 1
+
+
+FORGED_VALUES = {      # what a patched worker's to_wire sends as a result: each must be a malformed reply
+    "string": "return 'a string'",
+    "unreferenced array": "out.append(np.zeros(1))\n    return 1.0",
+    "arrays out of order": "out += [np.zeros(1), np.ones(1)]\n    return {'__tuple__': [{'__array__': 1}, {'__array__': 0}]}",
+    "one array twice": "out.append(np.zeros(1))\n    return {'__tuple__': [{'__array__': 0}, {'__array__': 0}]}",
+    "int past int64": "return 2 ** 70",
+    "tuples too deep": "v = 1.0\n    for _ in range(20):\n        v = {'__tuple__': [v]}\n    return v",
+    "unknown form": "return {'__pickle__': 'x'}",
+    "a list": "return [1, 2]",
+}
+
+
+@pytest.mark.parametrize("forgery", FORGED_VALUES)
+def test_a_malformed_result_is_the_students_bad_reply_for_call_and_steps(tmp_path, level, forgery):
+    body = f"""
+import __main__ as _w
+def _forged(value, what, out, depth=0, copy=True):
+    {FORGED_VALUES[forgery]}
+if hasattr(_w, "to_wire"):
+    _w.to_wire = _forged
+"""
+    with sandbox(tmp_path, level, body) as sb:
+        assert "malformed reply" in raises("bad_reply", sb.call, "col2im", np.ones((1, 1)), 1, 1, 1, 1, 1).message
+        layer = sb.new_object("Conv2d", 1, 1, 3)
+        assert "malformed reply" in raises("bad_reply", layer.steps, [("call", "forward", np.ones(2))]).message
+        assert sb._worker is None, "a worker that sent a malformed reply is not trusted further"
+
+
+def test_worker_names_no_method_or_attribute_of_any_lab():
+    """worker.py is generic: the names it may use come from the lab's contract, none is written in it."""
+    text = (KIT / "autograder" / "worker.py").read_text(encoding="utf-8")
+    for word in ("forward", "backward", "zero_grad", "grad_weight", "weight", "layer", "Conv2d", "col2im"):
+        assert word.lower() not in text.lower(), word

@@ -115,3 +115,10 @@ def test_gradescope_package_holds_only_the_engine_this_lab_and_its_hidden_set(fi
                   "--out", str(tmp_path / "graded")], cwd=kit)
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads((tmp_path / "graded" / "results.json").read_text())["score"] == 5
+
+
+def test_verify_grades_the_labs_own_catalogue(fixtures):
+    """`verify` reads the catalogue this lab's config.toml names, not the conv lab's tests/submissions."""
+    result = run(KIT + ["verify"], timeout=hang_guard(120))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "bug/dW_mean" in result.stdout and "col2im" not in result.stdout

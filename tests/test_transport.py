@@ -121,8 +121,9 @@ def test_replies_arrive_and_prints_never_reach_the_reply_channel(portable_sandbo
     big = sb.call("big", 3_000_000)                  # 24 MB: many reader chunks, one reply
     assert big.shape == (3_000_000,) and not big.any()
     layer = sb.new_object("Scale", 3.0)
-    assert np.array_equal(layer.forward(np.ones((2, 2))), np.full((2, 2), 4.0))
-    assert np.array_equal(layer.args_after_last_call[0], np.full((2, 2), 3.0))
+    (y, (x_after,)), = layer.steps([("call_echo", "forward", np.ones((2, 2)))])
+    assert np.array_equal(y, np.full((2, 2), 4.0))
+    assert np.array_equal(x_after, np.full((2, 2), 3.0))
     for _ in range(50):                              # strictly alternating round trips
         assert sb.call("double", np.ones(1))[0] == 2
     text = sb.output()

@@ -5,7 +5,7 @@ Modules, one job each:
 * ``core``: ``Sandbox``, the public object (start, call, restart, close).
 * ``levels``: the isolation levels behind one interface, and the registry that detects
   the best one (``bwrap``, ``chroot``, ``uid``, ``process``; see the README's table).
-* ``plumbing``: the worker process and its pipes; ``proxy``: ``LayerProxy``.
+* ``plumbing``: the worker process and its pipes; ``proxy``: ``ObjectProxy``.
 * ``portable``: where POSIX is missing (Windows), the one decision and the tree kill;
   ``transport``: the worker over stdin/stdout, read by threads, used there.
 * ``workdirs``: work dirs and clean-up, never following a student's links; what a killed
@@ -20,9 +20,9 @@ from autograder.sandbox.core import Sandbox, protect_secret_paths
 from autograder.sandbox.errors import Limits, StudentError
 from autograder.sandbox.levels import (ISOLATION_LEVELS, LEVELS, LevelUnusable,
                                        describe_isolation, detect_isolation)
-from autograder.sandbox.proxy import LayerProxy
+from autograder.sandbox.proxy import ObjectProxy
 from autograder.sandbox.workdirs import WORKDIR_PREFIX, remove_temp_tree, remove_work_dirs_of
 
-__all__ = ["Sandbox", "StudentError", "Limits", "LayerProxy", "ISOLATION_LEVELS", "LEVELS",
+__all__ = ["Sandbox", "StudentError", "Limits", "ObjectProxy", "ISOLATION_LEVELS", "LEVELS",
            "LevelUnusable", "describe_isolation", "detect_isolation", "protect_secret_paths",
            "WORKDIR_PREFIX", "remove_temp_tree", "remove_work_dirs_of"]

@@ -23,15 +23,14 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
-
-from autograder.protocol import MAX_HEADER_BYTES, ProtocolError, ReplyTooLarge, encode_frame, pack_args
+from autograder.protocol import (MAX_HEADER_BYTES, ProtocolError, ReplyTooLarge, encode_frame, pack_args,
+                                 pack_value, parse_call_reply)
 from autograder.sandbox import levels, portable
 from autograder.sandbox.cpu_clock import CallBudget, TreeClock, Usage
 from autograder.sandbox.errors import Limits, StudentError, _clean_message, _death_message
 from autograder.sandbox.levels import detect_isolation
 from autograder.sandbox.plumbing import _Gone, _Output, _Timeout, _Worker
-from autograder.sandbox.proxy import LayerProxy
+from autograder.sandbox.proxy import ObjectProxy
 from autograder.sandbox.transport import StdioWorker
 
 
@@ -49,7 +48,8 @@ class Sandbox:
     """A student's file, imported in a worker process; one per student file.
 
     ``call`` runs a module-level function, ``new_object`` builds an instance of a class
-    there; only the names of the lab's contract (None: any).  A
+    there, whose proxy's ``steps`` set and get its attributes and call its methods; only
+    the names of the lab's contract (None: any).  A
     failed call raises StudentError; after a crash, timeout or malformed reply the
     worker is killed and started again on the next call (layers built before are lost).
     """
@@ -101,8 +101,7 @@ class Sandbox:
                   "supervise": level.supervise(), "exclusive_uid": level.exclusive_uid,
                   "max_reply_bytes": limits.max_reply_mb * 2**20,
                   "module": self.student_file.stem,
-                  "functions": None if self.contract is None else list(self.contract.functions),
-                  "classes": None if self.contract is None else list(self.contract.classes)}
+                  **worker_contract(self.contract)}
         # POSIX pipes and poll where they exist; stdin/stdout and threads elsewhere (Windows)
         worker_class = StdioWorker if portable.use_portable_path() else _Worker
         try:
@@ -302,7 +301,7 @@ class Sandbox:
             self._discard_worker()
             raise self.flood
 
-    def _checked(self, reply: dict, out: list, what: str, n_out: int) -> tuple[dict, list]:
+    def _checked(self, reply: dict, out: list, what: str, n_out: int | None) -> tuple[dict, list]:
         """Accept a well-formed success; turn a well-formed failure into StudentError."""
         if reply.get("ok") is True and (n_out is None or len(out) == n_out):
             return reply, out
@@ -313,42 +312,53 @@ class Sandbox:
         self._discard_worker()
         raise StudentError("bad_reply", f"{what}: the worker sent back a malformed reply")
 
-    def call(self, function: str, *args, reply_cap: int | None = None) -> np.ndarray:
-        """``<student module>.<function>(*args)`` in the worker; the result as a plain ndarray."""
+    def call(self, function: str, *args, reply_cap: int | None = None):
+        """``<student module>.<function>(*args)`` in the worker: its result, checked as the
+        protocol says (numbers, None, plain numeric ndarrays or tuples of them)."""
         if not (isinstance(function, str) and function.isidentifier()):
             raise ValueError(f"not a function name: {function!r}")
         packed, arrays = pack_args(args)
-        _, out = self._request({"op": "call", "function": function, "args": packed},
-                               arrays, function, 1, reply_cap)
-        return out[0]
+        reply, out = self._request({"op": "call", "function": function, "args": packed},
+                                   arrays, function, None, reply_cap)
+        try:
+            return parse_call_reply(reply, out)
+        except ProtocolError as exc:
+            self._discard_worker()
+            raise StudentError("bad_reply", f"{function}: the worker sent back a malformed reply ({exc})") from None
 
-    def new_object(self, class_name: str, *args, attributes=()) -> "LayerProxy":
+    def new_object(self, class_name: str, *args, attributes=()) -> ObjectProxy:
         """``<student module>.<class_name>(*args)`` in the worker, driven through a proxy.
 
-        attributes: (name, array) pairs set on the new object in the same round trip (each
-        a copy), as ``obj.name = array`` right after construction would.
+        attributes: (name, value) pairs set on the new object in the same round trip (arrays
+        as copies), as ``obj.name = value`` right after construction would.
         """
         if not (isinstance(class_name, str) and class_name.isidentifier()):
             raise ValueError(f"not a class name: {class_name!r}")
         if not all(isinstance(name, str) and name.isidentifier() for name, _ in attributes):
             raise ValueError(f"not attribute names: {[name for name, _ in attributes]!r}")
         packed, arrays = pack_args(args)
-        settings = []
-        for name, value in attributes:
-            settings.append([name, len(arrays)])
-            arrays.append(np.asarray(value))
+        settings = [[name, pack_value(value, arrays)] for name, value in attributes]
         what = f"{class_name}({', '.join(map(repr, args))})"
         if attributes:
             what += " with " + ", ".join(name for name, _ in attributes) + " set"
-        header = {"op": "new_layer", "class": class_name, "args": packed}
+        header = {"op": "new", "class": class_name, "args": packed}
         if settings:
             header["set"] = settings
         reply, _ = self._request(header, arrays, what, 0)
-        layer_id = reply.get("layer")
-        if type(layer_id) is not int:
+        object_id = reply.get("object")
+        if type(object_id) is not int:
             self._discard_worker()
             raise StudentError("bad_reply", f"{what}: the worker sent back a malformed reply")
-        return LayerProxy(self, layer_id, self._generation, class_name)
+        return ObjectProxy(self, object_id, self._generation, class_name)
+
+
+def worker_contract(contract) -> dict:
+    """The names the worker may use, from a lab's Contract (None: any)."""
+    if contract is None:
+        return {"functions": None, "classes": None, "methods": None, "attributes": None}
+    return {"functions": list(contract.functions), "classes": list(contract.classes),
+            "methods": {c: list(contract.methods_of(c)) for c in contract.classes},
+            "attributes": {c: list(contract.attributes_of(c)) for c in contract.classes}}
 
 
 def _child_env(home: str) -> dict:

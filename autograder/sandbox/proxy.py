@@ -4,79 +4,98 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from autograder.protocol import ProtocolError, StepFailure, pack_args, parse_steps_reply
+from autograder.protocol import ProtocolError, StepFailure, pack_value, parse_steps_reply
 from autograder.sandbox.errors import StudentError, _clean_message
 
 if TYPE_CHECKING:
     from autograder.sandbox.core import Sandbox
 
+STEP_KINDS = ("set", "get", "call", "call_echo", "call_ignore")
 
-class LayerProxy:
+
+def pack_steps(steps, class_name: str) -> tuple[list, list]:
+    """(the request's steps, their arrays) from the grader's step tuples; ValueError for a step
+    that is not one (a grader bug, never the student's)."""
+    packed, arrays = [], []
+    for step in steps:
+        kind = step[0] if isinstance(step, tuple) and step else None
+        if kind not in STEP_KINDS or len(step) < 2 or not (isinstance(step[1], str) and step[1].isidentifier()):
+            raise ValueError(f"not a step: {step!r} (one of {STEP_KINDS}, then a name)")
+        name = step[1]
+        if kind == "set":
+            if len(step) != 3:
+                raise ValueError(f"a set step is ('set', attribute, value): {step!r}")
+            packed.append({"op": "set", "attr": name, "value": pack_value(step[2], arrays),
+                           "what": f"setting {class_name}.{name}"})
+        elif kind == "get":
+            if len(step) != 2:
+                raise ValueError(f"a get step is ('get', attribute): {step!r}")
+            packed.append({"op": "get", "attr": name, "what": f"reading {class_name}.{name}"})
+        else:
+            first = len(arrays)
+            args = [pack_value(a, arrays) for a in step[2:]]
+            entry = {"op": "call", "method": name, "args": args, "what": f"{class_name}.{name}"}
+            if kind == "call_echo":
+                entry["echo"] = len(arrays) - first        # every array argument comes back
+            elif kind == "call_ignore":
+                entry["ignore"] = True                     # the result is not sent back
+            packed.append(entry)
+    return packed, arrays
+
+
+class ObjectProxy:
     """An instance of a contract class living in the worker.  Dead (StudentError 'lost')
     after a restart.  class_name names it in messages."""
 
-    def __init__(self, sandbox: Sandbox, layer_id: int, generation: int, class_name: str = "layer"):
-        self._sandbox, self._id, self._generation = sandbox, layer_id, generation
+    def __init__(self, sandbox: Sandbox, object_id: int, generation: int, class_name: str = "object"):
+        self._sandbox, self._id, self._generation = sandbox, object_id, generation
         self._class = class_name
-        self.args_after_last_call: list[np.ndarray] = []
 
-    def _request(self, op: str, what: str, n_out: int, arrays=(), reply_cap=None, **fields):
+    def steps(self, steps, what="calls", reply_cap=None) -> list:
+        """Several operations in one round trip, each a tuple:
+
+        ("set", attr, value)        obj.attr = value                 -> None
+        ("get", attr)               obj.attr                          -> the value
+        ("call", method, *args)     obj.method(*args)                 -> the result
+        ("call_echo", method, *args) the same                         -> (result, (array argument
+                                                                          as the call left it, ...))
+        ("call_ignore", method, *args) the same                       -> None (the result unread)
+
+        Values and results are numbers, None, arrays or tuples of them (str in arguments only).
+        Returns one entry per step that ran; a step that failed is its StudentError and ends
+        the list.  A crash or time-out of the whole request, or a reply that does not answer
+        exactly the steps asked for, raises StudentError."""
+        packed, arrays = pack_steps(steps, self._class)
         sandbox = self._sandbox
         sandbox._ready_worker()                # a worker found dead is restarted: new generation
         if self._generation != sandbox._generation:
             raise StudentError("lost", f"{what} could not run: the worker was restarted after "
-                               "an earlier failure; this layer is gone")
-        header = dict(fields, op=op, layer=self._id)
-        return sandbox._request(header, list(arrays), what, n_out, reply_cap)
-
-    def get(self, attr: str) -> np.ndarray:
-        """``layer.<attr>`` as an array (e.g. 'weight', 'grad_weight')."""
-        return self._request("get", f"reading {self._class}.{attr}", 1, attr=attr)[1][0]
-
-    def set(self, attr: str, value: np.ndarray) -> None:
-        """``layer.<attr> = value`` (the worker gets its own plain ndarray copy)."""
-        self._request("set", f"setting {self._class}.{attr}", 0, [np.asarray(value)], attr=attr)
-
-    def forward(self, x) -> np.ndarray:
-        return self._step("forward", x)
-
-    def backward(self, dY) -> np.ndarray:
-        return self._step("backward", dY)
-
-    def _step(self, method: str, array) -> np.ndarray:
-        """forward/backward; keeps the argument as the worker saw it after the call."""
-        args, arrays = pack_args((np.asarray(array),))
-        _, out = self._request(method, f"{self._class}.{method}", 1 + len(arrays), arrays,
-                               args=args)
-        self.args_after_last_call = out[1:]
-        return out[0]
-
-    def zero_grad(self) -> None:
-        self._request("zero_grad", f"{self._class}.zero_grad", 0)
-
-    def steps(self, steps, what="layer calls", reply_cap=None) -> list:
-        """Several calls in one round trip: ("set", attr, array), ("get", attr), ("zero_grad",),
-        ("forward", x), ("backward", dY). Returns one entry per step that ran: None, an
-        array, or (result, argument after the call); a step that failed is its StudentError
-        and ends the list. A crash or time-out of the whole request, or a reply that does
-        not answer exactly the steps asked for, raises StudentError."""
-        packed, arrays = [], []
-        for step in steps:
-            op = step[0]
-            entry = {"op": op, "what": f"{self._class}.{op}"}
-            if op in ("set", "get"):
-                entry.update(attr=step[1], what=f"{'setting' if op == 'set' else 'reading'} {self._class}.{step[1]}")
-            if op in ("set", "forward", "backward"):
-                arrays.append(np.asarray(step[-1]))
-                entry["array"] = len(arrays) - 1
-            packed.append(entry)
-        reply, out = self._request("steps", what, None, arrays, reply_cap, steps=packed)
+                               "an earlier failure; this object is gone")
+        header = {"op": "steps", "object": self._id, "steps": packed}
+        reply, out = sandbox._request(header, arrays, what, None, reply_cap)
         try:
-            values = parse_steps_reply([step[0] for step in steps], reply, out)
+            values = parse_steps_reply(packed, reply, out)
         except ProtocolError as exc:
-            self._sandbox._discard_worker()
+            sandbox._discard_worker()
             raise StudentError("bad_reply", f"{what}: the worker sent back a malformed reply ({exc})") from None
         return [StudentError(v.kind, _clean_message(v.message)) if isinstance(v, StepFailure) else v
                 for v in values]
+
+    def _one(self, step, what, reply_cap=None):
+        value, = self.steps([step], what, reply_cap)
+        if isinstance(value, StudentError):
+            raise value
+        return value
+
+    def call(self, method: str, *args, reply_cap=None):
+        """``obj.method(*args)`` in its own round trip: the result, or StudentError."""
+        return self._one(("call", method) + args, f"{self._class}.{method}", reply_cap)
+
+    def get(self, attr: str, reply_cap=None):
+        """``obj.attr``."""
+        return self._one(("get", attr), f"reading {self._class}.{attr}", reply_cap)
+
+    def set(self, attr: str, value) -> None:
+        """``obj.attr = value`` (the worker gets its own copy of any array)."""
+        self._one(("set", attr, value), f"setting {self._class}.{attr}")
+

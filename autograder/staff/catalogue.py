@@ -3,7 +3,9 @@
 Buggy and hostile entries are a correct base file plus exact text edits, declared in
 tests/submissions/catalogue.toml, so each one differs from its base by one
 reviewable bug. Used by the kit's tests, by `make grade`'s bundled examples and
-by the benchmarks; never shipped to students or to Gradescope.
+by the benchmarks; never shipped to students or to Gradescope. That folder is the conv
+lab's; another lab names its own in config.toml (`[assignment] catalogue`), which its
+`verify` and `examples` read.
 """
 
 import ast
@@ -17,7 +19,13 @@ from pathlib import Path
 from autograder.config import KIT_ROOT
 from autograder.lab import load_lab
 
-CATALOGUE_DIR = KIT_ROOT / "tests" / "submissions"
+CATALOGUE_DIR = KIT_ROOT / "tests" / "submissions"        # the conv lab's (the default lab)
+
+
+def catalogue_dir(lab=None):
+    """The folder of a lab's catalogue (default: the lab being graded), as its config names it."""
+    config = (lab or load_lab()).config
+    return config.kit_path(config.assignment.catalogue)
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ def _definitions(tree, cls):
     return found
 
 
-def complete_with_template(partial, template=None):
+def complete_with_template(partial, template=None, lab=None):
     """A full submission file: the lab's template with the partial's definitions put in.
 
     A correct solution in tests/submissions/correct/ may hold only what it writes
@@ -61,7 +69,7 @@ def complete_with_template(partial, template=None):
     replace and join the template's; its functions and the methods of the contract's
     class replace the template's of the same name; new ones are added.
     """
-    lab = load_lab()
+    lab = lab or load_lab()
     cls = lab.contract.classes[0]                  # the class whose methods a partial may rewrite
     template = lab.template.read_text(encoding="utf-8") if template is None else template
     lines = template.splitlines(keepends=True)
@@ -90,9 +98,10 @@ def complete_with_template(partial, template=None):
     return "".join(lines)
 
 
-def correct_solution(name, folder=CATALOGUE_DIR):
+def correct_solution(name, folder=None, lab=None):
     """The full source of tests/submissions/correct/NAME.py (completed with the template)."""
-    return complete_with_template((folder / "correct" / f"{name}.py").read_text(encoding="utf-8"))
+    folder = folder or catalogue_dir(lab)
+    return complete_with_template((folder / "correct" / f"{name}.py").read_text(encoding="utf-8"), lab=lab)
 
 
 def module_from_source(source, name):
@@ -138,19 +147,23 @@ def _with_coding(source, coding, key):
     return f"# coding: utf-7\n+{shifted}-\n"
 
 
-def load_catalogue(folder=CATALOGUE_DIR):
-    """All entries by key, in a stable order: correct files, then bugs, then hostile ones."""
+def load_catalogue(folder=None, lab=None):
+    """All entries by key, in a stable order: correct files, then bugs, then hostile ones.
+    folder: default, the catalogue of `lab` (default: the lab being graded)."""
+    lab = lab or load_lab()
+    folder = Path(folder or catalogue_dir(lab))
     data = tomllib.loads((folder / "catalogue.toml").read_text(encoding="utf-8"))
     entries = {}
     for path in sorted((folder / "correct").glob("*.py")):
         text = path.read_text(encoding="utf-8")
         doc = text.split('"""')[1].strip().splitlines()[0]
-        entries[f"correct/{path.stem}"] = KnownSubmission(f"correct/{path.stem}", doc, source=correct_solution(path.stem, folder))
+        entries[f"correct/{path.stem}"] = KnownSubmission(f"correct/{path.stem}", doc,
+                                                          source=correct_solution(path.stem, folder, lab))
     for kind in ("bug", "hostile"):
         for table in data.get(kind, []):
             key = f"{kind}/{table['name']}"
             # "template": the untouched starter file, for submissions that do none of the work
-            base = (load_lab().template.read_text(encoding="utf-8") if table["base"] == "template"
+            base = (lab.template.read_text(encoding="utf-8") if table["base"] == "template"
                     else entries[f"correct/{table['base']}"].source)
             fails = table.get("fails", ())
             fails = (fails,) if isinstance(fails, str) else tuple(fails)    # ("all",): must score 0
@@ -161,11 +174,11 @@ def load_catalogue(folder=CATALOGUE_DIR):
     return entries, data.get("examples", [])
 
 
-def write_zip(entry, dest):
+def write_zip(entry, dest, lab=None):
     """Writes `dest` (a .zip) holding the entry's source under the lab's submission file name."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
-        info = zipfile.ZipInfo(load_lab().config.submission_file, date_time=(2026, 1, 1, 0, 0, 0))
+        info = zipfile.ZipInfo((lab or load_lab()).config.submission_file, date_time=(2026, 1, 1, 0, 0, 0))
         info.external_attr = 0o644 << 16
         zf.writestr(info, entry.source)
     return dest

@@ -4,9 +4,10 @@ import numpy as np
 
 from autograder.lab import Contract
 from autograder.sandbox import StudentError
-from autograder.student import Run, StudentCode
+from autograder.student import Run, StudentCode, as_array
 
-CONTRACT = Contract(classes=("Linear",))
+CONTRACT = Contract(classes=("Linear",), methods={"Linear": ("forward", "backward")},
+                    attributes={"Linear": ("weight", "grad_weight")})
 STUDENT_PARTS = ("Linear.backward",)
 BUG_VARIANTS = {"dW_mean": "dW was averaged over the batch instead of summed"}
 
@@ -30,13 +31,14 @@ class Student(StudentCode):
             try:
                 layer = self.new_object("Linear", p["D_in"], p["D_out"],
                                         attributes=[("weight", weight), ("grad_weight", np.zeros_like(weight))])
-                (y, _), (dX, _), dW = layer.run([("forward", x), ("backward", dY), ("get", "grad_weight")],
-                                                "Linear.backward", [dY.shape, x.shape, x.shape, dY.shape,
-                                                                    weight.shape])
+                values = layer.run([("call", "forward", x), ("call", "backward", dY), ("get", "grad_weight")],
+                                   "Linear.backward", [dY.shape, x.shape, weight.shape])
+                values = [as_array(v, what, call="Linear.backward")
+                          for v, what in zip(values, ("Linear.forward", "Linear.backward", "reading Linear.grad_weight"))]
             except StudentError as exc:
                 run.fail_rest(self.STAGES, exc)
                 return run
-            for name, value in zip(self.STAGES, (y, dX, dW)):
+            for name, value in zip(self.STAGES, values):
                 run.put(name, value)
             return run
         return self._cached(("linear", case.id), make)

@@ -1,0 +1,47 @@
+"""The loss checks: its value and its gradient, then both on logits large enough to overflow exp.
+
+softmax_cross_entropy returns a tuple (loss, dlogits): one number and one array, each checked
+for what it is (a finite number, an array of the logits' shape and dtype) before its value."""
+
+from autograder.checks import check
+
+from autograder.compare import expect_array, expect_scalar
+
+
+LOSS = "softmax_cross_entropy"
+
+
+def plain(case):
+    return case.kind == "softmax" and not case.params["shift"]
+
+
+def shifted(case):
+    return case.kind == "softmax" and case.params["shift"] > 0
+
+
+def expect_loss(student, config, case, check_name):
+    expect_scalar(student.loss(case)["loss"], case.array("loss"), config.tolerance(case.params["dtype"]),
+                  "loss", case, hint=config.checks[check_name].hint, variants=case.variants("loss_"),
+                  function=LOSS)
+
+
+def expect_dlogits(student, config, case, check_name):
+    expected = case.array("dlogits")
+    expect_array(student.loss(case)["dlogits"], expected, config.tolerance(expected.dtype), "dlogits", case,
+                 hint=config.checks[check_name].hint, variants=case.variants("dlogits_"), function=LOSS)
+
+
+@check("loss_value", cases=plain)
+def test_loss_value(student, config, case):
+    expect_loss(student, config, case, "loss_value")
+
+
+@check("loss_gradient", cases=plain)
+def test_loss_gradient(student, config, case):
+    expect_dlogits(student, config, case, "loss_gradient")
+
+
+@check("loss_stable", cases=shifted)
+def test_loss_stable(student, config, case):
+    expect_loss(student, config, case, "loss_stable")
+    expect_dlogits(student, config, case, "loss_stable")
