@@ -206,32 +206,43 @@ def ok(n):
     return {"ok": True, "n": n}
 
 
+SET, GET, CALL = {"op": "set"}, {"op": "get"}, {"op": "call"}
+
+
+def ref(i):
+    return {"ok": True, "value": {"__array__": i}}
+
+
 def test_each_step_gets_what_it_announced():
     a, b, c = np.zeros(1), np.ones(1), np.full(1, 2.0)
-    values = parse_steps_reply(["set", "get", "forward"], {"ok": True, "results": [ok(0), ok(1), ok(2)]}, [a, b, c])
-    assert values[0] is None and values[1] is a and values[2] == (b, c)
+    values = parse_steps_reply([SET, GET, {"op": "call", "echo": 1}, CALL], {"ok": True, "results": [
+        {"ok": True, "value": None}, ref(0), {"ok": True, "value": {"__array__": 1}, "after": [{"__array__": 2}]},
+        {"ok": True, "value": {"__tuple__": [1.5, None, True]}}]}, [a, b, c])
+    assert values[0] is None and values[1] is a and values[2] == (b, (c,)) and values[3] == (1.5, None, True)
 
 
 def test_a_failed_step_is_the_last_entry():
-    values = parse_steps_reply(["get", "backward", "get"], {"ok": True, "results": [
-        ok(1), {"ok": False, "kind": "exception", "message": "ValueError"}]}, [np.zeros(1)])
+    values = parse_steps_reply([GET, CALL, GET], {"ok": True, "results": [
+        ref(0), {"ok": False, "kind": "exception", "message": "ValueError"}]}, [np.zeros(1)])
     assert len(values) == 2 and isinstance(values[1], StepFailure)
     assert (values[1].kind, values[1].message) == ("exception", "ValueError")
 
 
 @pytest.mark.parametrize("ops, reply, n_arrays, words", [
-    (["get"], {"ok": False, "results": [ok(1)]}, 1, "does not answer"),
-    (["get"], {"ok": True, "results": "x"}, 1, "does not answer"),
-    (["get"], {"ok": True, "results": [ok(1), ok(1)]}, 2, "does not answer"),
-    (["get", "get"], {"ok": True, "results": [ok(1)]}, 1, "answers 1 of 2 calls"),
-    (["get"], {"ok": True, "results": [ok(2)]}, 2, "wrong number of arrays"),
-    (["get"], {"ok": True, "results": [{"ok": True, "n": True}]}, 1, "wrong number of arrays"),
-    (["get"], {"ok": True, "results": [ok(1)]}, 0, "wrong number of arrays"),
-    (["get"], {"ok": True, "results": [ok(1)]}, 2, "arrays no call produced"),
-    (["get"], {"ok": True, "results": [3]}, 1, "not an object"),
-    (["get"], {"ok": True, "results": [{"ok": False, "kind": "timeout", "message": "m"}]}, 0, "malformed"),
-    (["get"], {"ok": True, "results": [{"ok": False, "kind": "exception", "message": 3}]}, 0, "malformed"),
-    (["get", "get"], {"ok": True, "results": [{"ok": False, "kind": "exception", "message": "m"}, ok(1)]}, 1,
+    ([GET], {"ok": False, "results": [ref(0)]}, 1, "does not answer"),
+    ([GET], {"ok": True, "results": "x"}, 1, "does not answer"),
+    ([GET], {"ok": True, "results": [ref(0), ref(1)]}, 2, "does not answer"),
+    ([GET, GET], {"ok": True, "results": [ref(0)]}, 1, "answers 1 of 2 calls"),
+    ([GET], {"ok": True, "results": [ref(1)]}, 2, "out of order or missing"),
+    ([GET], {"ok": True, "results": [ref(0)]}, 0, "out of order or missing"),
+    ([GET], {"ok": True, "results": [ref(0)]}, 2, "arrays no call produced"),
+    ([SET], {"ok": True, "results": [ref(0)]}, 1, "not asked for returned a value"),
+    ([GET], {"ok": True, "results": [{"ok": True, "value": 2**70}]}, 0, "out of range"),
+    ([GET], {"ok": True, "results": [{"ok": True, "value": "text"}]}, 0, "malformed"),
+    ([GET], {"ok": True, "results": [3]}, 1, "not an object"),
+    ([GET], {"ok": True, "results": [{"ok": False, "kind": "timeout", "message": "m"}]}, 0, "malformed"),
+    ([GET], {"ok": True, "results": [{"ok": False, "kind": "exception", "message": 3}]}, 0, "malformed"),
+    ([GET, GET], {"ok": True, "results": [{"ok": False, "kind": "exception", "message": "m"}, ref(0)]}, 1,
      "answered after one that failed"),
 ])
 def test_a_reply_that_does_not_fit_the_request(ops, reply, n_arrays, words):

@@ -4,7 +4,6 @@ softmax_cross_entropy returns a tuple (loss, dlogits): one number and one array,
 for what it is (a finite number, an array of the logits' shape and dtype) before its value."""
 
 from autograder.checks import check
-
 from autograder.compare import expect_array, expect_scalar
 
 

@@ -3,7 +3,6 @@ evaluation forward (train=False) that must store nothing: a backward after it st
 for the training forward's input."""
 
 from autograder.checks import check
-
 from autograder.compare import expect_array
 
 

@@ -88,7 +88,7 @@ twin = "correct/mine"
 coding = "utf-7"
 ''')
     from autograder.staff import catalogue as module
-    monkeypatch.setattr(module, "complete_with_template", lambda partial, template=None: complete_with_template(
+    monkeypatch.setattr(module, "complete_with_template", lambda partial, template=None, lab=None: complete_with_template(
         partial, TEMPLATE))
     return folder
 
