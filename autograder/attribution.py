@@ -21,6 +21,7 @@ the order the checks ran in.
 """
 
 import re
+from collections import Counter
 from dataclasses import replace
 
 _RAISED_IN = re.compile(r", in (\w+): ")       # a traceback line of the student's code (sandbox format)
@@ -32,10 +33,11 @@ def attribute(outcomes):
     order = list(outcomes)
     pending = {}                      # (check, index) -> candidate checks, most likely first
     own = {name: [] for name in order}
-    for position, name in enumerate(order):
+    seen = _Seen(outcomes)
+    for name in order:
         outcome = outcomes[name]
         for index, failure in enumerate(outcome.failures):
-            candidates = _candidates(failure, outcome, order[:position], outcomes)
+            candidates = _candidates(failure, outcome, seen)
             if candidates:
                 pending[name, index] = candidates
             else:
@@ -75,38 +77,49 @@ def _most_basic(undecided, pending, order):
     return next(name for name in order if name in undecided)      # a cycle of `needs`: config order
 
 
-def _crash_owner(failure, outcomes):
-    """The check a crash belongs to: of the checks it appears in, the most basic (whose `needs`
-    name none of the others: the crop check for a crash at padding 0 only, the plain dX values for
-    one on every padded case), then the one whose cases it fails the largest share of, then the first."""
-    share = {name: sum(failure.same_cause(f) for f in o.failures) / o.total
-             for name, o in outcomes.items() if o.total}
-    seen = {name for name, value in share.items() if value}
-    basic = [name for name in seen if not set(outcomes[name].needs) & seen] or list(seen)
-    order = list(outcomes)
-    return max(basic, key=lambda name: (share[name], -order.index(name)))
+class _Seen:
+    """What every failure's attribution asks of all the others, read once (a submission can fail
+    hundreds of cases, each crash with its own message: asking it per failure was quadratic)."""
+
+    def __init__(self, outcomes):
+        self.outcomes, self.order = outcomes, list(outcomes)
+        self.crashes = Counter((name, f.cause) for name, o in outcomes.items() for f in o.failures if f.raised)
+        self.functions = {name: {f.function for f in o.failures} for name, o in outcomes.items()}
+        self._owners = {}
+
+    def crash_owner(self, cause):
+        """The check a crash belongs to: of the checks it appears in, the most basic (whose `needs`
+        name none of the others: the crop check for a crash at padding 0 only, the plain dX values for
+        one on every padded case), then the one whose cases it fails the largest share of, then the first."""
+        if cause not in self._owners:
+            share = {name: self.crashes[name, cause] / o.total for name, o in self.outcomes.items() if o.total}
+            seen = {name for name, value in share.items() if value}
+            basic = [name for name in seen if not set(self.outcomes[name].needs) & seen] or list(seen)
+            self._owners[cause] = max(basic, key=lambda name: (share[name], -self.order.index(name)))
+        return self._owners[cause]
 
 
-def _candidates(failure, outcome, earlier, outcomes):
+def _candidates(failure, outcome, seen):
     """The checks that may explain `failure` of `outcome`, most likely first; () when it is its own."""
+    outcomes = seen.outcomes
     if failure.kind == "internal":
         return ()
     if failure.raised:             # a crash is told once, by the check it belongs to
-        owner = _crash_owner(failure, outcomes)
+        owner = seen.crash_owner(failure.cause)
         if owner != outcome.name:
             return (owner, *outcomes[owner].needs)
         # where it is told, only a wrong answer of the function that raised can explain it (a
         # NotImplementedError in backward is backward's, whatever col2im does)
         functions = {failure.function, *_RAISED_IN.findall(failure.detail)[-1:]}
         return tuple(name for name in outcome.needs if name in outcomes and any(
-            f.function in functions or f.function.rsplit(".", 1)[-1] in functions for f in outcomes[name].failures))
+            f in functions or f.rsplit(".", 1)[-1] in functions for f in seen.functions[name]))
     if failure.blame == ():
         return ()                  # its own property, whatever else fails
     if failure.blame and failure.blame[0] == outcome.name:
         # the check read its own property in the answer: only a wrong function it calls (col2im for
         # backward) can explain that away, not a sibling check of the same function
-        return tuple(name for name in outcome.needs if name in outcomes and outcomes[name].failures and all(
-            f.function != failure.function for f in outcomes[name].failures))
+        return tuple(name for name in outcome.needs if name in outcomes and seen.functions[name]
+                     and failure.function not in seen.functions[name])
     # what the check read, then what its cases rely on: a wrong col2im explains any dX
     blame = dict.fromkeys((*(failure.blame or ()), *outcome.needs))
     return tuple(name for name in blame if name != outcome.name and name in outcomes)

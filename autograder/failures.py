@@ -10,6 +10,7 @@ function at fault, so one crash or one wrong function is told once, at the top.
 
 import re
 from dataclasses import asdict, dataclass, fields
+from functools import cached_property
 
 _NUMBERS = re.compile(r"\d+")
 
@@ -51,11 +52,15 @@ class Failure:
     def text(self):
         return self.headline() + (f"\n{self.detail}" if self.detail else "")
 
+    @cached_property
+    def cause(self):
+        """For a crash, what makes two the same: one exception, one function, one line, whatever
+        numbers (shapes, indices) its message holds; None for a wrong answer. Read once per failure."""
+        return (self.kind, self.function, _NUMBERS.sub("#", self.detail)) if self.raised else None
+
     def same_cause(self, other):
-        """The same failure of the student's code, whatever the case: one exception, one function,
-        one line, whatever numbers (shapes, indices) its message holds."""
-        return (self.raised and other.raised and self.kind == other.kind
-                and self.function == other.function and _NUMBERS.sub("#", self.detail) == _NUMBERS.sub("#", other.detail))
+        """The same failure of the student's code, whatever the case."""
+        return self.raised and other.raised and self.cause == other.cause
 
     def to_data(self):
         """For results.json's extra_data (the detail map stays in the test's output)."""

@@ -175,3 +175,29 @@ def test_a_crash_in_the_checks_own_function_is_its_own_whatever_else_fails():
     stub = crash("d1", detail="  line 30, in backward: NotImplementedError: backward is not implemented yet")
     got = attributed(outcome("col2im", wrong("c1", function="col2im")), outcome("dx", stub, needs=("col2im",)))
     assert got["dx"] == (["d1"], {})
+
+
+def test_each_crash_message_is_read_once_however_many_failures_differ(monkeypatch):
+    """hostile/distinct_crash_on_every_call: hundreds of crashes, each with its own long message.
+    Comparing every crash with every other one (a regular expression over both messages each time)
+    cost the grader 25 s of CPU for 17 checks x 25 cases; each message must be normalised once."""
+    import re
+    from autograder import failures
+    reads = []
+
+    class Counting:
+        def sub(self, repl, text):
+            reads.append(1)
+            return re.sub(r"\d+", repl, text)
+    monkeypatch.setattr(failures, "_NUMBERS", Counting())
+    names = [f"check{k}" for k in range(17)]
+    letters = lambda n: "".join(chr(97 + int(d)) for d in str(n))          # noqa: E731 (digits would be normalised)
+    outcomes = {name: outcome(name, *[crash(case=f"c{i}", detail=f"  line 9, in backward: ValueError: "
+                                                                  f"{letters(100 * k + i)}")
+                                      for i in range(25)], needs=tuple(names[:k]))
+                for k, name in enumerate(names)}
+    attribute(outcomes)
+    assert len(reads) <= 17 * 25, len(reads)
+    # every message differs, so each crash is its own check's; nothing is lost on the way
+    assert len(outcomes["check0"].failures) == 25
+    assert all(len(o.failures) + len(o.blocked) == 25 for o in outcomes.values())
