@@ -137,11 +137,12 @@ def expect_array(actual, expected, tol, what, case, hint="", variants=(), batch=
                    blame=(dtype_owner,))
     with np.errstate(all="ignore"):       # garbage values overflow when scaled: no reading, no warning
         why, owner = diagnose_values(actual, expected, tol, variants, batch, diagnosis)
-    blame = (batch_owner,) if owner == "batch" and batch_owner else (owner if owner != "batch" else None)
+    if owner == "batch":                  # averaged over the batch: the batch sum's check, when it has one
+        owner = (batch_owner,) if batch_owner else None
     problem = f"{what}: {bad} of {ok.size} values are wrong ({size})" + (f"; {hint}" if hint and not why else "")
     # The map shows values only for public fixture cases (error_map decides).
     raise fail(problem, why, where_wrong(actual, expected, ok, case, lambda a, e: tolerance_ok(a, e, tol)),
-               blame=blame)
+               blame=owner)
 
 
 def expect_scalar(actual, expected, tol, what, case, hint="", variants=(), function=""):

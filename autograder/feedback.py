@@ -15,7 +15,6 @@ lines of about 100 characters at most, so nothing runs off a rendered page.
 import re
 import textwrap
 
-from autograder.failures import RootCause  # noqa: F401  (the type of `causes` below)
 from autograder.text import fenced, inert
 
 WIDTH = 100                  # widest line in a code block or a terminal paragraph
@@ -145,7 +144,7 @@ def table_note(outcome, causes, titles):
     if outcome.failures:
         function = outcome.failures[0].function
         number = next((n for n, c in enumerate(causes, 1) if c.function == function), None)
-        notes.append(f"see Start here ({number})" if number else md(outcome.failures[0].problem)[:200])
+        notes.append(f"see Start here ({number})" if number else md(outcome.failures[0].problem[:200]))     # cut before escaping: no half escape
     if outcome.blocked:
         blockers = dict.fromkeys(titles.get(f.blocked_by, f.blocked_by) for f in outcome.blocked)
         notes.append(f"{len(outcome.blocked)} case(s) blocked by " + ", ".join(f"*{md(t)}*" for t in blockers))

@@ -93,7 +93,19 @@ def as_array(value, what, call=""):
     return array
 
 
-class GuardedObject:
+class RunsSteps:
+    """run(): steps() (defined by the subclass) where every step must succeed."""
+
+    def run(self, steps, name, reply_shapes=()):
+        """steps(), but every step must succeed: the values, or the first StudentError raised."""
+        values = self.steps(steps, name, reply_shapes)
+        for value in values:
+            if isinstance(value, StudentError):
+                raise value
+        return values
+
+
+class GuardedObject(RunsSteps):
     """A student's object (e.g. a layer) whose calls go through StudentCode's time guards."""
 
     def __init__(self, code, proxy):
@@ -109,14 +121,6 @@ class GuardedObject:
         for value in values:
             if isinstance(value, StudentError):
                 value.call = value.call or name
-        return values
-
-    def run(self, steps, name, reply_shapes=()):
-        """steps(), but every step must succeed: the values, or the first StudentError raised."""
-        values = self.steps(steps, name, reply_shapes)
-        for value in values:
-            if isinstance(value, StudentError):
-                raise value
         return values
 
 

@@ -86,3 +86,22 @@ def random_layer(case, seed=0):
     y = layer.forward(x)
     dY = rng.standard_normal(y.shape).astype(dtype)
     return layer, x, y, dY
+
+
+def run_kit(args, cwd=REPO, timeout=None):
+    """A kit command (`python -m autograder ...`) as course staff run it: in a child process,
+    without this test session's AUTOGRADER_CONFIG or PYTHONPATH."""
+    import subprocess
+    env = {k: v for k, v in os.environ.items() if k not in ("AUTOGRADER_CONFIG", "PYTHONPATH")}
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout or hang_guard(120), env=env)
+
+
+def build_lab_fixtures(kit, config_path, public_seed):
+    """Runs `kit fixtures` for a lab under examples/ and returns its fixture folder, checking that
+    the public seed is reported and the hidden seed never is (a staff secret, even in logs)."""
+    from autograder.config import load_config
+    result = run_kit(kit + ["fixtures"])
+    assert result.returncode == 0, result.stderr
+    assert "hidden fixtures: the seed in" in result.stdout and f"public fixtures: seed {public_seed}" in result.stdout
+    assert str(load_config(config_path).hidden_seed) not in result.stdout + result.stderr
+    return REPO / "build" / "fixtures" / Path(config_path).parent.name

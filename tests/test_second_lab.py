@@ -3,16 +3,13 @@ its own folder: the proof that autograder/ holds no name of the conv2d lab."""
 
 import csv
 import json
-import os
 import shutil
-import subprocess
 import sys
 import zipfile
 
 import pytest
 
-from autograder.config import load_config
-from helpers import REPO, hang_guard
+from helpers import REPO, build_lab_fixtures, hang_guard, run_kit
 
 LAB = REPO / "examples" / "linear_lab"
 KIT = [sys.executable, "-m", "autograder", "--config", str(LAB / "config.toml")]
@@ -21,19 +18,13 @@ SOLUTIONS = LAB / "solutions"
 
 
 def run(args, cwd=REPO, timeout=hang_guard(60)):
-    env = {k: v for k, v in os.environ.items() if k not in ("AUTOGRADER_CONFIG", "PYTHONPATH")}
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    return run_kit(args, cwd, timeout)
 
 
 @pytest.fixture(scope="module")
 def fixtures():
     """The lab's hidden and public sets, in its own [fixtures] folder (build/fixtures/linear_lab)."""
-    result = run(KIT + ["fixtures"])
-    assert result.returncode == 0, result.stderr
-    assert "hidden fixtures: the seed in" in result.stdout and "public fixtures: seed 5" in result.stdout
-    hidden_seed = load_config(LAB / "config.toml").hidden_seed
-    assert str(hidden_seed) not in result.stdout + result.stderr          # a staff secret, even in logs
-    return REPO / "build" / "fixtures" / "linear_lab"
+    return build_lab_fixtures(KIT, LAB / "config.toml", 5)
 
 
 def grade(path, out):

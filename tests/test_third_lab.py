@@ -5,19 +5,16 @@ verified, batched and packaged by the engine with nothing but its own folder."""
 
 import csv
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
 import zipfile
 
 import pytest
 
-from autograder.config import load_config
 from autograder.lab import load_lab
 from autograder.staff.catalogue import load_catalogue, write_zip
-from helpers import REPO, hang_guard
+from helpers import REPO, build_lab_fixtures, hang_guard, run_kit
 
 LAB = REPO / "examples" / "pool_lab"
 KIT = [sys.executable, "-m", "autograder", "--config", str(LAB / "config.toml")]
@@ -32,19 +29,13 @@ BUGGY_FUNCTION = {"bug/unstable_softmax": "softmax_cross_entropy", "bug/loss_sum
 
 
 def run(args, cwd=REPO, timeout=hang_guard(120)):
-    env = {k: v for k, v in os.environ.items() if k not in ("AUTOGRADER_CONFIG", "PYTHONPATH")}
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    return run_kit(args, cwd, timeout)
 
 
 @pytest.fixture(scope="module")
 def fixtures():
     """The lab's hidden and public sets, in its own [fixtures] folder (build/fixtures/pool_lab)."""
-    result = run(KIT + ["fixtures"])
-    assert result.returncode == 0, result.stderr
-    assert "hidden fixtures: the seed in" in result.stdout and "public fixtures: seed 11" in result.stdout
-    hidden_seed = load_config(LAB / "config.toml").hidden_seed
-    assert str(hidden_seed) not in result.stdout + result.stderr          # a staff secret, even in logs
-    return REPO / "build" / "fixtures" / "pool_lab"
+    return build_lab_fixtures(KIT, LAB / "config.toml", 11)
 
 
 @pytest.fixture(scope="module")

@@ -53,9 +53,10 @@ DX_DTYPE, CROP, BATCH, DW = "backward_dx_shape_dtype", "padding_crop", "batch_su
 
 
 def _dx_shape_blame(case):
-    """A wrong dX shape: the crop's when the padding explains it, else the shape check's."""
+    """A wrong dX shape: the crop's when the padding explains it (an image-shaped dX that _crop_hint
+    reads), else the shape check's (a missing batch axis, any other shape)."""
     why = _crop_hint(case)
-    return lambda shape: (CROP,) if "crop" in why(shape) or "padding" in why(shape) else (DX_DTYPE,)
+    return lambda shape: (CROP,) if len(shape) == 4 and why(shape) else (DX_DTYPE,)
 
 
 def _dx_reading(case, tol):

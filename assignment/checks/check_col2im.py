@@ -5,6 +5,7 @@ import numpy as np
 from assignment.lab import windows_overlap
 from autograder.checks import check
 from autograder.compare import CheckFailure, expect_array
+from autograder.error_map import coverage
 
 FUNCTION = "col2im"           # the student function these checks test
 
@@ -35,19 +36,11 @@ def several_channels(case):
 DTYPE = "col2im_shape_dtype"
 
 
-def _covered(p):
-    """(H, W) bool: pixels inside some window."""
-    covered = np.zeros((p["H"], p["W"]), bool)
-    for i in range(0, p["H"] - p["kH"] + 1, p["stride"]):
-        for j in range(0, p["W"] - p["kW"] + 1, p["stride"]):
-            covered[i:i + p["kH"], j:j + p["kW"]] = True
-    return covered
-
-
 def _reading(case):
     """The lab's reading of a wrong fold, after the stored bug answers: uncovered pixels not zero."""
     def diagnosis(folded):
-        if np.any(folded[:, ~_covered(case.params)] != 0):
+        p = case.params
+        if np.any(folded[:, coverage(p["H"], p["W"], p["kH"], p["kW"], p["stride"]) == 0] != 0):
             return ("pixels that no window covers (after the last window, or between windows when the stride "
                     "is larger than the kernel) must stay 0", ("col2im_uncovered_zero",))
         return None
