@@ -105,3 +105,19 @@ def build_lab_fixtures(kit, config_path, public_seed):
     assert "hidden fixtures: the seed in" in result.stdout and f"public fixtures: seed {public_seed}" in result.stdout
     assert str(load_config(config_path).hidden_seed) not in result.stdout + result.stderr
     return REPO / "build" / "fixtures" / Path(config_path).parent.name
+
+
+def assert_lab_package(kit, lab, lab_files, fixtures, dest):
+    """`kit package gradescope` for a lab under examples/ holds the engine, exactly `lab_files` of the
+    lab (paths below examples/<lab>/) and its hidden set; no other lab, reference or staff code."""
+    import zipfile
+    result = run_kit(kit + ["package", "gradescope", "--out", str(dest)])
+    assert result.returncode == 0, result.stderr
+    names = set(zipfile.ZipFile(dest).namelist())
+    assert {n for n in names if n.startswith("examples/")} == \
+        {"examples/__init__.py", *(f"examples/{lab}/{f}" for f in lab_files)}
+    assert {n for n in names if n.startswith("build/")} == \
+        {f"build/fixtures/{lab}/hidden/{p.name}" for p in (fixtures / "hidden").iterdir()}
+    assert not any(n.startswith(("assignment/", "reference/", "autograder/staff/")) or "catalogue" in n
+                   for n in names)
+    assert zipfile.ZipFile(dest).read("LAB") == f"examples/{lab}/config.toml\n".encode()

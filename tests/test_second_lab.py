@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from helpers import REPO, build_lab_fixtures, hang_guard, run_kit
+from helpers import REPO, assert_lab_package, build_lab_fixtures, hang_guard, run_kit
 
 LAB = REPO / "examples" / "linear_lab"
 KIT = [sys.executable, "-m", "autograder", "--config", str(LAB / "config.toml")]
@@ -86,18 +86,9 @@ def test_batch_grades_a_folder_of_the_second_lab(fixtures, tmp_path):
 
 
 def test_gradescope_package_holds_only_the_engine_this_lab_and_its_hidden_set(fixtures, tmp_path):
-    dest = tmp_path / "autograder.zip"
-    result = run(KIT + ["package", "gradescope", "--out", str(dest)])
-    assert result.returncode == 0, result.stderr
-    names = set(zipfile.ZipFile(dest).namelist())
-    lab = {n for n in names if n.startswith("examples/")}
-    assert lab == {"examples/__init__.py", "examples/linear_lab/__init__.py", "examples/linear_lab/lab.py",
-                   "examples/linear_lab/config.toml", "examples/linear_lab/checks/__init__.py",
-                   "examples/linear_lab/checks/check_linear.py"}
-    hidden = {n for n in names if n.startswith("build/")}
-    assert hidden == {f"build/fixtures/linear_lab/hidden/{p.name}" for p in (fixtures / "hidden").iterdir()}
-    assert not any(n.startswith(("assignment/", "reference/", "autograder/staff/")) for n in names)
-    assert zipfile.ZipFile(dest).read("LAB") == b"examples/linear_lab/config.toml\n"
+    assert_lab_package(KIT, "linear_lab", ("__init__.py", "lab.py", "config.toml", "checks/__init__.py",
+                                           "checks/check_linear.py"),
+                       fixtures, dest := tmp_path / "autograder.zip")
     # Unpacked elsewhere, with no kit around it, the packaged grader grades this lab.
     kit = tmp_path / "unpacked"
     zipfile.ZipFile(dest).extractall(kit)

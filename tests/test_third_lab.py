@@ -14,7 +14,7 @@ import pytest
 
 from autograder.lab import load_lab
 from autograder.staff.catalogue import load_catalogue, write_zip
-from helpers import REPO, build_lab_fixtures, hang_guard, run_kit
+from helpers import REPO, assert_lab_package, build_lab_fixtures, hang_guard, run_kit
 
 LAB = REPO / "examples" / "pool_lab"
 KIT = [sys.executable, "-m", "autograder", "--config", str(LAB / "config.toml")]
@@ -125,19 +125,9 @@ def test_public_checks_show_public_numbers(fixtures, tmp_path):
 
 
 def test_gradescope_package_holds_only_the_engine_this_lab_and_its_hidden_set(fixtures, tmp_path):
-    dest = tmp_path / "autograder.zip"
-    result = run(KIT + ["package", "gradescope", "--out", str(dest)])
-    assert result.returncode == 0, result.stderr
-    names = set(zipfile.ZipFile(dest).namelist())
-    lab = {n for n in names if n.startswith("examples/")}
-    assert lab == {"examples/__init__.py", "examples/pool_lab/__init__.py", "examples/pool_lab/lab.py",
-                   "examples/pool_lab/config.toml", "examples/pool_lab/checks/__init__.py",
-                   "examples/pool_lab/checks/check_loss.py", "examples/pool_lab/checks/check_pool.py"}
-    hidden = {n for n in names if n.startswith("build/")}
-    assert hidden == {f"build/fixtures/pool_lab/hidden/{p.name}" for p in (fixtures / "hidden").iterdir()}
-    assert not any(n.startswith(("assignment/", "reference/", "autograder/staff/")) or "catalogue" in n
-                   for n in names)
-    assert zipfile.ZipFile(dest).read("LAB") == b"examples/pool_lab/config.toml\n"
+    assert_lab_package(KIT, "pool_lab", ("__init__.py", "lab.py", "config.toml", "checks/__init__.py", "checks/check_loss.py",
+                        "checks/check_pool.py"),
+                       fixtures, dest := tmp_path / "autograder.zip")
     # Unpacked elsewhere, with no kit around it, the packaged grader grades this lab.
     kit = tmp_path / "unpacked"
     zipfile.ZipFile(dest).extractall(kit)
