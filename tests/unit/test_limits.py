@@ -1,16 +1,20 @@
 """autograder/limits.py: one Limits from a lab's [limits] table to the worker's setrlimit, checked on
-both sides. No worker is started:
+both sides, and the one outer margin every parent that kills a grader waits. No worker is started:
 the worker's own reading (autograder/worker.py's read_limits, limits.py loaded by path as in the
 sandbox) runs here in-process."""
 
 import json
+import math
+from types import SimpleNamespace
 
 import pytest
 
 from autograder import worker
 from autograder.config import ConfigError, read_table
-from autograder.limits import Limits, LimitsError
+from autograder.limits import OUTER_MARGIN_S, Limits, LimitsError
 from autograder.sandbox import levels
+from autograder.staff import otter_bridge, prairielearn
+from autograder.staff.grading_pool import GradingProcess
 
 TABLE = {"call_cpu_s": 2, "import_cpu_s": 3.5, "blocked_s": 4, "total_cpu_s": 60.5, "total_wall_s": 600,
          "memory_mb": 512, "file_size_mb": 8, "open_files": 32}
@@ -85,6 +89,18 @@ def test_a_worker_given_bad_limits_says_so_and_exits_before_anything_else(monkey
 def test_limits_are_frozen():
     with pytest.raises(AttributeError):
         Limits().call_cpu_s = 5
+
+
+def test_every_parent_waits_the_one_margin_past_the_budget(tmp_path):
+    limits = Limits(total_cpu_s=100.0, total_wall_s=700.0)
+    assert limits.outer_timeout_s() == 700 + OUTER_MARGIN_S
+    pool_process = GradingProcess(tmp_path, "fixture-hash", limits)          # no process starts before grade()
+    assert pool_process.timeout_s == limits.outer_timeout_s()
+    otter = otter_bridge.otter_config(SimpleNamespace(limits=limits))            # the otter zip, for Gradescope
+    assert otter["plugins"][0][otter_bridge.PLUGIN]["timeout_s"] == limits.outer_timeout_s()
+    lab = SimpleNamespace(config=SimpleNamespace(limits=limits))
+    assert prairielearn.timeout_s(lab) == math.ceil(100 + OUTER_MARGIN_S)     # PrairieLearn pads the CPU budget
+    assert prairielearn.PL_MAX_TIMEOUT_S == 600 < Limits().outer_timeout_s()  # why: its cap is below the wall bound
 
 
 def test_the_work_dir_holds_the_limits_beside_the_worker_and_no_student_file_replaces_them(tmp_path):
