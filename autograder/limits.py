@@ -19,10 +19,10 @@ from dataclasses import dataclass
 # How much longer than a submission's time budget a parent waits before it kills the grader
 # (the batch's grading processes, the otter plugin, PrairieLearn's timeout). It covers what
 # lies outside the sandbox's own bound: the grader's start (Python, numpy, the lab, verifying
-# the fixture set: about a second), stopping the worker at the bound (up to 7 s: SIGTERM,
-# 2 s, then SIGKILL; bwrap's namespace 5 s) and writing results.json and feedback.md
-# (milliseconds). About 10 s on a busy 2-core machine, so 60 s leaves room for one several
-# times slower; more would only delay the kill of a grader that is truly stuck.
+# the fixture set: 0.3 s on an idle 2-core machine), stopping the worker at the bound (at most
+# 7 s: SIGTERM, 2 s, then SIGKILL; bwrap's namespace 5 s) and writing results.json and
+# feedback.md (milliseconds). Under 10 s even when the machine is slow, so 60 s leaves room
+# for one many times slower; more would only delay the kill of a grader that is truly stuck.
 OUTER_MARGIN_S = 60.0
 RLIMIT_CPU_MARGIN_S = 5         # RLIMIT_CPU lies this far above total_cpu_s: a backstop only
 
