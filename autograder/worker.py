@@ -8,7 +8,8 @@ code runs in this very process, so nothing here is trusted by the grader: the pa
 checks every frame it gets back, and this file only tries to make honest answers and
 useful error messages.
 
-Order of events: (portable transport, Windows) move the protocol off stdin/stdout;
+Order of events: check the limits given (exit 2 with a message if they cannot be enforced);
+(portable transport, Windows) move the protocol off stdin/stdout;
 apply the resource limits; (levels without a PID namespace) fork and
 stay behind as a small init that takes every descendant down with the worker; import
 numpy; say hello; on the grader's "import" request forbid new processes and threads
