@@ -1,7 +1,7 @@
 """A lab's config.toml, read once into typed, validated sections.
 
 Every table is a frozen dataclass below (the lab's own `[lab]` table is the
-`Parameters` dataclass of its lab module). A missing, unknown or mistyped key
+`Parameters` dataclass of its lab module; `[limits]` is autograder/limits.py's Limits). A missing, unknown or mistyped key
 fails here, naming the file, the key and the expected type.
 """
 
@@ -17,6 +17,8 @@ except ImportError:                    # Python 3.10: the handout pins tomli for
     import tomli as tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from autograder.limits import Limits     # [limits]: the one type the sandbox and its worker use too
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = KIT_ROOT / "assignment" / "config.toml"
@@ -60,21 +62,6 @@ class Tolerance:
 class Tolerances:
     float64: Tolerance
     float32: Tolerance
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per submission: the sandbox worker's limits and the grading budget. Times are CPU
-    seconds of the student's code (the machine's load changes none of them), except
-    blocked_s (time a call spends asleep or waiting) and the outer bound total_wall_s."""
-    call_cpu_s: float
-    import_cpu_s: float
-    blocked_s: float
-    total_cpu_s: float
-    total_wall_s: float
-    memory_mb: int
-    file_size_mb: int
-    open_files: int
 
 
 @dataclass(frozen=True)
@@ -183,7 +170,8 @@ def _value(kind, value, where, key):
 
 def read_table(cls, table, where, **known):
     """An instance of dataclass `cls` from a TOML table: every field present (unless it has a
-    default) and of its declared type, no other key. `known`: fields not read from the table."""
+    default and is not in the class's REQUIRED_KEYS) and of its declared type, no other key; a
+    value the class itself refuses (ValueError) is named too. `known`: fields not read from the table."""
     hints = typing.get_type_hints(cls)
     fields = [f for f in dataclasses.fields(cls) if f.name not in known]
     unknown = set(table) - {f.name for f in fields}
@@ -191,12 +179,16 @@ def read_table(cls, table, where, **known):
         expected = ", ".join(f"{f.name} ({_type_name(hints[f.name])})" for f in fields)
         raise ConfigError(f"{where}: unknown key '{sorted(unknown)[0]}' (the keys are: {expected})")
     values = dict(known)
+    required = getattr(cls, "REQUIRED_KEYS", ())
     for f in fields:
         if f.name in table:
             values[f.name] = _value(hints[f.name], table[f.name], where, f.name)
-        elif f.default is dataclasses.MISSING:
+        elif f.default is dataclasses.MISSING or f.name in required:
             raise ConfigError(f"{where}: missing key '{f.name}' ({_type_name(hints[f.name])})")
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def lab_module(package, what="lab"):

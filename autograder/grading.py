@@ -18,7 +18,7 @@ from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
 from autograder.lab import load_lab
 from autograder.results import CheckOutcome, GradeReport, write_report
 from autograder.runner import run_checks
-from autograder.sandbox import Limits, Sandbox
+from autograder.sandbox import Sandbox
 from autograder.submission import InvalidSubmission, SubmissionLimits, load_submission, write_source
 
 
@@ -42,14 +42,6 @@ def secret_paths(fixture_folder, out_dir, reference):
     return [Path(p) for p in folders if p is not None and Path(p).exists()]
 
 
-def limits_from(config):
-    """The sandbox's Limits from the config's typed [limits]."""
-    lim = config.limits
-    return Limits(call_cpu_s=lim.call_cpu_s, import_cpu_s=lim.import_cpu_s, blocked_s=lim.blocked_s,
-                  wall_s=lim.total_wall_s, cpu_s=int(lim.total_cpu_s) + 5,   # RLIMIT_CPU: a backstop only
-                  memory_mb=lim.memory_mb, file_size_mb=lim.file_size_mb, open_files=lim.open_files)
-
-
 def _report_without_checks(status, message, config, started, extra):
     outcomes = [CheckOutcome.from_spec(n, s) for n, s in config.checks.items()]
     return GradeReport(status=status, message=message, checks=outcomes, max_score=config.max_score,
@@ -71,7 +63,7 @@ def open_student(lab, submission, fixture_set, out_dir=None, isolation=None):
     config = lab.config
     with tempfile.TemporaryDirectory(prefix="convkit-src-") as src:
         student_file = write_source(submission, Path(src), config.submission_file)
-        with Sandbox(student_file, limits_from(config), isolation=isolation, contract=lab.contract,
+        with Sandbox(student_file, config.limits, isolation=isolation, contract=lab.contract,
                      secret_paths=secret_paths(fixture_set.folder, out_dir, lab.reference)) as sandbox:
             yield lab.student_class(sandbox, config.limits.total_cpu_s), sandbox
 

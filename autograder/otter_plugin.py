@@ -26,8 +26,10 @@ from otter.run.run_autograder.utils import OtterRuntimeError
 from otter.test_files import GradingResults
 from otter.test_files.abstract_test import TestCase, TestCaseResult, TestFile
 
+from autograder.limits import Limits
+
 PLUGIN_NAME = "autograder.otter_plugin.KitGraderPlugin"
-DEFAULT_TIMEOUT_S = 1020.0         # the bridge writes total_wall_s + a margin into otter_config.json
+DEFAULT_TIMEOUT_S = Limits().outer_timeout_s()     # the bridge writes the lab's own into otter_config.json
 KEEP = "tests"                     # otter's own test files, copied fresh from the zip by otter
 PLACEHOLDER = ("# This submission is graded by the kit's sandboxed grader (autograder.otter_plugin);\n"
                "# otter's kernel does not run it.\n")

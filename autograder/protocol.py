@@ -12,9 +12,9 @@ says, and builds the array from those bytes (what ``np.load(allow_pickle=False)`
 minus any chance of a pickle or of an allocation sized by a forged shape).  Sizes, header length and blob count are capped before any
 body byte is buffered.
 
-``worker.py`` runs alone in the sandbox (only it and the student's file are there), so it
-carries its own copy of the few lines that write and read this format; the constants
-below are the contract both sides follow.
+``worker.py`` runs alone in the sandbox (only it, ``limits.py`` and the student's file are
+there), so it carries its own copy of the few lines that write and read this format; the
+constants below are the contract both sides follow.
 """
 
 from __future__ import annotations

@@ -146,7 +146,7 @@ class StudentCode:
                                           f"({self.total_cpu_s:.0f} s); the remaining checks were not run")
         if self.sandbox is not None and time.monotonic() > self.sandbox.wall_deadline:
             raise StudentError("timeout", f"grading passed its outer time bound "
-                                          f"({self.sandbox.limits.wall_s:.0f} s); the remaining checks were not run")
+                                          f"({self.sandbox.limits.total_wall_s:.0f} s); the remaining checks were not run")
 
     def guarded(self, name, function, *args, size="small"):
         """Calls function(*args) unless the budget is spent or `name` keeps timing out on

@@ -1,13 +1,15 @@
 """The sandboxed side: imports the student's file and answers the grader's calls.
 
-It is copied alone into the sandbox's work dir, next to a copy of the student's file, and
-run as ``python -I -B worker.py CONFIG_JSON``; it therefore imports nothing from the kit
+It is copied into the sandbox's work dir with ``limits.py`` (the kit's autograder/limits.py,
+which it loads by path to check the limits it is given) and a copy of the student's file,
+and run as ``python -I -B worker.py CONFIG_JSON``; it imports nothing else from the kit
 and carries its own few lines of the frame format described in ``protocol.py``.  Student
 code runs in this very process, so nothing here is trusted by the grader: the parent
 checks every frame it gets back, and this file only tries to make honest answers and
 useful error messages.
 
-Order of events: (portable transport, Windows) move the protocol off stdin/stdout;
+Order of events: check the limits given (exit 2 with a message if they cannot be enforced);
+(portable transport, Windows) move the protocol off stdin/stdout;
 apply the resource limits; (levels without a PID namespace) fork and
 stay behind as a small init that takes every descendant down with the worker; import
 numpy; say hello; on the grader's "import" request forbid new processes and threads
@@ -49,19 +51,31 @@ np = None                              # numpy, imported after the limits are in
 
 # ------------------------------------------------------------------ limits and supervisor
 
-def apply_limits(config: dict) -> None:
+def read_limits(data):
+    """The Limits the grader sent (``Limits.to_dict``), checked by ``Limits.from_dict`` of the
+    ``limits.py`` beside this file; raises its LimitsError (a ValueError) naming what is wrong."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "limits.py")
+    spec = importlib.util.spec_from_file_location("convkit_limits", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module            # dataclasses looks its module up while it builds the class
+    spec.loader.exec_module(module)
+    return module.Limits.from_dict(data)
+
+
+def apply_limits(limits) -> None:
     """Lower this process's rlimits (its children inherit them; none can be raised again)."""
     if resource is None:
         return
     mb = 2 ** 20
-    limits = [(resource.RLIMIT_CORE, 0),
-              (resource.RLIMIT_AS, config["memory_mb"] * mb),
-              (resource.RLIMIT_FSIZE, config["file_size_mb"] * mb),
-              (resource.RLIMIT_NOFILE, config["open_files"])]
-    for which, value in limits:
+    rlimits = [(resource.RLIMIT_CORE, 0),
+               (resource.RLIMIT_AS, limits.memory_mb * mb),
+               (resource.RLIMIT_FSIZE, limits.file_size_mb * mb),
+               (resource.RLIMIT_NOFILE, limits.open_files)]
+    for which, value in rlimits:
         lower_limit(which, value, value)
     # SIGXCPU at the soft limit (fatal by default), SIGKILL one second later.
-    lower_limit(resource.RLIMIT_CPU, config["cpu_s"], config["cpu_s"] + 1)
+    lower_limit(resource.RLIMIT_CPU, limits.rlimit_cpu_s, limits.rlimit_cpu_s + 1)
 
 
 def forbid_new_processes() -> None:
@@ -517,7 +531,7 @@ def import_student(workdir: str, module: str):
     return importlib.import_module(module)
 
 
-def serve(config: dict) -> None:
+def serve(config: dict, limits) -> None:
     """Say hello, import the student's file, then answer requests forever."""
     global np
     import numpy
@@ -538,7 +552,7 @@ def serve(config: dict) -> None:
         os._exit(0)
     flush_output()
     send(rep, {"ok": True, "printed": PRINTED[1]})
-    worker = Worker(module, config["max_reply_bytes"], config.get("functions"), config.get("classes"),
+    worker = Worker(module, limits.max_reply_mb * 2**20, config.get("functions"), config.get("classes"),
                     config.get("methods"), config.get("attributes"))
     while True:
         header, arrays = recv(req)
@@ -587,12 +601,17 @@ def windows_std_handles(req: int, rep: int) -> None:
 
 def main() -> None:
     config = json.loads(sys.argv[1])
+    try:
+        limits = read_limits(config.get("limits"))
+    except ValueError as exc:                  # the grader's bug: said before the hello, which never comes
+        sys.stderr.write(f"worker.py: the limits it was given cannot be enforced: {exc}\n")
+        sys.exit(2)
     if config.get("channels") == "stdio":
         use_stdio_channels(config)
-    apply_limits(config)
+    apply_limits(limits)
     if config.get("supervise") and hasattr(os, "fork"):
         supervise(config)
-    serve(config)
+    serve(config, limits)
 
 
 if __name__ == "__main__":

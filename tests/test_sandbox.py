@@ -35,7 +35,7 @@ BEST = detect_isolation()
 KIT = Path(__file__).resolve().parents[1]
 LEVELS = [name for name, cls in LEVEL_CLASSES.items()
           if name == BEST or (cls.unusable_reason() is None and name != "bwrap")]
-FAST = Limits(call_cpu_s=2, import_cpu_s=5, blocked_s=5, cpu_s=30, memory_mb=512)
+FAST = Limits(call_cpu_s=2, import_cpu_s=5, blocked_s=5, total_cpu_s=25, memory_mb=512)   # RLIMIT_CPU 30 s
 MARGIN_S = 1.5                         # kill + reap + restart on a busy 2-core machine
 
 FAKE_CONV = '''

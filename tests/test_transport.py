@@ -24,7 +24,7 @@ from autograder.sandbox.plumbing import _Gone, _Output, _Timeout
 from autograder.sandbox.transport import StdioWorker
 from windows_standin import taskkill_calls, write_fake_taskkill
 
-FAST = Limits(call_cpu_s=2, import_cpu_s=10, blocked_s=10, cpu_s=30, memory_mb=512)
+FAST = Limits(call_cpu_s=2, import_cpu_s=10, blocked_s=10, total_cpu_s=25, memory_mb=512)   # RLIMIT_CPU 30 s
 MARGIN_S = 1.5
 STUDENT = '''
 import os

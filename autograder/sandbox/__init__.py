@@ -13,11 +13,13 @@ Modules, one job each:
 * ``uids``: sandbox uid slots and killing a uid's processes.
 * ``python_env``, ``jail``, ``seccomp_filter``: the worker's Python, the chroot built
   from it, and the seccomp filter of the ``chroot`` level.
-* ``errors``: ``Limits``, ``StudentError`` and messages for students.
+* ``errors``: ``StudentError`` and messages for students. The limits a sandbox enforces are
+  ``autograder.limits.Limits`` (re-exported here), the type a lab's config reads.
 """
 
+from autograder.limits import Limits
 from autograder.sandbox.core import Sandbox, protect_secret_paths
-from autograder.sandbox.errors import Limits, StudentError
+from autograder.sandbox.errors import StudentError
 from autograder.sandbox.levels import (ISOLATION_LEVELS, LEVELS, LevelUnusable,
                                        describe_isolation, detect_isolation)
 from autograder.sandbox.proxy import ObjectProxy

@@ -23,11 +23,12 @@ import os
 import time
 from pathlib import Path
 
+from autograder.limits import Limits
 from autograder.protocol import (MAX_HEADER_BYTES, ProtocolError, ReplyTooLarge, encode_frame, pack_args,
                                  pack_value, parse_call_reply)
 from autograder.sandbox import levels, portable
 from autograder.sandbox.cpu_clock import CallBudget, TreeClock, Usage
-from autograder.sandbox.errors import Limits, StudentError, _clean_message, _death_message
+from autograder.sandbox.errors import StudentError, _clean_message, _death_message
 from autograder.sandbox.levels import detect_isolation
 from autograder.sandbox.plumbing import _Gone, _Output, _Timeout, _Worker
 from autograder.sandbox.proxy import ObjectProxy
@@ -66,7 +67,7 @@ class Sandbox:
         self._worker: _Worker | None = None
         self._generation = 0
         self._seq = 0                          # numbers the requests; each reply must carry its own
-        self.wall_deadline = time.monotonic() + limits.wall_s
+        self.wall_deadline = time.monotonic() + limits.total_wall_s
         self._cpu_of_dead_workers = 0.0        # CPU seconds of the workers discarded so far
         self.last_call = Usage(0.0, 0.0, 0.0)  # what the last request used
         self._closed = False
@@ -95,11 +96,9 @@ class Sandbox:
             level.after_worker(workdir)
             raise
         limits = self.limits
-        config = {"cpu_s": limits.cpu_s, "memory_mb": limits.memory_mb,
-                  "file_size_mb": limits.file_size_mb, "open_files": limits.open_files,
+        config = {"limits": limits.to_dict(),            # the worker checks them (Limits.from_dict)
                   # the supervisor needs Linux (prctl, and /proc unless the uid is its own)
                   "supervise": level.supervise(), "exclusive_uid": level.exclusive_uid,
-                  "max_reply_bytes": limits.max_reply_mb * 2**20,
                   "module": self.student_file.stem,
                   **worker_contract(self.contract)}
         # POSIX pipes and poll where they exist; stdin/stdout and threads elsewhere (Windows)
@@ -169,7 +168,7 @@ class Sandbox:
             return (f"{what} was stopped after waiting {used.blocked:.0f} s without computing "
                     f"(asleep, or waiting for input that never comes; it used {used.cpu:.1f} s of CPU)")
         return (f"{what} was stopped: grading this submission passed its outer time bound "
-                f"({self.limits.wall_s:g} s)")
+                f"({self.limits.total_wall_s:g} s)")
 
     def cpu_used_s(self) -> float:
         """CPU seconds this sandbox's workers have used so far (the student's code, every worker)."""

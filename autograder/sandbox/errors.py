@@ -1,9 +1,8 @@
-"""Limits of a worker, and failures of student code told in words written for the student."""
+"""Failures of student code, told in words written for the student."""
 
 from __future__ import annotations
 
 import signal
-from dataclasses import dataclass
 
 MESSAGE_CAP = 4000                     # characters of a worker-sent message we pass on
 SIGNAL_NAMES = {signal.SIGSEGV: "segmentation fault", signal.SIGBUS: "bus error",
@@ -12,29 +11,6 @@ SIGNAL_NAMES = {signal.SIGSEGV: "segmentation fault", signal.SIGBUS: "bus error"
                 signal.SIGKILL: "killed, for example for using too much memory",
                 signal.SIGXCPU: "CPU time limit exceeded",
                 signal.SIGXFSZ: "file size limit exceeded"}
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits of one sandbox's workers.
-
-    Time limits are CPU time of the worker's whole process tree (``cpu_clock.py``), so
-    the machine's load does not change a verdict; ``blocked_s`` stops code that sleeps or
-    waits; ``wall_s`` is only the outer bound of the sandbox's whole life.  The student's
-    code may start no process or thread (RLIMIT_NPROC 0), so ``memory_mb`` bounds the
-    whole submission, not one process of it."""
-    call_cpu_s: float = 10.0          # CPU seconds for one call
-    import_cpu_s: float = 10.0        # CPU seconds for starting the worker + importing the file
-    blocked_s: float = 10.0           # seconds a call or import may spend neither running nor waiting for a CPU
-    wall_s: float = 900.0             # wall clock for everything this sandbox runs (a generous outer bound)
-    cpu_s: int = 125                  # RLIMIT_CPU of a worker: a backstop behind the parent's accounting
-    memory_mb: int = 1024             # RLIMIT_AS (OpenBLAS needs > ~160 MB)
-    file_size_mb: int = 16            # RLIMIT_FSIZE
-    open_files: int = 64              # RLIMIT_NOFILE
-    max_reply_mb: int = 64            # cap on a reply's size; bigger -> StudentError('bad_reply')
-    output_cap_kb: int = 64           # how much of the student's stdout/stderr is kept for feedback
-    output_read_mb: int = 1           # how much of it is ever read, per submission; the rest is discarded
-    output_flood_mb: int = 16         # printing more than this stops the submission's calls (a flood)
 
 
 class StudentError(Exception):

@@ -23,7 +23,9 @@ from autograder.sandbox import portable, python_env, workdirs
 from autograder.sandbox.uids import UidSlot, kill_uid
 from autograder.worker import children_of     # the worker is self-contained: the parent borrows from it
 
-WORKER_SOURCE = Path(__file__).resolve().parents[1] / "worker.py"
+ENGINE_DIR = Path(__file__).resolve().parents[1]
+# What the worker runs from its work dir, beside the student's file: itself, and the Limits it checks.
+WORKER_FILES = {"worker.py": ENGINE_DIR / "worker.py", "limits.py": ENGINE_DIR / "limits.py"}
 KIT_ROOT = Path(__file__).resolve().parents[2]
 BWRAP_UID = 65534                      # 'nobody': the uid bubblewrap runs as under root
 PR_SET_NO_NEW_PRIVS = 38
@@ -81,11 +83,18 @@ class IsolationLevel:
         return python_env.worker_python(drop_privileges=portable.is_root())
 
     def make_workdir(self, student_file: Path) -> Path:
-        self.student_name = student_file.name
-        files = {student_file.name: student_file, "worker.py": WORKER_SOURCE}
         base = workdirs.private_base()
         workdirs.remove_stale_workdirs(base)
-        return workdirs.make_workdir(base, files, self.uid)
+        return workdirs.make_workdir(base, self.workdir_files(student_file), self.uid)
+
+    def workdir_files(self, student_file: Path) -> dict:
+        """name -> source path: the student's file and WORKER_FILES, which it may not replace."""
+        if student_file.name in WORKER_FILES:
+            raise ValueError(f"the student's file may not be named {student_file.name}: the sandbox's "
+                             f"own {student_file.name} has that name in the work dir (rename the lab's "
+                             f"submission file)")
+        self.student_name = student_file.name
+        return {student_file.name: student_file, **WORKER_FILES}
 
     def command(self, python: str, workdir: Path) -> tuple[list, dict, str]:
         """(argv without the config, Popen keyword arguments, the worker's HOME)."""
@@ -163,7 +172,7 @@ class BwrapLevel(IsolationLevel):
                "--size", tmpfs, "--tmpfs", "/tmp", "--size", tmpfs, "--tmpfs", "/work"]
         for path in python_env.runtime_paths(python):
             cmd += ["--ro-bind", path, path]
-        for name in (self.student_name, "worker.py"):
+        for name in (self.student_name, *WORKER_FILES):
             cmd += ["--ro-bind", str(workdir / name), f"/work/{name}"]
         cmd += ["--chdir", "/work", "--", python, "-I", "-B", "/work/worker.py"]
         uid = self.uid
@@ -276,9 +285,7 @@ class ChrootLevel(UidLevel):
         base = self.jail / "work"
         workdirs.check_owned_folder(base)
         workdirs.remove_stale_workdirs(base)
-        self.student_name = student_file.name
-        files = {student_file.name: student_file, "worker.py": WORKER_SOURCE}
-        return workdirs.make_workdir(base, files, self.uid)
+        return workdirs.make_workdir(base, self.workdir_files(student_file), self.uid)
 
     def command(self, python, workdir):
         inside = f"/work/{workdir.name}"

@@ -52,7 +52,6 @@ from autograder.staff.grade_sheet import grades_csv
 from autograder.staff.grading_pool import GradingPool, batch_temp_dir, die_with_parent
 from autograder.staff.integrity_job import IntegrityJob
 
-GRADER_MARGIN_S = 60          # beyond the config's total_wall_s, for start-up and writing
 CSV_EVERY_S = 1.0             # grades.csv is rewritten at most this often while grading (and at the end)
 
 class BatchError(Exception):
@@ -213,7 +212,6 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
                         f"(dot-files, __MACOSX, the output folder): {printable(', '.join(hidden))[:200]}")
     for note in notes:
         print(note, file=progress_stream)
-    timeout_s = config.limits.total_wall_s + GRADER_MARGIN_S
     progress = Progress(len(records) + len(todo), kept=len(records), stream=progress_stream)
     notes_by_id = {e.id: e.note for e in todo}
     temp_dir, pool, integrity, flags = None, None, None, None
@@ -221,7 +219,7 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
         temp_dir = batch_temp_dir()
         integrity = IntegrityJob([(e.id, e.path) for e in entries], config.similarity_threshold, temp_dir,
                                  preexec_fn=die_with_parent)
-        pool = GradingPool(todo, jobs or os.cpu_count() or 1, out_dir, fixture_hash, timeout_s, temp_dir)
+        pool = GradingPool(todo, jobs or os.cpu_count() or 1, out_dir, fixture_hash, config.limits, temp_dir)
         last_csv = time.monotonic()
         for record in pool.records(len(todo)):
             records[record["id"]] = annotate(dict(record, note=notes_by_id.get(record["id"], "")))

@@ -80,8 +80,9 @@ class GradingProcess:
     interrupt): it kills the child, and no new one is started after it.
     """
 
-    def __init__(self, out_dir, fixture_hash, timeout_s, temp_dir=None):
-        self.out_dir, self.fixture_hash, self.timeout_s = out_dir, fixture_hash, timeout_s
+    def __init__(self, out_dir, fixture_hash, limits, temp_dir=None):
+        self.out_dir, self.fixture_hash = out_dir, fixture_hash
+        self.timeout_s = limits.outer_timeout_s()     # one submission's outer bound, and the margin past it
         self.temp_dir = temp_dir
         self.proc, self.tasks, self.closed = None, 0, False
         self.started_pids = []                 # every grading process this slot started
@@ -157,11 +158,11 @@ class GradingProcess:
 class GradingPool:
     """`jobs` slot threads, each feeding one grading process from a shared queue of entries."""
 
-    def __init__(self, todo, jobs, out_dir, fixture_hash, timeout_s, temp_dir):
+    def __init__(self, todo, jobs, out_dir, fixture_hash, limits, temp_dir):
         self.tasks, self.results = queue.Queue(), queue.Queue()
         for entry in todo:
             self.tasks.put(entry)
-        self.graders = [GradingProcess(out_dir, fixture_hash, timeout_s, temp_dir)
+        self.graders = [GradingProcess(out_dir, fixture_hash, limits, temp_dir)
                         for _ in range(min(len(todo), jobs))]
         self.threads = [threading.Thread(target=self._slot, args=(g,), daemon=True) for g in self.graders]
         self.fixture_hash = fixture_hash

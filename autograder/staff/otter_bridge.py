@@ -30,7 +30,6 @@ from autograder.staff.packaging import PackagingError, grader_files, refuse_secr
 PLUGIN = "autograder.otter_plugin.KitGraderPlugin"
 PTH_NAME = "convkit.pth"
 PYTHON_VERSION = "3.11"            # the Python of otter's Gradescope image (the kit is pinned for 3.11)
-TIMEOUT_MARGIN_S = 120.0           # plugin timeout = the kit's total_wall_s + this (start-up, training)
 SETUP_LINES = """
 # the kit (autograder.staff.otter_bridge): the sandbox the kit's grader runs student code in
 # (bubblewrap via apt when root, the worker's own Python environment); idempotent.
@@ -151,7 +150,7 @@ def write_tests(config, folder, fixtures, only_public, kit_root=KIT_ROOT):
 
 def otter_config(config):
     """otter_config.json: the plugin (with its timeout) and nothing that would change the kit's scores."""
-    timeout = config.limits.total_wall_s + TIMEOUT_MARGIN_S
+    timeout = config.limits.outer_timeout_s()
     return {"lang": "python", "plugins": [{PLUGIN: {"timeout_s": timeout}}],
             "show_stdout": False, "show_hidden": False, "zips": False}
 

@@ -35,13 +35,13 @@ from pathlib import Path
 from autograder import __version__
 from autograder.config import KIT_ROOT
 from autograder.lab import load_lab
+from autograder.limits import OUTER_MARGIN_S
 from autograder.staff.packaging import (FIXED_TIME, GRADESCOPE_DIR, PackagingError, engine_files, grader_files,
                                         refuse_secrets)
 
 PL_DIR = KIT_ROOT / "autograder" / "prairielearn"
 MARKER = ".convkit-prairielearn"             # says OUT is a build of this module (only such a folder is replaced)
 DEFAULT_IMAGE = f"convkit/grader:{__version__}"
-TIMEOUT_MARGIN_S = 60                        # info.json timeout = the lab's total_cpu_s + this (start-up, checks)
 DEADLINE_MARGIN_S = 15                       # run_grader stops the grader this much earlier, to write results.json
 PL_MAX_TIMEOUT_S = 600                       # PrairieLearn's upper bound
 FIXED_MTIME = calendar.timegm((*FIXED_TIME, 0, 0, 0))
@@ -57,8 +57,12 @@ def kit_dir_name(lab):
 
 
 def timeout_s(lab):
-    """info.json's timeout: the submission's whole CPU budget plus a margin, at most PrairieLearn's 600 s."""
-    return min(PL_MAX_TIMEOUT_S, math.ceil(lab.config.limits.total_cpu_s + TIMEOUT_MARGIN_S))
+    """info.json's timeout: the submission's whole CPU budget plus the kit's one outer margin, at
+    most PrairieLearn's 600 s. The CPU budget, not total_wall_s (as Gradescope and a batch use):
+    PrairieLearn's cap lies below the conv lab's 900 s, so run_grader's deadline, not the
+    sandbox's outer bound, stops a submission that sleeps or waits that long (not gradable: no
+    attempt used)."""
+    return min(PL_MAX_TIMEOUT_S, math.ceil(lab.config.limits.total_cpu_s + OUTER_MARGIN_S))
 
 
 def info_json(lab, image):

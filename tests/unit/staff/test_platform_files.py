@@ -10,6 +10,7 @@ import pytest
 
 from autograder.config import CheckSpec
 from autograder.lab import Contract
+from autograder.limits import OUTER_MARGIN_S, Limits
 from autograder.staff import otter_bridge, prairielearn
 
 
@@ -39,10 +40,11 @@ def test_a_checks_otter_test_file_is_python_naming_the_check_and_its_points():
 
 
 def test_otter_config_gives_the_plugin_the_grading_bound_and_shows_nothing_hidden():
-    config = SimpleNamespace(limits=SimpleNamespace(total_wall_s=900.0))
+    config = SimpleNamespace(limits=Limits(total_wall_s=900.0))
     data = otter_bridge.otter_config(config)
     (plugin,) = data["plugins"]
-    assert plugin[otter_bridge.PLUGIN]["timeout_s"] > 900 and data["show_hidden"] is False and data["zips"] is False
+    assert plugin[otter_bridge.PLUGIN]["timeout_s"] == 900 + OUTER_MARGIN_S
+    assert data["show_hidden"] is False and data["zips"] is False
 
 
 def pl_lab(tmp_path, total_cpu_s=120.0):
@@ -64,7 +66,7 @@ class Layer:
     def backward(self, dY, *, keep=False):
         """TODO. The gradient {of} the loss."""
 ''')
-    config = SimpleNamespace(name="Mini lab", submission_file="lab.py", limits=SimpleNamespace(total_cpu_s=total_cpu_s))
+    config = SimpleNamespace(name="Mini lab", submission_file="lab.py", limits=Limits(total_cpu_s=total_cpu_s))
     return SimpleNamespace(config=config, template=template, contract=Contract(("scale",), ("Layer",)))
 
 
@@ -74,7 +76,7 @@ def test_info_json_is_stable_and_its_timeout_bounded(tmp_path):
     assert info == prairielearn.info_json(pl_lab(tmp_path), "registry/image:1")       # the same uuid every build
     options = info["externalGradingOptions"]
     assert options["image"] == "registry/image:1" and options["serverFilesCourse"] == ["convkit_lab/"]
-    assert 120 < options["timeout"] <= prairielearn.PL_MAX_TIMEOUT_S
+    assert options["timeout"] == 120 + OUTER_MARGIN_S <= prairielearn.PL_MAX_TIMEOUT_S    # the CPU budget, padded
     assert prairielearn.timeout_s(pl_lab(tmp_path, total_cpu_s=5000)) == prairielearn.PL_MAX_TIMEOUT_S
     renamed = pl_lab(tmp_path)
     renamed.config.name = "Another lab"
