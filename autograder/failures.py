@@ -78,6 +78,22 @@ class Failure:
                    kind=data.get("kind", "wrong"))
 
 
+    def to_record(self):
+        """Every field, for the grade record (grade.json): what is needed to render the feedback again."""
+        return dict(asdict(self), blame=None if self.blame is None else list(self.blame))
+
+    @classmethod
+    def from_record(cls, data):
+        """The Failure to_record() wrote; ValueError says what is wrong with anything else."""
+        if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
+            raise ValueError(f"a failure must have exactly the fields {sorted(f.name for f in fields(cls))}")
+        blame = data["blame"]
+        if not all(isinstance(data[f.name], str) for f in fields(cls) if f.name != "blame") or not (
+                blame is None or isinstance(blame, list) and all(isinstance(b, str) for b in blame)):
+            raise ValueError("a failure's fields must be text (blame: a list of check names, or null)")
+        return cls(**dict(data, blame=None if blame is None else tuple(blame)))
+
+
 class CheckFailure(AssertionError):
     """A check failed on one case; .failure holds it as data, str() is its text."""
 
