@@ -59,10 +59,10 @@ def grade_in_process(entry, out_dir, fixture_hash, fixture_set=None):
                              "folders, never what a link points to", sub_dir)
         else:
             report = grade_submission(entry.path, sub_dir, fixture_set=fixture_set)
-        status, problem = report.status, ""
+        problem = ""
     except Exception as exc:                   # a grader bug: one row, not the batch
-        status, problem = "error", f"the grader failed: {exc!r}"[:500]
-    return finish_record(record, sub_dir, status, time.monotonic() - started, problem)
+        report, problem = None, f"the grader failed: {exc!r}"[:500]
+    return finish_record(record, sub_dir, report, time.monotonic() - started, problem)
 
 
 def refusal(message, sub_dir):
