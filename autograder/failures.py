@@ -1,8 +1,9 @@
 """A failed case as data: what a check found, carried unchanged to results.json, feedback.md and reports.
 
 A check raises CheckFailure(case, problem, likely_bug=..., ...); the grading run stores
-its Failure; results.json keeps it in each test's extra_data, and the batch reports
-count likely bugs from there. Nothing reads a failure's text back to find its parts.
+its Failure in the grade record (grade.json keeps every field: to_record), whence the batch
+reports count likely bugs; results.json shows it in each test's extra_data (to_data).
+Nothing reads a failure's text back to find its parts.
 
 root_causes() picks, from every failure of a submission, the one to read first per
 function at fault, so one crash or one wrong function is told once, at the top.

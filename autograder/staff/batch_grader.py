@@ -1,8 +1,9 @@
 """One of the batch's grading processes: `python -m autograder batch-grader`.
 
 It reads one submission a line on stdin ({"id", "path", "sha256"}), grades it in this
-process (each with its own sandboxed student worker), writes its folder under OUT and
-answers its record (autograder.staff.batch_records) as one JSON line on stdout. The
+process (each with its own sandboxed student worker), writes its folder under OUT (the grade
+record grade.json and its renderings) and answers its batch record, taken from the grade
+record in hand (autograder.staff.batch_records), as one JSON line on stdout. The
 batch starts these processes and replaces them (autograder.staff.grading_pool).
 """
 
