@@ -13,7 +13,7 @@ import json
 
 from autograder import __version__
 from autograder.feedback import status_word
-from autograder.results import GradeRecordError, GradeReport, write_atomic
+from autograder.results import GRADE_FILE, GradeRecordError, GradeReport, write_atomic
 from autograder.staff.batch_entries import safe_id
 from autograder.text import inert
 
@@ -28,6 +28,7 @@ def finish_record(record, sub_dir, report, seconds, problem=""):
     grading failed) and writes batch.json (last)."""
     if report is None:
         status, problem = "error", problem or "the grader gave no grade"
+        (sub_dir / GRADE_FILE).unlink(missing_ok=True)      # an earlier run's grade must not speak for this row
     else:
         status = "error" if problem else report.status
     checks = report.checks if report is not None and report.status != "invalid" else ()   # a refusal checks nothing

@@ -93,3 +93,4 @@ def test_an_earlier_error_is_always_regraded(tmp_path):
     graded_folder(sub)                                                      # an earlier run's record stays
     finish_record(new_record(entry, "fix"), sub, None, 1.0, "the grading process died")
     assert finished_record(entry, tmp_path / "out", "fix") is None
+    assert not (sub / "grade.json").exists()            # the reports count nothing of the earlier grade
