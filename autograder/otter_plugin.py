@@ -62,8 +62,8 @@ class KitCheckFile(TestFile):
 
 
 class KitGradingResults(GradingResults):
-    """GradingResults whose Gradescope dict is the kit's results.json: tests named by the checks' titles,
-    as on Gradescope (the check's id stays in extra_data.check)."""
+    """GradingResults whose Gradescope dict is the kit's grade record rendered as its results.json is: tests
+    named by the checks' titles, as on Gradescope (the check's id stays in extra_data.check)."""
 
     def to_gradescope_dict(self, ag_config):
         kit = self.get_plugin_data(PLUGIN_NAME)
