@@ -68,17 +68,6 @@ class Failure:
         return {k: v for k, v in asdict(self).items()
                 if k not in ("detail", "blame") and not (k == "blocked_by" and not v)}
 
-    @classmethod
-    def from_data(cls, data):
-        """A Failure from to_data()'s dict; None when it is not one (a file edited by hand)."""
-        if not isinstance(data, dict) or not all(isinstance(data.get(f.name, ""), str) for f in fields(cls)):
-            return None
-        if not isinstance(data.get("problem"), str):
-            return None
-        return cls(**{f.name: data.get(f.name, "") for f in fields(cls) if f.name not in ("kind", "blame")},
-                   kind=data.get("kind", "wrong"))
-
-
     def to_record(self):
         """Every field, for the grade record (grade.json): what is needed to render the feedback again."""
         return dict(asdict(self), blame=None if self.blame is None else list(self.blame))

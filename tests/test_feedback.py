@@ -78,12 +78,6 @@ def test_failures_reach_results_json_and_reports_as_data(tmp_path):
     assert counts[first["likely_bug"]] == 1
 
 
-def test_malformed_failure_data_is_skipped_not_fatal():
-    assert Failure.from_data({"problem": 3}) is None and Failure.from_data("x") is None
-    assert Failure.from_data({"problem": "p", "case": ["no"]}) is None
-    assert Failure.from_data({"problem": "p"}) == Failure(case="", problem="p")
-
-
 def test_one_exception_is_told_once_and_other_checks_point_back():
     traceback = "col2im raised IndexError: index 5 is out of bounds\n  conv2d.py, line 42, in col2im: x[i] += y"
     crash = [Failure(case=f"case {i}", problem="your code failed", detail=traceback, function="col2im",
