@@ -29,7 +29,8 @@ _RAISED_IN = re.compile(r", in (\w+): ")       # a traceback line of the student
 
 def attribute(outcomes):
     """Moves blocked failures from each outcome's .failures to its .blocked (Failure with
-    blocked_by set), in place. outcomes: {name: CheckOutcome} in config order, with .needs."""
+    blocked_by set), replacing each CheckOutcome of the dict (they are frozen).
+    outcomes: {name: CheckOutcome} in config order, with .needs."""
     order = list(outcomes)
     pending = {}                      # (check, index) -> candidate checks, most likely first
     own = {name: [] for name in order}
@@ -59,11 +60,10 @@ def attribute(outcomes):
                 own[first].append(key[1])
                 del pending[key]
     for name in order:
-        outcome = outcomes[name]
-        failures = outcome.failures
-        outcome.blocked = [replace(failures[i], blocked_by=blocked[name, i])
-                           for i in range(len(failures)) if (name, i) in blocked]
-        outcome.failures = [failures[i] for i in range(len(failures)) if (name, i) not in blocked]
+        failures = outcomes[name].failures
+        outcomes[name] = replace(outcomes[name], blocked=[replace(failures[i], blocked_by=blocked[name, i])
+                                                          for i in range(len(failures)) if (name, i) in blocked],
+                                 failures=[failures[i] for i in range(len(failures)) if (name, i) not in blocked])
 
 
 def _most_basic(undecided, pending, order):

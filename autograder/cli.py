@@ -239,7 +239,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
     g = sub.add_parser("grade", help="grade one submission (zip, folder or .py file)")
     g.add_argument("submission")
-    g.add_argument("--out", required=True, help="folder for results.json and feedback.md")
+    g.add_argument("--out", required=True, help="folder for grade.json (the record), results.json and feedback.md")
     g.add_argument("--public", action="store_true", help="public checks on the public fixtures (self-check)")
     g.add_argument("--fixtures", help="folder holding hidden/ and public/ fixture sets")
     g.add_argument("--isolation", choices=ISOLATION_LEVELS, help="force a sandbox level")

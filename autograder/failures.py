@@ -1,8 +1,9 @@
 """A failed case as data: what a check found, carried unchanged to results.json, feedback.md and reports.
 
 A check raises CheckFailure(case, problem, likely_bug=..., ...); the grading run stores
-its Failure; results.json keeps it in each test's extra_data, and the batch reports
-count likely bugs from there. Nothing reads a failure's text back to find its parts.
+its Failure in the grade record (grade.json keeps every field: to_record), whence the batch
+reports count likely bugs; results.json shows it in each test's extra_data (to_data).
+Nothing reads a failure's text back to find its parts.
 
 root_causes() picks, from every failure of a submission, the one to read first per
 function at fault, so one crash or one wrong function is told once, at the top.
@@ -67,15 +68,20 @@ class Failure:
         return {k: v for k, v in asdict(self).items()
                 if k not in ("detail", "blame") and not (k == "blocked_by" and not v)}
 
+    def to_record(self):
+        """Every field, for the grade record (grade.json): what is needed to render the feedback again."""
+        return dict(asdict(self), blame=None if self.blame is None else list(self.blame))
+
     @classmethod
-    def from_data(cls, data):
-        """A Failure from to_data()'s dict; None when it is not one (a file edited by hand)."""
-        if not isinstance(data, dict) or not all(isinstance(data.get(f.name, ""), str) for f in fields(cls)):
-            return None
-        if not isinstance(data.get("problem"), str):
-            return None
-        return cls(**{f.name: data.get(f.name, "") for f in fields(cls) if f.name not in ("kind", "blame")},
-                   kind=data.get("kind", "wrong"))
+    def from_record(cls, data):
+        """The Failure to_record() wrote; ValueError says what is wrong with anything else."""
+        if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
+            raise ValueError(f"a failure must have exactly the fields {sorted(f.name for f in fields(cls))}")
+        blame = data["blame"]
+        if not all(isinstance(data[f.name], str) for f in fields(cls) if f.name != "blame") or not (
+                blame is None or isinstance(blame, list) and all(isinstance(b, str) for b in blame)):
+            raise ValueError("a failure's fields must be text (blame: a list of check names, or null)")
+        return cls(**dict(data, blame=None if blame is None else tuple(blame)))
 
 
 class CheckFailure(AssertionError):

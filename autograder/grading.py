@@ -69,7 +69,8 @@ def open_student(lab, submission, fixture_set, out_dir=None, isolation=None):
 
 
 def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
-    """Grades one submission into out_dir/results.json and feedback.md; returns the GradeReport.
+    """Grades one submission into out_dir/grade.json (the record), results.json and feedback.md;
+    returns the GradeReport.
 
     fixture_set: an already verified set (a batch's grading process verifies and loads
     it once for all its submissions); by default it is loaded and verified here.

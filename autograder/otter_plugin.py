@@ -5,13 +5,13 @@ Otter (7.0.0, pinned) calls, in its own parent process: ``before_grading`` (copy
 .py otter picked to a private folder, empty the submission folder, start
 ``python -m autograder grade`` on the copy from the kit inside the zip), ``before_execution``
 (the kernel gets a comment cell: it never runs student code), ``after_grading`` (the
-results are REBUILT from the kit's results.json; otter's are discarded). If the kit's
+results are REBUILT from the kit's grade record, grade.json, rendered as Gradescope's results.json
+is; otter's are discarded). If the kit's
 grader cannot run, OtterRuntimeError: score 0, never a score from otter's kernel.
 Why this holds and what it does not protect: docs/otter.md.
 """
 
 import atexit
-import json
 import os
 import shutil
 import stat
@@ -27,6 +27,7 @@ from otter.test_files import GradingResults
 from otter.test_files.abstract_test import TestCase, TestCaseResult, TestFile
 
 from autograder.limits import Limits
+from autograder.results import GradeRecordError, GradeReport
 
 PLUGIN_NAME = "autograder.otter_plugin.KitGraderPlugin"
 DEFAULT_TIMEOUT_S = Limits().outer_timeout_s()     # the bridge writes the lab's own into otter_config.json
@@ -62,8 +63,8 @@ class KitCheckFile(TestFile):
 
 
 class KitGradingResults(GradingResults):
-    """GradingResults whose Gradescope dict is the kit's results.json: tests named by the checks' titles,
-    as on Gradescope (the check's id stays in extra_data.check)."""
+    """GradingResults whose Gradescope dict is the kit's grade record rendered as its results.json is: tests
+    named by the checks' titles, as on Gradescope (the check's id stays in extra_data.check)."""
 
     def to_gradescope_dict(self, ag_config):
         kit = self.get_plugin_data(PLUGIN_NAME)
@@ -159,13 +160,10 @@ class KitGraderPlugin(AbstractOtterPlugin):
             self._proc.communicate()
             raise OtterRuntimeError(f"the kit's grader did not finish within {timeout:g} s") from None
         try:
-            kit = json.loads((self._out_dir / "results.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise OtterRuntimeError(f"the kit's grader wrote no readable results.json (exit "
+            kit = GradeReport.read(self._out_dir).to_gradescope()
+        except GradeRecordError as exc:
+            raise OtterRuntimeError(f"the kit's grader wrote no grade record (exit "
                                     f"{self._proc.returncode}): {exc}\n{(log or '')[-2000:]}") from None
-        if not isinstance(kit, dict) or not all(isinstance(t, dict) and "check" in t.get("extra_data", {})
-                                                for t in kit.get("tests", [])):
-            raise OtterRuntimeError("the kit's results.json is not in the expected form")
         self._kit = kit
         self._cleanup()
         return kit

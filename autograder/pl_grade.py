@@ -8,8 +8,8 @@ PrairieLearn lays out /grade/student (the uploaded file), /grade/tests and
 /grade/serverFilesCourse; this module grades exactly as `python -m autograder grade`
 does (same sandbox level detection: chroot in a default Docker container, which refuses
 user namespaces) and renders the report with GradeReport.to_prairielearn. The
-Gradescope results.json and feedback.md that grading writes go to a temporary folder
-and are deleted: the report object is the record. results.json is always written, and
+grade record (grade.json) and the Gradescope results.json and feedback.md that grading
+writes go to a temporary folder and are deleted: the report object in hand is the record. results.json is always written, and
 exit status is 0 unless even that failed (run_grader then writes its own).
 """
 

@@ -1,6 +1,8 @@
-"""Turning check outcomes into Gradescope's results.json, PrairieLearn's results.json and a
-readable feedback.md, all rendered from one record (GradeReport); no rendered file is ever
-read back as the record.
+"""One grade record (GradeReport, with a CheckOutcome per check), and its renderings: Gradescope's
+results.json, PrairieLearn's results.json and a readable feedback.md. The record has its own
+versioned file, grade.json (GradeReport.to_json / from_json), which is what crosses from a
+grading process to whoever reads the grade later (the batch, its reports, the otter plugin); no
+rendered file is ever read back as the record.
 
 Gradescope's schema: top level `score`, `execution_time`, `output`, `tests[]`
 (each with `name`, `number`, `score`, `max_score`, `status`, `output`, `tags`,
@@ -18,11 +20,11 @@ import re
 import stat
 import tempfile
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from autograder import __version__
-from autograder.failures import root_causes
+from autograder.failures import Failure, root_causes
 from autograder.feedback import (block, blocked_counts, check_lines, md, start_here_markdown, start_here_text,
                                  status_word, table_note)
 from autograder.text import clipped, fenced, inert, paragraph  # noqa: F401  (importers of results use them)
@@ -31,6 +33,14 @@ PL_LIMIT_BYTES = 1_000_000  # PrairieLearn's limit on results.json
 PL_TARGET_BYTES = 900_000   # what to_prairielearn stays under (compact JSON, ASCII), whatever the student printed
 PL_TEXT_LIMITS = {"message": 20_000, "output": 20_000, "test": 12_000}   # characters, before any shrinking
 PL_EXTRA_KEYS = ("check_set", "fixture_set", "fixture_set_hash", "isolation", "submission_sha256", "import_failed")
+GRADE_FILE = "grade.json"              # the record, beside its renderings
+GRADE_FORMAT = "convkit-grade"         # grade.json's "format"
+GRADE_VERSION = 1                      # grade.json's "version": a reader refuses any other
+STATUSES = ("graded", "invalid", "error")
+
+
+class GradeRecordError(ValueError):
+    """A grade.json that is not a grade record of this version; the message says what is wrong."""
 
 
 def check_markdown(text):
@@ -41,7 +51,7 @@ def check_markdown(text):
     return "\n\n".join([paragraph(summary), *([block(rest)] if rest.strip() else [])])
 
 
-@dataclass
+@dataclass(frozen=True)
 class CheckOutcome:
     """One check's result over its cases."""
     name: str
@@ -52,9 +62,13 @@ class CheckOutcome:
     hint: str
     passed: int = 0
     total: int = 0
-    failures: list = field(default_factory=list)   # failures.Failure, one per case failing this check's property
-    blocked: list = field(default_factory=list)    # failures.Failure (blocked_by set): cases another check's bug blocks
-    needs: tuple = ()                              # the checks this one's cases rely on (config's `needs`)
+    failures: tuple = ()     # failures.Failure, one per case failing this check's property
+    blocked: tuple = ()      # failures.Failure (blocked_by set): cases another check's bug blocks
+    needs: tuple = ()        # the checks this one's cases rely on (config's `needs`)
+
+    def __post_init__(self):
+        for name in ("failures", "blocked", "needs"):       # any sequence given, a tuple kept
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @classmethod
     def from_spec(cls, name, spec):
@@ -74,17 +88,63 @@ class CheckOutcome:
         causes, told once at the top; titles: {check name: title}, to name a blocking check."""
         return "\n".join(check_lines(self, causes, titles or {}))
 
+    def to_record(self):
+        """The check in grade.json: its data, and its score and status for a reader's eye (checked on reading)."""
+        return dict(name=self.name, title=self.title, points=self.points, visibility=self.visibility,
+                    category=self.category, hint=self.hint, needs=list(self.needs), passed=self.passed,
+                    total=self.total, score=self.score, status=status_word(self),
+                    failures=[f.to_record() for f in self.failures], blocked=[f.to_record() for f in self.blocked])
 
-@dataclass
+    @classmethod
+    def from_record(cls, data):
+        """The CheckOutcome to_record() wrote; GradeRecordError says what is wrong with anything else."""
+        where = f"check {data.get('name')!r}" if isinstance(data, dict) else "a check"
+        data = _fields(data, where, name=str, title=str, points=(int, float), visibility=str, category=str,
+                       hint=str, needs=list, passed=int, total=int, score=(int, float), status=str,
+                       failures=list, blocked=list)
+        try:
+            failures = [Failure.from_record(f) for f in data["failures"]]
+            blocked = [Failure.from_record(f) for f in data["blocked"]]
+        except ValueError as exc:
+            raise GradeRecordError(f"{where}: {exc}") from None
+        if not all(isinstance(n, str) for n in data["needs"]):
+            raise GradeRecordError(f"{where}: needs must list check names")
+        outcome = cls(**{k: data[k] for k in ("name", "title", "points", "visibility", "category", "hint",
+                                              "passed", "total")}, needs=data["needs"], failures=failures,
+                      blocked=blocked)
+        if (outcome.score, status_word(outcome)) != (data["score"], data["status"]):
+            raise GradeRecordError(f"{where}: its score and status ({data['score']}, {data['status']}) are not "
+                                   f"what its cases give ({outcome.score}, {status_word(outcome)})")
+        return outcome
+
+
+def _fields(data, where, **types):
+    """data, once it is a dict holding exactly these keys with values of these types (bool is no number)."""
+    if not isinstance(data, dict):
+        raise GradeRecordError(f"{where} is not a JSON object")
+    if set(data) != set(types):
+        missing, unknown = sorted(set(types) - set(data)), sorted(set(data) - set(types))
+        raise GradeRecordError(f"{where}: " + "; ".join(filter(None, [
+            missing and f"missing {', '.join(missing)}", unknown and f"unknown {', '.join(unknown)}"])))
+    for key, kind in types.items():
+        if not isinstance(data[key], kind) or isinstance(data[key], bool) and kind is not bool:
+            raise GradeRecordError(f"{where}: {key} has the wrong type ({type(data[key]).__name__})")
+    return data
+
+
+@dataclass(frozen=True)
 class GradeReport:
-    """Everything known about one graded (or refused) submission."""
+    """Everything known about one graded (or refused) submission: the grade record, built once."""
     status: str                         # 'graded' | 'invalid' | 'error'
     message: str                        # top-level message for the student
-    checks: list                        # CheckOutcome, in config order
+    checks: tuple                       # CheckOutcome, in config order
     max_score: float
     execution_time: float = 0.0
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)   # facts for the staff and the platforms (JSON values)
     student_output: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "checks", tuple(self.checks))
 
     @property
     def score(self):
@@ -107,10 +167,56 @@ class GradeReport:
         for c in self.checks:
             if c.visibility == "visible":
                 unseen = [f for f in c.blocked if f.blocked_by in hidden]
-                c = replace(c, failures=c.failures + [replace(f, blocked_by="") for f in unseen],
+                c = replace(c, failures=c.failures + tuple(replace(f, blocked_by="") for f in unseen),
                             blocked=[f for f in c.blocked if f not in unseen])
             seen.append(c)
         return seen
+
+    def to_json(self):
+        """grade.json: the record, versioned; from_json reads it back as the same GradeReport."""
+        return json.dumps(dict(format=GRADE_FORMAT, version=GRADE_VERSION, status=self.status,
+                               message=self.message, score=self.score, max_score=self.max_score,
+                               execution_time=self.execution_time, extra=self.extra,
+                               student_output=self.student_output,
+                               checks=[c.to_record() for c in self.checks]), indent=1) + "\n"
+
+    @classmethod
+    def from_json(cls, text):
+        """The GradeReport of a grade.json of this version; GradeRecordError says why anything else
+        (another version, a missing or mistyped field, a score its cases do not give) is refused."""
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise GradeRecordError(f"not JSON ({exc})") from None
+        if not isinstance(data, dict) or data.get("format") != GRADE_FORMAT:
+            raise GradeRecordError(f"not a grade record (no \"format\": \"{GRADE_FORMAT}\")")
+        if data.get("version") != GRADE_VERSION:
+            raise GradeRecordError(f"a grade record of version {data.get('version')!r}; this grader "
+                                   f"({__version__}) reads version {GRADE_VERSION}: grade the submission again")
+        data = _fields(data, "the grade record", format=str, version=int, status=str, message=str,
+                       score=(int, float), max_score=(int, float), execution_time=(int, float), extra=dict,
+                       student_output=str, checks=list)
+        if data["status"] not in STATUSES:
+            raise GradeRecordError(f"the grade record's status {data['status']!r} is not one of {', '.join(STATUSES)}")
+        report = cls(checks=[CheckOutcome.from_record(c) for c in data["checks"]],
+                     **{f.name: data[f.name] for f in fields(cls) if f.name != "checks"})
+        if report.score != data["score"]:
+            raise GradeRecordError(f"the grade record's score {data['score']} is not its checks' sum {report.score}")
+        return report
+
+    @classmethod
+    def read(cls, folder):
+        """The record in folder/grade.json; GradeRecordError (with the file named) when there is none
+        of this version."""
+        path = Path(folder) / GRADE_FILE
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise GradeRecordError(f"{path}: cannot be read ({exc})") from None
+        try:
+            return cls.from_json(text)
+        except GradeRecordError as exc:
+            raise GradeRecordError(f"{path}: {exc}") from None
 
     def to_gradescope(self):
         # Gradescope shows the top-level output at once: its root causes come from visible checks only,
@@ -260,7 +366,8 @@ def write_prairielearn(report, results_dir):
 
 
 def write_report(report, out_dir):
-    """Writes out_dir/results.json and out_dir/feedback.md."""
+    """Writes out_dir/grade.json (the record, first), then its renderings results.json and feedback.md."""
     out_dir = Path(out_dir)
+    write_atomic(out_dir / GRADE_FILE, report.to_json())
     write_atomic(out_dir / "results.json", json.dumps(report.to_gradescope(), indent=2) + "\n")
     write_atomic(out_dir / "feedback.md", report.to_markdown())

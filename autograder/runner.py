@@ -11,6 +11,7 @@ cases in fixture order.
 
 import traceback
 from collections import Counter
+from dataclasses import replace
 
 from autograder.attribution import attribute
 from autograder.failures import CheckFailure, Failure
@@ -31,18 +32,16 @@ class CheckRun:
     def record(self, name, case, error=None):
         """error: None (passed), a Failure, or the grader's own traceback text."""
         outcome = self.outcomes[name]
-        outcome.total += 1
         if error is None:
-            outcome.passed += 1
-        elif isinstance(error, Failure):
-            outcome.failures.append(error)
-        else:
-            outcome.failures.append(Failure(case=case.describe() if case is not None else "", kind="internal",
-                                            problem="the grader hit an internal error on this case "
-                                                    "(course staff have been told)"))
-            if len(self.internal_errors) < MAX_INTERNAL_ERRORS:
-                where = f"{name}[{case.id}]" if case is not None else name
-                self.internal_errors.append(f"{where}: {error[-1500:]}")
+            self.outcomes[name] = replace(outcome, total=outcome.total + 1, passed=outcome.passed + 1)
+            return
+        failure = error if isinstance(error, Failure) else Failure(
+            case=case.describe() if case is not None else "", kind="internal",
+            problem="the grader hit an internal error on this case (course staff have been told)")
+        self.outcomes[name] = replace(outcome, total=outcome.total + 1, failures=(*outcome.failures, failure))
+        if not isinstance(error, Failure) and len(self.internal_errors) < MAX_INTERNAL_ERRORS:
+            where = f"{name}[{case.id}]" if case is not None else name
+            self.internal_errors.append(f"{where}: {error[-1500:]}")
 
 
 def verdict(exc, case):

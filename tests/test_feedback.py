@@ -1,7 +1,8 @@
 """Failures as data, and feedback that leads with the cause.
 
-- A failure's (case, problem, likely bug) goes from the check to results.json's extra_data and
-  to the batch reports as data: the reports count what extra_data says, whatever the text says.
+- A failure's (case, problem, likely bug) goes from the check to the grade record (grade.json),
+  rendered in results.json's extra_data; the batch reports count what the record says, whatever
+  a rendering says.
 - One crash or one wrong function is told once, at the top ("Start here"): the function, the
   first failing case, the student's line (for a crash), the likely bug; the other checks point
   back to it and keep hints that would point away to themselves.
@@ -11,6 +12,7 @@
 
 import json
 import re
+from dataclasses import replace
 
 from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.failures import Failure
@@ -55,25 +57,25 @@ def test_failures_reach_results_json_and_reports_as_data(tmp_path):
     # the same failures, as data, on the report object
     assert [f.to_data() for f in next(c for c in report.checks if c.name == "col2im_overlap_sum").failures] == failures
 
-    # reports read extra_data, never the text: a likely bug only in a test's output is not counted,
-    # one only in extra_data is
+    # reports read the grade record, never a rendering: a likely bug only in results.json (its text or
+    # its extra_data) is not counted, one only in the record is
     out = tmp_path / "batch"
     folder = out / "submissions" / "alice"
     folder.mkdir(parents=True)
     for test in results["tests"]:
         test["output"] += "\nlikely bug: made up in the text"
     results["tests"][0]["extra_data"]["failures"].append(
-        Failure(case="c", problem="p", likely_bug="only in the data").to_data())
+        Failure(case="c", problem="p", likely_bug="only in results.json").to_data())
     (folder / "results.json").write_text(json.dumps(results))
+    overlap_check = next(c for c in report.checks if c.name == "col2im_overlap_sum")
+    extended = replace(overlap_check, failures=overlap_check.failures + (
+        Failure(case="c", problem="p", likely_bug="only in the record"),))
+    (folder / "grade.json").write_text(replace(report, checks=[
+        extended if c is overlap_check else c for c in report.checks]).to_json())
     counts = _likely_bugs(out, [{"id": "alice"}])
-    assert counts["only in the data"] == 1 and "made up in the text" not in counts
+    assert counts["only in the record"] == 1 and "made up in the text" not in counts
+    assert "only in results.json" not in counts
     assert counts[first["likely_bug"]] == 1
-
-
-def test_malformed_failure_data_is_skipped_not_fatal():
-    assert Failure.from_data({"problem": 3}) is None and Failure.from_data("x") is None
-    assert Failure.from_data({"problem": "p", "case": ["no"]}) is None
-    assert Failure.from_data({"problem": "p"}) == Failure(case="", problem="p")
 
 
 def test_one_exception_is_told_once_and_other_checks_point_back():
@@ -117,8 +119,7 @@ def test_a_blocked_check_says_so_in_one_line_naming_the_blocking_check():
                      function="col2im")
     blocked = [Failure(case=f"k{i}", problem="dX: 5 of 9 values are wrong", function="Conv2d.backward",
                        blocked_by="col") for i in range(3)]
-    batch = outcome("batch", total=5, passed=2, hint="SUM over n: not the mean")
-    batch.blocked = blocked
+    batch = replace(outcome("batch", total=5, passed=2, hint="SUM over n: not the mean"), blocked=blocked)
     report = report_of(outcome("col", failures=[col2im]), batch)
     markdown = report.to_markdown()
     assert "| BLOCKED title of batch | 1.6 / 4 | 2 / 5 | 3 case(s) blocked by *title of col* |" in markdown

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from autograder.config import load_config
+from autograder.failures import Failure
+from autograder.results import CheckOutcome, GradeReport
 from autograder.staff.batch import run_batch
 from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.staff.reports import (CheckOutcomeData, batch_stats, check_stats, plot_checks,
@@ -138,68 +140,62 @@ def test_checks_png_labels_give_the_pass_rate_over_judged_submissions(batch, tmp
     assert len(widths) == len(CONFIG.checks) and all(abs(w - 100) < 1e-9 for w in widths.values())
 
 
-def test_results_json_without_blocked_counts_every_failure_as_own(batch, tmp_path):
-    """A results.json from before blocked cases existed: every failure was the check's own."""
+def test_a_folder_from_before_grade_records_counts_every_check_not_passed_as_failed(batch, tmp_path):
+    """A submission folder with results.json but no grade.json (a grader before grade records): the
+    reports never read results.json back, so nothing says another check blocked it (as with no file)."""
     out, records = batch
     old = tmp_path / "old"
     shutil.copytree(out, old)
     for sid in ("overlaps_1", "overlaps_2"):
-        path = old / "submissions" / sid / "results.json"
-        results = json.loads(path.read_text())
-        for test in results["tests"]:
-            extra = test["extra_data"]
-            extra["failures"] += [{k: v for k, v in f.items() if k != "blocked_by"} for f in extra.pop("blocked")]
-        path.write_text(json.dumps(results))
+        (old / "submissions" / sid / "grade.json").unlink()
+        assert (old / "submissions" / sid / "results.json").is_file()
     write_summary(records, CONFIG, old)
     rows = summary_rows(old)
     assert rows["inputs_unchanged"][2:6] == ["1 / 4", "3", "0", "25% (1/4)"]
     assert rows["padding_crop"][2:6] == ["2 / 4", "2", "0", "50% (2/4)"]
 
 
-def test_without_results_json_a_check_not_passed_is_failed(batch, tmp_path):
-    """No results.json to say another check blocked it (lost, unreadable): counted as failed, as before."""
+def test_without_a_grade_record_a_check_not_passed_is_failed(batch, tmp_path):
+    """No grade.json to say another check blocked it (lost, unreadable): counted as failed, as before."""
     out, records = batch
     write_summary(records, CONFIG, tmp_path)          # an output folder holding no submissions/
     rows = summary_rows(tmp_path)
     assert rows["inputs_unchanged"][2:6] == ["1 / 4", "3", "0", "25% (1/4)"]
 
 
-def hostile_results(sid):
-    tests = [
-        "not a test", {"extra_data": "not a dict"}, {"extra_data": {"check": 5, "blocked": [{"problem": "p"}]}},
-        {"extra_data": {"check": "no_such_check", "failures": [], "blocked": []}},
-        {"extra_data": {"check": "padding_crop", "failures": {"not": "a list"}, "blocked": "not a list"}},
-        {"extra_data": {"check": "stride", "failures": [7, {"problem": 3}], "blocked": [
-            None, {"problem": "p", "blocked_by": ["a list"]}, {"problem": "p", "blocked_by": ""}]}},
-        {"extra_data": {"check": "inputs_unchanged", "failures": [], "blocked": [
-            {"problem": "p", "blocked_by": "<script>alert(1)</script>|x`*"},
-            {"problem": "p", "blocked_by": "col2im_overlap_sum"}]}},
-    ]
-    return {"sub_list": [1, 2], "sub_deep": "[" * 100_000 + "]" * 100_000,
-            "sub_tests": {"tests": tests}}[sid]
+def hostile_record(sid):
+    """grade.json files a hand (or a bug) could leave: not records, a record of the wrong types, and a
+    valid record whose blocking check's name is markup."""
+    blocked = [Failure(case="c", problem="p", blocked_by="<script>alert(1)</script>|x`*"),
+               Failure(case="c", problem="p", blocked_by="col2im_overlap_sum")]
+    valid = GradeReport(status="graded", message="m", max_score=4, checks=[
+        CheckOutcome("inputs_unchanged", "t", 4, "visible", "c", "h", passed=1, total=3, blocked=blocked),
+        CheckOutcome("no_such_check", "t", 0, "visible", "c", "h", total=1, blocked=blocked[1:])])
+    mistyped = json.loads(valid.to_json())
+    mistyped["checks"][0]["blocked"][0]["blocked_by"] = ["a list"]
+    return {"sub_list": "[1, 2]", "sub_deep": "[" * 100_000 + "]" * 100_000, "sub_valid": valid.to_json(),
+            "sub_mistyped": json.dumps(mistyped)}[sid]
 
 
-def test_hostile_results_json_is_read_safely(tmp_path):
-    """results.json is the grader's, but it sits in a folder: every value is checked for its type, and
-    a name it gives is text in both pages."""
+def test_hostile_grade_records_are_read_safely(tmp_path):
+    """grade.json is the grader's, but it sits in a folder: a file that is not a record of this version is
+    refused whole, and a name a record gives is text in both pages."""
     (tmp_path / "submissions").mkdir()
     records = []
-    for sid in ("sub_list", "sub_deep", "sub_tests", "sub_missing"):
+    for sid in ("sub_list", "sub_deep", "sub_valid", "sub_mistyped", "sub_missing"):
         (tmp_path / "submissions" / sid).mkdir()
         if sid != "sub_missing":
-            data = hostile_results(sid)
-            (tmp_path / "submissions" / sid / "results.json").write_text(
-                data if isinstance(data, str) else json.dumps(data))
+            (tmp_path / "submissions" / sid / "grade.json").write_text(hostile_record(sid))
         records.append(dict(id=sid, status="graded", score=0.0, max_score=100, checks={}, message="",
                             passed=["forward_output"]))
     write_summary(records, CONFIG, tmp_path)
     rows = summary_rows(tmp_path)
-    # only sub_tests says anything usable, and only about inputs_unchanged: blocked, by two checks
-    assert rows["inputs_unchanged"][3] == "3"
+    # only sub_valid says anything usable, and only about inputs_unchanged: blocked, by two checks
+    assert rows["inputs_unchanged"][3] == "4"
     assert rows["inputs_unchanged"][4] == (f"1 (blocked by &lt;script&gt;alert(1)&lt;/script&gt;\\|x\\`\\*: 1; "
                                            f"{OVERLAP_TITLE}: 1)")
-    assert rows["padding_crop"][3:5] == ["4", "0"] and rows["stride"][3:5] == ["4", "0"]
-    assert rows["forward_output"][2:6] == ["4 / 4", "0", "0", "100% (4/4)"]
+    assert rows["padding_crop"][3:5] == ["5", "0"] and rows["stride"][3:5] == ["5", "0"]
+    assert rows["forward_output"][2:6] == ["5 / 5", "0", "0", "100% (5/5)"]
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;|x`*: 1" in page
 

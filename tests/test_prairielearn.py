@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -62,11 +63,9 @@ def _report(status="graded", text_size=0):
     problem, detail = f"wrong {big}", f"map {big}"
     checks = []
     for name, spec in CONFIG.checks.items():
-        outcome = CheckOutcome.from_spec(name, spec)
-        outcome.total, outcome.passed = 10, 3
-        outcome.failures = [Failure(case=f"case {i}", problem=problem, detail=detail, function="col2im",
-                                    kind="exception" if i == 0 else "wrong") for i in range(8)]
-        checks.append(outcome)
+        failures = [Failure(case=f"case {i}", problem=problem, detail=detail, function="col2im",
+                            kind="exception" if i == 0 else "wrong") for i in range(8)]
+        checks.append(replace(CheckOutcome.from_spec(name, spec), total=10, passed=3, failures=failures))
     return GradeReport(status=status, message=f"Graded. {big}", checks=checks, max_score=CONFIG.max_score,
                        student_output=big, extra={"isolation": "chroot", "traceback": "staff only"})
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -220,8 +221,9 @@ def test_verify_passes_and_fails_loudly_when_the_reference_is_not_full_marks(mon
 
     def reference_loses_a_point(path, out, options=GradingOptions()):
         report = real(path, out, options)
-        if "reference" in str(path):
-            report.checks[0].passed -= 1
+        if "reference" in str(path):          # the record is frozen: a copy with one case less passed
+            first = report.checks[0]
+            report = replace(report, checks=(replace(first, passed=first.passed - 1), *report.checks[1:]))
         return report
     monkeypatch.setattr(verify, "grade_submission", reference_loses_a_point)
     assert verify.verify() == 1

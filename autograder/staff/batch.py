@@ -15,12 +15,13 @@ temporary folders (all inside one private folder, the grading processes' TMPDIR)
 deleted, grades.csv written from the finished grades, and one line printed.
 
 What a run leaves in OUT:
-    submissions/<id>/results.json, feedback.md   per submission
+    submissions/<id>/grade.json                  per submission, the grade record (autograder.results)
+    submissions/<id>/results.json, feedback.md   its renderings
     submissions/<id>/batch.json                  written last: the grade is final
     grades.csv, summary.md, scores.png, checks.png
 
 Resuming: a submission whose batch.json records the same entry name, input sha256,
-fixture set and grader version is not graded again (`--force` regrades everything,
+fixture set and grader version, beside a grade.json this grader reads, is not graded again (`--force` regrades everything,
 `--only` exactly the named ids). Every file is written atomically, so killing the
 batch at any moment loses no finished grade and never leaves half a grades.csv.
 

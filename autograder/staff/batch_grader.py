@@ -1,8 +1,9 @@
 """One of the batch's grading processes: `python -m autograder batch-grader`.
 
 It reads one submission a line on stdin ({"id", "path", "sha256"}), grades it in this
-process (each with its own sandboxed student worker), writes its folder under OUT and
-answers its record (autograder.staff.batch_records) as one JSON line on stdout. The
+process (each with its own sandboxed student worker), writes its folder under OUT (the grade
+record grade.json and its renderings) and answers its batch record, taken from the grade
+record in hand (autograder.staff.batch_records), as one JSON line on stdout. The
 batch starts these processes and replaces them (autograder.staff.grading_pool).
 """
 
@@ -59,10 +60,10 @@ def grade_in_process(entry, out_dir, fixture_hash, fixture_set=None):
                              "folders, never what a link points to", sub_dir)
         else:
             report = grade_submission(entry.path, sub_dir, fixture_set=fixture_set)
-        status, problem = report.status, ""
+        problem = ""
     except Exception as exc:                   # a grader bug: one row, not the batch
-        status, problem = "error", f"the grader failed: {exc!r}"[:500]
-    return finish_record(record, sub_dir, status, time.monotonic() - started, problem)
+        report, problem = None, f"the grader failed: {exc!r}"[:500]
+    return finish_record(record, sub_dir, report, time.monotonic() - started, problem)
 
 
 def refusal(message, sub_dir):

@@ -1,16 +1,21 @@
 """The batch's record of one submission: submissions/<id>/batch.json, written last.
 
 A record says which entry was graded (its name and input sha256), against which fixture
-set and grader version, and how it went (status, score, the checks passed and failed).
-Its being there means the grade is final: a later run keeps it while nothing it depends
-on has changed (finished_record), and an error is always graded again.
+set and grader version, and how it went (status, score, the checks passed and failed),
+taken from the grade record (results.GradeReport) in the grading process that built it,
+never from a rendered results.json. Its being there, beside a grade.json of this grader's
+version, means the grade is final: a later run keeps it while nothing it depends on has
+changed (finished_record), and an error is always graded again. A folder from a grader
+that wrote no grade.json is graded again.
 """
 
 import json
 
 from autograder import __version__
-from autograder.results import write_atomic
+from autograder.feedback import status_word
+from autograder.results import GRADE_FILE, GradeRecordError, GradeReport, write_atomic
 from autograder.staff.batch_entries import safe_id
+from autograder.text import inert
 
 
 def new_record(entry, fixture_hash):
@@ -18,44 +23,43 @@ def new_record(entry, fixture_hash):
                 fixture_set_hash=fixture_hash, grader_version=__version__)
 
 
-def finish_record(record, sub_dir, status, seconds, problem=""):
-    """Completes a record from the submission's results.json and writes batch.json (last)."""
-    results = _read_results(sub_dir / "results.json")
-    if results is None:
-        status, problem = "error", problem or "the grader wrote no results.json"
-    extra = (results or {}).get("extra_data", {})
-    record.update(status=status, seconds=round(seconds, 3),
-                  score=results["score"] if results else 0.0, max_score=extra.get("max_score", 0),
-                  # the one-line message; results' output goes on with the root causes for the student
-                  message=problem or (str(extra.get("message") or results["output"]) if results else ""),
-                  submission_sha256=extra.get("submission_sha256", ""),
-                  checks={t["extra_data"]["check"]: t["score"] for t in results["tests"]} if results else {},
-                  passed=[t["extra_data"]["check"] for t in results["tests"] if t["status"] == "passed"]
-                  if results else [],
+def finish_record(record, sub_dir, report, seconds, problem=""):
+    """Completes a record from the submission's grade record `report` (None, with `problem`, when
+    grading failed) and writes batch.json (last)."""
+    if report is None:
+        status, problem = "error", problem or "the grader gave no grade"
+        (sub_dir / GRADE_FILE).unlink(missing_ok=True)      # an earlier run's grade must not speak for this row
+    else:
+        status = "error" if problem else report.status
+    checks = report.checks if report is not None and report.status != "invalid" else ()   # a refusal checks nothing
+    record.update(status=status, seconds=round(seconds, 3), score=report.score if report else 0.0,
+                  max_score=report.max_score if report else 0,
+                  # the one-line message; the feedback goes on with the root causes for the student
+                  message=problem or inert(report.message),
+                  submission_sha256=report.extra.get("submission_sha256", "") if report else "",
+                  checks={c.name: c.score for c in checks},
+                  passed=[c.name for c in checks if c.ok],
                   # failing on their own (not only blocked by another check's bug: autograder/attribution.py)
-                  failed=[t["extra_data"]["check"] for t in results["tests"] if t["status"] != "passed" and (
-                      t["extra_data"].get("failures") or not t["extra_data"].get("blocked"))] if results else [])
+                  failed=[c.name for c in checks if status_word(c) == "FAIL"])
     write_atomic(sub_dir / "batch.json", json.dumps(record, indent=1) + "\n")
     return record
 
 
-def _read_results(path):
-    try:
-        data = json.loads(path.read_text())
-        return data if isinstance(data, dict) and "tests" in data else None
-    except (OSError, ValueError):
-        return None
-
-
 def earlier_record(entry, out_dir):
-    """The record this entry's folder holds from an earlier run, if it is this entry's; else None."""
+    """The record this entry's folder holds from an earlier run, if it is this entry's and its grade
+    record (grade.json) is one this grader reads; else None."""
+    sub_dir = out_dir / "submissions" / entry.id
     try:
-        record = json.loads((out_dir / "submissions" / entry.id / "batch.json").read_text())
-    except (OSError, ValueError):
+        record = json.loads((sub_dir / "batch.json").read_text())
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(record, dict) or record.get("source") != safe_id(entry.path.name):
         return None
-    return record if (out_dir / "submissions" / entry.id / "results.json").is_file() else None
+    try:
+        GradeReport.read(sub_dir)
+    except GradeRecordError:
+        return None
+    return record
 
 
 def finished_record(entry, out_dir, fixture_hash):

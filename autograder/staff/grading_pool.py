@@ -151,8 +151,7 @@ class GradingProcess:
         self.stop()
         sub_dir = self.out_dir / "submissions" / entry.id
         sub_dir.mkdir(parents=True, exist_ok=True)
-        return finish_record(new_record(entry, self.fixture_hash), sub_dir, "error",
-                             time.monotonic() - started, problem)
+        return finish_record(new_record(entry, self.fixture_hash), sub_dir, None, time.monotonic() - started, problem)
 
 
 class GradingPool:

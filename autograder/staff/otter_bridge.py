@@ -106,18 +106,25 @@ def kit_grade(name, env, fixtures, kit_root, file_name, names):
                    "--quiet"] + (["--public"] if fixtures == "public" else [])
             proc = subprocess.run(cmd, cwd=root, env=dict(os.environ, PYTHONPATH=root, PYTHONDONTWRITEBYTECODE="1"),
                                   capture_output=True, text=True, timeout=900)
-            try:
-                with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
+            try:                       # the grade record (results.GradeReport.to_json), never a rendering
+                with open(os.path.join(out, "grade.json"), encoding="utf-8") as f:
                     cache[key] = json.load(f)
             except (OSError, ValueError):
-                raise AssertionError(f"the kit's grader in {root} wrote no results (exit {proc.returncode}): "
+                raise AssertionError(f"the kit's grader in {root} wrote no grade (exit {proc.returncode}): "
                                      f"{(proc.stdout + proc.stderr)[-1500:]}") from None
-    results = cache[key]
-    entry = next((t for t in results.get("tests", []) if t.get("extra_data", {}).get("check") == name), None)
-    if entry is None:
-        raise AssertionError(f"the kit's grader did not grade {name}: {results.get('output', '')}")
-    if entry.get("status") != "passed":
-        raise AssertionError(f"{entry['name']}: {entry['score']:g} / {entry['max_score']:g}\n{entry.get('output', '')}")
+    grade = cache[key]
+    check = next((c for c in grade.get("checks", []) if c.get("name") == name), None)
+    if check is None or grade.get("status") == "invalid":
+        raise AssertionError(f"the kit's grader did not grade {name}: {grade.get('message', '')}")
+    if check.get("status") != "PASS":
+        lines = [f"{check['title']}: {check['score']:g} / {check['points']:g} "
+                 f"({check['passed']} of {check['total']} case(s) passed)"]
+        lines += [f"- [{f['case']}] {f['problem']}" + (f"; likely bug: {f['likely_bug']}" if f["likely_bug"] else "")
+                  for f in check["failures"][:2]]
+        blockers = sorted({f["blocked_by"] for f in check["blocked"]})
+        if blockers:
+            lines.append(f"{len(check['blocked'])} case(s) blocked by {', '.join(blockers)}, which fails on its own")
+        raise AssertionError("\n".join(lines))
 
 
 def test_file_text(spec, fixtures, kit_root=KIT_ROOT):

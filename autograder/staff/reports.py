@@ -12,18 +12,16 @@ fully, FAILED it on its own (at least one failure of the check's own), or was BL
 (no failure of its own, but cases another check's bug blocked: no credit, and nothing this
 check could judge). The pass rate is passed / (passed + failed on its own); blocked ones are
 counted apart, with the checks that blocked them. Which it was is read from each
-submission's results.json (every test's extra_data: `failures`, and `blocked` with
-`blocked_by`), the file the likely bugs come from too.
+submission's grade record (grade.json: every check's own `failures`, and its `blocked` ones
+with `blocked_by`), the record the likely bugs come from too; never from a rendered results.json.
 """
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.failures import Failure
-from autograder.results import write_atomic
+from autograder.results import GradeRecordError, GradeReport, write_atomic
 from autograder.staff.similarity_page import counts_sentence, render_page, student_label
 
 BINS = 10                      # score bins of both summary.md's table and scores.png
@@ -40,8 +38,8 @@ class BatchStats:
     bug_counts: Counter
     integrity: object = None   # integrity.IntegrityReport, or None when it was not run
     notes: list = field(default_factory=list)   # what could not be produced, for the reader
-    # {id: {check: CheckOutcomeData}} read from results.json; a check missing here that a graded
-    # submission did not pass counts as failed on its own (no results.json, or an unreadable one)
+    # {id: {check: CheckOutcomeData}} read from grade.json; a check missing here that a graded
+    # submission did not pass counts as failed on its own (no grade record of this grader's version)
     outcomes: dict = field(default_factory=dict)
 
     @property
@@ -71,50 +69,29 @@ def batch_stats(records, config, bug_counts, integrity=None, notes=(), outcomes=
 
 @dataclass(frozen=True)
 class CheckOutcomeData:
-    """What one submission's results.json says about one of its checks."""
+    """What one submission's grade record says about one of its checks."""
     own: int = 0                # failures of the check's own property
     blocked_by: tuple = ()      # the checks whose bugs blocked some of its cases, sorted
 
 
-def _listed(container, key):
-    value = container.get(key) if isinstance(container, dict) else None
-    return value if isinstance(value, list) else []
-
-
 def read_submission_results(out_dir, records):
     """(likely bugs: Counter of submissions per likely bug, outcomes: {id: {check: CheckOutcomeData}}),
-    read as data from each submission's results.json (each test's extra_data.failures and .blocked,
-    written by results.GradeReport.to_gradescope), every file once. A results.json from before
-    blocked cases existed has no `blocked`: all its failures are the checks' own. Anything not of
-    the expected type (a file edited by hand) is skipped."""
+    from each submission's grade record (submissions/<id>/grade.json), every file once. A submission
+    without a record this grader reads (none, another version, a file edited by hand) is skipped."""
     counts, outcomes = Counter(), {}
     for r in records:
         try:
-            results = json.loads((Path(out_dir) / "submissions" / r["id"] / "results.json").read_text())
-        except (OSError, ValueError, RecursionError):
+            report = GradeReport.read(Path(out_dir) / "submissions" / r["id"])
+        except GradeRecordError:
             continue
-        found, checks = set(), {}
-        for test in _listed(results, "tests"):
-            extra = test.get("extra_data") if isinstance(test, dict) else None
-            if not isinstance(extra, dict):
-                continue
-            own = [f for f in map(Failure.from_data, _listed(extra, "failures")) if f is not None]
-            found.update(f.likely_bug for f in own if f.likely_bug)
-            blockers = {f.blocked_by for f in map(Failure.from_data, _listed(extra, "blocked"))
-                        if f is not None and f.blocked_by}
-            name = extra.get("check")
-            if isinstance(name, str):
-                earlier = checks.get(name, CheckOutcomeData())
-                checks[name] = CheckOutcomeData(earlier.own + len(own),
-                                                tuple(sorted(blockers.union(earlier.blocked_by))))
-        counts.update(found)
-        outcomes[r["id"]] = checks
+        counts.update({f.likely_bug for c in report.checks for f in c.failures if f.likely_bug})
+        outcomes[r["id"]] = {c.name: CheckOutcomeData(len(c.failures), tuple(sorted(
+            {f.blocked_by for f in c.blocked if f.blocked_by}))) for c in report.checks}
     return counts, outcomes
 
 
 def _likely_bugs(out_dir, records):
-    """Counts submissions per likely bug, read as data from their results.json (each test's
-    extra_data.failures, written by results.GradeReport.to_gradescope)."""
+    """Counts submissions per likely bug, from their grade records (each check's own failures)."""
     return read_submission_results(out_dir, records)[0]
 
 

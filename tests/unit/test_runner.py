@@ -63,7 +63,7 @@ def test_checks_run_in_the_labs_order_over_their_cases_and_pass():
     student = Student()
     run = run_checks(lab, FixtureSet(CASES), student, {"a", "b"})
     assert [e for e in student.log if e[0] != "forget"] == [("a", "c1"), ("a", "c2"), ("b", "c1"), ("b", "c3")]
-    assert {n: (o.passed, o.total, o.failures) for n, o in run.outcomes.items()} == {"a": (2, 2, []), "b": (2, 2, [])}
+    assert {n: (o.passed, o.total, o.failures) for n, o in run.outcomes.items()} == {"a": (2, 2, ()), "b": (2, 2, ())}
     assert run.internal_errors == []
 
 
@@ -166,5 +166,5 @@ def test_blocked_cases_are_attributed_when_every_check_has_run():
     lab = fake_lab([("a", recording("a", col2im_wrong), True), ("b", recording("b", dx_wrong), True)],
                    needs={"b": ("a",)})
     run = run_checks(lab, FixtureSet(CASES), Student(), {"a", "b"})
-    assert len(run.outcomes["a"].failures) == 2 and run.outcomes["b"].failures == []
+    assert len(run.outcomes["a"].failures) == 2 and run.outcomes["b"].failures == ()
     assert [f.blocked_by for f in run.outcomes["b"].blocked] == ["a", "a"]

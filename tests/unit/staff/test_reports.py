@@ -1,8 +1,7 @@
 """autograder/staff/reports.py's text on hand-made batch records: inert table cells, the score
 histogram, per-check statistics, summary.md's sections, and the likely bugs counted from
-results.json as data. (The plots and the whole batch are tests/test_staff_outputs.py's.)"""
+the grade records (grade.json). (The plots and the whole batch are tests/test_staff_outputs.py's.)"""
 
-import json
 from collections import Counter
 from types import SimpleNamespace
 
@@ -10,6 +9,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from autograder.failures import Failure
+from autograder.results import CheckOutcome, GradeReport, write_report
 from autograder.staff.integrity import IntegrityReport, SimilarPair
 from autograder.staff.reports import (_likely_bugs, batch_stats, check_stats, entries_markdown, histogram,
                                       integrity_markdown, md_cell, stats_markdown)
@@ -97,15 +97,18 @@ def test_integrity_section_names_students_and_says_none():
     assert "Not attempted (both stubs as in the template): none." in text and "- Ann (a), b" in text
 
 
-def test_likely_bugs_are_counted_once_per_submission_from_results_data(tmp_path):
-    def results(sid, tests):
-        folder = tmp_path / "submissions" / sid
-        folder.mkdir(parents=True)
-        (folder / "results.json").write_text(json.dumps({"tests": tests}))
-    bug = Failure(case="x", problem="p", likely_bug="the crop").to_data()
-    results("a", [{"extra_data": {"failures": [bug, bug]}}, {"extra_data": {"failures": [bug]}}])
-    results("b", [{"extra_data": {"failures": [bug, {"problem": 3}, "junk"]}}, "junk", {"extra_data": None}])
-    (tmp_path / "submissions" / "c").mkdir()
-    (tmp_path / "submissions" / "c" / "results.json").write_text("{broken")
-    counts = _likely_bugs(tmp_path, [record("a"), record("b"), record("c"), record("missing")])
+def test_likely_bugs_are_counted_once_per_submission_from_the_grade_records(tmp_path):
+    def graded(sid, *failures_per_check):
+        checks = [CheckOutcome(f"c{i}", "t", 1, "visible", "c", "h", total=len(f), failures=f)
+                  for i, f in enumerate(failures_per_check)]
+        write_report(GradeReport(status="graded", message="m", checks=checks, max_score=len(checks)),
+                     tmp_path / "submissions" / sid)
+    bug = Failure(case="x", problem="p", likely_bug="the crop")
+    graded("a", [bug, bug], [bug])
+    graded("b", [bug, Failure(case="y", problem="q")])
+    graded("c", [bug])
+    (tmp_path / "submissions" / "c" / "grade.json").write_text("{broken")          # no record: not counted
+    graded("d", [bug])
+    (tmp_path / "submissions" / "d" / "grade.json").unlink()                        # results.json only: neither
+    counts = _likely_bugs(tmp_path, [record("a"), record("b"), record("c"), record("d"), record("missing")])
     assert counts == Counter({"the crop": 2})
