@@ -34,11 +34,12 @@ class Assignment:
     name: str
     lab: str                    # the lab's Python package (its lab.py, checks/, fixture builder)
     submission_file: str        # what the student hands in, e.g. "lab.py"
-    reference: str              # the staff solution, relative to the kit's root (never shipped)
-    template: str               # the students' starting file, relative to the kit's root
+    # Every path below is relative to config.toml's folder, so a lab can live anywhere.
+    reference: str              # the staff solution (never shipped)
+    template: str               # the students' starting file; its folder is the handout's top level
     # staff only: the folder of known submissions (catalogue.toml, correct/) that `verify` and
-    # `examples` read, relative to the kit's root (autograder/staff/catalogue.py)
-    catalogue: str = "tests/submissions"
+    # `examples` read (autograder/staff/catalogue.py); never shipped
+    catalogue: str = "catalogue"
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,10 @@ class Fixtures:
     # The hidden seed's staff-only file, relative to config.toml's folder (autograder/seeds.py):
     # never the seed itself here, as config.toml ships with every package.
     hidden_seed_file: str = "secrets/hidden_seed"
-    folder: str = "build/fixtures"      # holds hidden/ and public/, relative to the kit's root
+    folder: str = "build/fixtures"      # holds hidden/ and public/, relative to config.toml's folder
+    # The lab's fixture builder's version, recorded in every set it builds: bump it when the
+    # builder's case list changes, so a grader refuses a set built by an older builder.
+    builder_version: int = 1
 
 
 @dataclass(frozen=True)
@@ -124,9 +128,13 @@ class Config:
         except AttributeError:
             raise ConfigError(f"no tolerance for dtype {dtype} in {self.path}") from None
 
-    def kit_path(self, relative):
-        """A path the config names relative to the kit's root."""
-        return KIT_ROOT / relative
+    def resolve(self, relative):
+        """A path the config names, relative to config.toml's folder."""
+        return self.path.parent / relative
+
+    @property
+    def lab_root(self):
+        return lab_root(self.path, self.assignment.lab)
 
     @property
     def hidden_seed_path(self):
@@ -199,10 +207,23 @@ def read_table(cls, table, where, **known):
     return cls(**values)
 
 
-def lab_module(package, what="lab"):
-    """The lab package's module `what` (lab.py, fixture_builder.py), imported from the kit's root."""
-    if str(KIT_ROOT) not in sys.path:
-        sys.path.insert(0, str(KIT_ROOT))
+def lab_root(path, package):
+    """The folder a lab's package imports from. config.toml sits in the package's own folder
+    (`lab = "examples.linear_lab"` in examples/linear_lab/), so it is that folder's ancestor one
+    level per dotted part; None for a config.toml kept elsewhere (its package must be importable)."""
+    folder = Path(path).resolve().parent
+    parts = package.split(".")
+    if len(folder.parts) <= len(parts) or list(folder.parts[-len(parts):]) != parts:
+        return None
+    return folder.parents[len(parts) - 1]
+
+
+def lab_module(package, what="lab", root=None):
+    """The lab package's module `what` (lab.py, fixture_builder.py), imported from `root` (the
+    folder holding the package: Config.lab_root), else from the kit's root."""
+    for folder in (KIT_ROOT, root):
+        if folder is not None and str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
     try:
         return importlib.import_module(f"{package}.{what}")
     except ModuleNotFoundError as exc:
@@ -258,7 +279,8 @@ def load_config(path=None):
     if not isinstance(checks, dict) or not checks:
         raise ConfigError(f"{path}: missing table [checks.NAME] (at least one graded check)")
     try:
-        parameters = getattr(lab_module(sections["assignment"].lab), "Parameters", None)
+        package = sections["assignment"].lab
+        parameters = getattr(lab_module(package, root=lab_root(path, package)), "Parameters", None)
     except ConfigError as exc:
         raise ConfigError(f"{path} [assignment] lab: {exc}") from None
     if parameters is None and "lab" in data:

@@ -70,7 +70,7 @@ class Lab:
 
     def __init__(self, config):
         self.config = config
-        self.module = lab_module(config.assignment.lab)
+        self.module = lab_module(config.assignment.lab, root=config.lab_root)
         for name in ("CONTRACT", "Student", "describe_case", "BUG_VARIANTS", "STUDENT_PARTS"):
             if not hasattr(self.module, name):
                 raise ConfigError(f"{config.path}: the lab module {self.module.__name__} defines no {name} "
@@ -91,15 +91,15 @@ class Lab:
 
     @property
     def fixtures_root(self):
-        return self.config.kit_path(self.config.fixtures.folder)
+        return self.config.resolve(self.config.fixtures.folder)
 
     @property
     def reference(self):
-        return self.config.kit_path(self.config.assignment.reference)
+        return self.config.resolve(self.config.assignment.reference)
 
     @property
     def template(self):
-        return self.config.kit_path(self.config.assignment.template)
+        return self.config.resolve(self.config.assignment.template)
 
     @cached_property
     def check_functions(self):
@@ -135,7 +135,7 @@ class Lab:
 
     @cached_property
     def builder(self):
-        return lab_module(self.package, "fixture_builder")
+        return lab_module(self.package, "fixture_builder", root=self.config.lab_root)
 
     def describe_case(self, case):
         return self.module.describe_case(case)

@@ -1,6 +1,6 @@
 """Proving the grader right.
 
-- Every file in tests/submissions/correct/ solves the assignment its own way (index
+- Every file in assignment/catalogue/correct/ solves the assignment its own way (index
   arrays, strided slices, batched einsum / tensordot, non-contiguous
   results, float64 inside, a new grad_weight array, a rewritten forward): each must
   earn every point on the hidden fixtures (float64 and float32 cases) and on the
@@ -112,7 +112,7 @@ def tiny_fixture_set(root, seed, N, C_in, C_out, H, W, k, s, p):
     kH, kW = k
     generated = [*fb.build_col2im_cases(rng, [(C_in, H + 2 * p, W + 2 * p, kH, kW, s)], every_check),
                  *fb.build_layer_cases(rng, [(N, C_in, C_out, H, W, k, s, p)], every_check)]
-    write_fixture_set(root / "hidden", seed, generated)
+    write_fixture_set(root / "hidden", seed, generated, builder_version=CONFIG.fixtures.builder_version)
     return config_for(COL2IM_CHECKS + LAYER_CHECKS + FD_CHECKS, seed, root / "config.toml")
 
 

@@ -100,7 +100,7 @@ def test_gradescope_package_holds_only_the_engine_this_lab_and_its_hidden_set(fi
 
 
 def test_verify_grades_the_labs_own_catalogue(fixtures):
-    """`verify` reads the catalogue this lab's config.toml names, not the conv lab's tests/submissions."""
+    """`verify` reads the catalogue this lab's config.toml names, not the conv lab's assignment/catalogue."""
     result = run(KIT + ["verify"], timeout=hang_guard(120))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "bug/dW_mean" in result.stdout and "col2im" not in result.stdout

@@ -64,7 +64,7 @@ if str(KIT_ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from autograder.staff.catalogue import CATALOGUE_DIR, complete_with_template  # noqa: E402
+from autograder.staff.catalogue import catalogue_dir, complete_with_template  # noqa: E402
 from autograder.config import load_config  # noqa: E402
 from assignment.fixture_builder import oracle_col2im  # noqa: E402
 from autograder.fixtures import fixture_folder, load_fixture_set  # noqa: E402
@@ -229,7 +229,7 @@ def _targets(tree):
 def read_solution(path):
     """A full conv2d.py: catalogue solutions hold only their own parts (the rest is the template's)."""
     source = Path(path).read_text(encoding="utf-8")
-    return complete_with_template(source) if Path(path).resolve().parent == CATALOGUE_DIR / "correct" else source
+    return complete_with_template(source) if Path(path).resolve().parent == catalogue_dir() / "correct" else source
 
 
 def generate_mutants(reference=REFERENCE):
@@ -549,12 +549,11 @@ DEFAULT_JSON = KIT_ROOT / "tools" / "mutants.json"
 def inputs_hash():
     """sha256 over everything the full run's figures depend on (see HASHED_FILES)."""
     import hashlib
-    from autograder.fixtures import GENERATOR_VERSION
     config = load_config()
     h = hashlib.sha256()
     for name in HASHED_FILES:
         h.update(name.encode() + b"\0" + (KIT_ROOT / name).read_bytes() + b"\0")
-    graded = dict(generator_version=GENERATOR_VERSION, numpy=np.__version__,
+    graded = dict(generator_version=config.fixtures.builder_version, numpy=np.__version__,
                   training_kernels=list(config.lab.training.kernels),
                   tolerances={d: config.tolerance(d) for d in ("float64", "float32")},
                   points={name: spec.points for name, spec in sorted(config.checks.items())})
@@ -689,7 +688,7 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=0, help="only N mutants, spread over the whole list")
     parser.add_argument("--only", default="", help="only these mutant ids, comma-separated (e.g. m0012,m0204)")
     parser.add_argument("--source", default=str(REFERENCE),
-                        help="the conv2d.py to mutate (default the reference; e.g. a file of tests/submissions/correct)")
+                        help="the conv2d.py to mutate (default the reference; e.g. a file of assignment/catalogue/correct)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel workers and graders")
     parser.add_argument("--out", default=None, help=f"working folder for mutants and grades (default {DEFAULT_OUT})")
     parser.add_argument("--report", default=None, help=f"markdown report (default {DEFAULT_REPORT} for a full run)")

@@ -165,7 +165,7 @@ def kit_files(kit_root=KIT_ROOT):
 def check_fixtures(config, kit_root=KIT_ROOT):
     """The hidden fixture set must exist and match the staff's hidden seed (the kit's own verification)."""
     from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
-    folder = fixture_folder("hidden", config.kit_path(config.fixtures.folder))
+    folder = fixture_folder("hidden", config.resolve(config.fixtures.folder))
     try:
         return load_fixture_set(folder, config.hidden_seed, "hidden").set_hash
     except (FixtureError, ConfigError) as exc:       # ConfigError: the hidden seed file is missing

@@ -137,7 +137,7 @@ def test_the_labs_parts_and_paths(make_lab):
     assert lab.contract == Contract(functions=("scale",), classes=("Layer",)) and lab.student_parts == ("scale",)
     assert lab.folder == path.parent and lab.checks_dir == path.parent / "checks"
     assert lab.student_class.__name__ == "Student"
-    assert lab.reference == lab.config.kit_path("ref/mini.py")
+    assert lab.reference == path.parent / "ref" / "mini.py"            # relative to config.toml's folder
 
 
 def test_checks_are_found_by_their_declarations_in_pytests_order(make_lab):
