@@ -28,6 +28,7 @@ from otter.test_files.abstract_test import TestCase, TestCaseResult, TestFile
 
 PLUGIN_NAME = "autograder.otter_plugin.KitGraderPlugin"
 DEFAULT_TIMEOUT_S = 1020.0         # the bridge writes total_wall_s + a margin into otter_config.json
+LAB_FILE = "LAB"                   # the packaged grader's pointer to its lab's config.toml (config.LAB_POINTER)
 KEEP = "tests"                     # otter's own test files, copied fresh from the zip by otter
 PLACEHOLDER = ("# This submission is graded by the kit's sandboxed grader (autograder.otter_plugin);\n"
                "# otter's kernel does not run it.\n")
@@ -100,10 +101,15 @@ class KitGraderPlugin(AbstractOtterPlugin):
 
     def before_grading(self, config):
         kit_root = Path(self.plugin_config.get("kit_root") or Path(config.autograder_dir) / "source").resolve()
-        for needed in ("autograder/__main__.py", "assignment/config.toml", "build/fixtures/hidden/manifest.json"):
-            if not (kit_root / needed).is_file():
-                raise OtterRuntimeError(f"the kit's grader is missing from {kit_root} ({needed}): rebuild the "
-                                        f"autograder zip with `python -m autograder.staff.otter_bridge build`")
+        # The packaged grader: the engine and the LAB file naming its lab's config.toml (whose fixtures
+        # the grader itself checks, with a message in results.json when they are missing).
+        needed = ["autograder/__main__.py", LAB_FILE]
+        if (kit_root / LAB_FILE).is_file():
+            needed.append((kit_root / LAB_FILE).read_text(encoding="utf-8").strip())
+        for name in needed:
+            if not (kit_root / name).is_file():
+                raise OtterRuntimeError(f"the kit's grader is missing from {kit_root} ({name}): rebuild the "
+                                        f"autograder zip with `python -m autograder package otter`")
         self._private = Path(tempfile.mkdtemp(prefix="convkit-otter-"))
         submission_dir = self._private / "submission"
         submission_dir.mkdir()
