@@ -55,6 +55,18 @@ class Fixtures:
 
 
 @dataclass(frozen=True)
+class Handout:
+    """What students get besides the template's folder (the handout's top level). Paths are relative
+    to config.toml's folder; a part left empty, or a default one that is absent, is not shipped."""
+    text: str = "README.md"             # the handout's text: the maths, the contract, what is graded
+    figures: str = "figures"            # its figures (*.png), shipped under figures/
+    files: str = "handout"              # a folder whose files go at the top level (its Makefile, requirements)
+    launcher: str = ""                  # the students' command file (e.g. lab.py: check, submit, demo)
+    notebook: str = ""                  # the students' notebook (e.g. lab.ipynb)
+    notebook_source: str = ""           # the script that writes the notebook (build_notebook(), NOTEBOOK)
+
+
+@dataclass(frozen=True)
 class Tolerance:
     rtol: float
     atol: float
@@ -110,6 +122,7 @@ class Config:
     tolerances: Tolerances
     limits: Limits
     integrity: Integrity
+    handout: Handout
     checks: dict                # check name -> CheckSpec, in file order
     lab: object = None          # the lab module's Parameters, from [lab]
 
@@ -243,7 +256,8 @@ def _check_spec(name, table, path):
 
 
 TABLES = {"assignment": Assignment, "fixtures": Fixtures, "tolerances": Tolerances, "limits": Limits,
-          "integrity": Integrity}
+          "integrity": Integrity, "handout": Handout}
+OPTIONAL_TABLES = ("integrity", "handout")      # every key has a default
 
 
 def config_path():
@@ -272,7 +286,7 @@ def load_config(path=None):
                           f"{', '.join(TABLES)}, checks, lab)")
     sections = {}
     for table, cls in TABLES.items():
-        if table not in data and table != "integrity":
+        if table not in data and table not in OPTIONAL_TABLES:
             raise ConfigError(f"{path}: missing table [{table}]")
         sections[table] = _value(cls, data.get(table, {}), str(path), table)
     checks = data.get("checks")
