@@ -40,6 +40,9 @@ class Assignment:
     # staff only: the folder of known submissions (catalogue.toml, correct/) that `verify` and
     # `examples` read (autograder/staff/catalogue.py); never shipped
     catalogue: str = "catalogue"
+    checks: str = "checks"                          # the graded checks' folder, in the lab's package
+    fixture_builder: str = "fixture_builder.py"     # builds the fixture sets, in the lab's package; never shipped
+    oracle: str = ""            # optional: an independent solution the builder checks answers with; never shipped
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 
 prints, space-separated: the hidden fixture set's manifest, the hidden seed's file, then the files
 whose change makes the fixture sets stale (the config, the lab package's modules and checks, the
-fixture builder, the reference's folder). Paths inside the current folder are relative to it.
+fixture builder, the reference's folder, the oracle). Paths inside the current folder are relative to it.
 """
 
 import sys
@@ -16,8 +16,12 @@ from autograder.lab import load_lab
 
 def fixture_inputs(lab):
     """The files the lab's fixture sets are computed from."""
+    config = lab.config
     folders = (lab.folder, lab.checks_dir, lab.reference.parent)
-    return [lab.config.path, *sorted({p for folder in folders for p in folder.glob("*.py")})]
+    named = [config.resolve(config.assignment.fixture_builder), lab.reference]
+    if config.assignment.oracle:
+        named.append(config.resolve(config.assignment.oracle))
+    return [config.path, *sorted({p for folder in folders for p in folder.glob("*.py")} | set(named))]
 
 
 def make_paths(config_path):
