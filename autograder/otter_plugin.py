@@ -1,6 +1,6 @@
 """otter-grader plugin: scores come from the kit's sandboxed grader, never from otter's kernel.
 
-Named in the otter_config.json that `python -m autograder.staff.otter_bridge build` writes.
+Named in the otter_config.json that `python -m autograder package otter` (autograder/staff/otter_bridge.py) writes.
 Otter (7.0.0, pinned) calls, in its own parent process: ``before_grading`` (copy the one
 .py otter picked to a private folder, empty the submission folder, start
 ``python -m autograder grade`` on the copy from the kit inside the zip), ``before_execution``

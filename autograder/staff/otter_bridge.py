@@ -1,6 +1,7 @@
 """otter-grader interoperability: otter tests and an otter autograder zip from the lab's checks.
 
-    python -m autograder.staff.otter_bridge build --out build/otter
+    python -m autograder [--config LAB/config.toml] package otter --out build/otter
+    python -m autograder.staff.otter_bridge build --out build/otter    (the same, for the default lab)
     python -m autograder.staff.otter_bridge install      # once per venv: lets `otter run` load the plugin
 
 `build` writes one otter test per check (tests/), the public ones (public-tests/),
