@@ -63,10 +63,24 @@ class Handout:
     to config.toml's folder; a part left empty, or a default one that is absent, is not shipped."""
     text: str = "README.md"             # the handout's text: the maths, the contract, what is graded
     figures: str = "figures"            # its figures (*.png), shipped under figures/
+    figures_source: str = ""            # the script that draws them (`make figures`)
     files: str = "handout"              # a folder whose files go at the top level (its Makefile, requirements)
     launcher: str = ""                  # the students' command file (e.g. lab.py: check, submit, demo)
     notebook: str = ""                  # the students' notebook (e.g. lab.ipynb)
     notebook_source: str = ""           # the script that writes the notebook (build_notebook(), NOTEBOOK)
+
+
+@dataclass(frozen=True)
+class Mutants:
+    """Mutation testing of the lab's checks (tools/mutants.py, `make mutants`): optional; today's tool
+    evaluates mutants with the conv lab's oracle, so only that lab has this table. Paths are relative
+    to config.toml's folder."""
+    targets: tuple[str, ...]            # what is mutated in the reference: "function" or "Class.method"
+    results: str = "mutants.json"       # the committed full run (tests/test_mutants.py checks it is current)
+    report: str = "MUTANTS.md"
+    equivalents: str = "EQUIVALENTS.md"     # why each equivalent mutant truly is one
+    float64: float = 1e-12              # agreement with the oracle, relative to max(1, max|expected|)
+    float32: float = 1e-5
 
 
 @dataclass(frozen=True)
@@ -128,6 +142,7 @@ class Config:
     handout: Handout
     checks: dict                # check name -> CheckSpec, in file order
     lab: object = None          # the lab module's Parameters, from [lab]
+    mutants: Mutants = None     # [mutants], when the lab has mutation testing
 
     name = property(lambda self: self.assignment.name)
     submission_file = property(lambda self: self.assignment.submission_file)
@@ -283,10 +298,10 @@ def load_config(path=None):
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     _refuse_hidden_seed(data, path)
-    unknown = set(data) - set(TABLES) - {"checks", "lab"}
+    unknown = set(data) - set(TABLES) - {"checks", "lab", "mutants"}
     if unknown:
         raise ConfigError(f"{path}: unknown table [{sorted(unknown)[0]}] (the tables are: "
-                          f"{', '.join(TABLES)}, checks, lab)")
+                          f"{', '.join(TABLES)}, checks, lab, mutants)")
     sections = {}
     for table, cls in TABLES.items():
         if table not in data and table not in OPTIONAL_TABLES:
@@ -307,7 +322,8 @@ def load_config(path=None):
         for need in spec.needs:
             if need not in specs or need == spec.name:
                 raise ConfigError(f"{path} [checks.{spec.name}] needs: '{need}' is not another check of this file")
-    config = Config(path=path, checks=specs,
+    mutants = _value(Mutants, data["mutants"], str(path), "mutants") if "mutants" in data else None
+    config = Config(path=path, checks=specs, mutants=mutants,
                     lab=parameters and _value(parameters, data.get("lab", {}), str(path), "lab"),
                     **sections)
     if not 0 < config.similarity_threshold <= 1:
