@@ -12,11 +12,12 @@ OTTER_STAMP := $(VENV)/.otter-$(shell cat requirements.txt requirements-otter.tx
 LAB ?= assignment/config.toml
 KIT := $(PY) -m autograder --config "$(LAB)"
 # Read from the config: its fixture set's manifest, its hidden seed's file (staff-only, never
-# shipped), and the files whose change makes the fixture sets stale (config, builder, reference, ...).
+# shipped), its figures' script, and the files whose change makes the fixture sets stale.
 LAB_PATHS := $(shell test -x $(PY) && $(PY) -m autograder.staff.make_paths "$(LAB)" 2>/dev/null)
 FIXTURES := $(or $(word 1,$(LAB_PATHS)),build/fixtures/hidden/manifest.json)
 HIDDEN_SEED := $(or $(word 2,$(LAB_PATHS)),assignment/secrets/hidden_seed)
-FIXTURE_INPUTS := $(wordlist 3,1000,$(LAB_PATHS))
+FIGURES_SOURCE := $(or $(word 3,$(LAB_PATHS)),assignment/make_figures.py)
+FIXTURE_INPUTS := $(wordlist 4,1000,$(LAB_PATHS))
 SUBMISSIONS ?=
 OUT ?= out/grades
 
@@ -117,11 +118,12 @@ test-fast: $(STAMP)
 
 # Kernels (reference vs lecture loops vs torch when installed) and grading speed.
 bench: setup $(FIXTURES)
-	$(PY) -m autograder.staff.otter_bridge build --out build/otter >/dev/null
+	$(KIT) package otter --out build/otter >/dev/null
 	$(PY) bench/run.py $(if $(QUICK),--quick) $(if $(BATCH_ONLY),--batch-only) $(if $(REALISTIC_ONLY),--realistic-only) $(if $(FAIRNESS_ONLY),--fairness-only)
 
 figures: $(STAMP)
-	$(PY) assignment/make_figures.py
+	@test "$(FIGURES_SOURCE)" != - || { echo "$(LAB) names no [handout] figures_source" >&2; exit 1; }
+	$(PY) $(FIGURES_SOURCE)
 
 clean:
 	rm -rf build out .pytest_cache .hypothesis

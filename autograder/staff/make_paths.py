@@ -2,8 +2,9 @@
 
     python -m autograder.staff.make_paths LAB/config.toml
 
-prints, space-separated: the hidden fixture set's manifest, the hidden seed's file, then the files
-whose change makes the fixture sets stale (the config, the lab package's modules and checks, the
+prints, space-separated: the hidden fixture set's manifest, the hidden seed's file, the script that
+draws the handout's figures (`-` when the lab has none), then the files whose change makes the
+fixture sets stale (the config, the lab package's modules and checks, the
 fixture builder, the reference's folder, the oracle). Paths inside the current folder are relative to it.
 """
 
@@ -26,12 +27,14 @@ def fixture_inputs(lab):
 
 def make_paths(config_path):
     lab = load_lab(config_path)
-    paths = [lab.fixtures_root / "hidden" / "manifest.json", lab.config.hidden_seed_path, *fixture_inputs(lab)]
+    figures = lab.config.handout.figures_source
+    paths = [lab.fixtures_root / "hidden" / "manifest.json", lab.config.hidden_seed_path,
+             lab.config.resolve(figures) if figures else None, *fixture_inputs(lab)]
     here = Path.cwd().resolve()
     shown = []
     for path in paths:
-        path = Path(path).resolve()
-        shown.append(str(path.relative_to(here) if here in path.parents else path))
+        path = path and Path(path).resolve()
+        shown.append("-" if path is None else str(path.relative_to(here) if here in path.parents else path))
     return shown
 
 
