@@ -265,6 +265,7 @@ def test_plugin_empties_the_submission_folder_and_runs_nothing_in_the_kernel(tmp
     for needed in ("autograder/__main__.py", "assignment/config.toml", "build/fixtures/hidden/manifest.json"):
         (source / needed).parent.mkdir(parents=True, exist_ok=True)
         (source / needed).write_text("")
+    (source / "LAB").write_text("assignment/config.toml\n")          # the packaged grader's lab
     sub = tmp_path / "submission"
     (sub / "tests").mkdir(parents=True)
     (sub / "tests" / "t.py").write_text("OK_FORMAT = False\n")
