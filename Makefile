@@ -1,4 +1,5 @@
-# Conv2d backprop assignment kit. `make help` lists the commands by role.
+# Conv2d backprop assignment kit. `make help` lists the commands by role. Every target
+# works on the lab LAB names (default assignment/config.toml), e.g. `make verify LAB=examples/linear_lab/config.toml`.
 # Every target sets up what it needs: the virtual environment (.venv, pinned
 # requirements), the sandbox runtime and the fixture sets.
 
@@ -7,9 +8,16 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 OTTER_STAMP := $(VENV)/.otter-$(shell cat requirements.txt requirements-otter.txt | cksum | cut -d' ' -f1)
-FIXTURES := build/fixtures/hidden/manifest.json
-# The hidden seed: staff-only, never shipped (assignment/config.toml's hidden_seed_file).
-HIDDEN_SEED := assignment/secrets/hidden_seed
+# The lab: the path of its config.toml (every path the lab needs is named there).
+LAB ?= assignment/config.toml
+KIT := $(PY) -m autograder --config "$(LAB)"
+# Read from the config: its fixture set's manifest, its hidden seed's file (staff-only, never
+# shipped), its figures' script, and the files whose change makes the fixture sets stale.
+LAB_PATHS := $(shell test -x $(PY) && $(PY) -m autograder.staff.make_paths "$(LAB)" 2>/dev/null)
+FIXTURES := $(or $(word 1,$(LAB_PATHS)),build/fixtures/hidden/manifest.json)
+HIDDEN_SEED := $(or $(word 2,$(LAB_PATHS)),assignment/secrets/hidden_seed)
+FIGURES_SOURCE := $(or $(word 3,$(LAB_PATHS)),assignment/make_figures.py)
+FIXTURE_INPUTS := $(wordlist 4,1000,$(LAB_PATHS))
 SUBMISSIONS ?=
 OUT ?= out/grades
 
@@ -17,6 +25,7 @@ OUT ?= out/grades
 .PHONY: help setup venv sandbox otter-setup fixtures grade test test-fast figures autograder handout otter prairielearn verify mutants bench clean
 
 help:
+	@echo "Every target:  LAB=path/to/config.toml                        the lab (default assignment/config.toml)"
 	@echo "Instructor:  make grade [SUBMISSIONS=folder] [OUT=out/grades]   grade a folder of submissions"
 	@echo "               [JOBS=N] [FORCE=1] [ONLY=alice,bob]              jobs at once, regrade all, regrade some"
 	@echo "             make autograder                                    build/autograder.zip for Gradescope"
@@ -62,28 +71,27 @@ setup: venv sandbox otter-setup
 # Rebuilt when the reference, the lab's builder, checks, config or hidden seed change; a few seconds
 # (the realistic cases' oracle answers take most of it). With no hidden seed yet (a fresh clone) it
 # draws a random one into $(HIDDEN_SEED); $(wildcard) so that a missing seed file is no error.
-$(FIXTURES): $(STAMP) assignment/config.toml $(wildcard $(HIDDEN_SEED)) reference/*.py assignment/*.py \
-		assignment/checks/*.py autograder/fixtures.py autograder/seeds.py
-	$(PY) -m autograder fixtures
+$(FIXTURES): $(STAMP) $(LAB) $(wildcard $(HIDDEN_SEED)) $(FIXTURE_INPUTS) autograder/fixtures.py autograder/seeds.py
+	$(KIT) fixtures
 
 # NEW_SEED=1 draws a new random hidden seed (a new term); SEED=N sets one (at least 2**64).
 fixtures: $(STAMP)
-	$(PY) -m autograder fixtures $(if $(filter 1 yes true,$(NEW_SEED)),--new-seed) $(if $(SEED),--seed "$(SEED)")
+	$(KIT) fixtures $(if $(filter 1 yes true,$(NEW_SEED)),--new-seed) $(if $(SEED),--seed "$(SEED)")
 
 # --- instructor ---------------------------------------------------------------
 # FORCE=1 regrades everything; ONLY=alice,bob regrades exactly those ids; JOBS=N grading processes.
 grade: setup $(FIXTURES)
-	$(PY) -m autograder batch $(if $(SUBMISSIONS),"$(SUBMISSIONS)",--examples) --out "$(if $(SUBMISSIONS),$(OUT),out/examples)" \
+	$(KIT) batch $(if $(SUBMISSIONS),"$(SUBMISSIONS)",--examples) --out "$(if $(SUBMISSIONS),$(OUT),out/examples)" \
 		$(if $(filter 1 yes true,$(FORCE)),--force) $(if $(JOBS),--jobs "$(JOBS)") $(if $(ONLY),--only "$(ONLY)")
 
 autograder: setup $(FIXTURES)
-	$(PY) -m autograder package gradescope --out build/autograder.zip
+	$(KIT) package gradescope --out build/autograder.zip
 
 handout: setup $(FIXTURES)
-	$(PY) -m autograder package handout --out build/handout.zip
+	$(KIT) package handout --out build/handout.zip
 
 otter: setup $(FIXTURES)
-	$(PY) -m autograder.staff.otter_bridge build --out build/otter
+	$(KIT) package otter --out build/otter
 
 # PL_IMAGE: the grader image info.json names (build and push it from build/prairielearn/image).
 prairielearn: venv $(FIXTURES)
@@ -91,7 +99,7 @@ prairielearn: venv $(FIXTURES)
 
 # --- TA -------------------------------------------------------------------------
 verify: setup $(FIXTURES)
-	$(PY) -m autograder verify
+	$(KIT) verify
 
 mutants: setup $(FIXTURES)
 	$(PY) tools/mutants.py $(if $(LIMIT),--limit $(LIMIT)) $(if $(JOBS),--jobs $(JOBS))
@@ -110,11 +118,12 @@ test-fast: $(STAMP)
 
 # Kernels (reference vs lecture loops vs torch when installed) and grading speed.
 bench: setup $(FIXTURES)
-	$(PY) -m autograder.staff.otter_bridge build --out build/otter >/dev/null
+	$(KIT) package otter --out build/otter >/dev/null
 	$(PY) bench/run.py $(if $(QUICK),--quick) $(if $(BATCH_ONLY),--batch-only) $(if $(REALISTIC_ONLY),--realistic-only) $(if $(FAIRNESS_ONLY),--fairness-only)
 
 figures: $(STAMP)
-	$(PY) assignment/make_figures.py
+	@test "$(FIGURES_SOURCE)" != - || { echo "$(LAB) names no [handout] figures_source" >&2; exit 1; }
+	$(PY) $(FIGURES_SOURCE)
 
 clean:
 	rm -rf build out .pytest_cache .hypothesis

@@ -221,4 +221,4 @@ def build_fixture_set(folder, seed, config, public=False):
                                     dtypes=("float32",), weight_dtype="float64"),
                  *build_training_cases(seed, kernels, checks_for),
                  *([] if public else build_realistic_cases(rng, checks_for))]    # last: the cases above keep their arrays
-    return write_fixture_set(folder, seed, generated, public)
+    return write_fixture_set(folder, seed, generated, public, config.fixtures.builder_version)

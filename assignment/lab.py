@@ -90,18 +90,31 @@ def _fixture_name(case, expected):
     return None
 
 
+# What each pattern of wrong positions (autograder.error_map.PATTERNS) means in this lab.
+READINGS = {
+    "batch": "the batch loop (image n must use its own data, dY[n] and X_cols[n])",
+    "shift": "the crop (dX is dX_pad[:, p:p + H, p:p + W], for every p)",
+    "uncovered": "they must stay 0: the stride (windows start at multiples of the stride, and nothing is "
+                 "written between or after them)",
+    "border": "the crop",
+    "overlaps": "overlaps must be summed (+=), not overwritten",
+    "period": "the stride (window k starts at k * stride)",
+}
+
+
 def error_layout(case, expected):
     """How feedback draws the array compared with `expected` on `case` (autograder.error_map)."""
     p = getattr(case, "params", {}) or {}
     name = _fixture_name(case, expected)
     if name == "expected" and case.kind == "col2im":                     # (C, H, W)
-        return Layout("channel", coverage(p["H"], p["W"], p["kH"], p["kW"], p["stride"]))
+        return Layout("channel", coverage(p["H"], p["W"], p["kH"], p["kW"], p["stride"]), meanings=READINGS)
     if name == "dX":                                                    # (N, C_in, H, W): padded grid, cropped
         (kH, kW), pad, s = p["kernel_size"], p["padding"], p["stride"]
         count = coverage(p["H"] + 2 * pad, p["W"] + 2 * pad, kH, kW, s)
-        return Layout("image", count[pad:pad + p["H"], pad:pad + p["W"]], batch=True, padding=pad)
+        return Layout("image", count[pad:pad + p["H"], pad:pad + p["W"]], batch=True, padding=pad,
+                      meanings=READINGS)
     if name == "y":                                                     # (N, C_out, H_out, W_out)
-        return Layout("image", batch=True)
+        return Layout("image", batch=True, meanings=READINGS)
     if name == "dW":                                                    # (C_out, C_in, kH, kW)
         return Layout("filter")
     return None

@@ -8,6 +8,7 @@
                                                         hidden seed: a staff-only file, autograder/seeds.py)
     python -m autograder verify                         reference full marks, template zero, examples
     python -m autograder package gradescope|handout     build autograder.zip / handout.zip
+    python -m autograder package otter --out DIR        otter-grader tests and autograder zip in DIR
     python -m autograder export canvas --grades OUT/grades.csv --roster roster.csv --assignment "Lab 7"
                                                         the LMS's gradebook CSV on stdout, leftovers on stderr
     python -m autograder check [FILE]                   (students) public checks with points
@@ -175,6 +176,9 @@ def cmd_verify(args):
 
 def cmd_package(args):
     from autograder.staff import packaging
+    if args.what == "otter":
+        from autograder.staff.otter_bridge import main as otter_main
+        return otter_main(["build", "--out", args.out])
     build = {"gradescope": packaging.build_gradescope_zip, "handout": packaging.build_handout_zip}[args.what]
     try:
         dest = build(args.out)
@@ -283,9 +287,10 @@ def build_parser():
         c.set_defaults(func=func)
     v = sub.add_parser("verify", help="grade the reference, the template and the examples; fail if wrong")
     v.set_defaults(func=cmd_verify)
-    k = sub.add_parser("package", help="build the Gradescope autograder zip or the students' handout zip")
-    k.add_argument("what", choices=["gradescope", "handout"])
-    k.add_argument("--out", required=True)
+    k = sub.add_parser("package", help="build the Gradescope autograder zip, the students' handout zip, or "
+                       "the otter-grader folder (its tests and autograder zip)")
+    k.add_argument("what", choices=["gradescope", "handout", "otter"])
+    k.add_argument("--out", required=True, help="the zip (gradescope, handout) or folder (otter) to write")
     k.set_defaults(func=cmd_package)
     x = sub.add_parser("export", help="grades.csv joined with a roster, as an LMS gradebook import CSV (stdout)")
     # checked by lms_export (not imported here: the Gradescope zip and the handout ship cli.py without it)

@@ -36,11 +36,15 @@ class Assignment:
     name: str
     lab: str                    # the lab's Python package (its lab.py, checks/, fixture builder)
     submission_file: str        # what the student hands in, e.g. "lab.py"
-    reference: str              # the staff solution, relative to the kit's root (never shipped)
-    template: str               # the students' starting file, relative to the kit's root
+    # Every path below is relative to config.toml's folder, so a lab can live anywhere.
+    reference: str              # the staff solution (never shipped)
+    template: str               # the students' starting file; its folder is the handout's top level
     # staff only: the folder of known submissions (catalogue.toml, correct/) that `verify` and
-    # `examples` read, relative to the kit's root (autograder/staff/catalogue.py)
-    catalogue: str = "tests/submissions"
+    # `examples` read (autograder/staff/catalogue.py); never shipped
+    catalogue: str = "catalogue"
+    checks: str = "checks"                          # the graded checks' folder, in the lab's package
+    fixture_builder: str = "fixture_builder.py"     # builds the fixture sets, in the lab's package; never shipped
+    oracle: str = ""            # optional: an independent solution the builder checks answers with; never shipped
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,36 @@ class Fixtures:
     # The hidden seed's staff-only file, relative to config.toml's folder (autograder/seeds.py):
     # never the seed itself here, as config.toml ships with every package.
     hidden_seed_file: str = "secrets/hidden_seed"
-    folder: str = "build/fixtures"      # holds hidden/ and public/, relative to the kit's root
+    folder: str = "build/fixtures"      # holds hidden/ and public/, relative to config.toml's folder
+    # The lab's fixture builder's version, recorded in every set it builds: bump it when the
+    # builder's case list changes, so a grader refuses a set built by an older builder.
+    builder_version: int = 1
+
+
+@dataclass(frozen=True)
+class Handout:
+    """What students get besides the template's folder (the handout's top level). Paths are relative
+    to config.toml's folder; a part left empty, or a default one that is absent, is not shipped."""
+    text: str = "README.md"             # the handout's text: the maths, the contract, what is graded
+    figures: str = "figures"            # its figures (*.png), shipped under figures/
+    figures_source: str = ""            # the script that draws them (`make figures`)
+    files: str = "handout"              # a folder whose files go at the top level (its Makefile, requirements)
+    launcher: str = ""                  # the students' command file (e.g. lab.py: check, submit, demo)
+    notebook: str = ""                  # the students' notebook (e.g. lab.ipynb)
+    notebook_source: str = ""           # the script that writes the notebook (build_notebook(), NOTEBOOK)
+
+
+@dataclass(frozen=True)
+class Mutants:
+    """Mutation testing of the lab's checks (tools/mutants.py, `make mutants`): optional; today's tool
+    evaluates mutants with the conv lab's oracle, so only that lab has this table. Paths are relative
+    to config.toml's folder."""
+    targets: tuple[str, ...]            # what is mutated in the reference: "function" or "Class.method"
+    results: str = "mutants.json"       # the committed full run (tests/test_mutants.py checks it is current)
+    report: str = "MUTANTS.md"
+    equivalents: str = "EQUIVALENTS.md"     # why each equivalent mutant truly is one
+    float64: float = 1e-12              # agreement with the oracle, relative to max(1, max|expected|)
+    float32: float = 1e-5
 
 
 @dataclass(frozen=True)
@@ -93,8 +126,10 @@ class Config:
     tolerances: Tolerances
     limits: Limits
     integrity: Integrity
+    handout: Handout
     checks: dict                # check name -> CheckSpec, in file order
     lab: object = None          # the lab module's Parameters, from [lab]
+    mutants: Mutants = None     # [mutants], when the lab has mutation testing
 
     name = property(lambda self: self.assignment.name)
     submission_file = property(lambda self: self.assignment.submission_file)
@@ -111,9 +146,13 @@ class Config:
         except AttributeError:
             raise ConfigError(f"no tolerance for dtype {dtype} in {self.path}") from None
 
-    def kit_path(self, relative):
-        """A path the config names relative to the kit's root."""
-        return KIT_ROOT / relative
+    def resolve(self, relative):
+        """A path the config names, relative to config.toml's folder."""
+        return self.path.parent / relative
+
+    @property
+    def lab_root(self):
+        return lab_root(self.path, self.assignment.lab)
 
     @property
     def hidden_seed_path(self):
@@ -191,10 +230,23 @@ def read_table(cls, table, where, **known):
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def lab_module(package, what="lab"):
-    """The lab package's module `what` (lab.py, fixture_builder.py), imported from the kit's root."""
-    if str(KIT_ROOT) not in sys.path:
-        sys.path.insert(0, str(KIT_ROOT))
+def lab_root(path, package):
+    """The folder a lab's package imports from. config.toml sits in the package's own folder
+    (`lab = "examples.linear_lab"` in examples/linear_lab/), so it is that folder's ancestor one
+    level per dotted part; None for a config.toml kept elsewhere (its package must be importable)."""
+    folder = Path(path).resolve().parent
+    parts = package.split(".")
+    if len(folder.parts) <= len(parts) or list(folder.parts[-len(parts):]) != parts:
+        return None
+    return folder.parents[len(parts) - 1]
+
+
+def lab_module(package, what="lab", root=None):
+    """The lab package's module `what` (lab.py, fixture_builder.py), imported from `root` (the
+    folder holding the package: Config.lab_root), else from the kit's root."""
+    for folder in (KIT_ROOT, root):
+        if folder is not None and str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
     try:
         return importlib.import_module(f"{package}.{what}")
     except ModuleNotFoundError as exc:
@@ -214,7 +266,8 @@ def _check_spec(name, table, path):
 
 
 TABLES = {"assignment": Assignment, "fixtures": Fixtures, "tolerances": Tolerances, "limits": Limits,
-          "integrity": Integrity}
+          "integrity": Integrity, "handout": Handout}
+OPTIONAL_TABLES = ("integrity", "handout")      # every key has a default
 
 
 def config_path():
@@ -237,20 +290,21 @@ def load_config(path=None):
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     _refuse_hidden_seed(data, path)
-    unknown = set(data) - set(TABLES) - {"checks", "lab"}
+    unknown = set(data) - set(TABLES) - {"checks", "lab", "mutants"}
     if unknown:
         raise ConfigError(f"{path}: unknown table [{sorted(unknown)[0]}] (the tables are: "
-                          f"{', '.join(TABLES)}, checks, lab)")
+                          f"{', '.join(TABLES)}, checks, lab, mutants)")
     sections = {}
     for table, cls in TABLES.items():
-        if table not in data and table != "integrity":
+        if table not in data and table not in OPTIONAL_TABLES:
             raise ConfigError(f"{path}: missing table [{table}]")
         sections[table] = _value(cls, data.get(table, {}), str(path), table)
     checks = data.get("checks")
     if not isinstance(checks, dict) or not checks:
         raise ConfigError(f"{path}: missing table [checks.NAME] (at least one graded check)")
     try:
-        parameters = getattr(lab_module(sections["assignment"].lab), "Parameters", None)
+        package = sections["assignment"].lab
+        parameters = getattr(lab_module(package, root=lab_root(path, package)), "Parameters", None)
     except ConfigError as exc:
         raise ConfigError(f"{path} [assignment] lab: {exc}") from None
     if parameters is None and "lab" in data:
@@ -260,7 +314,8 @@ def load_config(path=None):
         for need in spec.needs:
             if need not in specs or need == spec.name:
                 raise ConfigError(f"{path} [checks.{spec.name}] needs: '{need}' is not another check of this file")
-    config = Config(path=path, checks=specs,
+    mutants = _value(Mutants, data["mutants"], str(path), "mutants") if "mutants" in data else None
+    config = Config(path=path, checks=specs, mutants=mutants,
                     lab=parameters and _value(parameters, data.get("lab", {}), str(path), "lab"),
                     **sections)
     if not 0 < config.similarity_threshold <= 1:

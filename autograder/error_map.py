@@ -1,13 +1,12 @@
 """Where a student's array is wrong, drawn as plain text, and what that pattern suggests.
 
 For windowed operations the place is the diagnosis: wrong pixels where windows
-overlap mean overlaps were not summed; wrong pixels that no window covers mean
-windows do not start at multiples of the stride; one wrong image in a batch means
-the batch loop; the right values one pixel off mean the crop. The lab says how its
-arrays are laid out (its `error_layout`). `where_wrong` draws the mask of wrong
-positions (one character per pixel, or per block for large arrays) and adds one line
-reading its pattern. It is plain text, so it reads the same in Gradescope, a
-terminal, feedback.md and a notebook.
+overlap, wrong pixels that no window covers, one wrong image in a batch, the right
+values one pixel off. The lab says how its arrays are laid out and what each of these
+patterns means in its own terms (its `error_layout`, a Layout with `meanings`).
+`where_wrong` draws the mask of wrong positions (one character per pixel, or per
+block for large arrays) and adds one line reading its pattern. It is plain text, so
+it reads the same in Gradescope, a terminal, feedback.md and a notebook.
 
 What a student may see depends on the fixture set, not on the check: a case from
 the public set (shipped in the handout) may show signed errors and expected values;
@@ -15,7 +14,6 @@ a case from the hidden set shows only the mask (right / wrong per position), nev
 value, so nothing of a hidden answer leaks. Anything not recognisably public is
 treated as hidden.
 """
-
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +25,9 @@ MAX_PANELS = 4          # images (or channels) drawn side by side (a map stays a
 MAX_VALUE_LINES = 3     # public cases: wrong positions listed with their values
 RIGHT, WRONG, TOO_HIGH, TOO_LOW = ".", "X", "+", "-"
 EVERYWHERE = "wrong everywhere, so no single place is to blame: see the likely bug or the hint above"
-NO_PATTERN = "no known pattern (overlaps, stride, crop, batch) fits these positions"
+NO_PATTERN = "no known pattern fits these positions"
+# The patterns read_pattern recognises, by the key a Layout's `meanings` gives each one's lab-specific sense.
+PATTERNS = ("batch", "shift", "uncovered", "border", "overlaps", "period")
 
 
 @lru_cache(maxsize=8)
@@ -59,14 +59,26 @@ def coverage(H, W, kH, kW, stride):
 
 
 class Layout:
-    """How to draw and read one compared array: which axis makes the panels and, for
-    image-shaped arrays, how many windows cover each pixel of the grid."""
+    """How to draw and read one compared array: which axis makes the panels, for
+    image-shaped arrays how many windows cover each pixel of the grid, and what each
+    pattern of PATTERNS means in the lab's terms (`meanings`: {pattern: likely cause},
+    e.g. "overlaps": "overlaps must be summed (+=)"); a pattern with no meaning is
+    reported as the fact alone."""
 
-    def __init__(self, panel_noun, count=None, batch=False, padding=0):
+    def __init__(self, panel_noun, count=None, batch=False, padding=0, meanings=None):
         self.panel_noun = panel_noun    # what one panel is: 'image', 'channel', 'filter'
         self.count = count              # (H, W) window counts of the drawn grid, or None
-        self.batch = batch              # axis 0 is the batch: some images right, others wrong means the loop
+        self.batch = batch              # axis 0 is the batch: some images right, others wrong
         self.padding = padding
+        self.meanings = dict(meanings or {})
+        unknown = set(self.meanings) - set(PATTERNS)
+        if unknown:
+            raise ValueError(f"Layout meanings: unknown pattern {sorted(unknown)[0]!r} (the patterns: {PATTERNS})")
+
+    def reading(self, pattern, fact):
+        """The fact, followed by what it means in this lab when the lab says."""
+        meaning = self.meanings.get(pattern)
+        return f"{fact}: {meaning}" if meaning else fact
 
 
 def layout_for(case, expected):
@@ -198,34 +210,32 @@ def read_pattern(wrong, layout, actual=None, expected=None, close=None):
         per_image = wrong.reshape(wrong.shape[0], -1).any(axis=1)
         if not per_image.all():
             bad = np.flatnonzero(per_image)
-            return (f"only {_which(bad, wrong.shape[0])} wrong, the other images are right: "
-                    f"the batch loop (image n must use its own data, dY[n] and X_cols[n])")
+            return layout.reading("batch", f"only {_which(bad, wrong.shape[0])} wrong, the other images are right")
     if layout.padding and close is not None and wrong.all():
         shift = _shift(actual, expected, close, layout.padding)
         if shift:
-            return (f"every value is wrong, but they are the right values moved {_moved(*shift)}: "
-                    f"the crop (dX is dX_pad[:, p:p + H, p:p + W], for every p)")
+            return layout.reading("shift", f"every value is wrong, but they are the right values moved "
+                                           f"{_moved(*shift)}")
     pixels = _pixels(wrong, layout)
     if pixels is None:
         return EVERYWHERE if wrong.all() else ""
     count = layout.count
     if (pixels & (count == 0)).any():
-        return ("pixels that no window covers are wrong (they must stay 0): the stride (windows start "
-                "at multiples of the stride, and nothing is written between or after them)")
+        return layout.reading("uncovered", "pixels that no window covers are wrong")
     if layout.padding:
         p = layout.padding
         border = np.ones_like(pixels)
         border[p:-p, p:-p] = False
         if border.any() and not border.all() and not (pixels & ~border).any():
-            return f"only the border ({p} pixel{'s' if p > 1 else ''} wide) is wrong: the crop"
+            return layout.reading("border", f"only the border ({p} pixel{'s' if p > 1 else ''} wide) is wrong")
     if not (pixels & (count < 2)).any() and (count == 1).any():
-        return ("only pixels that several windows cover are wrong, pixels in one window are right: "
-                "overlaps must be summed (+=), not overwritten")
+        return layout.reading("overlaps", "only pixels that several windows cover are wrong, pixels in one "
+                                          "window are right")
     for axis, noun in ((0, "column"), (1, "row")):
         q = _periodic(pixels.any(axis=axis))
         if q:
             nth = {2: "second", 3: "third"}.get(q, f"{q}th")
-            return f"wrong in every {nth} {noun} only: the stride (window k starts at k * stride)"
+            return layout.reading("period", f"wrong in every {nth} {noun} only")
     if pixels.all():
         return EVERYWHERE
     return ""

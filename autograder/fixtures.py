@@ -2,7 +2,7 @@
 
 A fixture set is a folder holding `cases.json` (every case's parameters, the
 checks it serves and the names of its arrays), one `.npy` file per array, and
-`manifest.json` (the seed's digest, generator and numpy versions, sha256 of every
+`manifest.json` (the seed's digest, format, builder and numpy versions, sha256 of every
 file; never the seed, which would rebuild a hidden set: autograder/seeds.py).
 Sets are built from the reference by the lab's fixture builder, which hands its
 cases to `write_fixture_set`; the grader only reads them, so the grader can run where the reference is absent (Gradescope).
@@ -21,7 +21,9 @@ import numpy as np
 
 from autograder.seeds import seed_digest
 
-GENERATOR_VERSION = 6           # bump when the case list or the file format changes (6: seed digest, no seed)
+# The engine's file format (manifest, cases.json): bump when it changes. A lab's case list has its
+# own version, [fixtures] builder_version in its config.toml (7: the builder's version split out).
+FORMAT_VERSION = 7
 MAX_ARRAY_BYTES = 64 * 2**20
 
 
@@ -102,7 +104,7 @@ def fixture_folder(which, root=None):
     if root is None:
         from autograder.config import load_config
         config = load_config()
-        root = config.kit_path(config.fixtures.folder)
+        root = config.resolve(config.fixtures.folder)
     return Path(root) / which
 
 
@@ -122,10 +124,15 @@ def load_fixture_set(folder, expected_seed=None, which="hidden", lab=None):
         files = manifest["files"]
     except (ValueError, KeyError, TypeError):
         raise FixtureError(f"{manifest_path} is not a valid manifest: run `{rebuild}`") from None
-    if manifest.get("generator_version") != GENERATOR_VERSION:
+    if manifest.get("format_version") != FORMAT_VERSION:
         raise FixtureError(
-            f"the {which} fixtures at {folder} were made by generator version "
-            f"{manifest.get('generator_version')}, this grader needs {GENERATOR_VERSION}: run `{rebuild}`")
+            f"the {which} fixtures at {folder} are in format version "
+            f"{manifest.get('format_version')}, this grader reads {FORMAT_VERSION}: run `{rebuild}`")
+    builder_version = lab.config.fixtures.builder_version
+    if manifest.get("builder_version") != builder_version:
+        raise FixtureError(
+            f"the {which} fixtures at {folder} were made by builder version {manifest.get('builder_version')}, "
+            f"the lab's config.toml says {builder_version} ([fixtures] builder_version): run `{rebuild}`")
     if expected_seed is not None and manifest.get("seed_sha256") != seed_digest(expected_seed):
         # Worded without either seed: this message can reach a student's results.json.
         raise FixtureError(f"the {which} fixtures at {folder} were built from another seed than the lab's "
@@ -151,9 +158,10 @@ def load_fixture_set(folder, expected_seed=None, which="hidden", lab=None):
     return FixtureSet(folder=folder, manifest=manifest, cases=cases)
 
 
-def write_fixture_set(folder, seed, generated, public=False):
+def write_fixture_set(folder, seed, generated, public=False, builder_version=1):
     """Writes the (case_id, kind, params, checks, arrays) tuples of `generated` as a fixture set
-    in `folder` (replacing it), with its manifest; returns the manifest."""
+    in `folder` (replacing it), with its manifest; returns the manifest. builder_version: the lab's
+    ([fixtures] builder_version), which the grader then asks of the set."""
     folder = Path(folder)
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -166,7 +174,7 @@ def write_fixture_set(folder, seed, generated, public=False):
     (tmp / "cases.json").write_text(json.dumps({"cases": cases}, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
     manifest = dict(seed_sha256=seed_digest(seed), which="public" if public else "hidden",
-                    generator_version=GENERATOR_VERSION, numpy_version=np.__version__,
+                    format_version=FORMAT_VERSION, builder_version=builder_version, numpy_version=np.__version__,
                     files=files, set_hash=set_hash(files))
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)

@@ -70,7 +70,7 @@ class Lab:
 
     def __init__(self, config):
         self.config = config
-        self.module = lab_module(config.assignment.lab)
+        self.module = lab_module(config.assignment.lab, root=config.lab_root)
         for name in ("CONTRACT", "Student", "describe_case", "BUG_VARIANTS", "STUDENT_PARTS"):
             if not hasattr(self.module, name):
                 raise ConfigError(f"{config.path}: the lab module {self.module.__name__} defines no {name} "
@@ -87,19 +87,28 @@ class Lab:
 
     @property
     def checks_dir(self):
-        return self.folder / "checks"
+        return self.config.resolve(self.config.assignment.checks)
+
+    def module_name(self, path, key):
+        """The import name of a module or folder of the lab's package ([assignment] `key` names it)."""
+        try:
+            parts = Path(path).resolve().relative_to(self.folder.resolve()).with_suffix("").parts
+        except ValueError:
+            raise ConfigError(f"{self.config.path} [assignment] {key}: {path} is not inside the lab's package "
+                              f"folder {self.folder}") from None
+        return ".".join((self.package, *parts))
 
     @property
     def fixtures_root(self):
-        return self.config.kit_path(self.config.fixtures.folder)
+        return self.config.resolve(self.config.fixtures.folder)
 
     @property
     def reference(self):
-        return self.config.kit_path(self.config.assignment.reference)
+        return self.config.resolve(self.config.assignment.reference)
 
     @property
     def template(self):
-        return self.config.kit_path(self.config.assignment.template)
+        return self.config.resolve(self.config.assignment.template)
 
     @cached_property
     def check_functions(self):
@@ -109,7 +118,7 @@ class Lab:
         import importlib
         found = []
         for path in sorted(self.checks_dir.glob("check_*.py")):
-            module = importlib.import_module(f"{self.package}.checks.{path.stem}")
+            module = importlib.import_module(f"{self.module_name(self.checks_dir, 'checks')}.{path.stem}")
             for attr, function in vars(module).items():
                 if not (attr.startswith("test_") and callable(function)):
                     continue
@@ -135,7 +144,9 @@ class Lab:
 
     @cached_property
     def builder(self):
-        return lab_module(self.package, "fixture_builder")
+        path = self.config.resolve(self.config.assignment.fixture_builder)
+        name = self.module_name(path, "fixture_builder")
+        return lab_module(self.package, name[len(self.package) + 1:], root=self.config.lab_root)
 
     def describe_case(self, case):
         return self.module.describe_case(case)

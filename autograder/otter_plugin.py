@@ -1,6 +1,6 @@
 """otter-grader plugin: scores come from the kit's sandboxed grader, never from otter's kernel.
 
-Named in the otter_config.json that `python -m autograder.staff.otter_bridge build` writes.
+Named in the otter_config.json that `python -m autograder package otter` (autograder/staff/otter_bridge.py) writes.
 Otter (7.0.0, pinned) calls, in its own parent process: ``before_grading`` (copy the one
 .py otter picked to a private folder, empty the submission folder, start
 ``python -m autograder grade`` on the copy from the kit inside the zip), ``before_execution``
@@ -31,6 +31,7 @@ from autograder.results import GradeRecordError, GradeReport
 
 PLUGIN_NAME = "autograder.otter_plugin.KitGraderPlugin"
 DEFAULT_TIMEOUT_S = Limits().outer_timeout_s()     # the bridge writes the lab's own into otter_config.json
+LAB_FILE = "LAB"                   # the packaged grader's pointer to its lab's config.toml (config.LAB_POINTER)
 KEEP = "tests"                     # otter's own test files, copied fresh from the zip by otter
 PLACEHOLDER = ("# This submission is graded by the kit's sandboxed grader (autograder.otter_plugin);\n"
                "# otter's kernel does not run it.\n")
@@ -103,10 +104,15 @@ class KitGraderPlugin(AbstractOtterPlugin):
 
     def before_grading(self, config):
         kit_root = Path(self.plugin_config.get("kit_root") or Path(config.autograder_dir) / "source").resolve()
-        for needed in ("autograder/__main__.py", "assignment/config.toml", "build/fixtures/hidden/manifest.json"):
-            if not (kit_root / needed).is_file():
-                raise OtterRuntimeError(f"the kit's grader is missing from {kit_root} ({needed}): rebuild the "
-                                        f"autograder zip with `python -m autograder.staff.otter_bridge build`")
+        # The packaged grader: the engine and the LAB file naming its lab's config.toml (whose fixtures
+        # the grader itself checks, with a message in results.json when they are missing).
+        needed = ["autograder/__main__.py", LAB_FILE]
+        if (kit_root / LAB_FILE).is_file():
+            needed.append((kit_root / LAB_FILE).read_text(encoding="utf-8").strip())
+        for name in needed:
+            if not (kit_root / name).is_file():
+                raise OtterRuntimeError(f"the kit's grader is missing from {kit_root} ({name}): rebuild the "
+                                        f"autograder zip with `python -m autograder package otter`")
         self._private = Path(tempfile.mkdtemp(prefix="convkit-otter-"))
         submission_dir = self._private / "submission"
         submission_dir.mkdir()

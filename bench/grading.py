@@ -26,12 +26,14 @@ os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS
 
 from autograder.staff.catalogue import load_catalogue, write_zip  # noqa: E402
 from autograder.grading import grade_submission  # noqa: E402
+from autograder.lab import load_lab  # noqa: E402
 
-SUBJECTS = {  # label -> catalogue key (a path: a kit file)
-    "vectorised correct (reference as a submission)": KIT / "reference" / "conv2d.py",
+LAB = load_lab(KIT / "assignment" / "config.toml")      # the lab these benchmarks measure
+SUBJECTS = {  # label -> catalogue key (a path: a file of the lab)
+    "vectorised correct (reference as a submission)": LAB.reference,
     "vectorised correct (window_view_batch)": "correct/window_view_batch",
     "lecture loops (correct)": "correct/lecture_loops",
-    "untouched template": KIT / "student_template" / "conv2d.py",
+    "untouched template": LAB.template,
     "hanging (infinite loop in backward)": "hostile/infinite_loop_in_backward",
 }
 

@@ -29,9 +29,10 @@ os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS
 import numpy as np  # noqa: E402
 
 from autograder.grading import grade_submission, GradingOptions  # noqa: E402
+from autograder.lab import load_lab  # noqa: E402
 from autograder.sandbox import LEVELS, Limits, Sandbox  # noqa: E402
 
-SUBMISSION = KIT / "reference" / "conv2d.py"      # the vectorised correct solution
+SUBMISSION = load_lab(KIT / "assignment" / "config.toml").reference      # the vectorised correct solution
 TARGET_RATIO = 1.5                                 # chroot within 1.5x of bwrap
 
 

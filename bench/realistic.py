@@ -31,9 +31,10 @@ from assignment import fixture_builder as fb  # noqa: E402
 from autograder.staff.catalogue import load_catalogue, write_zip  # noqa: E402
 from autograder.config import load_config  # noqa: E402
 from autograder.grading import GradingOptions, grade_submission, load_fixtures_for  # noqa: E402
+from autograder.lab import load_lab  # noqa: E402
 
-SUBJECTS = {  # label -> catalogue key (a Path: a kit file)
-    "vectorised (reference as a submission)": KIT / "reference" / "conv2d.py",
+SUBJECTS = {  # label -> catalogue key (a Path: a file of the lab)
+    "vectorised (reference as a submission)": load_lab(KIT / "assignment" / "config.toml").reference,
     "vectorised (window_view_batch)": "correct/window_view_batch",
     "lecture loops": "correct/lecture_loops",
 }

@@ -121,3 +121,27 @@ def assert_lab_package(kit, lab, lab_files, fixtures, dest):
     assert not any(n.startswith(("assignment/", "reference/", "autograder/staff/")) or "catalogue" in n
                    for n in names)
     assert zipfile.ZipFile(dest).read("LAB") == f"examples/{lab}/config.toml\n".encode()
+
+
+LAB_PATH_KEYS = ("reference", "template", "catalogue", "checks", "fixture_builder", "oracle")
+
+
+def detached_config_text(source):
+    """The text of config.toml `source` for a copy kept in another folder: config.toml's paths are
+    relative to its own folder, so its lab's files ([assignment] paths, given or default) are named
+    absolutely; the seed file and fixture folder stay relative (they follow the copy)."""
+    import re
+    import tomllib
+    from autograder.config import Assignment
+    source = Path(source).resolve()
+    text = source.read_text(encoding="utf-8")
+    table = tomllib.loads(text)["assignment"]
+    defaults = {f: getattr(Assignment, f, "") for f in LAB_PATH_KEYS}
+    lines = []
+    for key in LAB_PATH_KEYS:
+        relative = table.get(key, defaults[key])
+        if relative:
+            text = re.sub(rf"(?m)^{key} = .*\n", "", text)
+            lines.append(f'{key} = "{(source.parent / relative).resolve()}"\n')
+    return text.replace("[assignment]\n", "[assignment]\n" + "".join(lines), 1)
+

@@ -1,6 +1,6 @@
 """Proving the grader right.
 
-- Every file in tests/submissions/correct/ solves the assignment its own way (index
+- Every file in assignment/catalogue/correct/ solves the assignment its own way (index
   arrays, strided slices, batched einsum / tensordot, non-contiguous
   results, float64 inside, a new grad_weight array, a rewritten forward): each must
   earn every point on the hidden fixtures (float64 and float32 cases) and on the
@@ -28,7 +28,7 @@ from autograder.config import load_config
 from autograder.fixtures import fixture_folder, load_fixture_set, write_fixture_set
 from autograder.grading import GradingOptions, grade_submission
 from autograder.seeds import store_hidden_seed
-from helpers import CORRECT, REPO, SHAPE_BUGS, hang_guard
+from helpers import CORRECT, REPO, SHAPE_BUGS, detached_config_text, hang_guard
 from helpers import grade
 
 TARGETS = ("col2im", "batch_col2im", "Conv2d.backward")
@@ -85,7 +85,7 @@ def test_mutation_tool_runs_end_to_end_on_a_few_mutants(tmp_path):
 def config_for(checks, seed, path):
     """A copy of the assignment config with only `checks` (so a small fixture set has a case for
     each) and `seed` as the hidden seed (in the copy's own seed file)."""
-    text = CONFIG.path.read_text(encoding="utf-8")
+    text = detached_config_text(CONFIG.path)
     head, *tables = re.split(r"(?m)^(?=\[checks\.)", text)
     kept = [t for t in tables if re.match(r"\[checks\.(\w+)\]", t).group(1) in checks]
     assert len(kept) == len(checks)
@@ -112,7 +112,7 @@ def tiny_fixture_set(root, seed, N, C_in, C_out, H, W, k, s, p):
     kH, kW = k
     generated = [*fb.build_col2im_cases(rng, [(C_in, H + 2 * p, W + 2 * p, kH, kW, s)], every_check),
                  *fb.build_layer_cases(rng, [(N, C_in, C_out, H, W, k, s, p)], every_check)]
-    write_fixture_set(root / "hidden", seed, generated)
+    write_fixture_set(root / "hidden", seed, generated, builder_version=CONFIG.fixtures.builder_version)
     return config_for(COL2IM_CHECKS + LAYER_CHECKS + FD_CHECKS, seed, root / "config.toml")
 
 

@@ -138,7 +138,7 @@ def test_every_documented_command_runs_as_pasted(pasted):
     for name, script, proc in pasted["runs"]:
         assert proc.returncode == 0, f"{name}:\n" + "\n".join(script) + f"\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}"
     ran = [c for _, script, _ in pasted["runs"] for c in script]
-    for needed in ("autograder batch lab7", "export canvas --grades out/lab7/grades.csv", "otter_bridge build",
+    for needed in ("autograder batch lab7", "export canvas --grades out/lab7/grades.csv", "autograder package otter",
                    "otter run -a build/otter/autograder.zip -o OUT submission.zip", "otter check conv2d.py",
                    "package gradescope --out build/linear-autograder.zip", "autograder grade SUBMISSION --out DIR",
                    "-p autograder.pytest_plugin --submission SUBMISSION assignment/checks",

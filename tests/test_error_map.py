@@ -9,6 +9,7 @@ import itertools
 import numpy as np
 import pytest
 
+from assignment.lab import READINGS
 from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
 from autograder.lab import load_lab
@@ -188,7 +189,7 @@ def test_hidden_case_map_shows_no_value():
 def test_reading_of_col2im_masks(shape, pick, words):
     C, H, W, kH, kW, s = shape
     wrong = np.broadcast_to(pick(coverage(H, W, kH, kW, s)), (C, H, W))
-    layout = Layout("channel", coverage(H, W, kH, kW, s))
+    layout = Layout("channel", coverage(H, W, kH, kW, s), meanings=READINGS)
     assert words in read_pattern(wrong, layout)
 
 
@@ -199,7 +200,7 @@ def test_reading_of_every_second_column():
 
 
 def test_reading_of_a_wrong_border_and_a_shift_is_the_crop():
-    layout = Layout("image", np.full((6, 6), 4), batch=True, padding=1)
+    layout = Layout("image", np.full((6, 6), 4), batch=True, padding=1, meanings=READINGS)
     wrong = np.zeros((2, 1, 6, 6), bool)
     wrong[:, :, 0, :] = wrong[:, :, :, -1] = True
     assert "the crop" in read_pattern(wrong, layout)
@@ -214,7 +215,7 @@ def test_reading_of_a_wrong_border_and_a_shift_is_the_crop():
 def test_reading_of_one_wrong_image_is_the_batch_loop():
     wrong = np.zeros((3, 2, 4, 4), bool)
     wrong[1] = True
-    reading = read_pattern(wrong, Layout("image", np.ones((4, 4), int), batch=True))
+    reading = read_pattern(wrong, Layout("image", np.ones((4, 4), int), batch=True, meanings=READINGS))
     assert reading.startswith("only image 1 (of images 0 to 2) is wrong") and "the batch loop" in reading
 
 

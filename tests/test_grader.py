@@ -13,7 +13,7 @@ import pytest
 from assignment.fixture_builder import build_fixture_set
 from autograder.config import load_config
 from autograder.seeds import seed_digest
-from autograder.staff.catalogue import CATALOGUE_DIR, correct_solution, load_catalogue, write_zip
+from autograder.staff.catalogue import catalogue_dir, correct_solution, load_catalogue, write_zip
 from helpers import BUGS, REPO, TEMPLATE, assert_gradescope_schema, grade, hang_guard
 
 CONFIG = load_config()
@@ -43,7 +43,7 @@ def test_untouched_template_earns_zero_with_not_implemented_feedback(tmp_path):
 def edited_functions():
     """{'bug/NAME': the function its edits sit in ('col2im', 'Conv2d.backward', ...)}, read from
     catalogue.toml's replacements and the base file's syntax tree: what a feedback's top must name."""
-    data = tomllib.loads((CATALOGUE_DIR / "catalogue.toml").read_text(encoding="utf-8"))
+    data = tomllib.loads((catalogue_dir() / "catalogue.toml").read_text(encoding="utf-8"))
     found = {}
     for bug in data["bug"]:
         source = correct_solution(bug["base"])
@@ -123,7 +123,8 @@ def test_fixture_build_is_deterministic_and_seeded(tmp_path):
     assert a == b
     assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in a["files"])
     assert a["set_hash"] != c["set_hash"]
-    assert a["numpy_version"] and a["seed_sha256"] == seed_digest(123) and a["generator_version"]
+    assert a["numpy_version"] and a["seed_sha256"] == seed_digest(123)
+    assert a["builder_version"] == CONFIG.fixtures.builder_version          # the lab's, from its config.toml
     assert "seed" not in a          # a hidden set's manifest ships: it records only the seed's digest
 
 

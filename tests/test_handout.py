@@ -170,8 +170,13 @@ def test_file_table_lists_exactly_what_handout_zip_holds(tmp_path):
 
 
 def test_committed_notebook_is_what_make_notebook_writes():
+    """The notebook and its source are the ones config.toml's [handout] names."""
+    import importlib.util
     import nbformat
-    from assignment import make_notebook
+    spec = importlib.util.spec_from_file_location("notebook_source", CONFIG.resolve(CONFIG.handout.notebook_source))
+    make_notebook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_notebook)
+    assert make_notebook.NOTEBOOK == CONFIG.resolve(CONFIG.handout.notebook).resolve()
     committed = nbformat.read(make_notebook.NOTEBOOK, as_version=4)
     built = make_notebook.build_notebook()
     assert [(c.cell_type, c.source) for c in committed.cells] == [(c.cell_type, c.source) for c in built.cells]

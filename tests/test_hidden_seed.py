@@ -24,7 +24,7 @@ from autograder.fixtures import fixture_folder, load_fixture_set
 from autograder.lab import Lab
 from autograder.seeds import MIN_HIDDEN_SEED, draw_hidden_seed, read_hidden_seed, seed_digest, store_hidden_seed
 from autograder.staff import otter_bridge, packaging, prairielearn
-from helpers import REPO
+from helpers import REPO, detached_config_text
 
 try:
     import tomllib
@@ -197,7 +197,7 @@ def test_a_drawn_seed_is_random_128_bit_and_stored_privately(tmp_path):
 def linear_copy(tmp_path):
     """A copy of the Linear lab's config (a fast builder) whose seed file and sets live in tmp_path."""
     path = tmp_path / "config.toml"
-    path.write_text(LINEAR.read_text())
+    path.write_text(detached_config_text(LINEAR))
     return path, load_config(path).hidden_seed_path, tmp_path / "fixtures"
 
 

@@ -176,7 +176,7 @@ def test_zip_holds_otter_files_the_grader_and_hidden_fixtures_but_not_the_refere
                    "autograder/worker.py", "assignment/config.toml", "build/fixtures/hidden/manifest.json"):
         assert needed in names, needed
     assert sorted(n[len("tests/"):-3] for n in names if n.startswith("tests/")) == sorted(CONFIG.checks)
-    assert not [n for n in names if n.startswith(("reference/", "build/fixtures/public/", "tests/submissions"))]
+    assert not [n for n in names if n.startswith(("reference/", "build/fixtures/public/", "assignment/catalogue"))]
     assert "assignment/fixture_builder.py" not in names
     config = json.loads(zipfile.ZipFile(otter_env["zip"]).read("otter_config.json"))
     assert [next(iter(p)) for p in config["plugins"]] == [otter_bridge.PLUGIN]
@@ -265,6 +265,7 @@ def test_plugin_empties_the_submission_folder_and_runs_nothing_in_the_kernel(tmp
     for needed in ("autograder/__main__.py", "assignment/config.toml", "build/fixtures/hidden/manifest.json"):
         (source / needed).parent.mkdir(parents=True, exist_ok=True)
         (source / needed).write_text("")
+    (source / "LAB").write_text("assignment/config.toml\n")          # the packaged grader's lab
     sub = tmp_path / "submission"
     (sub / "tests").mkdir(parents=True)
     (sub / "tests" / "t.py").write_text("OK_FORMAT = False\n")

@@ -100,7 +100,105 @@ def test_gradescope_package_holds_only_the_engine_this_lab_and_its_hidden_set(fi
 
 
 def test_verify_grades_the_labs_own_catalogue(fixtures):
-    """`verify` reads the catalogue this lab's config.toml names, not the conv lab's tests/submissions."""
+    """`verify` reads the catalogue this lab's config.toml names, not the conv lab's assignment/catalogue."""
     result = run(KIT + ["verify"], timeout=hang_guard(120))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "bug/dW_mean" in result.stdout and "col2im" not in result.stdout
+
+
+def test_batch_examples_grades_the_labs_own_examples(fixtures, tmp_path):
+    """`batch --examples` grades the examples of this lab's catalogue (catalogue.toml's `examples`)."""
+    out = tmp_path / "out"
+    result = run(KIT + ["batch", "--examples", "--out", str(out), "--jobs", "1"])
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    with open(out / "grades.csv", newline="") as f:
+        rows = {r["id"]: r for r in csv.DictReader(f)}
+    assert {k: (r["status"], float(r["score"])) for k, r in rows.items()} == {"bug__dW_mean": ("graded", 5.0)}
+
+
+@pytest.fixture(scope="module")
+def handout(fixtures, tmp_path_factory):
+    """This lab's handout.zip, unpacked in a folder with no kit around it."""
+    dest = tmp_path_factory.mktemp("handout")
+    result = run(KIT + ["package", "handout", "--out", str(dest / "handout.zip")])
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = set(zipfile.ZipFile(dest / "handout.zip").namelist())
+    assert {"linear.py", "README.md", "LAB"} <= names
+    assert {n for n in names if n.startswith("build/")} == \
+        {f"build/fixtures/linear_lab/public/{p.name}" for p in (fixtures / "public").iterdir()}
+    assert not any(n.startswith(("assignment/", "reference/", "student_template/", "autograder/staff/"))
+                   or "/reference/" in n or "catalogue" in n or "secrets" in n for n in names), names
+    folder = dest / "unpacked"
+    zipfile.ZipFile(dest / "handout.zip").extractall(folder)
+    return folder
+
+
+def test_check_and_submit_in_the_handout(handout, tmp_path):
+    """The students' `check` runs this lab's public checks; `submit` refuses the unfinished template
+    and zips a finished linear.py."""
+    student = KIT[:3]                            # the handout's own LAB file names the lab
+    check = run(student + ["check", "linear.py"], cwd=handout)
+    assert "Public checks on" in check.stdout and "backward returns dX = dY @ W" in check.stdout, \
+        check.stdout + check.stderr
+    assert "backward_dw" not in check.stdout and "dW summed" not in check.stdout     # not public
+    refused = run(student + ["submit", "linear.py"], cwd=handout)
+    assert refused.returncode != 0 and not (handout / "submission.zip").exists(), refused.stdout
+    shutil.copy(CORRECT, handout / "linear.py")
+    submit = run(student + ["submit", "linear.py"], cwd=handout)
+    assert submit.returncode == 0, submit.stdout + submit.stderr
+    assert zipfile.ZipFile(handout / "submission.zip").namelist() == ["linear.py"]
+
+
+def test_the_notebooks_calls_in_the_handout(handout):
+    """What a notebook calls (autograder.notebook) grades this lab's file and zips it."""
+    shutil.copy(CORRECT, handout / "linear.py")
+    (handout / "submission.zip").unlink(missing_ok=True)
+    code = ("from autograder.notebook import build_submission, public_checks\n"
+            "print('statuses', public_checks())\nprint('zip', build_submission())\n")
+    result = run(KIT[:1] + ["-c", code], cwd=handout)
+    assert "statuses {'backward_dx': 'PASS'}" in result.stdout, result.stdout + result.stderr
+    assert (handout / "submission.zip").is_file(), result.stdout + result.stderr
+
+
+def test_otter_package_of_this_lab(fixtures, tmp_path):
+    """`package otter`: one otter test per check of this lab, grading with this lab's config, and a
+    zip holding this lab's grader and hidden set, no other lab's."""
+    pytest.importorskip("otter")
+    out = tmp_path / "otter"
+    result = run(KIT + ["package", "otter", "--out", str(out)], timeout=hang_guard(300))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(p.name for p in (out / "tests").glob("*.py")) == ["backward_dw.py", "backward_dx.py"]
+    assert sorted(p.name for p in (out / "public-tests").glob("*.py")) == ["backward_dx.py"]
+    assert "'examples/linear_lab/config.toml'" in (out / "tests" / "backward_dx.py").read_text()
+    with zipfile.ZipFile(out / "autograder.zip") as zf:
+        names = set(zf.namelist())
+        assert zf.read("LAB") == b"examples/linear_lab/config.toml\n"
+    assert "examples/linear_lab/checks/check_linear.py" in names
+    assert not any(n.startswith(("assignment/", "reference/")) or "/reference/" in n or "catalogue" in n
+                   for n in names), names
+
+
+def test_a_lab_outside_the_kit(tmp_path):
+    """A copy of this lab in a folder outside the kit, under its own package name, with the
+    default fixture folder (beside its config.toml): fixtures, verify and grade through --config."""
+    lab = tmp_path / "elsewhere" / "outside_lab"
+    shutil.copytree(LAB, lab, ignore=shutil.ignore_patterns("__pycache__", "secrets"))
+    for path in [*lab.rglob("*.py"), lab / "config.toml"]:
+        path.write_text(path.read_text().replace("examples.linear_lab", "outside_lab"))
+    config = lab / "config.toml"
+    text = config.read_text()
+    assert 'folder = "../../build/fixtures/linear_lab"' in text
+    config.write_text(text.replace('folder = "../../build/fixtures/linear_lab"\n', ""))
+    kit = [sys.executable, "-m", "autograder", "--config", str(config)]
+
+    built = run(kit + ["fixtures"])
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert (lab / "build" / "fixtures" / "hidden" / "manifest.json").is_file()
+    assert (lab / "secrets" / "hidden_seed").is_file()                 # drawn for this lab, beside it
+    verified = run(kit + ["verify"], timeout=hang_guard(120))
+    assert verified.returncode == 0 and "bug/dW_mean" in verified.stdout, verified.stdout + verified.stderr
+    shutil.copy(SOLUTIONS / "buggy.py", tmp_path / "linear.py")
+    graded = run(kit + ["grade", str(tmp_path / "linear.py"), "--out", str(tmp_path / "graded")])
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    results = json.loads((tmp_path / "graded" / "results.json").read_text())
+    assert results["score"] == 5 and "dW was averaged over the batch" in json.dumps(results)

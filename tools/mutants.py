@@ -34,6 +34,8 @@
 A full run writes tools/MUTANTS.md and tools/mutants.json (every verdict, the summary
 and the hash of the inputs, which tests/test_mutants.py checks along with the README's
 figures); a run with --limit or --only writes only where --report / --json say.
+What to mutate, where the results go and the oracle's tolerances are the conv lab's settings, in
+assignment/config.toml's [mutants] table (the oracle and the reference: its [assignment] table).
 mutmut and cosmic-ray (on PyPI) mutate a package and drive its own test runner per
 mutant; here the "tests" are a sandboxed grader and equivalence needs the oracle, so a
 small mutator fits better.
@@ -43,6 +45,7 @@ import argparse
 import ast
 import copy
 import datetime
+import importlib
 import json
 import os
 import platform
@@ -64,17 +67,28 @@ if str(KIT_ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from autograder.staff.catalogue import CATALOGUE_DIR, complete_with_template  # noqa: E402
-from autograder.config import load_config  # noqa: E402
-from assignment.fixture_builder import oracle_col2im  # noqa: E402
-from autograder.fixtures import fixture_folder, load_fixture_set  # noqa: E402
-from reference.oracle import conv2d_backward, conv2d_forward  # noqa: E402
+from autograder.staff.catalogue import catalogue_dir, complete_with_template  # noqa: E402
+from autograder.config import ConfigError  # noqa: E402
+from autograder.lab import load_lab  # noqa: E402
+from autograder.fixtures import load_fixture_set  # noqa: E402
 
-REFERENCE = KIT_ROOT / "reference" / "conv2d.py"
-TARGETS = ("col2im", "batch_col2im", "Conv2d.backward")
-DEFAULT_REPORT = KIT_ROOT / "tools" / "MUTANTS.md"
+# The lab whose checks are mutation-tested: its config.toml's [mutants] holds the settings. The
+# evaluation below (cases, layer runs, the oracle's calls) is written for this lab.
+LAB = load_lab(KIT_ROOT / "assignment" / "config.toml")
+CONFIG = LAB.config
+if CONFIG.mutants is None:
+    raise ConfigError(f"{CONFIG.path} has no [mutants] table: what to mutate, where the results go")
+SETTINGS = CONFIG.mutants
+ORACLE = importlib.import_module(".".join(                      # [assignment] oracle, e.g. reference.oracle
+    CONFIG.resolve(CONFIG.assignment.oracle).resolve().relative_to(KIT_ROOT).with_suffix("").parts))
+conv2d_backward, conv2d_forward = ORACLE.conv2d_backward, ORACLE.conv2d_forward
+oracle_col2im = LAB.builder.oracle_col2im                       # col2im by the oracle's adjoint
+
+REFERENCE = LAB.reference
+TARGETS = SETTINGS.targets
+DEFAULT_REPORT = CONFIG.resolve(SETTINGS.report).resolve()
 DEFAULT_OUT = KIT_ROOT / "build" / "mutants"
-TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
+TOLERANCE = {"float64": SETTINGS.float64, "float32": SETTINGS.float32}
 MUTANT_TIME_S = 30          # in-process evaluation of one mutant on one case (or one set of cases)
 MUTANT_MEMORY = 2 * 2**30   # address space of an evaluation worker
 
@@ -229,7 +243,7 @@ def _targets(tree):
 def read_solution(path):
     """A full conv2d.py: catalogue solutions hold only their own parts (the rest is the template's)."""
     source = Path(path).read_text(encoding="utf-8")
-    return complete_with_template(source) if Path(path).resolve().parent == CATALOGUE_DIR / "correct" else source
+    return complete_with_template(source) if Path(path).resolve().parent == catalogue_dir() / "correct" else source
 
 
 def generate_mutants(reference=REFERENCE):
@@ -431,8 +445,7 @@ _CASES = {}
 
 def _init_worker():
     resource.setrlimit(resource.RLIMIT_AS, (MUTANT_MEMORY, MUTANT_MEMORY))
-    config = load_config()
-    hidden = load_fixture_set(fixture_folder("hidden"), config.hidden_seed)
+    hidden = load_fixture_set(LAB.fixtures_root / "hidden", CONFIG.hidden_seed, lab=LAB)
     _CASES["hidden"] = _case_inputs(hidden)
     _CASES["extra"] = extra_cases()
     _CASES["realistic"] = realistic_cases()
@@ -521,9 +534,9 @@ def grade_mutants(mutants, out_dir, jobs):
     shutil.rmtree(submissions, ignore_errors=True)
     for m in mutants:
         (submissions / m.id).mkdir(parents=True)
-        (submissions / m.id / "conv2d.py").write_text(m.source, encoding="utf-8")
+        (submissions / m.id / CONFIG.submission_file).write_text(m.source, encoding="utf-8")
     records = {r["id"]: r for r in run_batch(submissions, out_dir / "graded", jobs=jobs, force=True)}
-    config = load_config()
+    config = CONFIG
     for m in mutants:
         r = records[m.id]
         m.score = r["score"]
@@ -537,24 +550,25 @@ def grade_mutants(mutants, out_dir, jobs):
 
 # --------------------------------------------------------------------------- report
 
-# What defines the committed result (tools/mutants.json): the code mutated, the oracle, this tool, the
-# code that builds the hidden set (its arrays are not hashed: GEMM rounding may differ in the last bit
-# between CPUs, the cases do not), and the graded parts of the config. Not the hidden seed: a staff
-# secret that each clone draws for itself (autograder/seeds.py), which a committed file must not name.
-HASHED_FILES = ("reference/conv2d.py", "reference/oracle.py", "reference/training.py", "tools/mutants.py",
-                "assignment/fixture_builder.py")
-DEFAULT_JSON = KIT_ROOT / "tools" / "mutants.json"
+# What defines the committed result (tools/mutants.json): the code mutated and the reference's folder
+# (the oracle, the training problem), this tool, the code that builds the hidden set (its arrays are
+# not hashed: GEMM rounding may differ in the last bit between CPUs, the cases do not), and the graded
+# parts of the config. Not the hidden seed: a staff secret that each clone draws for itself
+# (autograder/seeds.py), which a committed file must not name.
+HASHED_FILES = tuple(sorted({p.resolve().relative_to(KIT_ROOT).as_posix() for p in (
+    *REFERENCE.parent.glob("*.py"), Path(__file__), CONFIG.resolve(CONFIG.assignment.fixture_builder),
+    *([CONFIG.resolve(CONFIG.assignment.oracle)] if CONFIG.assignment.oracle else []))}))
+DEFAULT_JSON = CONFIG.resolve(SETTINGS.results).resolve()
 
 
 def inputs_hash():
     """sha256 over everything the full run's figures depend on (see HASHED_FILES)."""
     import hashlib
-    from autograder.fixtures import GENERATOR_VERSION
-    config = load_config()
+    config = CONFIG
     h = hashlib.sha256()
     for name in HASHED_FILES:
         h.update(name.encode() + b"\0" + (KIT_ROOT / name).read_bytes() + b"\0")
-    graded = dict(generator_version=GENERATOR_VERSION, numpy=np.__version__,
+    graded = dict(generator_version=config.fixtures.builder_version, numpy=np.__version__,
                   training_kernels=list(config.lab.training.kernels),
                   tolerances={d: config.tolerance(d) for d in ("float64", "float32")},
                   points={name: spec.points for name, spec in sorted(config.checks.items())})
@@ -681,7 +695,7 @@ def _sample(items, limit):
     return [items[int(i * step)] for i in range(limit)]
 
 
-EQUIVALENCE_NOTES = KIT_ROOT / "tools" / "EQUIVALENTS.md"
+EQUIVALENCE_NOTES = CONFIG.resolve(SETTINGS.equivalents).resolve()
 
 
 def main(argv=None):
@@ -689,7 +703,7 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=0, help="only N mutants, spread over the whole list")
     parser.add_argument("--only", default="", help="only these mutant ids, comma-separated (e.g. m0012,m0204)")
     parser.add_argument("--source", default=str(REFERENCE),
-                        help="the conv2d.py to mutate (default the reference; e.g. a file of tests/submissions/correct)")
+                        help="the conv2d.py to mutate (default the reference; e.g. a file of assignment/catalogue/correct)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel workers and graders")
     parser.add_argument("--out", default=None, help=f"working folder for mutants and grades (default {DEFAULT_OUT})")
     parser.add_argument("--report", default=None, help=f"markdown report (default {DEFAULT_REPORT} for a full run)")

@@ -1,11 +1,10 @@
-"""The catalogue of known submissions (tests/submissions/): correct, buggy and hostile.
+"""A lab's catalogue of known submissions: correct, buggy and hostile.
 
-Buggy and hostile entries are a correct base file plus exact text edits, declared in
-tests/submissions/catalogue.toml, so each one differs from its base by one
-reviewable bug. Used by the kit's tests, by `make grade`'s bundled examples and
-by the benchmarks; never shipped to students or to Gradescope. That folder is the conv
-lab's; another lab names its own in config.toml (`[assignment] catalogue`), which its
-`verify` and `examples` read.
+The folder its config.toml names (`[assignment] catalogue`, default `catalogue/` beside it; the
+conv lab's is assignment/catalogue/). Buggy and hostile entries are a correct base file plus exact
+text edits, declared in its catalogue.toml, so each one differs from its base by one reviewable
+bug. Used by the kit's tests, by `verify`, by `make grade`'s bundled examples and by the
+benchmarks; never shipped to students or to Gradescope.
 """
 
 import ast
@@ -16,16 +15,13 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.config import KIT_ROOT
 from autograder.lab import load_lab
-
-CATALOGUE_DIR = KIT_ROOT / "tests" / "submissions"        # the conv lab's (the default lab)
 
 
 def catalogue_dir(lab=None):
     """The folder of a lab's catalogue (default: the lab being graded), as its config names it."""
     config = (lab or load_lab()).config
-    return config.kit_path(config.assignment.catalogue)
+    return config.resolve(config.assignment.catalogue)
 
 
 @dataclass(frozen=True)
@@ -63,7 +59,7 @@ def _definitions(tree, cls):
 def complete_with_template(partial, template=None, lab=None):
     """A full submission file: the lab's template with the partial's definitions put in.
 
-    A correct solution in tests/submissions/correct/ may hold only what it writes
+    A correct solution in the catalogue's correct/ may hold only what it writes
     itself (e.g. one function, one method, helpers); everything else is the
     template's given code, kept in one place. The partial's docstring and imports
     replace and join the template's; its functions and the methods of the contract's
@@ -99,7 +95,7 @@ def complete_with_template(partial, template=None, lab=None):
 
 
 def correct_solution(name, folder=None, lab=None):
-    """The full source of tests/submissions/correct/NAME.py (completed with the template)."""
+    """The full source of the catalogue's correct/NAME.py (completed with the template)."""
     folder = folder or catalogue_dir(lab)
     return complete_with_template((folder / "correct" / f"{name}.py").read_text(encoding="utf-8"), lab=lab)
 

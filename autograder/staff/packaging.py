@@ -10,8 +10,9 @@ Every package is made of these parts, never of hand-kept file lists:
   (never its fixture builder, which imports the reference);
 - fixtures: the lab's hidden set (graders) or public set (students);
 - LAB: which config the packaged grader loads (autograder.config.LAB_POINTER);
-- the handout also gets the template's folder and the lab's README.md, figures/ and
-  handout/ (its Makefile and requirements); Gradescope gets autograder/gradescope/.
+- the handout also gets the template's folder and what config.toml's [handout] names: the
+  text (README.md), figures/, the files of handout/ (its Makefile and requirements), the
+  students' launcher and notebook; Gradescope gets autograder/gradescope/.
 The reference never ships: expected answers travel only inside the fixture sets.
 The hidden seed never ships either (autograder/seeds.py): every zip is checked by
 refuse_secrets before it is written, which fails on the seed's file and on any file
@@ -40,13 +41,20 @@ class PackagingError(Exception):
     """A package would hold a staff secret; the message says which file and what to do."""
 
 
-def _archive_name(path):
-    return Path(path).resolve().relative_to(KIT_ROOT).as_posix()
+def archive_name(path, lab=None):
+    """Where a file goes in a package: its path from the kit's root, or, for a lab kept outside the
+    kit, from the folder its package imports from (so the lab's config.toml finds its fixtures)."""
+    path = Path(path).resolve()
+    for root in (KIT_ROOT, lab and lab.config.lab_root):
+        if root is not None and Path(root).resolve() in path.parents:
+            return path.relative_to(Path(root).resolve()).as_posix()
+    raise PackagingError(f"{path} is neither in the kit ({KIT_ROOT}) nor in the folder the lab's package "
+                         f"imports from: keep the lab's files and fixtures in its own folder")
 
 
 def engine_files():
     """archive name -> path: the grader package without its staff-only modules."""
-    return {_archive_name(p): p for p in sorted(ENGINE_DIR.rglob("*.py"))
+    return {archive_name(p): p for p in sorted(ENGINE_DIR.rglob("*.py"))
             if STAFF_DIR not in p.parents and "__pycache__" not in p.parts}
 
 
@@ -65,11 +73,13 @@ def lab_files(lab=None):
     lab = lab or load_lab()
     paths = [lab.config.path, lab.folder / "__init__.py", lab.folder / "lab.py", *_imported_lab_modules(lab),
              *sorted(lab.checks_dir.glob("*.py"))]
-    files = {_archive_name(p): p for p in paths if Path(p).is_file()}
-    for parent in Path(_archive_name(lab.folder)).parents:          # e.g. examples/__init__.py
-        init = KIT_ROOT / parent / "__init__.py"
+    files = {archive_name(p, lab): p for p in paths if Path(p).is_file()}
+    name = Path(archive_name(lab.folder, lab))
+    root = lab.folder.resolve().parents[len(name.parts) - 1]        # where the archive names start
+    for parent in name.parents:                                     # e.g. examples/__init__.py
+        init = root / parent / "__init__.py"
         if parent != Path(".") and init.is_file():
-            files[_archive_name(init)] = init
+            files[(parent / "__init__.py").as_posix()] = init
     return files
 
 
@@ -78,14 +88,14 @@ def fixture_files(which, lab=None):
     folder = fixture_folder(which, lab.fixtures_root)
     if not (folder / "manifest.json").is_file():
         raise FileNotFoundError(f"no {which} fixture set in {folder}: run `make fixtures` first")
-    return {_archive_name(p): p for p in sorted(folder.iterdir())}
+    return {archive_name(p, lab): p for p in sorted(folder.iterdir())}
 
 
 def grader_files(which, lab=None):
     """Engine, lab, one fixture set and the LAB pointer: a grader that runs anywhere."""
     lab = lab or load_lab()
     files = {**engine_files(), **lab_files(lab), **fixture_files(which, lab)}
-    files[LAB_POINTER.name] = _archive_name(lab.config.path) + "\n"
+    files[LAB_POINTER.name] = archive_name(lab.config.path, lab) + "\n"
     return files
 
 
@@ -97,14 +107,23 @@ def gradescope_files(lab=None):
 
 
 def handout_files(lab=None):
-    """What students get: the template's folder, the handout and its figures, the public checks."""
+    """What students get: the template's folder, the parts config.toml's [handout] names (text,
+    figures, files, launcher, notebook), the public checks."""
     lab = lab or load_lab()
+    handout, resolve = lab.config.handout, lab.config.resolve
     files = {p.name: p for p in sorted(lab.template.parent.iterdir()) if p.is_file() and p.suffix != ".pyc"}
-    readme = lab.folder / "README.md"
-    if readme.is_file():
-        files["README.md"] = readme
-    files.update({f"figures/{p.name}": p for p in sorted((lab.folder / "figures").glob("*.png"))})
-    files.update({p.name: p for p in sorted((lab.folder / "handout").glob("*")) if p.is_file()})
+    for key in ("launcher", "notebook"):          # named: a lab that names one must have it
+        if getattr(handout, key):
+            path = resolve(getattr(handout, key))
+            if not path.is_file():
+                raise PackagingError(f"{lab.config.path} [handout] {key}: {path} is missing")
+            files[path.name] = path
+    if handout.text and resolve(handout.text).is_file():
+        files["README.md"] = resolve(handout.text)
+    if handout.figures:
+        files.update({f"figures/{p.name}": p for p in sorted(resolve(handout.figures).glob("*.png"))})
+    if handout.files:
+        files.update({p.name: p for p in sorted(resolve(handout.files).glob("*")) if p.is_file()})
     files.update(grader_files("public", lab))
     return files
 

@@ -29,4 +29,4 @@ def build_fixture_set(folder, seed, config, public=False):
             params = dict(N=N, D_in=D_in, D_out=D_out, dtype=dtype)
             # The checks pick their cases themselves (@check(..., cases=...)): no list here.
             cases.append((f"linear_N{N}_{D_in}to{D_out}_{dtype}", "linear", params, [], arrays))
-    return write_fixture_set(folder, seed, cases, public)
+    return write_fixture_set(folder, seed, cases, public, config.fixtures.builder_version)

@@ -104,4 +104,4 @@ def build_fixture_set(folder, seed, config, public=False):
             params = dict(N=N, C=C, H=H, W=W, k=k, dtype=dtype)
             cases.append((f"pool_N{N}_C{C}_{H}x{W}_k{k}_{dtype}", "pool", params,
                           lab.checks_for("pool", params), pool_case(rng, N, C, H, W, k, dtype)))
-    return write_fixture_set(folder, seed, cases, public)
+    return write_fixture_set(folder, seed, cases, public, config.fixtures.builder_version)

@@ -15,12 +15,14 @@ def test_each_command_reaches_its_function():
     assert parse("batch", "folder", "--out", "o").func is cli.cmd_batch
     assert parse("export", "canvas", "--grades", "g", "--roster", "r", "--assignment", "Lab").func is cli.cmd_export
     assert parse("submit").out == "submission.zip" and parse("check").file is None
+    assert [parse("package", what, "--out", "o").what for what in ("gradescope", "handout", "otter")] == \
+        ["gradescope", "handout", "otter"]
 
 
 @pytest.mark.parametrize("argv", [("batch", "f", "--out", "o", "--jobs", "0"), ("batch", "f", "--out", "o", "--jobs", "x"),
                                   ("fixtures", "--seed", "12.5"), ("fixtures", "--seed", "1", "--new-seed"),
                                   ("grade", "s.zip"), ("grade", "s.zip", "--out", "o", "--isolation", "none"),
-                                  ("package", "otter", "--out", "o"), ()])
+                                  ("package", "prairielearn", "--out", "o"), ()])
 def test_bad_arguments_are_refused_by_the_parser(argv, capsys):
     with pytest.raises(SystemExit) as caught:
         parse(*argv)

@@ -251,6 +251,46 @@ def test_the_hidden_seed_file_is_read_from_config_tomls_folder(write):
     assert config.hidden_seed == 2**100 == config.fixture_seed("hidden")
 
 
+def test_every_path_a_config_names_is_relative_to_its_folder(write):
+    path = write(CONFIG + '\n[handout]\nlauncher = "../tpl/run.py"\n')
+    config = load_config(path)
+    assert config.resolve(config.assignment.reference) == path.parent / "ref" / "mini.py"
+    assert config.resolve(config.fixtures.folder) == path.parent / "build" / "fixtures"
+    assert config.resolve(config.assignment.catalogue) == path.parent / "catalogue"
+    assert config.handout.launcher == "../tpl/run.py" and config.handout.text == "README.md"
+    assert config.handout.notebook == "" and config.fixtures.builder_version == 1
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("public_seed = 3", 'public_seed = 3\nbuilder_version = "2"', "[fixtures]: 'builder_version' should be an integer"),
+    ("[tolerances]", '[handout]\nnotebok = "lab.ipynb"\n\n[tolerances]', "[handout]: unknown key 'notebok'"),
+    ("[tolerances]", '[handout]\nfigures = false\n\n[tolerances]', "[handout]: 'figures' should be a string"),
+])
+def test_the_new_keys_are_typed(write, old, new, words):
+    assert words in error(write(replace=[(old, new)]))
+
+
+def test_the_labs_package_imports_from_the_folder_above_the_one_config_toml_sits_in(tmp_path):
+    """A lab anywhere: config.toml in its package's folder puts that package's root on sys.path."""
+    import sys
+    name = f"unit_lab_{uuid.uuid4().hex[:10]}"
+    package = tmp_path / "away" / "courses" / name
+    package.mkdir(parents=True)
+    (tmp_path / "away" / "courses" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "lab.py").write_text("CONTRACT = None\n")
+    (package / "config.toml").write_text(CONFIG.format(lab=f"courses.{name}"))
+    try:
+        config = load_config(package / "config.toml")
+        assert config.lab_root == (tmp_path / "away").resolve()
+        assert config_module.lab_root(tmp_path / "elsewhere" / "config.toml", f"courses.{name}") is None
+    finally:
+        if str((tmp_path / "away").resolve()) in sys.path:
+            sys.path.remove(str((tmp_path / "away").resolve()))
+        for module in [m for m in sys.modules if m == "courses" or m.startswith("courses.")]:
+            del sys.modules[module]
+
+
 def test_the_lab_being_graded_is_the_environments_then_the_packaged_pointer_then_the_default(tmp_path, monkeypatch):
     pointer = tmp_path / "LAB"
     monkeypatch.setattr(config_module, "LAB_POINTER", pointer)

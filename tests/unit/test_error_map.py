@@ -124,9 +124,20 @@ def test_a_shift_up_and_left_is_named_as_such():
     rng = np.random.default_rng(2)
     padded = rng.standard_normal((1, 1, 9, 9))
     expected, actual = padded[:, :, 2:7, 2:7], padded[:, :, 4:9, 3:8]     # 2 rows down, 1 column right
-    layout = Layout("image", np.ones((5, 5), int), batch=True, padding=2)
+    layout = Layout("image", np.ones((5, 5), int), batch=True, padding=2, meanings={"shift": "the crop"})
     reading = read_pattern(~np.isclose(actual, expected), layout, actual, expected, np.isclose)
     assert "the right values moved 2 rows up and 1 column left: the crop" in reading
+
+
+def test_what_a_pattern_means_is_the_labs_word_else_the_fact_alone():
+    wrong = np.zeros((3, 1, 3, 3), bool)
+    wrong[1] = True
+    fact = "only image 1 (of images 0 to 2) is wrong, the other images are right"
+    assert read_pattern(wrong, Layout("image", np.ones((3, 3), int), batch=True)) == fact
+    told = Layout("image", np.ones((3, 3), int), batch=True, meanings={"batch": "the loop over n"})
+    assert read_pattern(wrong, told) == f"{fact}: the loop over n"
+    with pytest.raises(ValueError, match="unknown pattern 'crop'"):
+        Layout("image", meanings={"crop": "the crop"})
 
 
 # --- the whole text ------------------------------------------------------------------------------------

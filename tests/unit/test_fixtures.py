@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from autograder import fixtures as fixtures_module
-from autograder.fixtures import (GENERATOR_VERSION, FixtureError, load_fixture_set, set_hash, sha256_file,
+from autograder.fixtures import (FORMAT_VERSION, FixtureError, load_fixture_set, set_hash, sha256_file,
                                  write_fixture_set)
 from autograder.seeds import seed_digest
 
@@ -17,9 +17,10 @@ SEED = 2**70 + 11
 
 
 class FakeLab:
-    """The words and selectors a fixture set borrows from its lab."""
-    def __init__(self):
+    """The words, selectors and builder version a fixture set borrows from its lab."""
+    def __init__(self, builder_version=1):
         self.selected = []
+        self.config = SimpleNamespace(fixtures=SimpleNamespace(builder_version=builder_version))
 
     def describe_case(self, case):
         return f"case {case.id} ({case.params['n']})"
@@ -71,7 +72,7 @@ def test_the_manifest_lists_every_file_with_its_digest_and_never_the_seed(folder
     assert all(manifest["files"][n] == sha256_file(folder / n) for n in names)
     assert manifest["set_hash"] == set_hash(manifest["files"])
     assert manifest["seed_sha256"] == seed_digest(SEED) and manifest["which"] == "hidden"
-    assert manifest["generator_version"] == GENERATOR_VERSION
+    assert manifest["format_version"] == FORMAT_VERSION and manifest["builder_version"] == 1
     assert str(SEED) not in "".join(p.read_text(errors="replace") for p in folder.iterdir())
 
 
@@ -136,11 +137,21 @@ def test_another_seed_is_refused_without_naming_either(folder):
     assert load(folder, seed=None).cases                      # no seed to compare: the digests alone
 
 
-def test_another_generator_version_is_refused(folder):
+def test_another_file_format_is_refused(folder):
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["generator_version"] = GENERATOR_VERSION - 1
+    manifest["format_version"] = FORMAT_VERSION - 1
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    assert f"generator version {GENERATOR_VERSION - 1}, this grader needs {GENERATOR_VERSION}" in refusal(folder)
+    assert f"format version {FORMAT_VERSION - 1}, this grader reads {FORMAT_VERSION}" in refusal(folder)
+
+
+def test_a_set_from_another_version_of_the_labs_builder_is_refused(tmp_path):
+    """The lab's config.toml names its builder's version: a set from an older case list is stale."""
+    folder = tmp_path / "hidden"
+    write_fixture_set(folder, SEED, generated(), builder_version=3)
+    assert load(folder, lab=FakeLab(builder_version=3)).cases
+    with pytest.raises(FixtureError, match=r"made by builder version 3, the lab's config.toml says 4 "
+                                           r"\(\[fixtures\] builder_version\): run `make fixtures`"):
+        load(folder, lab=FakeLab(builder_version=4))
 
 
 @pytest.mark.parametrize("text", ["{", "[]", '{"no_files": 1}', '"text"'])

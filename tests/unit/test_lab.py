@@ -137,7 +137,27 @@ def test_the_labs_parts_and_paths(make_lab):
     assert lab.contract == Contract(functions=("scale",), classes=("Layer",)) and lab.student_parts == ("scale",)
     assert lab.folder == path.parent and lab.checks_dir == path.parent / "checks"
     assert lab.student_class.__name__ == "Student"
-    assert lab.reference == lab.config.kit_path("ref/mini.py")
+    assert lab.reference == path.parent / "ref" / "mini.py"            # relative to config.toml's folder
+
+
+def test_the_config_names_the_checks_folder_and_the_builder_inside_the_package(make_lab):
+    path = make_lab()
+    (path.parent / "graded").mkdir()
+    (path.parent / "checks" / "check_a.py").rename(path.parent / "graded" / "check_a.py")
+    (path.parent / "graded" / "__init__.py").write_text("")
+    (path.parent / "build_sets.py").write_text("def build_fixture_set(folder, seed, config, public=False):\n    pass\n")
+    text = path.read_text().replace('template = "tpl/mini.py"', 'template = "tpl/mini.py"\nchecks = "graded"\n'
+                                                                'fixture_builder = "build_sets.py"')
+    path.write_text(text)
+    lab = load_lab(path)
+    assert [name for name, *_ in lab.check_functions] == ["first"] and lab.checks_dir == path.parent / "graded"
+    assert lab.builder.__name__ == f"{lab.package}.build_sets"
+    other = make_lab()
+    other.write_text(other.read_text().replace('template = "tpl/mini.py"', 'template = "tpl/mini.py"\n'
+                                                                          'fixture_builder = "../builder.py"'))
+    with pytest.raises(ConfigError, match=r"\[assignment\] fixture_builder: .*builder.py is not inside the lab's "
+                                          r"package folder"):
+        load_lab(other).builder
 
 
 def test_checks_are_found_by_their_declarations_in_pytests_order(make_lab):
