@@ -1,13 +1,13 @@
 """A lab's config.toml, read once into typed, validated sections.
 
-Every table is a frozen dataclass below (the lab's own `[lab]` table is the
-`Parameters` dataclass of its lab module). A missing, unknown or mistyped key
-fails here, naming the file, the key and the expected type.
+Every table is a frozen dataclass below. A missing, unknown or mistyped key fails
+here, naming the file, the key and the expected type. The lab's own `[lab]` table
+is kept as read: its lab module's `Parameters` types it (autograder.lab.Lab.parameters),
+so reading a config imports no lab code (nor the sandbox it uses).
 """
 
 import dataclasses
 import importlib
-import os
 import sys
 import typing
 
@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = KIT_ROOT / "assignment" / "config.toml"
-CONFIG_ENV = "AUTOGRADER_CONFIG"      # another lab's config.toml (`python -m autograder --config ...`)
-LAB_POINTER = KIT_ROOT / "LAB"        # in a packaged grader: the path of its lab's config.toml
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 
 
@@ -107,7 +104,7 @@ class Config:
     limits: Limits
     integrity: Integrity
     checks: dict                # check name -> CheckSpec, in file order
-    lab: object = None          # the lab module's Parameters, from [lab]
+    parameters_table: dict = None   # the lab's own [lab] table as read, or None (Lab.parameters types it)
 
     name = property(lambda self: self.assignment.name)
     submission_file = property(lambda self: self.assignment.submission_file)
@@ -225,19 +222,10 @@ TABLES = {"assignment": Assignment, "fixtures": Fixtures, "tolerances": Toleranc
           "integrity": Integrity}
 
 
-def config_path():
-    """The config of the lab being graded: $AUTOGRADER_CONFIG, else the one the LAB file of a
-    packaged grader names, else assignment/config.toml."""
-    if os.environ.get(CONFIG_ENV):
-        return Path(os.environ[CONFIG_ENV])
-    if LAB_POINTER.is_file():
-        return KIT_ROOT / LAB_POINTER.read_text(encoding="utf-8").strip()
-    return DEFAULT_CONFIG
-
-
-def load_config(path=None):
-    """Reads and validates a lab's config (default: config_path()); raises ConfigError with the file and key."""
-    path = Path(path or config_path())
+def load_config(path):
+    """Reads and validates the config file `path` (the TOML only: no lab code); raises ConfigError
+    with the file and key."""
+    path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -257,20 +245,14 @@ def load_config(path=None):
     checks = data.get("checks")
     if not isinstance(checks, dict) or not checks:
         raise ConfigError(f"{path}: missing table [checks.NAME] (at least one graded check)")
-    try:
-        parameters = getattr(lab_module(sections["assignment"].lab), "Parameters", None)
-    except ConfigError as exc:
-        raise ConfigError(f"{path} [assignment] lab: {exc}") from None
-    if parameters is None and "lab" in data:
-        raise ConfigError(f"{path}: [lab] given, but {sections['assignment'].lab}.lab declares no Parameters")
+    if not isinstance(data.get("lab", {}), dict):
+        raise ConfigError(f"{path}: 'lab' should be a table, got {data['lab']!r}")
     specs = {name: _check_spec(name, t, path) for name, t in checks.items()}
     for spec in specs.values():
         for need in spec.needs:
             if need not in specs or need == spec.name:
                 raise ConfigError(f"{path} [checks.{spec.name}] needs: '{need}' is not another check of this file")
-    config = Config(path=path, checks=specs,
-                    lab=parameters and _value(parameters, data.get("lab", {}), str(path), "lab"),
-                    **sections)
+    config = Config(path=path, checks=specs, parameters_table=data.get("lab"), **sections)
     if not 0 < config.similarity_threshold <= 1:
         raise ConfigError(f"{path} [integrity]: similarity_threshold must be in (0, 1], a share of the code")
     return config

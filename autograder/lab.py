@@ -18,7 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from autograder.checks import declared_check
-from autograder.config import ConfigError, config_path, lab_module, load_config
+from autograder.config import ConfigError, lab_module, load_config, read_table
 
 
 @dataclass(frozen=True)
@@ -66,15 +66,28 @@ class Contract:
 
 
 class Lab:
-    """A lab's config and modules, loaded once."""
+    """A lab's config and modules, loaded once (by the command line) and passed to whatever needs them."""
 
     def __init__(self, config):
         self.config = config
-        self.module = lab_module(config.assignment.lab)
+        try:
+            self.module = lab_module(config.assignment.lab)
+        except ConfigError as exc:
+            raise ConfigError(f"{config.path} [assignment] lab: {exc}") from None
         for name in ("CONTRACT", "Student", "describe_case", "BUG_VARIANTS", "STUDENT_PARTS"):
             if not hasattr(self.module, name):
                 raise ConfigError(f"{config.path}: the lab module {self.module.__name__} defines no {name} "
                                   f"(see docs/new-lab.md)")
+        self.parameters = self._typed_parameters()
+
+    def _typed_parameters(self):
+        """The config's [lab] table typed by the lab module's Parameters (None when it declares none)."""
+        parameters, table = getattr(self.module, "Parameters", None), self.config.parameters_table
+        if parameters is None:
+            if table is not None:
+                raise ConfigError(f"{self.config.path}: [lab] given, but {self.package}.lab declares no Parameters")
+            return None
+        return read_table(parameters, table or {}, f"{self.config.path} [lab]")
 
     package = property(lambda self: self.config.assignment.lab)
     contract = property(lambda self: self.module.CONTRACT)
@@ -155,12 +168,6 @@ class Lab:
         return layout(case, expected) if layout else None
 
 
-_LABS = {}
-
-
-def load_lab(path=None):
-    """The lab of a config file (default: config.config_path()), loaded once per process."""
-    path = Path(path or config_path()).resolve()
-    if path not in _LABS:
-        _LABS[path] = Lab(load_config(path))
-    return _LABS[path]
+def load_lab(path):
+    """The lab that the config file `path` describes (the command line picks which: autograder/cli.py)."""
+    return Lab(load_config(path))

@@ -100,7 +100,8 @@ class KitGraderPlugin(AbstractOtterPlugin):
 
     def before_grading(self, config):
         kit_root = Path(self.plugin_config.get("kit_root") or Path(config.autograder_dir) / "source").resolve()
-        for needed in ("autograder/__main__.py", "assignment/config.toml", "build/fixtures/hidden/manifest.json"):
+        for needed in ("autograder/__main__.py", "assignment/config.toml", "build/fixtures/hidden/manifest.json",
+                       "LAB"):
             if not (kit_root / needed).is_file():
                 raise OtterRuntimeError(f"the kit's grader is missing from {kit_root} ({needed}): rebuild the "
                                         f"autograder zip with `python -m autograder.staff.otter_bridge build`")
@@ -115,7 +116,9 @@ class KitGraderPlugin(AbstractOtterPlugin):
                 _remove(entry)
         student.write_text(PLACEHOLDER, encoding="utf-8")               # otter reads it once, before before_execution
         out_dir = self._private / "out"
-        cmd = [sys.executable, "-m", "autograder", "grade", str(submission_dir), "--out", str(out_dir), "--quiet"]
+        config = kit_root / (kit_root / "LAB").read_text(encoding="utf-8").strip()   # the kit's lab (packaging)
+        cmd = [sys.executable, "-m", "autograder", "--config", str(config), "grade", str(submission_dir),
+               "--out", str(out_dir), "--quiet"]
         env = dict(os.environ, PYTHONPATH=str(kit_root), PYTHONDONTWRITEBYTECODE="1",
                    PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
         self._out_dir = out_dir

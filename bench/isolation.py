@@ -30,6 +30,9 @@ import numpy as np  # noqa: E402
 
 from autograder.grading import grade_submission, GradingOptions  # noqa: E402
 from autograder.sandbox import LEVELS, Limits, Sandbox  # noqa: E402
+from autograder.lab import load_lab  # noqa: E402
+
+CONV_LAB = load_lab(KIT / "assignment" / "config.toml")     # the lab this benchmark measures
 
 SUBMISSION = KIT / "reference" / "conv2d.py"      # the vectorised correct solution
 TARGET_RATIO = 1.5                                 # chroot within 1.5x of bwrap
@@ -45,7 +48,7 @@ def median_summary(times):
 
 def time_in_process(level, out):
     start = time.perf_counter()
-    report = grade_submission(SUBMISSION, out, GradingOptions(isolation=level))
+    report = grade_submission(CONV_LAB, SUBMISSION, out, GradingOptions(isolation=level))
     elapsed = time.perf_counter() - start
     assert report.score == report.max_score and report.extra["isolation"] == level
     return elapsed

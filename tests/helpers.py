@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.grading import GradingOptions, grade_submission
+from autograder.lab import load_lab
 from autograder.sandbox import LEVELS, detect_isolation
 from autograder.staff.catalogue import load_catalogue
 from reference.conv2d import Conv2d
@@ -14,9 +15,11 @@ from reference.conv2d import Conv2d
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "student_template" / "conv2d.py"
 ROOT = os.geteuid() == 0
+CONV_CONFIG = REPO / "assignment" / "config.toml"
+CONV_LAB = load_lab(CONV_CONFIG)       # the conv lab, which most tests grade: loaded once, passed to what needs it
 
 # The catalogue's groups, each graded in full by the test named beside it (README's claims read them here).
-CATALOGUE, _ = load_catalogue()
+CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
 CORRECT = sorted(k for k in CATALOGUE if k.startswith("correct/"))        # test_catalogue: full marks
 BUGS = [k for k in CATALOGUE if k.startswith("bug/")]                     # test_grader: each caught
 HOSTILE = sorted(k for k in CATALOGUE if k.startswith("hostile/"))        # test_hostile: at every level
@@ -68,7 +71,7 @@ def assert_gradescope_schema(results):
 
 
 def grade(path, tmp_path, **options):
-    report = grade_submission(path, tmp_path / "out", GradingOptions(**options))
+    report = grade_submission(CONV_LAB, path, tmp_path / "out", GradingOptions(**options))
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert_gradescope_schema(results)
     assert (tmp_path / "out" / "feedback.md").read_text().startswith("# Feedback:")

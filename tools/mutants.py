@@ -65,12 +65,13 @@ if str(KIT_ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 
 from autograder.staff.catalogue import CATALOGUE_DIR, complete_with_template  # noqa: E402
-from autograder.config import load_config  # noqa: E402
+from autograder.lab import load_lab  # noqa: E402
 from assignment.fixture_builder import oracle_col2im  # noqa: E402
 from autograder.fixtures import fixture_folder, load_fixture_set  # noqa: E402
 from reference.oracle import conv2d_backward, conv2d_forward  # noqa: E402
 
 REFERENCE = KIT_ROOT / "reference" / "conv2d.py"
+CONV_CONFIG = KIT_ROOT / "assignment" / "config.toml"     # the lab whose reference this tool mutates
 TARGETS = ("col2im", "batch_col2im", "Conv2d.backward")
 DEFAULT_REPORT = KIT_ROOT / "tools" / "MUTANTS.md"
 DEFAULT_OUT = KIT_ROOT / "build" / "mutants"
@@ -226,15 +227,15 @@ def _targets(tree):
     return {name: found[name] for name in TARGETS if name in found}
 
 
-def read_solution(path):
-    """A full conv2d.py: catalogue solutions hold only their own parts (the rest is the template's)."""
+def read_solution(path, lab):
+    """A full conv2d.py: catalogue solutions hold only their own parts (the rest is `lab`'s template's)."""
     source = Path(path).read_text(encoding="utf-8")
-    return complete_with_template(source) if Path(path).resolve().parent == CATALOGUE_DIR / "correct" else source
+    return complete_with_template(source, lab=lab) if Path(path).resolve().parent == CATALOGUE_DIR / "correct" else source
 
 
-def generate_mutants(reference=REFERENCE):
+def generate_mutants(lab, reference=REFERENCE):
     """Every distinct single-point mutant of the target functions, in a fixed order."""
-    source = read_solution(reference)
+    source = read_solution(reference, lab)
     lines = source.splitlines(keepends=True)
     tree = ast.parse(source)
     mutants, seen = [], set()
@@ -429,10 +430,10 @@ BLOCK_NAMES = ("COL2IM_BLOCK_BYTES", "BACKWARD_BLOCK_BYTES")
 _CASES = {}
 
 
-def _init_worker():
+def _init_worker(config_path):
     resource.setrlimit(resource.RLIMIT_AS, (MUTANT_MEMORY, MUTANT_MEMORY))
-    config = load_config()
-    hidden = load_fixture_set(fixture_folder("hidden"), config.hidden_seed)
+    lab = load_lab(config_path)
+    hidden = load_fixture_set(fixture_folder("hidden", lab.fixtures_root), lab.config.hidden_seed, lab=lab)
     _CASES["hidden"] = _case_inputs(hidden)
     _CASES["extra"] = extra_cases()
     _CASES["realistic"] = realistic_cases()
@@ -514,16 +515,16 @@ def classify(source):
 
 # --------------------------------------------------------------------------- grade
 
-def grade_mutants(mutants, out_dir, jobs):
-    """Grades each mutant as a submission with the batch grader; fills in verdict, score, lost."""
+def grade_mutants(lab, mutants, out_dir, jobs):
+    """Grades each mutant as a submission to `lab` with the batch grader; fills in verdict, score, lost."""
     from autograder.staff.batch import run_batch
     submissions = out_dir / "submissions-in"
     shutil.rmtree(submissions, ignore_errors=True)
     for m in mutants:
         (submissions / m.id).mkdir(parents=True)
         (submissions / m.id / "conv2d.py").write_text(m.source, encoding="utf-8")
-    records = {r["id"]: r for r in run_batch(submissions, out_dir / "graded", jobs=jobs, force=True)}
-    config = load_config()
+    records = {r["id"]: r for r in run_batch(lab, submissions, out_dir / "graded", jobs=jobs, force=True)}
+    config = lab.config
     for m in mutants:
         r = records[m.id]
         m.score = r["score"]
@@ -546,16 +547,16 @@ HASHED_FILES = ("reference/conv2d.py", "reference/oracle.py", "reference/trainin
 DEFAULT_JSON = KIT_ROOT / "tools" / "mutants.json"
 
 
-def inputs_hash():
-    """sha256 over everything the full run's figures depend on (see HASHED_FILES)."""
+def inputs_hash(lab):
+    """sha256 over everything the full run's figures of `lab` depend on (see HASHED_FILES)."""
     import hashlib
     from autograder.fixtures import GENERATOR_VERSION
-    config = load_config()
+    config = lab.config
     h = hashlib.sha256()
     for name in HASHED_FILES:
         h.update(name.encode() + b"\0" + (KIT_ROOT / name).read_bytes() + b"\0")
     graded = dict(generator_version=GENERATOR_VERSION, numpy=np.__version__,
-                  training_kernels=list(config.lab.training.kernels),
+                  training_kernels=list(lab.parameters.training.kernels),
                   tolerances={d: config.tolerance(d) for d in ("float64", "float32")},
                   points={name: spec.points for name, spec in sorted(config.checks.items())})
     h.update(json.dumps(graded, sort_keys=True, default=str).encode())
@@ -707,11 +708,12 @@ def main(argv=None):
         print(f"wrote {DEFAULT_REPORT}")
         return 0
     started = time.monotonic()
+    lab = load_lab(CONV_CONFIG)
     out_dir = Path(args.out) if args.out else DEFAULT_OUT
     out_dir.mkdir(parents=True, exist_ok=True)
 
     source = Path(args.source)
-    every = generate_mutants(source)
+    every = generate_mutants(lab, source)
     only = [i for i in args.only.split(",") if i]
     unknown = set(only) - {m.id for m in every}
     if unknown:
@@ -720,8 +722,8 @@ def main(argv=None):
     full = len(mutants) == len(every) and source.resolve() == REFERENCE.resolve()
     print(f"{len(mutants)} mutants of {', '.join(sorted({m.function for m in every}))} in {source.name}; "
           f"checking equivalence with the oracle ...", flush=True)
-    with ProcessPoolExecutor(max_workers=args.jobs, initializer=_init_worker) as pool:
-        unmutated = pool.submit(classify, read_solution(source)).result()
+    with ProcessPoolExecutor(max_workers=args.jobs, initializer=_init_worker, initargs=(CONV_CONFIG,)) as pool:
+        unmutated = pool.submit(classify, read_solution(source, lab)).result()
         if any(unmutated.values()):      # then every verdict below would be meaningless
             raise SystemExit(f"the unmutated {source} disagrees with the oracle: {unmutated}")
         for m, result in zip(mutants, pool.map(classify, [m.source for m in mutants], chunksize=2)):
@@ -731,7 +733,7 @@ def main(argv=None):
     print(f"{len(mutants) - len(to_grade)} equivalent; grading {len(to_grade)} non-equivalent mutants "
           f"with {args.jobs} jobs ...", flush=True)
     if to_grade:
-        grade_mutants(to_grade, out_dir, args.jobs)
+        grade_mutants(lab, to_grade, out_dir, args.jobs)
     summary = summarise(mutants, time.monotonic() - started, args.jobs, len(every))
     command = " ".join([".venv/bin/python tools/mutants.py", *(argv if argv is not None else sys.argv[1:])])
     summary["command"] = command
@@ -751,7 +753,7 @@ def main(argv=None):
     json_path = Path(args.json) if args.json else (DEFAULT_JSON if full else None)
     if json_path:
         if full:
-            summary["inputs_hash"] = inputs_hash()
+            summary["inputs_hash"] = inputs_hash(lab)
         json_path.write_text(json.dumps(dict(summary=summary, mutants=[
             {k: v for k, v in asdict(m).items() if k != "source"} | {"difference": _difference(m)}
             for m in mutants]), indent=1) + "\n")

@@ -9,7 +9,7 @@ SHAPES = [(1, 3, 2), (4, 3, 2), (5, 4, 6), (3, 7, 7)]          # (N, D_in, D_out
 PUBLIC = {(1, 3, 2), (4, 3, 2)}
 
 
-def build_fixture_set(folder, seed, config, public=False):
+def build_fixture_set(folder, seed, lab, public=False):
     """Writes the hidden (or public) set into folder; returns its manifest."""
     rng = np.random.default_rng(seed)
     cases = []
