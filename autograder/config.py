@@ -230,6 +230,8 @@ def load_config(path):
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except OSError as exc:              # a folder, no permission: e.g. --config given a folder
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     _refuse_hidden_seed(data, path)

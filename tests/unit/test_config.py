@@ -234,6 +234,7 @@ def test_the_hidden_seed_in_config_toml_is_refused_saying_what_to_run(write):
 
 def test_a_missing_file_and_bad_toml(tmp_path, write):
     assert error(tmp_path / "absent.toml").startswith("config file not found:")
+    assert error(tmp_path).startswith("cannot read the config file")          # a folder, e.g. an empty LAB file
     assert "is not valid TOML" in error(write(CONFIG + "\n[limits\n"))
     path = tmp_path / "latin1.toml"
     path.write_bytes(b"name = \"\xe9\"\n")
