@@ -7,7 +7,7 @@
         ...
 
     @check("learns_filters", cases=training)
-    def test_learns_filters(student, config, parameters, case):     # parameters: the lab's [lab] table
+    def test_learns_filters(student, config, parameters, case):     # parameters: the lab's [parameters]
         ...
 
 `name` is the check's `[checks.NAME]` table in the lab's config.toml; `cases(case) -> bool`

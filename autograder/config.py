@@ -1,7 +1,7 @@
 """A lab's config.toml, read once into typed, validated sections.
 
 Every table is a frozen dataclass below. A missing, unknown or mistyped key fails
-here, naming the file, the key and the expected type. The lab's own `[lab]` table
+here, naming the file, the key and the expected type. The lab's own `[parameters]`
 is kept as read: its lab module's `Parameters` types it (autograder.lab.Lab.parameters),
 so reading a config imports no lab code (nor the sandbox it uses).
 """
@@ -27,9 +27,10 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
-class Assignment:
+class LabTable:
+    """[lab]: what the lab is and where its parts are."""
     name: str
-    lab: str                    # the lab's Python package (its lab.py, checks/, fixture builder)
+    package: str                # the lab's Python package (its lab.py, checks/, fixture builder)
     submission_file: str        # what the student hands in, e.g. "lab.py"
     reference: str              # the staff solution, relative to the kit's root (never shipped)
     template: str               # the students' starting file, relative to the kit's root
@@ -98,16 +99,16 @@ class CheckSpec:
 @dataclass(frozen=True)
 class Config:
     path: Path
-    assignment: Assignment
+    lab: LabTable
     fixtures: Fixtures
     tolerances: Tolerances
     limits: Limits
     integrity: Integrity
     checks: dict                # check name -> CheckSpec, in file order
-    parameters_table: dict = None   # the lab's own [lab] table as read, or None (Lab.parameters types it)
+    parameters_table: dict = None   # the lab's own [parameters] as read, or None (Lab.parameters types it)
 
-    name = property(lambda self: self.assignment.name)
-    submission_file = property(lambda self: self.assignment.submission_file)
+    name = property(lambda self: self.lab.name)
+    submission_file = property(lambda self: self.lab.submission_file)
     public_seed = property(lambda self: self.fixtures.public_seed)
     similarity_threshold = property(lambda self: self.integrity.similarity_threshold)
 
@@ -218,7 +219,7 @@ def _check_spec(name, table, path):
     return spec
 
 
-TABLES = {"assignment": Assignment, "fixtures": Fixtures, "tolerances": Tolerances, "limits": Limits,
+TABLES = {"lab": LabTable, "fixtures": Fixtures, "tolerances": Tolerances, "limits": Limits,
           "integrity": Integrity}
 
 
@@ -235,10 +236,11 @@ def load_config(path):
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     _refuse_hidden_seed(data, path)
-    unknown = set(data) - set(TABLES) - {"checks", "lab"}
+    _refuse_old_names(data, path)
+    unknown = set(data) - set(TABLES) - {"checks", "parameters"}
     if unknown:
         raise ConfigError(f"{path}: unknown table [{sorted(unknown)[0]}] (the tables are: "
-                          f"{', '.join(TABLES)}, checks, lab)")
+                          f"{', '.join(TABLES)}, checks, parameters)")
     sections = {}
     for table, cls in TABLES.items():
         if table not in data and table != "integrity":
@@ -247,17 +249,25 @@ def load_config(path):
     checks = data.get("checks")
     if not isinstance(checks, dict) or not checks:
         raise ConfigError(f"{path}: missing table [checks.NAME] (at least one graded check)")
-    if not isinstance(data.get("lab", {}), dict):
-        raise ConfigError(f"{path}: 'lab' should be a table, got {data['lab']!r}")
+    if not isinstance(data.get("parameters", {}), dict):
+        raise ConfigError(f"{path}: 'parameters' should be a table, got {data['parameters']!r}")
     specs = {name: _check_spec(name, t, path) for name, t in checks.items()}
     for spec in specs.values():
         for need in spec.needs:
             if need not in specs or need == spec.name:
                 raise ConfigError(f"{path} [checks.{spec.name}] needs: '{need}' is not another check of this file")
-    config = Config(path=path, checks=specs, parameters_table=data.get("lab"), **sections)
+    config = Config(path=path, checks=specs, parameters_table=data.get("parameters"), **sections)
     if not 0 < config.similarity_threshold <= 1:
         raise ConfigError(f"{path} [integrity]: similarity_threshold must be in (0, 1], a share of the code")
     return config
+
+
+def _refuse_old_names(data, path):
+    """A config.toml written before [assignment] became [lab] is refused, saying what to rename."""
+    if "assignment" in data:
+        raise ConfigError(f"{path}: the table [assignment] is now called [lab]: rename it, and its key 'lab' "
+                          f"(the lab's package) to 'package'; the lab's own tables [lab.NAME] are now "
+                          f"[parameters.NAME] (docs/new-lab.md)")
 
 
 def _refuse_hidden_seed(data, path):

@@ -1,11 +1,11 @@
-"""The lab being graded: the Python package that config.toml's `[assignment] lab` names.
+"""The lab being graded: the Python package that config.toml's `[lab] package` names.
 
 The engine knows a lab only through this interface (docs/new-lab.md):
 
 - `lab.py`: `CONTRACT` (what the submission defines, and so all the sandbox worker
   may call, build, and call or get and set on the objects it builds), `Student` (a StudentCode subclass: the calls the checks make),
   `describe_case(case)` and `BUG_VARIANTS` (feedback vocabulary), `STUDENT_PARTS`
-  (what the students write), optionally `Parameters` (the typed `[lab]` table) and
+  (what the students write), optionally `Parameters` (the typed `[parameters]` table) and
   `error_layout(case, expected)` (how feedback draws a wrong array);
 - `checks/check_*.py`: the graded checks, `test_*` functions declared with `@check(name, cases=...)`
   (autograder/checks.py), which pytest also runs (autograder/pytest_plugin.py);
@@ -71,9 +71,9 @@ class Lab:
     def __init__(self, config):
         self.config = config
         try:
-            self.module = lab_module(config.assignment.lab)
+            self.module = lab_module(config.lab.package)
         except ConfigError as exc:
-            raise ConfigError(f"{config.path} [assignment] lab: {exc}") from None
+            raise ConfigError(f"{config.path} [lab] package: {exc}") from None
         for name in ("CONTRACT", "Student", "describe_case", "BUG_VARIANTS", "STUDENT_PARTS"):
             if not hasattr(self.module, name):
                 raise ConfigError(f"{config.path}: the lab module {self.module.__name__} defines no {name} "
@@ -81,15 +81,16 @@ class Lab:
         self.parameters = self._typed_parameters()
 
     def _typed_parameters(self):
-        """The config's [lab] table typed by the lab module's Parameters (None when it declares none)."""
+        """The config's [parameters] table typed by the lab module's Parameters (None when it declares none)."""
         parameters, table = getattr(self.module, "Parameters", None), self.config.parameters_table
         if parameters is None:
             if table is not None:
-                raise ConfigError(f"{self.config.path}: [lab] given, but {self.package}.lab declares no Parameters")
+                raise ConfigError(f"{self.config.path}: [parameters] given, but {self.package}.lab declares no "
+                                  f"Parameters")
             return None
-        return read_table(parameters, table or {}, f"{self.config.path} [lab]")
+        return read_table(parameters, table or {}, f"{self.config.path} [parameters]")
 
-    package = property(lambda self: self.config.assignment.lab)
+    package = property(lambda self: self.config.lab.package)
     contract = property(lambda self: self.module.CONTRACT)
     student_class = property(lambda self: self.module.Student)
     student_parts = property(lambda self: tuple(self.module.STUDENT_PARTS))
@@ -108,11 +109,11 @@ class Lab:
 
     @property
     def reference(self):
-        return self.config.kit_path(self.config.assignment.reference)
+        return self.config.kit_path(self.config.lab.reference)
 
     @property
     def template(self):
-        return self.config.kit_path(self.config.assignment.template)
+        return self.config.kit_path(self.config.lab.template)
 
     @cached_property
     def check_functions(self):

@@ -16,7 +16,7 @@ Fixtures for the checks (`test_*` functions declared with autograder.checks' @ch
   student   the submission's code in the sandbox grading uses (autograder.grading.open_student: the
             same isolation, limits and closed folders), one per session
   config    the lab's config
-  parameters  the lab's own parameters (its [lab] table, typed by its lab.py's Parameters)
+  parameters  the lab's own parameters (its [parameters] table, typed by its lab.py's Parameters)
   case      each check is parametrized over the fixture cases it grades (FixtureSet.for_check, as the
             grader runs them), ids the case ids: test_stride[layer_N2_Cin3_Cout2_7x7_k3x3_s2_p1_float64]
 
@@ -270,7 +270,7 @@ def config(pytestconfig):
 
 @pytest.fixture(scope="session")
 def parameters(pytestconfig):
-    """The lab's own parameters, its [lab] table typed by its Parameters (autograder.lab.Lab.parameters)."""
+    """The lab's own parameters, its [parameters] table typed by its Parameters (autograder.lab.Lab.parameters)."""
     return _kit(pytestconfig).lab.parameters
 
 

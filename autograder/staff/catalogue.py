@@ -4,7 +4,7 @@ Buggy and hostile entries are a correct base file plus exact text edits, declare
 tests/submissions/catalogue.toml, so each one differs from its base by one
 reviewable bug. Used by the kit's tests, by `make grade`'s bundled examples and
 by the benchmarks; never shipped to students or to Gradescope. That folder is the conv
-lab's; another lab names its own in config.toml (`[assignment] catalogue`), which its
+lab's; another lab names its own in config.toml (`[lab] catalogue`), which its
 `verify` and `examples` read.
 """
 
@@ -24,7 +24,7 @@ CATALOGUE_DIR = KIT_ROOT / "tests" / "submissions"        # the conv lab's (the 
 def catalogue_dir(lab):
     """The folder of a lab's catalogue, as its config names it."""
     config = lab.config
-    return config.kit_path(config.assignment.catalogue)
+    return config.kit_path(config.lab.catalogue)
 
 
 @dataclass(frozen=True)

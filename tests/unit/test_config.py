@@ -1,6 +1,6 @@
 """autograder/config.py on small config files written here, for a lab package written here: typed
 sections (an int is a fine float, a list becomes a tuple, defaults), every error naming the file, the
-table and the key with the expected type, `needs` validation, the lab's own [lab] table kept as read
+table and the key with the expected type, `needs` validation, the lab's own [parameters] kept as read
 (tests/unit/test_lab.py types it), the seeds' paths, and that reading a config imports no lab code.
 (tests/test_config.py edits the shipped config.)"""
 
@@ -16,9 +16,9 @@ from autograder.config import KIT_ROOT, CheckSpec, ConfigError, Limits, Toleranc
 from autograder.seeds import SeedError
 
 CONFIG = """\
-[assignment]
+[lab]
 name = "Mini lab"
-lab = "{lab}"
+package = "{lab}"
 submission_file = "mini.py"
 reference = "ref/mini.py"
 template = "tpl/mini.py"
@@ -75,10 +75,10 @@ class Parameters:
 """
 
 LAB_TABLE = """
-[lab]
+[parameters]
 epochs = 4
 
-[lab.inner]
+[parameters.inner]
 eps = 1
 names = ["x", "y"]
 """
@@ -155,7 +155,7 @@ def test_tolerance_per_dtype(write):
 def test_the_labs_own_table_is_kept_as_read_for_its_lab_to_type(write):
     config = load_config(write(CONFIG + LAB_TABLE, PARAMETERS))
     assert config.parameters_table == {"epochs": 4, "inner": {"eps": 1, "names": ["x", "y"]}}
-    assert "'lab' should be a table, got 3" in error(write(CONFIG.replace("[assignment]", "lab = 3\n[assignment]")))
+    assert "'parameters' should be a table, got 3" in error(write(CONFIG.replace("[lab]", "parameters = 3\n[lab]")))
 
 
 def test_reading_a_config_imports_no_lab_code_nor_the_sandbox():
@@ -207,10 +207,16 @@ def test_a_check_that_is_not_a_table(write):
 
 @pytest.mark.parametrize("old, new, words", [
     ("[fixtures]\npublic_seed = 3\n", "", "missing table [fixtures]"),
-    ("[assignment]", "[assignmnet]", "unknown table [assignmnet] (the tables are: assignment, fixtures"),
+    ("[lab]", "[labb]", "unknown table [labb] (the tables are: lab, fixtures"),
 ])
 def test_tables_missing_or_unknown(write, old, new, words):
     assert words in error(write(replace=[(old, new)]))
+
+
+def test_a_config_still_using_assignment_is_told_what_to_rename(write):
+    message = error(write(CONFIG.replace("[lab]", "[assignment]").replace("package = ", "lab = ")))
+    assert "the table [assignment] is now called [lab]: rename it, and its key 'lab'" in message
+    assert "[lab.NAME] are now [parameters.NAME]" in message
 
 
 def test_at_least_one_check(write):

@@ -1,7 +1,7 @@
 """autograder/lab.py on a lab package written here: the contract a submission must define, the names a
 lab module must declare, the checks found from their @check declarations in pytest's order (a pytest mark
 no longer declares one), the selectors,
-the feedback vocabulary, and the lab's own [lab] table typed by its Parameters."""
+the feedback vocabulary, and the lab's own [parameters] table typed by its Parameters."""
 
 import uuid
 
@@ -62,9 +62,9 @@ def helper():
 '''
 
 CONFIG = '''\
-[assignment]
+[lab]
 name = "Mini"
-lab = "{lab}"
+package = "{lab}"
 submission_file = "mini.py"
 reference = "ref/mini.py"
 template = "tpl/mini.py"
@@ -194,10 +194,10 @@ class Parameters:
 """
 
 LAB_TABLE = """
-[lab]
+[parameters]
 epochs = 4
 
-[lab.inner]
+[parameters.inner]
 eps = 1
 names = ["x", "y"]
 """
@@ -229,15 +229,15 @@ def error(path):
 
 
 def test_a_lab_table_needs_parameters_and_parameters_need_their_keys(make_lab):
-    assert "[lab] given, but" in error(with_table(make_lab(), LAB_TABLE))
-    assert "[lab]: missing key 'inner' (a table)" in error(make_lab(LAB_PY + PARAMETERS))
+    assert "[parameters] given, but" in error(with_table(make_lab(), LAB_TABLE))
+    assert "[parameters]: missing key 'inner' (a table)" in error(make_lab(LAB_PY + PARAMETERS))
     bad = LAB_TABLE.replace("eps = 1", 'eps = "small"')
-    assert "[lab.inner]: 'eps' should be a number, got 'small'" in error(with_table(make_lab(LAB_PY + PARAMETERS), bad))
-    assert "[lab]: unknown key 'momentum'" in error(with_table(make_lab(LAB_PY + PARAMETERS),
+    assert "[parameters.inner]: 'eps' should be a number, got 'small'" in error(with_table(make_lab(LAB_PY + PARAMETERS), bad))
+    assert "[parameters]: unknown key 'momentum'" in error(with_table(make_lab(LAB_PY + PARAMETERS),
                                                                LAB_TABLE.replace("epochs = 4", "epochs = 4\nmomentum = 1")))
 
 
 def test_a_lab_that_cannot_be_imported(make_lab):
     path = make_lab()
-    path.write_text(path.read_text().replace('lab = "unit_lab_', 'lab = "no_such_package_'))
-    assert "[assignment] lab: cannot import the lab's lab module no_such_package_" in error(path)
+    path.write_text(path.read_text().replace('package = "unit_lab_', 'package = "no_such_package_'))
+    assert "[lab] package: cannot import the lab's lab module no_such_package_" in error(path)
