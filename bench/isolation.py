@@ -56,8 +56,8 @@ def time_in_process(level, out):
 
 def time_cold(level, out):
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "autograder", "grade", str(SUBMISSION), "--out", str(out),
-                    "--isolation", level, "--quiet"], cwd=KIT, check=True)
+    subprocess.run([sys.executable, "-m", "autograder", "--config", str(CONV_LAB.config.path), "grade",
+                    str(SUBMISSION), "--out", str(out), "--isolation", level, "--quiet"], cwd=KIT, check=True)
     return time.perf_counter() - start
 
 
