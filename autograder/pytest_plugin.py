@@ -73,8 +73,8 @@ def pytest_addoption(parser):
     group.addoption("--submission", metavar="FILE", dest="kit_submission",
                     help="the submission to run the checks on: a zip, a folder or the lab's file")
     group.addoption("--config", metavar="CONFIG", dest="kit_config",
-                    help="the lab's config.toml (default as `python -m autograder`'s: $AUTOGRADER_CONFIG, else "
-                         "assignment/config.toml); write --config=CONFIG")
+                    help="the lab's config.toml (default: python -m autograder's, autograder.cli.lab_config_path); "
+                         "write --config=CONFIG")
     group.addoption("--fixture-set", choices=("hidden", "public"), dest="kit_fixture_set",
                     help="hidden: every check on the hidden cases (the default when the lab's hidden set is "
                          "built); public: the public checks on the public cases")
