@@ -264,6 +264,7 @@ def test_plugin_empties_the_submission_folder_and_runs_nothing_in_the_kernel(tmp
     for needed in ("autograder/__main__.py", "assignment/config.toml", "build/fixtures/hidden/manifest.json"):
         (source / needed).parent.mkdir(parents=True, exist_ok=True)
         (source / needed).write_text("")
+    (source / "LAB").write_text("assignment/config.toml\n")        # the package's pointer to its lab
     sub = tmp_path / "submission"
     (sub / "tests").mkdir(parents=True)
     (sub / "tests" / "t.py").write_text("OK_FORMAT = False\n")
@@ -281,6 +282,7 @@ def test_plugin_empties_the_submission_folder_and_runs_nothing_in_the_kernel(tmp
     graded = Path(cmd[cmd.index("grade") + 1])
     assert (graded / "conv2d.py").read_text() == "print('student code')\n"
     assert kw["cwd"] == source.resolve()
+    assert cmd[cmd.index("--config") + 1] == str(source.resolve() / "assignment" / "config.toml")   # the lab, named
     notebook = plugin.before_execution(None)
     assert not (sub / "conv2d.py").exists()
     assert [c.source for c in notebook.cells] == [otter_plugin.PLACEHOLDER]
