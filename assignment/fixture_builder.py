@@ -18,7 +18,6 @@ import numpy as np
 
 from assignment.lab import layer_shape, windows_overlap  # noqa: F401  (tests read windows_overlap here too)
 from autograder.fixtures import write_fixture_set
-from autograder.lab import load_lab
 from reference.conv2d import Conv2d, col2im, im2col
 from reference.oracle import conv2d_backward, conv2d_forward
 from reference.training import KERNELS, filter_problem
@@ -208,10 +207,11 @@ def build_training_cases(seed, kernels, checks_for):
         yield f"train_{name}", "training", params, checks_for("training", params), arrays
 
 
-def build_fixture_set(folder, seed, config, public=False):
-    """Writes a complete fixture set into `folder` (replacing it); returns its manifest."""
-    kernels = config.lab.training.kernels
-    checks_for = load_lab(config.path).checks_for
+def build_fixture_set(folder, seed, lab, public=False):
+    """Writes a complete fixture set of `lab` (autograder.lab.Lab) into `folder` (replacing it);
+    returns its manifest."""
+    kernels = lab.parameters.training.kernels
+    checks_for = lab.checks_for
     rng = np.random.default_rng(seed)
     col_shapes = [COL2IM_SHAPES[i] for i in PUBLIC_COL2IM] if public else COL2IM_SHAPES
     layer_shapes = [LAYER_SHAPES[i] for i in PUBLIC_LAYER] if public else LAYER_SHAPES
@@ -221,4 +221,4 @@ def build_fixture_set(folder, seed, config, public=False):
                                     dtypes=("float32",), weight_dtype="float64"),
                  *build_training_cases(seed, kernels, checks_for),
                  *([] if public else build_realistic_cases(rng, checks_for))]    # last: the cases above keep their arrays
-    return write_fixture_set(folder, seed, generated, public, config.fixtures.builder_version)
+    return write_fixture_set(folder, seed, generated, public, lab.config.fixtures.builder_version)

@@ -1,5 +1,5 @@
 """This lab for the engine: what a conv2d.py defines, how its cases and likely bugs are worded,
-and the typed `[lab]` table of config.toml (docs/new-lab.md describes each name)."""
+and the typed `[parameters]` table of config.toml (docs/new-lab.md describes each name)."""
 
 from dataclasses import dataclass
 

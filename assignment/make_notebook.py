@@ -45,7 +45,11 @@ sys.path.insert(0, str(LAB))
 import numpy as np
 import conv2d
 from conv2d import Conv2d, col2im, im2col
+from autograder.cli import lab_config_path
+from autograder.lab import load_lab
 from autograder.notebook import build_submission, public_checks
+
+lab = load_lab(lab_config_path())      # the handout's LAB file names this lab
 
 np.set_printoptions(precision=3, suppress=True)
 print("using", conv2d.__file__)"""),
@@ -98,7 +102,7 @@ code("""try:
 except NotImplementedError as exc:
     print("col2im: not implemented yet -", str(exc)[:80], "...")"""),
 md("### Check: col2im (the public col2im checks, graded as on submission)"),
-code("""col2im_results = public_checks("conv2d.py", categories={"col2im"})"""),
+code("""col2im_results = public_checks(lab, "conv2d.py", categories={"col2im"})"""),
 md("""## 4. Conv2d.backward (your second TODO)
 
 For every image: $dW_{col}$ += $dY_{col} X_{col}^T$ (summed over the batch, **added** to
@@ -127,7 +131,7 @@ try:
 except NotImplementedError as exc:
     print("Conv2d.backward: not implemented yet -", str(exc)[:80], "...")"""),
 md("### Check: backward (the public backward checks)"),
-code("""backward_results = public_checks("conv2d.py", categories={"backward", "gradients"})"""),
+code("""backward_results = public_checks(lab, "conv2d.py", categories={"backward", "gradients"})"""),
 md("""## 5. Train your layer to learn the blur kernel
 
 The same training as `python3 lab.py demo`: targets come from a direct convolution, your layer
@@ -158,13 +162,13 @@ if learned is not None:
 else:
     print("nothing to plot yet")"""),
 md("### Check: all public checks"),
-code("""all_results = public_checks("conv2d.py")"""),
+code("""all_results = public_checks(lab, "conv2d.py")"""),
 md("""## 6. Build submission.zip
 
 Runs `python3 lab.py submit`: it refuses a file whose TODOs still raise `NotImplementedError`
-or that fails to import (then no zip is left behind). Use `build_submission(anyway=True)` to
+or that fails to import (then no zip is left behind). Use `build_submission(lab, anyway=True)` to
 package it anyway. Upload `submission.zip` (or just `conv2d.py`) to Gradescope."""),
-code("""zip_path = build_submission("conv2d.py")"""),
+code("""zip_path = build_submission(lab, "conv2d.py")"""),
 ]
 
 

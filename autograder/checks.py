@@ -6,19 +6,24 @@
     def test_col2im_overlap_sum(student, config, case):
         ...
 
+    @check("learns_filters", cases=training)
+    def test_learns_filters(student, config, parameters, case):     # parameters: the lab's [parameters]
+        ...
+
 `name` is the check's `[checks.NAME]` table in the lab's config.toml; `cases(case) -> bool`
 picks the fixture cases it grades (None: the cases that cases.json lists for it). The
 decorator records this on the function (`declared_check(function)`) and returns the function
 itself, so the engine (autograder/lab.py, autograder/runner.py) finds the check without pytest,
-and pytest still collects it as an ordinary test, with the fixtures `student`, `config` and
-`case` that autograder/pytest_plugin.py supplies.
+and pytest still collects it as an ordinary test, with the fixtures `student`, `config`,
+`parameters` (the lab's own typed parameters, autograder.lab.Lab.parameters) and `case` that
+autograder/pytest_plugin.py supplies. A check is called with the ones it names.
 """
 
 import inspect
 from dataclasses import dataclass
 
 ATTRIBUTE = "__autograder_check__"
-ARGUMENTS = ("student", "config", "case")       # all a check is ever called with
+ARGUMENTS = ("student", "config", "parameters", "case")       # all a check is ever called with
 
 
 @dataclass(frozen=True)
@@ -26,7 +31,7 @@ class DeclaredCheck:
     """A check as its decorator declared it."""
     name: str
     cases: object = None            # select(case) -> bool, or None (cases.json's lists)
-    takes_case: bool = True         # False: called once, with student and config only
+    takes_case: bool = True         # False: called once, without a case
 
 
 def check(name, cases=None):

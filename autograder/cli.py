@@ -25,11 +25,35 @@ import sys
 import traceback
 from pathlib import Path
 
-from autograder.config import CONFIG_ENV, ConfigError, load_config
+from autograder.config import KIT_ROOT, ConfigError
 from autograder.results import GradeReport, write_report
 from autograder.sandbox.levels import ISOLATION_LEVELS, LevelUnusable, level_class
 
 EXIT_GRADED, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
+CONFIG_ENV = "AUTOGRADER_CONFIG"                        # the lab's config.toml when --config is not given
+LAB_POINTER = KIT_ROOT / "LAB"                          # in a packaged grader: the path of its lab's config.toml
+DEFAULT_CONFIG = KIT_ROOT / "assignment" / "config.toml"
+
+
+def lab_config_path(given=None):
+    """The config.toml of the lab to work on: `given` (--config), else $AUTOGRADER_CONFIG, else the
+    one the LAB file of a packaged grader names, else assignment/config.toml. The only place that
+    reads either; everything else is passed the lab, and child processes get this path as --config."""
+    if given:
+        path = Path(given)
+    elif os.environ.get(CONFIG_ENV):
+        path = Path(os.environ[CONFIG_ENV])
+    elif LAB_POINTER.is_file():
+        path = KIT_ROOT / LAB_POINTER.read_text(encoding="utf-8").strip()
+    else:
+        path = DEFAULT_CONFIG
+    return path.resolve()      # absolute: a child process may start in another folder
+
+
+def _lab(args):
+    """The lab that --config (or its default) names, loaded once for this command."""
+    from autograder.lab import load_lab
+    return load_lab(args.config)
 
 
 def cmd_grade(args):
@@ -44,7 +68,7 @@ def cmd_grade(args):
                              isolation=args.isolation,
                              fixtures_root=Path(args.fixtures) if args.fixtures else None)
     try:
-        report = grade_submission(args.submission, args.out, options)
+        report = grade_submission(_lab(args), args.submission, args.out, options)
     except Exception as exc:     # never leave without results.json, whatever went wrong
         report = GradeReport(status="error", message=f"The grader failed (staff problem): {exc}", checks=[],
                              max_score=0, extra={"traceback": traceback.format_exc()[-4000:]})
@@ -64,16 +88,17 @@ def cmd_batch(args):
     from autograder.staff.batch import BatchError, BatchInterrupted, run_batch
     from autograder.staff.batch_console import grade_table
     from autograder.staff.catalogue import write_examples
+    lab = _lab(args)
     if args.examples:
         folder = Path(args.out) / "example-submissions"
-        write_examples(folder)
+        write_examples(folder, lab=lab)
     elif args.folder:
         folder = Path(args.folder)
     else:
         print("error: give a FOLDER of submissions, or --examples", file=sys.stderr)
         return EXIT_INVALID
     try:
-        records = run_batch(folder, Path(args.out), jobs=args.jobs, force=args.force, only=args.only)
+        records = run_batch(lab, folder, Path(args.out), jobs=args.jobs, force=args.force, only=args.only)
     except BatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -81,7 +106,7 @@ def cmd_batch(args):
         print(f"\n{exc}: {exc.kept} finished grade(s) kept in {Path(args.out) / 'grades.csv'}, "
               "temporary files deleted; run the same command again to grade the rest", file=sys.stderr)
         return 128 + exc.signum
-    print(grade_table(records, load_config()))
+    print(grade_table(records, lab.config))
     out = Path(args.out)
     print(f"\nwrote {out / 'grades.csv'}, {out / 'summary.md'}, {out / 'report.html'} (+ scores.png, checks.png) and "
           f"per-submission feedback in {out / 'submissions'}/")
@@ -90,7 +115,7 @@ def cmd_batch(args):
 
 def cmd_batch_grader(args):
     from autograder.staff.batch_grader import serve_grading_process
-    return serve_grading_process(Path(args.out), args.fixture_hash)
+    return serve_grading_process(_lab(args), Path(args.out), args.fixture_hash)
 
 
 KEEP_A_COPY = "keep a copy where the staff keep secrets: the same seed rebuilds the same hidden set"
@@ -133,16 +158,15 @@ def hidden_seed_for(config, args, hidden_folder):
 
 
 def cmd_fixtures(args):
-    from autograder.lab import Lab
-    config = load_config()
-    lab = Lab(config)
+    lab = _lab(args)
+    config = lab.config
     root = Path(args.out) if args.out else lab.fixtures_root
     hidden_seed = hidden_seed_for(config, args, root / "hidden")
     for which, seed, source in (("hidden", hidden_seed, f"the seed in {config.hidden_seed_path}"),
                                 ("public", config.public_seed, f"seed {config.public_seed}")):
         folder = root / which
         before = (_old_manifest(folder) or {}).get("set_hash")
-        manifest = lab.builder.build_fixture_set(folder, seed, config, public=(which == "public"))
+        manifest = lab.builder.build_fixture_set(folder, seed, lab, public=(which == "public"))
         change = "unchanged" if before == manifest["set_hash"] else f"was {before[:12] if before else 'absent'}"
         print(f"{which} fixtures: {source}, {len(manifest['files'])} files, "
               f"set hash {manifest['set_hash'][:12]} ({change}) -> {folder}")
@@ -161,17 +185,19 @@ def _old_manifest(folder):
 
 def cmd_check(args):
     from autograder.student_tools import cmd_check as check
-    return check(args.file or load_config().submission_file)
+    lab = _lab(args)
+    return check(lab, args.file or lab.config.submission_file)
 
 
 def cmd_submit(args):
     from autograder.student_tools import cmd_submit as submit
-    return submit(args.file or load_config().submission_file, args.out, anyway=args.anyway)
+    lab = _lab(args)
+    return submit(lab, args.file or lab.config.submission_file, args.out, anyway=args.anyway)
 
 
 def cmd_verify(args):
     from autograder.staff.verify import verify
-    return verify()
+    return verify(_lab(args))
 
 
 def cmd_package(args):
@@ -181,7 +207,7 @@ def cmd_package(args):
         return otter_main(["build", "--out", args.out])
     build = {"gradescope": packaging.build_gradescope_zip, "handout": packaging.build_handout_zip}[args.what]
     try:
-        dest = build(args.out)
+        dest = build(args.out, _lab(args))
     except (FileNotFoundError, packaging.PackagingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -239,7 +265,8 @@ def cmd_export(args):
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
     parser.add_argument("--config", metavar="CONFIG_TOML",
-                        help="the lab's config.toml (default assignment/config.toml, or $AUTOGRADER_CONFIG)")
+                        help=f"the lab's config.toml (default: ${CONFIG_ENV}, else the LAB file of a packaged "
+                        f"grader, else assignment/config.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
     g = sub.add_parser("grade", help="grade one submission (zip, folder or .py file)")
     g.add_argument("submission")
@@ -304,8 +331,7 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.config:                 # the lab to grade; the batch's grading processes inherit it
-        os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
+    args.config = lab_config_path(args.config)
     try:
         return args.func(args)
     except ConfigError as exc:

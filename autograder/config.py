@@ -1,13 +1,13 @@
 """A lab's config.toml, read once into typed, validated sections.
 
-Every table is a frozen dataclass below (the lab's own `[lab]` table is the
-`Parameters` dataclass of its lab module; `[limits]` is autograder/limits.py's Limits). A missing, unknown or mistyped key
-fails here, naming the file, the key and the expected type.
+Every table is a frozen dataclass below (`[limits]` is autograder/limits.py's Limits). A missing,
+unknown or mistyped key fails here, naming the file, the key and the expected type. The lab's own
+`[parameters]` is kept as read: its lab module's `Parameters` types it (autograder.lab.Lab.parameters),
+so reading a config imports no lab code (nor the sandbox it uses).
 """
 
 import dataclasses
 import importlib
-import os
 import sys
 import typing
 
@@ -21,9 +21,6 @@ from pathlib import Path
 from autograder.limits import Limits     # [limits]: the one type the sandbox and its worker use too
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = KIT_ROOT / "assignment" / "config.toml"
-CONFIG_ENV = "AUTOGRADER_CONFIG"      # another lab's config.toml (`python -m autograder --config ...`)
-LAB_POINTER = KIT_ROOT / "LAB"        # in a packaged grader: the path of its lab's config.toml
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 
 
@@ -32,9 +29,10 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
-class Assignment:
+class LabTable:
+    """[lab]: what the lab is and where its parts are."""
     name: str
-    lab: str                    # the lab's Python package (its lab.py, checks/, fixture builder)
+    package: str                # the lab's Python package (its lab.py, checks/, fixture builder)
     submission_file: str        # what the student hands in, e.g. "lab.py"
     # Every path below is relative to config.toml's folder, so a lab can live anywhere.
     reference: str              # the staff solution (never shipped)
@@ -121,18 +119,18 @@ class CheckSpec:
 @dataclass(frozen=True)
 class Config:
     path: Path
-    assignment: Assignment
+    lab: LabTable
     fixtures: Fixtures
     tolerances: Tolerances
     limits: Limits
     integrity: Integrity
     handout: Handout
     checks: dict                # check name -> CheckSpec, in file order
-    lab: object = None          # the lab module's Parameters, from [lab]
     mutants: Mutants = None     # [mutants], when the lab has mutation testing
+    parameters_table: dict = None   # the lab's own [parameters] as read, or None (Lab.parameters types it)
 
-    name = property(lambda self: self.assignment.name)
-    submission_file = property(lambda self: self.assignment.submission_file)
+    name = property(lambda self: self.lab.name)
+    submission_file = property(lambda self: self.lab.submission_file)
     public_seed = property(lambda self: self.fixtures.public_seed)
     similarity_threshold = property(lambda self: self.integrity.similarity_threshold)
 
@@ -152,7 +150,7 @@ class Config:
 
     @property
     def lab_root(self):
-        return lab_root(self.path, self.assignment.lab)
+        return lab_root(self.path, self.lab.package)
 
     @property
     def hidden_seed_path(self):
@@ -232,7 +230,7 @@ def read_table(cls, table, where, **known):
 
 def lab_root(path, package):
     """The folder a lab's package imports from. config.toml sits in the package's own folder
-    (`lab = "examples.linear_lab"` in examples/linear_lab/), so it is that folder's ancestor one
+    (`package = "examples.linear_lab"` in examples/linear_lab/), so it is that folder's ancestor one
     level per dotted part; None for a config.toml kept elsewhere (its package must be importable)."""
     folder = Path(path).resolve().parent
     parts = package.split(".")
@@ -265,35 +263,29 @@ def _check_spec(name, table, path):
     return spec
 
 
-TABLES = {"assignment": Assignment, "fixtures": Fixtures, "tolerances": Tolerances, "limits": Limits,
+TABLES = {"lab": LabTable, "fixtures": Fixtures, "tolerances": Tolerances, "limits": Limits,
           "integrity": Integrity, "handout": Handout}
 OPTIONAL_TABLES = ("integrity", "handout")      # every key has a default
 
 
-def config_path():
-    """The config of the lab being graded: $AUTOGRADER_CONFIG, else the one the LAB file of a
-    packaged grader names, else assignment/config.toml."""
-    if os.environ.get(CONFIG_ENV):
-        return Path(os.environ[CONFIG_ENV])
-    if LAB_POINTER.is_file():
-        return KIT_ROOT / LAB_POINTER.read_text(encoding="utf-8").strip()
-    return DEFAULT_CONFIG
-
-
-def load_config(path=None):
-    """Reads and validates a lab's config (default: config_path()); raises ConfigError with the file and key."""
-    path = Path(path or config_path())
+def load_config(path):
+    """Reads and validates the config file `path` (the TOML only: no lab code); raises ConfigError
+    with the file and key."""
+    path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except OSError as exc:              # a folder, no permission: e.g. --config given a folder
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     _refuse_hidden_seed(data, path)
-    unknown = set(data) - set(TABLES) - {"checks", "lab", "mutants"}
+    _refuse_old_names(data, path)
+    unknown = set(data) - set(TABLES) - {"checks", "parameters", "mutants"}
     if unknown:
         raise ConfigError(f"{path}: unknown table [{sorted(unknown)[0]}] (the tables are: "
-                          f"{', '.join(TABLES)}, checks, lab, mutants)")
+                          f"{', '.join(TABLES)}, checks, parameters, mutants)")
     sections = {}
     for table, cls in TABLES.items():
         if table not in data and table not in OPTIONAL_TABLES:
@@ -302,25 +294,26 @@ def load_config(path=None):
     checks = data.get("checks")
     if not isinstance(checks, dict) or not checks:
         raise ConfigError(f"{path}: missing table [checks.NAME] (at least one graded check)")
-    try:
-        package = sections["assignment"].lab
-        parameters = getattr(lab_module(package, root=lab_root(path, package)), "Parameters", None)
-    except ConfigError as exc:
-        raise ConfigError(f"{path} [assignment] lab: {exc}") from None
-    if parameters is None and "lab" in data:
-        raise ConfigError(f"{path}: [lab] given, but {sections['assignment'].lab}.lab declares no Parameters")
+    if not isinstance(data.get("parameters", {}), dict):
+        raise ConfigError(f"{path}: 'parameters' should be a table, got {data['parameters']!r}")
     specs = {name: _check_spec(name, t, path) for name, t in checks.items()}
     for spec in specs.values():
         for need in spec.needs:
             if need not in specs or need == spec.name:
                 raise ConfigError(f"{path} [checks.{spec.name}] needs: '{need}' is not another check of this file")
     mutants = _value(Mutants, data["mutants"], str(path), "mutants") if "mutants" in data else None
-    config = Config(path=path, checks=specs, mutants=mutants,
-                    lab=parameters and _value(parameters, data.get("lab", {}), str(path), "lab"),
-                    **sections)
+    config = Config(path=path, checks=specs, mutants=mutants, parameters_table=data.get("parameters"), **sections)
     if not 0 < config.similarity_threshold <= 1:
         raise ConfigError(f"{path} [integrity]: similarity_threshold must be in (0, 1], a share of the code")
     return config
+
+
+def _refuse_old_names(data, path):
+    """A config.toml written before [assignment] became [lab] is refused, saying what to rename."""
+    if "assignment" in data:
+        raise ConfigError(f"{path}: the table [assignment] is now called [lab]: rename it, and its key 'lab' "
+                          f"(the lab's package) to 'package'; the lab's own tables [lab.NAME] are now "
+                          f"[parameters.NAME] (docs/new-lab.md)")
 
 
 def _refuse_hidden_seed(data, path):

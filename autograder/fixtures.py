@@ -99,21 +99,14 @@ def set_hash(files):
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
-def fixture_folder(which, root=None):
-    """root/which; by default root is the lab's [fixtures] folder."""
-    if root is None:
-        from autograder.config import load_config
-        config = load_config()
-        root = config.resolve(config.fixtures.folder)
+def fixture_folder(which, root):
+    """root/which: the `which` set under a folder of sets (a lab's is Lab.fixtures_root)."""
     return Path(root) / which
 
 
-def load_fixture_set(folder, expected_seed=None, which="hidden", lab=None):
+def load_fixture_set(folder, expected_seed=None, which="hidden", *, lab):
     """Reads and verifies a fixture set; raises FixtureError with the command that fixes it.
-    lab: the autograder.lab.Lab whose words describe its cases (default: the lab being graded)."""
-    if lab is None:
-        from autograder.lab import load_lab
-        lab = load_lab()
+    lab: the autograder.lab.Lab whose words describe its cases."""
     folder = Path(folder)
     rebuild = "make fixtures"
     manifest_path = folder / "manifest.json"

@@ -1,6 +1,6 @@
 """Grading one submission: unpack, sandbox, run the checks, write the results.
 
-    report = grade_submission(path, out_dir)
+    report = grade_submission(lab, path, out_dir)
 
 Data flow (design.md section 2): submission -> fixtures -> sandbox -> checks ->
 results. The checks (`test_*` functions declared with autograder.checks' @check) run here, in
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
-from autograder.lab import load_lab
 from autograder.results import CheckOutcome, GradeReport, write_report
 from autograder.runner import run_checks
 from autograder.sandbox import Sandbox
@@ -29,7 +28,6 @@ class GradingOptions:
     public_only: bool = False            # run only checks marked public (students' self-check)
     fixtures_root: Path = None           # folder holding hidden/ and public/ (default build/fixtures)
     isolation: str = None                # force a sandbox level (tests); None picks the best
-    config_path: Path = None             # the lab's config.toml (default assignment/config.toml)
 
 
 def secret_paths(fixture_folder, out_dir, reference):
@@ -48,11 +46,10 @@ def _report_without_checks(status, message, config, started, extra):
                        execution_time=time.monotonic() - started, extra=extra)
 
 
-def load_fixtures_for(config, options):
-    """The verified fixture set that `options` asks for, worded by its lab; raises FixtureError."""
-    lab = load_lab(config.path)
+def load_fixtures_for(lab, options):
+    """The lab's verified fixture set that `options` asks for, worded by the lab; raises FixtureError."""
     folder = fixture_folder(options.which, options.fixtures_root or lab.fixtures_root)
-    return load_fixture_set(folder, config.fixture_seed(options.which), options.which, lab=lab)
+    return load_fixture_set(folder, lab.config.fixture_seed(options.which), options.which, lab=lab)
 
 
 @contextmanager
@@ -68,8 +65,9 @@ def open_student(lab, submission, fixture_set, out_dir=None, isolation=None):
             yield lab.student_class(sandbox, config.limits.total_cpu_s), sandbox
 
 
-def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
-    """Grades one submission into out_dir/grade.json (the record), results.json and feedback.md;
+def grade_submission(lab, path, out_dir, options=GradingOptions(), fixture_set=None):
+    """Grades one submission to `lab` (autograder.lab.Lab) into out_dir/grade.json (the record),
+    results.json and feedback.md;
     returns the GradeReport.
 
     fixture_set: an already verified set (a batch's grading process verifies and loads
@@ -78,13 +76,12 @@ def grade_submission(path, out_dir, options=GradingOptions(), fixture_set=None):
     'invalid' with a message, a fixture problem gives status 'error' for the staff.
     """
     started = time.monotonic()
-    lab = load_lab(options.config_path)
     config = lab.config
     extra = {"check_set": "public" if options.public_only else "all", "fixture_set": options.which}
     try:
-        fixture_set = fixture_set or load_fixtures_for(config, options)
+        fixture_set = fixture_set or load_fixtures_for(lab, options)
         extra.update(fixture_set_hash=fixture_set.set_hash)      # never the seed: results.json reaches students
-        submission = load_submission(Path(path), SubmissionLimits(target=config.submission_file, contract=lab.contract))
+        submission = load_submission(Path(path), SubmissionLimits.of(lab))
         extra.update(submission_sha256=submission.sha256, submission_origin=submission.origin)
         if submission.notes:
             extra["submission_notes"] = list(submission.notes)

@@ -1,11 +1,11 @@
-"""The lab being graded: the Python package that config.toml's `[assignment] lab` names.
+"""The lab being graded: the Python package that config.toml's `[lab] package` names.
 
 The engine knows a lab only through this interface (docs/new-lab.md):
 
 - `lab.py`: `CONTRACT` (what the submission defines, and so all the sandbox worker
   may call, build, and call or get and set on the objects it builds), `Student` (a StudentCode subclass: the calls the checks make),
   `describe_case(case)` and `BUG_VARIANTS` (feedback vocabulary), `STUDENT_PARTS`
-  (what the students write), optionally `Parameters` (the typed `[lab]` table) and
+  (what the students write), optionally `Parameters` (the typed `[parameters]` table) and
   `error_layout(case, expected)` (how feedback draws a wrong array);
 - `checks/check_*.py`: the graded checks, `test_*` functions declared with `@check(name, cases=...)`
   (autograder/checks.py), which pytest also runs (autograder/pytest_plugin.py);
@@ -18,7 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from autograder.checks import declared_check
-from autograder.config import ConfigError, config_path, lab_module, load_config
+from autograder.config import ConfigError, lab_module, load_config, read_table
 
 
 @dataclass(frozen=True)
@@ -66,17 +66,31 @@ class Contract:
 
 
 class Lab:
-    """A lab's config and modules, loaded once."""
+    """A lab's config and modules, loaded once (by the command line) and passed to whatever needs them."""
 
     def __init__(self, config):
         self.config = config
-        self.module = lab_module(config.assignment.lab, root=config.lab_root)
+        try:
+            self.module = lab_module(config.lab.package, root=config.lab_root)
+        except ConfigError as exc:
+            raise ConfigError(f"{config.path} [lab] package: {exc}") from None
         for name in ("CONTRACT", "Student", "describe_case", "BUG_VARIANTS", "STUDENT_PARTS"):
             if not hasattr(self.module, name):
                 raise ConfigError(f"{config.path}: the lab module {self.module.__name__} defines no {name} "
                                   f"(see docs/new-lab.md)")
+        self.parameters = self._typed_parameters()
 
-    package = property(lambda self: self.config.assignment.lab)
+    def _typed_parameters(self):
+        """The config's [parameters] table typed by the lab module's Parameters (None when it declares none)."""
+        parameters, table = getattr(self.module, "Parameters", None), self.config.parameters_table
+        if parameters is None:
+            if table is not None:
+                raise ConfigError(f"{self.config.path}: [parameters] given, but {self.package}.lab declares no "
+                                  f"Parameters")
+            return None
+        return read_table(parameters, table or {}, f"{self.config.path} [parameters]")
+
+    package = property(lambda self: self.config.lab.package)
     contract = property(lambda self: self.module.CONTRACT)
     student_class = property(lambda self: self.module.Student)
     student_parts = property(lambda self: tuple(self.module.STUDENT_PARTS))
@@ -87,14 +101,14 @@ class Lab:
 
     @property
     def checks_dir(self):
-        return self.config.resolve(self.config.assignment.checks)
+        return self.config.resolve(self.config.lab.checks)
 
     def module_name(self, path, key):
-        """The import name of a module or folder of the lab's package ([assignment] `key` names it)."""
+        """The import name of a module or folder of the lab's package ([lab] `key` names it)."""
         try:
             parts = Path(path).resolve().relative_to(self.folder.resolve()).with_suffix("").parts
         except ValueError:
-            raise ConfigError(f"{self.config.path} [assignment] {key}: {path} is not inside the lab's package "
+            raise ConfigError(f"{self.config.path} [lab] {key}: {path} is not inside the lab's package "
                               f"folder {self.folder}") from None
         return ".".join((self.package, *parts))
 
@@ -104,11 +118,11 @@ class Lab:
 
     @property
     def reference(self):
-        return self.config.resolve(self.config.assignment.reference)
+        return self.config.resolve(self.config.lab.reference)
 
     @property
     def template(self):
-        return self.config.resolve(self.config.assignment.template)
+        return self.config.resolve(self.config.lab.template)
 
     @cached_property
     def check_functions(self):
@@ -144,7 +158,7 @@ class Lab:
 
     @cached_property
     def builder(self):
-        path = self.config.resolve(self.config.assignment.fixture_builder)
+        path = self.config.resolve(self.config.lab.fixture_builder)
         name = self.module_name(path, "fixture_builder")
         return lab_module(self.package, name[len(self.package) + 1:], root=self.config.lab_root)
 
@@ -166,12 +180,6 @@ class Lab:
         return layout(case, expected) if layout else None
 
 
-_LABS = {}
-
-
-def load_lab(path=None):
-    """The lab of a config file (default: config.config_path()), loaded once per process."""
-    path = Path(path or config_path()).resolve()
-    if path not in _LABS:
-        _LABS[path] = Lab(load_config(path))
-    return _LABS[path]
+def load_lab(path):
+    """The lab that the config file `path` describes (the command line picks which: autograder/cli.py)."""
+    return Lab(load_config(path))

@@ -11,7 +11,6 @@ import io
 from pathlib import Path
 
 from autograder import student_tools
-from autograder.lab import load_lab
 
 NOT_IMPLEMENTED = "NOT IMPLEMENTED"
 
@@ -34,17 +33,17 @@ def first_failure_line(failure, width=300):
     return line[:width]
 
 
-def public_checks(path=None, categories=None):
-    """Grades `path` on the public checks and prints one line per check of `categories`
+def public_checks(lab, path=None, categories=None):
+    """Grades `path` on `lab`'s public checks and prints one line per check of `categories`
     (all when None): status, title, points, and the first failure of a failing check.
     Returns {check name: status}, or {} when the checks could not run (the reason is printed).
     path: default, the lab's submission file."""
-    path = Path(path or load_lab().config.submission_file)
+    path = Path(path or lab.config.submission_file)
     if not path.is_file():
         print(f"No {path} here: run this notebook in the unpacked handout folder.")
         return {}
     try:
-        report = student_tools._run_public_checks(path)
+        report = student_tools._run_public_checks(lab, path)
     except Exception as exc:                   # the sandbox cannot start here: say why, once
         print(f"The checks could not start on this machine: {exc}")
         return {}
@@ -73,15 +72,15 @@ def public_checks(path=None, categories=None):
     return statuses
 
 
-def build_submission(path=None, anyway=False):
+def build_submission(lab, path=None, anyway=False):
     """Runs `python3 lab.py submit` on `path` (default: the lab's submission file); returns the
     zip's Path, or None when refused."""
-    path = Path(path or load_lab().config.submission_file).resolve()
+    path = Path(path or lab.config.submission_file).resolve()
     dest = path.parent / "submission.zip"
     buffer = io.StringIO()
     try:
         with contextlib.redirect_stdout(buffer):
-            code = student_tools.cmd_submit(path, dest, anyway=anyway)
+            code = student_tools.cmd_submit(lab, path, dest, anyway=anyway)
     except Exception as exc:                   # the sandbox cannot start here
         print(f"No zip: the checks could not start on this machine: {exc}")
         return None

@@ -124,7 +124,9 @@ class KitGraderPlugin(AbstractOtterPlugin):
                 _remove(entry)
         student.write_text(PLACEHOLDER, encoding="utf-8")               # otter reads it once, before before_execution
         out_dir = self._private / "out"
-        cmd = [sys.executable, "-m", "autograder", "grade", str(submission_dir), "--out", str(out_dir), "--quiet"]
+        config = kit_root / (kit_root / "LAB").read_text(encoding="utf-8").strip()   # the kit's lab (packaging)
+        cmd = [sys.executable, "-m", "autograder", "--config", str(config), "grade", str(submission_dir),
+               "--out", str(out_dir), "--quiet"]
         env = dict(os.environ, PYTHONPATH=str(kit_root), PYTHONDONTWRITEBYTECODE="1",
                    PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
         self._out_dir = out_dir

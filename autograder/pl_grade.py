@@ -1,6 +1,7 @@
 """PrairieLearn's external grader: grade ROOT/student into ROOT/results/results.json.
 
-    python -m autograder.pl_grade [--root /grade]       (ROOT: --root, else $CONVKIT_GRADE_ROOT, else /grade)
+    python -m autograder.pl_grade [--root /grade] [--config LAB/config.toml]
+                                     (ROOT: --root, else $CONVKIT_GRADE_ROOT, else /grade)
 
 Run by the question's tests/run_grader (written by `make prairielearn`, see
 autograder/staff/prairielearn.py) from the kit's folder in /grade/serverFilesCourse.
@@ -21,21 +22,23 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from autograder.cli import lab_config_path
 from autograder.results import GradeReport, write_prairielearn
 
 ROOT_ENV = "CONVKIT_GRADE_ROOT"
 DEFAULT_ROOT = "/grade"
 
 
-def grade(root):
-    """Grades root/student into root/results/results.json; returns the GradeReport."""
+def grade(root, config_path):
+    """Grades root/student with the lab of config_path into root/results/results.json; returns the GradeReport."""
     root = Path(root)
     results = root / "results"
     results.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="convkit-pl-"))
     try:
         from autograder.grading import grade_submission
-        report = grade_submission(root / "student", scratch / "out")
+        from autograder.lab import load_lab
+        report = grade_submission(load_lab(config_path), root / "student", scratch / "out")
     except Exception as exc:          # a grader problem: never the student's, never without results.json
         traceback.print_exc()
         report = GradeReport(status="error", checks=[], max_score=0,
@@ -50,8 +53,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder.pl_grade", description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=os.environ.get(ROOT_ENV) or DEFAULT_ROOT,
                         help=f"the job's folder (default: ${ROOT_ENV}, else {DEFAULT_ROOT})")
+    parser.add_argument("--config", metavar="CONFIG_TOML",
+                        help="the lab's config.toml (as `python -m autograder --config`; run_grader names it)")
     args = parser.parse_args(argv)
-    report = grade(args.root)
+    report = grade(args.root, lab_config_path(args.config))
     print(f"{report.status}: {report.score:g} / {report.max_score:g}, isolation "
           f"{report.extra.get('isolation', '-')}, {report.execution_time:.1f} s")
     return 0

@@ -6,7 +6,7 @@
 
 Options (`pytest --help`, group "autograder"):
   --submission FILE     what `python -m autograder grade` takes: a zip, a folder or the lab's file
-  --config=CONFIG       the lab's config.toml (default: $AUTOGRADER_CONFIG, else assignment/config.toml)
+  --config=CONFIG       the lab's config.toml (default as `python -m autograder`'s: autograder.cli.lab_config_path)
   --fixture-set WHICH   hidden: every check on the hidden cases, as grading does (the default when the
                         lab's hidden set is built); public: the public checks on the public cases, as
                         `grade --public` and the students' `lab.py check` do. (pytest's own --fixtures
@@ -16,6 +16,7 @@ Fixtures for the checks (`test_*` functions declared with autograder.checks' @ch
   student   the submission's code in the sandbox grading uses (autograder.grading.open_student: the
             same isolation, limits and closed folders), one per session
   config    the lab's config
+  parameters  the lab's own parameters (its [parameters] table, typed by its lab.py's Parameters)
   case      each check is parametrized over the fixture cases it grades (FixtureSet.for_check, as the
             grader runs them), ids the case ids: test_stride[layer_N2_Cin3_Cout2_7x7_k3x3_s2_p1_float64]
 
@@ -42,6 +43,7 @@ import pytest
 
 from autograder.attribution import attribute
 from autograder.checks import declared_check
+from autograder.cli import lab_config_path
 from autograder.config import ConfigError
 from autograder.failures import CheckFailure
 from autograder.fixtures import FixtureError, fixture_folder
@@ -71,7 +73,7 @@ def pytest_addoption(parser):
     group.addoption("--submission", metavar="FILE", dest="kit_submission",
                     help="the submission to run the checks on: a zip, a folder or the lab's file")
     group.addoption("--config", metavar="CONFIG", dest="kit_config",
-                    help="the lab's config.toml (default: $AUTOGRADER_CONFIG, else assignment/config.toml); "
+                    help="the lab's config.toml (default: python -m autograder's, autograder.cli.lab_config_path); "
                          "write --config=CONFIG")
     group.addoption("--fixture-set", choices=("hidden", "public"), dest="kit_fixture_set",
                     help="hidden: every check on the hidden cases (the default when the lab's hidden set is "
@@ -105,7 +107,7 @@ class KitSession:
     @cached_property
     def lab(self):
         try:
-            return load_lab(self.option("kit_config"))
+            return load_lab(lab_config_path(self.option("kit_config")))
         except ConfigError as exc:
             raise pytest.UsageError(f"autograder: {exc}") from None
 
@@ -124,8 +126,7 @@ class KitSession:
     @cached_property
     def fixture_set(self):
         try:
-            return load_fixtures_for(self.lab.config, GradingOptions(which=self.which,
-                                                                     config_path=self.lab.config.path))
+            return load_fixtures_for(self.lab, GradingOptions(which=self.which))
         except (FixtureError, ConfigError) as exc:
             raise pytest.UsageError(f"autograder: the {self.which} fixture set: {exc}") from None
 
@@ -135,8 +136,7 @@ class KitSession:
         if not path:
             raise pytest.UsageError("autograder: name the submission to run the checks on: --submission FILE")
         try:
-            return load_submission(Path(path), SubmissionLimits(target=self.lab.config.submission_file,
-                                                                contract=self.lab.contract))
+            return load_submission(Path(path), SubmissionLimits.of(self.lab))
         except InvalidSubmission as exc:
             raise pytest.UsageError(f"autograder: {path} cannot be graded (the grader's status 'invalid'): "
                                     f"{exc.message}") from None
@@ -266,6 +266,12 @@ def student(pytestconfig):
 def config(pytestconfig):
     """The lab's config (autograder.config.Config)."""
     return _kit(pytestconfig).lab.config
+
+
+@pytest.fixture(scope="session")
+def parameters(pytestconfig):
+    """The lab's own parameters, its [parameters] table typed by its Parameters (autograder.lab.Lab.parameters)."""
+    return _kit(pytestconfig).lab.parameters
 
 
 # -- running ------------------------------------------------------------------------------------

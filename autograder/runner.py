@@ -1,14 +1,15 @@
 """Runs a lab's checks on their fixture cases, in the trusted process, and tallies the outcomes.
 
 The checks are `test_*` functions declared with `@check(name, cases=select)` (autograder/checks.py)
-taking `student`, `config` and `case`, so a lab author reads and writes plain pytest tests, and a
-TA can run them with pytest on one submission (autograder/pytest_plugin.py). Grading calls them
+taking `student`, `config`, `parameters` and `case` (those they name), so a lab author reads and
+writes plain pytest tests, and a TA can run them with pytest on one submission (autograder/pytest_plugin.py). Grading calls them
 directly rather than through `pytest.main`: a pytest session costs ~70 ms of CPU per submission for
 its ~180 items (collection, hooks, reports), about a sixth of a batch's whole cost per submission,
 and grading uses none of its features. The order is pytest's: files by name, functions as defined,
 cases in fixture order.
 """
 
+import inspect
 import traceback
 from collections import Counter
 from dataclasses import replace
@@ -81,10 +82,12 @@ def run_checks(lab, fixture_set, student, selected):
     run = CheckRun(config, selected)
     items = _items(lab, fixture_set, selected)
     uses_left = Counter(case.id for _, _, case in items if case is not None)
+    given = {"student": student, "config": config, "parameters": lab.parameters}
+    takes = {}                                 # function -> the arguments it names (of autograder.checks.ARGUMENTS)
     for name, function, case in items:
-        kwargs = {"student": student, "config": config}
-        if case is not None:
-            kwargs["case"] = case
+        if function not in takes:
+            takes[function] = tuple(inspect.signature(function).parameters)
+        kwargs = {arg: case if arg == "case" else given[arg] for arg in takes[function]}
         try:
             function(**kwargs)
             error = None

@@ -15,22 +15,21 @@ import zipfile
 from pathlib import Path
 
 from autograder.config import KIT_ROOT
-from autograder.lab import load_lab
 from autograder.grading import GradingOptions, grade_submission
 from autograder.feedback import WIDTH, blocked_counts, narrow, start_here_text, status_word
 from autograder.sandbox.levels import missing_posix
 from autograder.sandbox.portable import is_root
-from autograder.submission import InvalidSubmission, load_submission
+from autograder.submission import InvalidSubmission, SubmissionLimits, load_submission
 
 PUBLIC = GradingOptions(which="public", public_only=True)
 NOT_IMPLEMENTED = "NotImplementedError"
 STUB = re.compile(r"([A-Za-z_][\w.]*) raised NotImplementedError")
 
 
-def _run_public_checks(path, options=PUBLIC):
+def _run_public_checks(lab, path, options=PUBLIC):
     _close_handout_when_root()
     with tempfile.TemporaryDirectory(prefix="autograder-check-") as out:
-        return grade_submission(path, out, options)
+        return grade_submission(lab, path, out, options)
 
 
 def _close_handout_when_root():
@@ -54,7 +53,7 @@ def isolation_note():
             f"at the 'process' level with time limits only (no memory or CPU limits).")
 
 
-def print_public_report(report, path):
+def print_public_report(lab, report, path):
     """A friendly per-check summary with points; returns True when every public check passed."""
     print(f"Public checks on {path} (isolation: {report.extra.get('isolation', '?')})")
     if isolation_note():
@@ -73,21 +72,22 @@ def print_public_report(report, path):
             for line in narrow(c.output(causes, titles), WIDTH - 11).splitlines():
                 print(f"           {line}")
     public_max = report.max_score
-    hidden = load_lab().config.max_score - public_max
+    hidden = lab.config.max_score - public_max
     print(f"\nPublic score: {report.score:g} / {public_max:g}. The other {hidden:g} points come from hidden "
           f"checks (other shapes, strides and paddings) that run when you submit.")
     return all(c.ok for c in report.checks)
 
 
-def cmd_check(path):
-    report = _run_public_checks(path)
+def cmd_check(lab, path):
+    """The public checks on the file `path`, graded as the grader does, with points; the exit status."""
+    report = _run_public_checks(lab, path)
     if report.status == "invalid":
         print(report.message)
         return 2
     if report.status == "error":
         print(f"The check could not run: {report.message}")
         return 1
-    return 0 if print_public_report(report, path) else 1
+    return 0 if print_public_report(lab, report, path) else 1
 
 
 def unfinished_functions(report):
@@ -100,13 +100,13 @@ def unfinished_functions(report):
     return list(dict.fromkeys(names))
 
 
-def submission_problems(report):
+def submission_problems(lab, report):
     """Why this file should not be uploaded yet ([] when nothing is wrong enough to refuse)."""
     problems = []
     if report.status == "error":
         problems.append(f"the public checks could not run ({report.message})")
     elif report.extra.get("import_failed"):
-        problems.append(f"{load_lab().config.submission_file} fails to import, so every check fails")
+        problems.append(f"{lab.config.submission_file} fails to import, so every check fails")
     stubs = unfinished_functions(report)
     if stubs:
         problems.append(f"{', '.join(stubs)} still raise{'s' if len(stubs) == 1 else ''} NotImplementedError")
@@ -120,7 +120,7 @@ def _remove_stale(dest):
     return f"no {dest.name} written"
 
 
-def cmd_submit(path, dest="submission.zip", anyway=False):
+def cmd_submit(lab, path, dest="submission.zip", anyway=False):
     """Validates the file, runs the public checks and writes a zip holding exactly the lab's file.
 
     The first line printed is the summary: public score, what is unfinished, where the zip is.
@@ -130,7 +130,7 @@ def cmd_submit(path, dest="submission.zip", anyway=False):
     """
     path, dest = Path(path), Path(dest).resolve()
     try:
-        submission = load_submission(path)
+        submission = load_submission(path, SubmissionLimits.of(lab))
     except InvalidSubmission as exc:         # the summary line first; a syntax error's source and caret after it
         head, _, rest = exc.message.partition("\n")
         print(f"NOT SUBMITTED: {head}; {_remove_stale(dest)}.")
@@ -138,11 +138,11 @@ def cmd_submit(path, dest="submission.zip", anyway=False):
             print(rest.rstrip("\n"))
         return 2
     try:
-        report = _run_public_checks(path)
+        report = _run_public_checks(lab, path)
     except BaseException:                      # the checks could not run here: no stale zip either
         _remove_stale(dest)
         raise
-    problems = submission_problems(report)
+    problems = submission_problems(lab, report)
     score = (f"public checks {report.score:g} / {report.max_score:g}" if report.status == "graded"
              else "public checks did not run")
     if problems and not anyway:
@@ -150,11 +150,12 @@ def cmd_submit(path, dest="submission.zip", anyway=False):
               f"Fix that, or submit it as it is with --anyway.")
     else:
         with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(load_lab().config.submission_file, submission.source)
+            zf.writestr(lab.config.submission_file, submission.source)
         unfinished = "; ".join(problems) if problems else "nothing"
-        print(f"SUBMISSION READY: {score}; unfinished: {unfinished}; zip: {dest} (holding only {load_lab().config.submission_file}). "
+        print(f"SUBMISSION READY: {score}; unfinished: {unfinished}; zip: {dest} "
+              f"(holding only {lab.config.submission_file}). "
               f"Upload it to Gradescope.")
     print()
     if report.status == "graded":
-        print_public_report(report, path)
+        print_public_report(lab, report, path)
     return 2 if problems and not anyway else 0

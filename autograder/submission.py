@@ -24,7 +24,6 @@ Every refusal is an `InvalidSubmission` whose `message` is written for the stude
 from __future__ import annotations
 
 import ast
-import dataclasses
 import hashlib
 import io
 import os
@@ -93,8 +92,8 @@ class SubmissionLimits:
     """What one submission must hold (the lab's file name and contract) and the resource
     caps for unpacking it (bytes unless stated)."""
 
-    target: str = None          # the file graded, e.g. "lab.py" (None: the lab's submission_file)
-    contract: object = None     # autograder.lab.Contract: what that file defines (None: the lab's)
+    target: str = None          # the file graded, e.g. "lab.py" (the lab's submission_file; load_submission needs it)
+    contract: object = None     # autograder.lab.Contract: what that file defines (the lab's; likewise)
 
     max_zip_bytes: int = 20 * 2**20
     max_total_uncompressed: int = 50 * 2**20
@@ -103,20 +102,23 @@ class SubmissionLimits:
     max_source_bytes: int = 1 * 2**20
     max_candidates: int = 20    # Python files parsed to find the contract when none is the target
 
+    @classmethod
+    def of(cls, lab, **caps):
+        """The limits of a submission to `lab` (autograder.lab.Lab): its file and contract."""
+        return cls(target=lab.config.submission_file, contract=lab.contract, **caps)
+
 
 
 # --------------------------------------------------------------------------- API
 
-def load_submission(path: Path, limits: SubmissionLimits = SubmissionLimits()) -> Submission:
-    """Read the student's target file from a zip, a folder or a bare target file.
+def load_submission(path: Path, limits: SubmissionLimits) -> Submission:
+    """Read the student's target file from a zip, a folder or a bare target file; `limits` names the
+    lab's file and contract (SubmissionLimits.of(lab)).
 
     Raises InvalidSubmission, with a message for the student, when it cannot be graded.
     """
-    if limits.target is None or limits.contract is None:       # the lab being graded says
-        from autograder.lab import load_lab
-        lab = load_lab()
-        limits = dataclasses.replace(limits, target=limits.target or lab.config.submission_file,
-                                     contract=limits.contract or lab.contract)
+    if limits.target is None or limits.contract is None:
+        raise ValueError("load_submission: the limits name no target file or contract (SubmissionLimits.of(lab))")
     path = Path(path)
     name = _show(path.name or str(path))
     try:

@@ -29,7 +29,10 @@ os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS
                   PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
 
 from autograder.staff.catalogue import load_catalogue, write_zip  # noqa: E402
+from autograder.lab import load_lab  # noqa: E402
 from bench.grading import CpuMeter  # noqa: E402
+
+CONV_LAB = load_lab(KIT / "assignment" / "config.toml")     # the lab this benchmark measures
 
 NONDETERMINISTIC = ("bug/col2im_empty_init",)
 
@@ -55,7 +58,7 @@ def main(argv=None):
                              "anyway, with this reason and the differences")
     args = parser.parse_args(argv)
     trees = {"before": args.old_tree.resolve(), "after": KIT}
-    entries, _ = load_catalogue()
+    entries, _ = load_catalogue(lab=CONV_LAB)
     keys = [k for k in entries if k.startswith(("correct/", "bug/")) and "scalar_loops" not in k]
     runs = {name: [] for name in trees}
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,7 +66,7 @@ def main(argv=None):
         folder = tmp / "class"
         skip = set()
         for i in range(args.submissions):
-            write_zip(entries[keys[i % len(keys)]], folder / f"student_{i:04d}.zip")
+            write_zip(entries[keys[i % len(keys)]], folder / f"student_{i:04d}.zip", lab=CONV_LAB)
             if keys[i % len(keys)] in NONDETERMINISTIC:
                 skip.add(f"student_{i:04d}")
         graded = {}

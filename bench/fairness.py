@@ -33,6 +33,9 @@ KIT = BENCH.parent
 sys.path.insert(0, str(KIT))
 
 from autograder.staff.catalogue import correct_solution, load_catalogue, write_zip  # noqa: E402
+from autograder.lab import load_lab  # noqa: E402
+
+CONV_LAB = load_lab(KIT / "assignment" / "config.toml")     # the lab this benchmark measures
 
 SLOW_COL2IM = '''def col2im(X_col, C, H, W, kH, kW, stride=1):
     """X_col: (C*kH*kW, H_out*W_out) -> x: (C, H, W), X_col's dtype; one element at a time."""
@@ -68,14 +71,14 @@ def _spin():
 
 def slow_source():
     """lecture_loops with its col2im replaced by the one-element-at-a-time version."""
-    source = correct_solution("lecture_loops")
+    source = correct_solution("lecture_loops", lab=CONV_LAB)
     start = source.index("def col2im(")
     end = source.index("\n\n\n", start)
     return source[:start] + SLOW_COL2IM.rstrip("\n") + source[end:]
 
 
 def neighbour_source():
-    source = correct_solution("lecture_loops")
+    source = correct_solution("lecture_loops", lab=CONV_LAB)
     source = source.replace("import numpy as np\n", "import numpy as np\n" + NEIGHBOUR_PREPEND, 1)
     source = source.replace('    x = np.zeros((C, H, W), dtype=X_col.dtype)\n', '    _spin()\n    x = np.zeros((C, H, W), dtype=X_col.dtype)\n', 1)
     return source.replace("        N, C_out, H_out, W_out = dY.shape\n", "        _spin()\n        N, C_out, H_out, W_out = dY.shape\n", 1)
@@ -199,11 +202,11 @@ def main():
                            checks_lost=sorted(k for k, v in baseline[1].items() if g[1].get(k) != v))
                 for name, (g, wall) in runs.items()}
             print(level, json.dumps(result["levels"][level]), flush=True)
-        catalogue, _ = load_catalogue()
+        catalogue, _ = load_catalogue(lab=CONV_LAB)
         attack = scratch / "memory_spread.zip"
         twin = scratch / "twin.zip"
-        write_zip(catalogue["hostile/memory_spread_over_children"], attack)
-        _zip(correct_solution("lecture_loops"), twin)
+        write_zip(catalogue["hostile/memory_spread_over_children"], attack, lab=CONV_LAB)
+        _zip(correct_solution("lecture_loops", lab=CONV_LAB), twin)
         level = args.levels[0]
         result["memory_mb"] = dict(level=level,
                                    attack=peak_memory_mb(kit, attack, scratch / "mem-attack", level),

@@ -28,12 +28,14 @@ from autograder.staff.catalogue import load_catalogue, write_zip  # noqa: E402
 from autograder.grading import grade_submission  # noqa: E402
 from autograder.lab import load_lab  # noqa: E402
 
-LAB = load_lab(KIT / "assignment" / "config.toml")      # the lab these benchmarks measure
+CONV_LAB = load_lab(KIT / "assignment" / "config.toml")     # the lab this benchmark measures
+KIT_COMMAND = [sys.executable, "-m", "autograder", "--config", str(CONV_LAB.config.path)]     # the CLI, on that lab
+
 SUBJECTS = {  # label -> catalogue key (a path: a file of the lab)
-    "vectorised correct (reference as a submission)": LAB.reference,
+    "vectorised correct (reference as a submission)": CONV_LAB.reference,
     "vectorised correct (window_view_batch)": "correct/window_view_batch",
     "lecture loops (correct)": "correct/lecture_loops",
-    "untouched template": LAB.template,
+    "untouched template": CONV_LAB.template,
     "hanging (infinite loop in backward)": "hostile/infinite_loop_in_backward",
 }
 
@@ -74,11 +76,11 @@ class WorkerMemory:
 
 
 def subject_files(tmp):
-    entries, _ = load_catalogue()
+    entries, _ = load_catalogue(lab=CONV_LAB)
     files = {}
     for label, key in SUBJECTS.items():
         files[label] = (key if isinstance(key, Path)
-                        else write_zip(entries[key], tmp / f"{key.replace('/', '__')}.zip"))
+                        else write_zip(entries[key], tmp / f"{key.replace('/', '__')}.zip", lab=CONV_LAB))
     return files
 
 
@@ -87,9 +89,8 @@ def per_submission(files, runs, hanging_runs):
 
     In process, the fixture set is verified and loaded once beforehand, as a batch's
     grading process does; a cold run verifies and loads it itself."""
-    from autograder.config import load_config
     from autograder.grading import GradingOptions, load_fixtures_for
-    fixture_set = load_fixtures_for(load_config(), GradingOptions())
+    fixture_set = load_fixtures_for(CONV_LAB, GradingOptions())
     times = {label: {"in_process": [], "cold": []} for label in files}
     scores = {}
     with tempfile.TemporaryDirectory() as out:
@@ -99,14 +100,14 @@ def per_submission(files, runs, hanging_runs):
                 if hanging and run >= hanging_runs:
                     continue
                 started = time.perf_counter()
-                report = grade_submission(path, Path(out) / "in", fixture_set=fixture_set)
+                report = grade_submission(CONV_LAB, path, Path(out) / "in", fixture_set=fixture_set)
                 times[label]["in_process"].append(time.perf_counter() - started)
                 scores[label] = report.score
                 if hanging:
                     continue               # cold adds only start-up to the same 20 s
                 started = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "autograder", "grade", str(path), "--out",
-                                str(Path(out) / "cold"), "--quiet"], cwd=KIT, check=False)
+                subprocess.run([*KIT_COMMAND, "grade", str(path), "--out", str(Path(out) / "cold"), "--quiet"],
+                               cwd=KIT, check=False)
                 times[label]["cold"].append(time.perf_counter() - started)
     return {label: {mode: summary(t) for mode, t in modes.items() if t} | {"score": scores[label]}
             for label, modes in times.items()}
@@ -120,14 +121,15 @@ def worker_peak_memory(files):
     with tempfile.TemporaryDirectory() as out, WorkerMemory() as memory:
         for label, path in files.items():
             if not label.startswith("hanging"):
-                grade_submission(path, Path(out))
+                grade_submission(CONV_LAB, path, Path(out))
     return memory.peak_kb / 1024
 
 
 def grader_peak_memory(path):
     """Peak RSS (MB) of one cold grading process, read by the process itself at its end."""
     code = ("import resource, sys; from autograder.grading import grade_submission; "
-            f"grade_submission({str(path)!r}, sys.argv[1]); "
+            "from autograder.lab import load_lab; "
+            f"grade_submission(load_lab({str(CONV_LAB.config.path)!r}), {str(path)!r}, sys.argv[1]); "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
     with tempfile.TemporaryDirectory() as out:
         done = subprocess.run([sys.executable, "-c", code, out], cwd=KIT, capture_output=True, text=True)
@@ -173,15 +175,15 @@ def batch_throughput(count, tmp, vectorised=False):
     The class is the catalogue's correct and buggy solutions (most are loop-based, like
     students' code; the 3 s scalar-loop one left out), or, with vectorised=True, copies
     of vectorised correct solutions."""
-    entries, _ = load_catalogue()
+    entries, _ = load_catalogue(lab=CONV_LAB)
     keys = ["correct/window_view_batch", "correct/offset_slices", "correct/batched_tensordot"] if vectorised \
         else [k for k in entries if k.startswith(("correct/", "bug/")) and "scalar_loops" not in k]
     folder = tmp / f"class{count}{'v' if vectorised else ''}"
     for i in range(count):
-        write_zip(entries[keys[i % len(keys)]], folder / f"student_{i:04d}.zip")
+        write_zip(entries[keys[i % len(keys)]], folder / f"student_{i:04d}.zip", lab=CONV_LAB)
     out = tmp / f"out{count}{'v' if vectorised else ''}"
     started = time.perf_counter()
-    done, cpu = CpuMeter().run([sys.executable, "-m", "autograder", "batch", str(folder), "--out", str(out)],
+    done, cpu = CpuMeter().run([*KIT_COMMAND, "batch", str(folder), "--out", str(out)],
                                cwd=KIT, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
@@ -208,7 +210,7 @@ def otter_side_by_side(path, runs):
                            capture_output=True)
             times["otter run"].append(time.perf_counter() - started)
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "autograder", "grade", str(path), "--out", out, "--quiet"],
+            subprocess.run([*KIT_COMMAND, "grade", str(path), "--out", out, "--quiet"],
                            cwd=KIT, capture_output=True)
             times["kit grade (cold)"].append(time.perf_counter() - started)
     result = {k: summary(v) for k, v in times.items()}
@@ -217,14 +219,13 @@ def otter_side_by_side(path, runs):
 
 
 def fixture_build(runs):
-    from autograder.config import load_config
     from assignment.fixture_builder import build_fixture_set
-    config = load_config()
+    config = CONV_LAB.config
     times = []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(runs):
             started = time.perf_counter()
-            manifest = build_fixture_set(Path(tmp) / "hidden", config.hidden_seed, config)
+            manifest = build_fixture_set(Path(tmp) / "hidden", config.hidden_seed, CONV_LAB)
             times.append(time.perf_counter() - started)
         size = sum(p.stat().st_size for p in (Path(tmp) / "hidden").iterdir())
     return summary(times) | dict(files=len(manifest["files"]), bytes=size)

@@ -29,10 +29,12 @@ sys.path.insert(0, {kit!r})
 from pathlib import Path
 from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.grading import grade_submission
-entry = load_catalogue()[0][{key!r}]
-zip_path = write_zip(entry, Path({tmp!r}) / "sub.zip")
+from autograder.lab import load_lab
+CONV_LAB = load_lab(Path({kit!r}) / "assignment" / "config.toml")
+entry = load_catalogue(lab=CONV_LAB)[0][{key!r}]
+zip_path = write_zip(entry, Path({tmp!r}) / "sub.zip", lab=CONV_LAB)
 started = time.monotonic()
-report = grade_submission(zip_path, Path({tmp!r}) / "out")
+report = grade_submission(CONV_LAB, zip_path, Path({tmp!r}) / "out")
 print(json.dumps(dict(seconds=time.monotonic() - started, score=report.score, status=report.status,
                       peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
 """

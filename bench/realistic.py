@@ -29,12 +29,13 @@ os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS
 
 from assignment import fixture_builder as fb  # noqa: E402
 from autograder.staff.catalogue import load_catalogue, write_zip  # noqa: E402
-from autograder.config import load_config  # noqa: E402
 from autograder.grading import GradingOptions, grade_submission, load_fixtures_for  # noqa: E402
 from autograder.lab import load_lab  # noqa: E402
 
+CONV_LAB = load_lab(KIT / "assignment" / "config.toml")     # the lab this benchmark measures
+
 SUBJECTS = {  # label -> catalogue key (a Path: a file of the lab)
-    "vectorised (reference as a submission)": load_lab(KIT / "assignment" / "config.toml").reference,
+    "vectorised (reference as a submission)": CONV_LAB.reference,
     "vectorised (window_view_batch)": "correct/window_view_batch",
     "lecture loops": "correct/lecture_loops",
 }
@@ -74,25 +75,25 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="2 runs instead of 5")
     args = parser.parse_args(argv)
     runs = 2 if args.quick else 5
-    config = load_config()
-    full = load_fixtures_for(config, GradingOptions())
+    config = CONV_LAB.config
+    full = load_fixtures_for(CONV_LAB, GradingOptions())
     realistic = [c.id for c in full.cases if fb.is_realistic(c)]
     if not realistic:
         raise SystemExit("the hidden set has no realistic case: rebuild the fixtures (make fixtures)")
     without = dataclasses.replace(full, cases=tuple(c for c in full.cases if not fb.is_realistic(c)))
-    entries, _ = load_catalogue()
+    entries, _ = load_catalogue(lab=CONV_LAB)
     times = {label: {"full": [], "without": []} for label in SUBJECTS}
     cpu = {label: {"full": [], "without": []} for label in SUBJECTS}
     meter = OwnCpu()
     scores = {}
     with tempfile.TemporaryDirectory() as tmp:
-        files = {label: key if isinstance(key, Path) else write_zip(entries[key], Path(tmp) / f"{i}.zip")
+        files = {label: key if isinstance(key, Path) else write_zip(entries[key], Path(tmp) / f"{i}.zip", lab=CONV_LAB)
                  for i, (label, key) in enumerate(SUBJECTS.items())}
         for _ in range(runs):
             for label, path in files.items():
                 for which, fixture_set in (("full", full), ("without", without)):
                     started, cpu_start = time.perf_counter(), meter.seconds()
-                    report = grade_submission(path, Path(tmp) / "out", fixture_set=fixture_set)
+                    report = grade_submission(CONV_LAB, path, Path(tmp) / "out", fixture_set=fixture_set)
                     times[label][which].append(time.perf_counter() - started)
                     if cpu_start is not None:
                         cpu[label][which].append(meter.seconds() - cpu_start)

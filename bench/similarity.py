@@ -23,7 +23,10 @@ sys.path.insert(0, str(KIT))
 
 from autograder.staff import integrity  # noqa: E402
 from autograder.staff.catalogue import KnownSubmission, load_catalogue, write_zip  # noqa: E402
-from autograder.config import load_config  # noqa: E402
+from autograder.lab import load_lab  # noqa: E402
+from autograder.submission import SubmissionLimits  # noqa: E402
+
+CONV_LAB = load_lab(KIT / "assignment" / "config.toml")     # the lab this benchmark measures
 
 RENAMES = (("X_col", "cols"), ("dX_pad", "grad_padded"), ("dY", "upstream"), ("col", "k"))
 
@@ -41,13 +44,13 @@ def handed_in(source, way):
 
 
 def make_class(folder, size):
-    entries, _ = load_catalogue()
+    entries, _ = load_catalogue(lab=CONV_LAB)
     bases = [e for key, e in entries.items() if key.startswith(("correct/", "bug/"))]
     paths = []
     for n in range(size):
         base = bases[n % len(bases)]
         entry = KnownSubmission(f"s{n:03d}", base.story, source=handed_in(base.source, (n // len(bases)) % 4))
-        paths.append((entry.key, write_zip(entry, folder / f"s{n:03d}.zip")))
+        paths.append((entry.key, write_zip(entry, folder / f"s{n:03d}.zip", lab=CONV_LAB)))
     return paths, len(bases)
 
 
@@ -58,16 +61,17 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=200)
     args = parser.parse_args(argv)
     size, runs = (40, 1) if args.quick else (args.size, 3)
-    threshold = load_config().similarity_threshold
+    threshold = CONV_LAB.config.similarity_threshold
     with tempfile.TemporaryDirectory() as tmp:
         paths, distinct = make_class(Path(tmp), size)
         started = time.perf_counter()
-        sources = integrity.read_sources(paths)
+        sources = integrity.read_sources(paths, SubmissionLimits.of(CONV_LAB))
         read_s = time.perf_counter() - started
     totals, cpu, similarity = [], [], []
     for _ in range(runs):
         started, started_cpu = time.perf_counter(), time.process_time()
-        report = integrity.check_batch(sources, threshold)
+        report = integrity.check_batch(sources, threshold, CONV_LAB.template.read_text(encoding="utf-8"),
+                                       CONV_LAB.student_parts)
         totals.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)     # less sensitive than wall time to a busy machine
         similarity.append(report.similarity_seconds)

@@ -85,14 +85,17 @@ def main(argv=None):
         return subprocess.call([sys.executable, str(script), *rest], cwd=HERE)
     sys.path.insert(0, str(HERE))
     try:
+        from autograder.cli import lab_config_path
+        from autograder.lab import load_lab
         from autograder.student_tools import cmd_check, cmd_submit
     except ImportError as exc:                 # e.g. pytest, which the grader runs its checks with
         print(f"{exc.name or exc} is not installed for {sys.executable}.\nIn this folder, run:  {INSTALL}")
         return 2
     try:
+        lab = load_lab(lab_config_path())          # the handout's LAB file names it
         if args.command == "check":
-            return cmd_check(HERE / "conv2d.py")
-        return cmd_submit(HERE / "conv2d.py", HERE / "submission.zip", anyway=args.anyway)
+            return cmd_check(lab, HERE / "conv2d.py")
+        return cmd_submit(lab, HERE / "conv2d.py", HERE / "submission.zip", anyway=args.anyway)
     except Exception as exc:                   # the grader's sandbox cannot start on this machine
         print(f"The checks could not start on this machine ({type(exc).__name__}: {exc}).\n"
               f"`python3 lab.py selfcheck` and `python3 lab.py demo` still work; you can also upload "

@@ -12,7 +12,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from autograder.staff.catalogue import correct_solution, module_from_source  # noqa: E402
-from helpers import TEMPLATE  # noqa: E402
+from helpers import CONV_LAB, TEMPLATE  # noqa: E402
 
 # CI runs every property with more examples than a quick local run.
 settings.register_profile("ci", max_examples=60, deadline=None,
@@ -29,4 +29,4 @@ def template():
 
 @pytest.fixture(scope="session")
 def lecture_loops():
-    return module_from_source(correct_solution("lecture_loops"), "_kit_lecture_loops")
+    return module_from_source(correct_solution("lecture_loops", lab=CONV_LAB), "_kit_lecture_loops")

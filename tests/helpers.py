@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.grading import GradingOptions, grade_submission
+from autograder.lab import load_lab
 from autograder.sandbox import LEVELS, detect_isolation
 from autograder.staff.catalogue import load_catalogue
 from reference.conv2d import Conv2d
@@ -14,9 +15,11 @@ from reference.conv2d import Conv2d
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "student_template" / "conv2d.py"
 ROOT = os.geteuid() == 0
+CONV_CONFIG = REPO / "assignment" / "config.toml"
+CONV_LAB = load_lab(CONV_CONFIG)       # the conv lab, which most tests grade: loaded once, passed to what needs it
 
 # The catalogue's groups, each graded in full by the test named beside it (README's claims read them here).
-CATALOGUE, _ = load_catalogue()
+CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
 CORRECT = sorted(k for k in CATALOGUE if k.startswith("correct/"))        # test_catalogue: full marks
 BUGS = [k for k in CATALOGUE if k.startswith("bug/")]                     # test_grader: each caught
 HOSTILE = sorted(k for k in CATALOGUE if k.startswith("hostile/"))        # test_hostile: at every level
@@ -68,7 +71,7 @@ def assert_gradescope_schema(results):
 
 
 def grade(path, tmp_path, **options):
-    report = grade_submission(path, tmp_path / "out", GradingOptions(**options))
+    report = grade_submission(CONV_LAB, path, tmp_path / "out", GradingOptions(**options))
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert_gradescope_schema(results)
     assert (tmp_path / "out" / "feedback.md").read_text().startswith("# Feedback:")
@@ -128,20 +131,20 @@ LAB_PATH_KEYS = ("reference", "template", "catalogue", "checks", "fixture_builde
 
 def detached_config_text(source):
     """The text of config.toml `source` for a copy kept in another folder: config.toml's paths are
-    relative to its own folder, so its lab's files ([assignment] paths, given or default) are named
+    relative to its own folder, so its lab's files ([lab] paths, given or default) are named
     absolutely; the seed file and fixture folder stay relative (they follow the copy)."""
     import re
     import tomllib
-    from autograder.config import Assignment
+    from autograder.config import LabTable
     source = Path(source).resolve()
     text = source.read_text(encoding="utf-8")
-    table = tomllib.loads(text)["assignment"]
-    defaults = {f: getattr(Assignment, f, "") for f in LAB_PATH_KEYS}
+    table = tomllib.loads(text)["lab"]
+    defaults = {f: getattr(LabTable, f, "") for f in LAB_PATH_KEYS}
     lines = []
     for key in LAB_PATH_KEYS:
         relative = table.get(key, defaults[key])
         if relative:
             text = re.sub(rf"(?m)^{key} = .*\n", "", text)
             lines.append(f'{key} = "{(source.parent / relative).resolve()}"\n')
-    return text.replace("[assignment]\n", "[assignment]\n" + "".join(lines), 1)
+    return text.replace("[lab]\n", "[lab]\n" + "".join(lines), 1)
 

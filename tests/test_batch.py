@@ -23,12 +23,11 @@ from autograder.staff.grade_sheet import GRADE_COLUMNS_AFTER, grades_csv
 from autograder.staff.spreadsheet import safe_cell
 from autograder.staff.batch_entries import ID_MAX_BYTES, assign_ids, discover, input_sha256, safe_id
 from autograder.staff.catalogue import load_catalogue, write_zip
-from autograder.config import load_config
 from autograder.staff.reports import md_cell, summary_markdown
-from helpers import REPO, hang_guard
+from helpers import CONV_LAB, REPO, hang_guard
 
-CONFIG = load_config()
-CATALOGUE, _ = load_catalogue()
+CONFIG = CONV_LAB.config
+CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
 KIT = [sys.executable, "-m", "autograder"]
 CORRECT = CATALOGUE["correct/offset_slices"]           # a quick correct solution
 FORMULA_NAMES = ['=HYPERLINK("http:x","click")', "+cmd|' calc'!A0", "@SUM(1+1)", "-2+3"]
@@ -157,7 +156,7 @@ def awkward_folder(tmp_path_factory):
         expect[name[:-3]] = ("graded", "please name it conv2d.py next time")
     (folder / "alice").mkdir()
     (folder / "alice" / "conv2d.py").write_text(CORRECT.source)
-    write_zip(CORRECT, folder / "alice.zip")
+    write_zip(CORRECT, folder / "alice.zip", lab=CONV_LAB)
     expect["alice"] = expect["alice.zip"] = ("graded", "duplicate id 'alice'")
     (folder / "dave").mkdir()
     (folder / "dave" / "conv2d.py").write_text(CORRECT.source)
@@ -166,15 +165,15 @@ def awkward_folder(tmp_path_factory):
     sparse_file(folder / "erin.zip")
     expect["erin"] = ("invalid", "the limit is 20.0 MiB")
     for name in FORMULA_NAMES:
-        write_zip(CORRECT, folder / f"{name}.zip")
+        write_zip(CORRECT, folder / f"{name}.zip", lab=CONV_LAB)
         expect["'" + name] = ("graded", "")
-    write_zip(CORRECT, folder / os.fsdecode(b"f\xffrank\n.zip"))
+    write_zip(CORRECT, folder / os.fsdecode(b"f\xffrank\n.zip"), lab=CONV_LAB)
     expect["f\\xffrank\\n"] = ("graded", "")
     (folder / "linked.py").symlink_to(REPO / "reference" / "conv2d.py")
     expect["linked"] = ("invalid", "is a symbolic link")
     os.mkfifo(folder / "pipe.zip")                              # reading it would block forever
     expect["pipe"] = ("invalid", "is not a regular file")
-    write_zip(CATALOGUE["bug/overwrite_overlaps"], folder / "gina.zip")
+    write_zip(CATALOGUE["bug/overwrite_overlaps"], folder / "gina.zip", lab=CONV_LAB)
     expect["gina"] = ("graded", "")
     (folder / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
     return folder, expect
@@ -268,7 +267,7 @@ def test_an_interrupted_batch_cleans_up_keeps_its_grades_and_resumes(tmp_path, s
     subs, out, temp = tmp_path / "subs", tmp_path / "out", tmp_path / "tmp"
     temp.mkdir()
     for i in range(12):
-        write_zip(CATALOGUE["correct/lecture_loops"], subs / f"s{i:02d}.zip")
+        write_zip(CATALOGUE["correct/lecture_loops"], subs / f"s{i:02d}.zip", lab=CONV_LAB)
     env = dict(os.environ, TMPDIR=str(temp))
     proc = subprocess.Popen(KIT + ["batch", str(subs), "--out", str(out)], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -27,19 +27,20 @@ from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
 from autograder.fixtures import fixture_folder, load_fixture_set, write_fixture_set
 from autograder.grading import GradingOptions, grade_submission
+from autograder.lab import load_lab
 from autograder.seeds import store_hidden_seed
-from helpers import CORRECT, REPO, SHAPE_BUGS, detached_config_text, hang_guard
+from helpers import CONV_LAB, CORRECT, REPO, SHAPE_BUGS, detached_config_text, hang_guard
 from helpers import grade
 
 TARGETS = ("col2im", "batch_col2im", "Conv2d.backward")
 
-CONFIG = load_config()
-CATALOGUE, _ = load_catalogue()
+CONFIG = CONV_LAB.config
+CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
 
 
 def test_catalogue_has_many_correct_variants_and_hidden_fixtures_hold_both_dtypes():
     assert len(CORRECT) >= 9, CORRECT
-    hidden = load_fixture_set(fixture_folder("hidden"), CONFIG.hidden_seed)
+    hidden = load_fixture_set(fixture_folder("hidden", CONV_LAB.fixtures_root), CONFIG.hidden_seed, lab=CONV_LAB)
     for kind in ("col2im", "layer"):
         assert {c.params["dtype"] for c in hidden.cases if c.kind == kind} == {"float64", "float32"}
 
@@ -47,7 +48,7 @@ def test_catalogue_has_many_correct_variants_and_hidden_fixtures_hold_both_dtype
 @pytest.mark.parametrize("which", ["hidden", "public"])
 @pytest.mark.parametrize("key", CORRECT)
 def test_correct_variant_earns_full_marks(tmp_path, key, which):
-    report, _ = grade(write_zip(CATALOGUE[key], tmp_path / "sub.zip"), tmp_path,
+    report, _ = grade(write_zip(CATALOGUE[key], tmp_path / "sub.zip", lab=CONV_LAB), tmp_path,
                       which=which, public_only=which == "public")
     lost = {c.name: f"{c.passed}/{c.total}" for c in report.checks if c.passed < c.total}
     assert report.status == "graded", report.message
@@ -173,14 +174,15 @@ def test_checks_pass_the_reference_and_fail_catalogued_bugs_exactly_where_they_d
     random (all of them in the explicit examples) to keep the test's time bounded."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        config_path = tiny_fixture_set(root, seed, **shape)
-        options = GradingOptions(fixtures_root=root, config_path=config_path)
-        reference = grade_submission(REPO / "reference" / "conv2d.py", root / "out-reference", options)
+        lab = load_lab(tiny_fixture_set(root, seed, **shape))
+        options = GradingOptions(fixtures_root=root)
+        reference = grade_submission(lab, REPO / "reference" / "conv2d.py", root / "out-reference", options)
         assert reference.status == "graded", reference.message
         assert all(c.total > 0 and c.passed == c.total for c in reference.checks), reference.to_markdown()
         for key in bugs:
             entry = CATALOGUE[key]
-            report = grade_submission(write_zip(entry, root / f"{key[4:]}.zip"), root / f"out-{key[4:]}", options)
+            report = grade_submission(lab, write_zip(entry, root / f"{key[4:]}.zip", lab=lab), root / f"out-{key[4:]}",
+                                      options)
             assert report.status == "graded", report.message
             failed = {c.name for c in report.checks if c.passed < c.total}
             if exposed(key, shape):

@@ -1,21 +1,23 @@
 """The typed config: a missing, unknown or mistyped key fails at load time, naming the file, the key
-and the expected type; the lab's own [lab] table is typed the same way."""
+and the expected type; the lab's own [parameters] table is typed the same way when the lab loads."""
 
 import re
 
 import pytest
 
-from autograder.config import ConfigError, Limits, load_config
-from helpers import REPO
+from autograder.config import ConfigError, Limits
+from autograder.lab import load_lab
+from helpers import CONV_LAB, REPO
 
 CONFIG_TEXT = (REPO / "assignment" / "config.toml").read_text(encoding="utf-8")
 
 
 def load_edited(tmp_path, old, new):
+    """The conv lab loaded from an edited copy of its config.toml (its [parameters] table typed too)."""
     assert old in CONFIG_TEXT, old
     path = tmp_path / "config.toml"
     path.write_text(CONFIG_TEXT.replace(old, new, 1), encoding="utf-8")
-    return load_config(path)
+    return load_lab(path)
 
 
 def error_of(tmp_path, old, new):
@@ -27,10 +29,11 @@ def error_of(tmp_path, old, new):
 
 
 def test_the_shipped_config_loads_into_typed_sections():
-    config = load_config()
+    config = CONV_LAB.config
     assert isinstance(config.limits, Limits)
     assert type(config.limits.memory_mb) is int and type(config.limits.call_cpu_s) is float
-    assert config.lab.training.kernels == ("blur", "sobel_x") and type(config.lab.finite_difference.eps) is float
+    parameters = CONV_LAB.parameters
+    assert parameters.training.kernels == ("blur", "sobel_x") and type(parameters.finite_difference.eps) is float
 
 
 def test_a_renamed_limit_fails_at_load_time_not_in_grading(tmp_path):
@@ -61,14 +64,14 @@ def test_a_mistyped_key_names_it_and_the_expected_type(tmp_path, old, new, key, 
 
 def test_unknown_keys_and_tables_fail_everywhere(tmp_path):
     assert "unknown key 'extra'" in error_of(tmp_path, "[fixtures]\n", "[fixtures]\nextra = 1\n")
-    assert "[lab.training]: unknown key 'momentum'" in error_of(tmp_path, "[lab.training]\n",
-                                                                "[lab.training]\nmomentum = 0.9\n")
+    assert "[parameters.training]: unknown key 'momentum'" in error_of(tmp_path, "[parameters.training]\n",
+                                                                       "[parameters.training]\nmomentum = 0.9\n")
     assert "unknown table [limit]" in error_of(tmp_path, "[limits]\n", "[limit]\n")
     assert "unknown key 'weight'" in error_of(tmp_path, 'category = "col2im"\n', 'category = "col2im"\nweight = 2\n')
 
 
 def test_a_lab_that_cannot_be_imported_is_a_config_error(tmp_path):
-    message = error_of(tmp_path, 'lab = "assignment"', 'lab = "no_such_lab"')
+    message = error_of(tmp_path, 'package = "assignment"', 'package = "no_such_lab"')
     assert "no_such_lab.lab" in message
 
 

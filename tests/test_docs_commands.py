@@ -19,9 +19,8 @@ import zipfile
 
 import pytest
 
-from autograder.config import load_config
 from autograder.staff import otter_bridge
-from helpers import REPO, hang_guard
+from helpers import CONV_LAB, REPO, hang_guard
 
 DOCS = ("README.md", "docs/otter.md", "docs/new-lab.md")
 # Inline commands README.md tells a reader to paste (in prose or a table); the placeholders in capitals
@@ -159,7 +158,7 @@ def test_batch_and_export_as_pasted_give_a_canvas_import(pasted):
 def test_otter_as_pasted_names_checks_by_their_titles(pasted):
     root = pasted["root"]
     results = json.loads((root / "OUT" / "results.json").read_text(encoding="utf-8"))
-    config = load_config()
+    config = CONV_LAB.config
     assert [t["name"] for t in results["tests"]] == [spec.title for spec in config.checks.values()]
     assert results["score"] == config.max_score
     checks = [proc for name, script, proc in pasted["runs"] if any("otter check" in c for c in script)]

@@ -11,14 +11,13 @@ import pytest
 
 from assignment.lab import READINGS
 from autograder.staff.catalogue import load_catalogue, write_zip
-from autograder.config import load_config
-from autograder.lab import load_lab
 from autograder.error_map import Layout, coverage, mask_lines, read_pattern, where_wrong
 from autograder.fixtures import fixture_folder, load_fixture_set
 from autograder.grading import GradingOptions, grade_submission
+from helpers import CONV_LAB
 
-CONFIG = load_config()
-CATALOGUE, _ = load_catalogue()
+CONFIG = CONV_LAB.config
+CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
 
 # (catalogue bug, the check whose feedback must read its class, a word the reading must hold)
 BUG_CLASSES = [
@@ -35,7 +34,7 @@ def graded(tmp_path_factory):
     out = {}
     for key, _, _ in BUG_CLASSES:
         folder = tmp_path_factory.mktemp(key.replace("/", "_"))
-        grade_submission(write_zip(CATALOGUE[key], folder / "sub.zip"), folder / "out")
+        grade_submission(CONV_LAB, write_zip(CATALOGUE[key], folder / "sub.zip", lab=CONV_LAB), folder / "out")
         results = json.loads((folder / "out" / "results.json").read_text())
         out[key] = ({t["extra_data"]["check"]: t for t in results["tests"]},
                     (folder / "out" / "feedback.md").read_text())
@@ -100,7 +99,7 @@ def test_hidden_feedback_holds_no_expected_value(graded, key):
     answers of every case the bug fails or blocks. Numbers are printed with 2 significant digits
     (error sizes) or as counts, so a 4-digit token of an expected value never matches by chance."""
     tests, feedback = graded[key]
-    hidden = load_fixture_set(fixture_folder("hidden"), CONFIG.hidden_seed)
+    hidden = load_fixture_set(fixture_folder("hidden", CONV_LAB.fixtures_root), CONFIG.hidden_seed, lab=CONV_LAB)
     text = "\n".join(t["output"] for t in tests.values()) + "\n" + feedback
     failing = {f["case"] for t in tests.values() for f in t["extra_data"]["failures"] + t["extra_data"]["blocked"]}
     searched = 0
@@ -119,10 +118,10 @@ def test_hidden_feedback_holds_no_expected_value(graded, key):
 def test_public_cases_show_values_and_the_search_finds_them(tmp_path):
     """Public fixtures are in the handout: their maps may print expected values and signs. This also
     shows that the search of the test above finds printed values."""
-    folder = fixture_folder("public")
-    public = load_fixture_set(folder, CONFIG.public_seed, "public")
-    grade_submission(write_zip(CATALOGUE["bug/overwrite_overlaps"], tmp_path / "sub.zip"), tmp_path / "out",
-                     GradingOptions(which="public"))
+    folder = fixture_folder("public", CONV_LAB.fixtures_root)
+    public = load_fixture_set(folder, CONFIG.public_seed, "public", lab=CONV_LAB)
+    grade_submission(CONV_LAB, write_zip(CATALOGUE["bug/overwrite_overlaps"], tmp_path / "sub.zip", lab=CONV_LAB),
+                     tmp_path / "out", GradingOptions(which="public"))
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     tests = {t["extra_data"]["check"]: t for t in results["tests"]}
     output = tests["col2im_overlap_sum"]["output"]
@@ -136,7 +135,7 @@ def test_public_cases_show_values_and_the_search_finds_them(tmp_path):
 class HandMadeCase(SimpleNamespace):
     """What error_map reads of a fixtures.Case: kind, params, its named arrays, its lab; no folder (hidden)."""
     folder = None
-    lab = load_lab()
+    lab = CONV_LAB
 
     def array(self, name):
         return self.named[name]

@@ -18,10 +18,10 @@ from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.failures import Failure
 from autograder.staff.reports import _likely_bugs
 from autograder.results import CheckOutcome, GradeReport
-from helpers import TEMPLATE
+from helpers import CONV_LAB, TEMPLATE
 from helpers import grade
 
-CATALOGUE, _ = load_catalogue()
+CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
 
 
 def outcome(name, visibility="visible", failures=(), passed=0, total=None, hint="general hint"):
@@ -42,7 +42,7 @@ def start_here(markdown):
 
 
 def test_failures_reach_results_json_and_reports_as_data(tmp_path):
-    report, results = grade(write_zip(CATALOGUE["bug/overwrite_overlaps"], tmp_path / "sub.zip"), tmp_path)
+    report, results = grade(write_zip(CATALOGUE["bug/overwrite_overlaps"], tmp_path / "sub.zip", lab=CONV_LAB), tmp_path)
     overlap = next(t for t in results["tests"] if t["extra_data"]["check"] == "col2im_overlap_sum")
     failures = overlap["extra_data"]["failures"]
     assert len(failures) == overlap["extra_data"]["cases"] - overlap["extra_data"]["cases_passed"] > 0
@@ -170,8 +170,8 @@ def test_template_feedback_opens_with_each_stub_once(tmp_path):
 def test_student_check_opens_with_the_root_cause_once(tmp_path, capsys):
     # `python lab.py check` prints the same "Start here" as feedback.md, before the first check line.
     from autograder.student_tools import cmd_check
-    path = write_zip(CATALOGUE["bug/overwrite_overlaps"], tmp_path / "sub.zip")
-    assert cmd_check(path) == 1
+    path = write_zip(CATALOGUE["bug/overwrite_overlaps"], tmp_path / "sub.zip", lab=CONV_LAB)
+    assert cmd_check(CONV_LAB, path) == 1
     out = capsys.readouterr().out
     assert "Start here:" in out and out.index("Start here:") < out.index("  FAIL  ")
     first_cause = out.split("Start here:", 1)[1].strip().splitlines()[0]
@@ -180,7 +180,7 @@ def test_student_check_opens_with_the_root_cause_once(tmp_path, capsys):
 
 def test_student_check_names_each_stub_once_with_its_line(capsys):
     from autograder.student_tools import cmd_check
-    assert cmd_check(TEMPLATE) == 1
+    assert cmd_check(CONV_LAB, TEMPLATE) == 1
     out = capsys.readouterr().out
     head = out.split("  FAIL  ", 1)[0]
     assert head.count("raised NotImplementedError") == 2                       # each stub once, at the top

@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 
 from assignment.fixture_builder import build_fixture_set
-from autograder.config import load_config
 from autograder.seeds import seed_digest
 from autograder.staff.catalogue import catalogue_dir, correct_solution, load_catalogue, write_zip
-from helpers import BUGS, REPO, TEMPLATE, assert_gradescope_schema, grade, hang_guard
+from helpers import BUGS, CONV_LAB, REPO, TEMPLATE, assert_gradescope_schema, grade, hang_guard
 
-CONFIG = load_config()
-CATALOGUE, EXAMPLES = load_catalogue()
+CONFIG = CONV_LAB.config
+CATALOGUE, EXAMPLES = load_catalogue(lab=CONV_LAB)
 
 
 def failed_checks(report):
@@ -46,7 +45,7 @@ def edited_functions():
     data = tomllib.loads((catalogue_dir() / "catalogue.toml").read_text(encoding="utf-8"))
     found = {}
     for bug in data["bug"]:
-        source = correct_solution(bug["base"])
+        source = correct_solution(bug["base"], lab=CONV_LAB)
         tree = ast.parse(source)
         spans = [(n.name, n) for n in tree.body if isinstance(n, ast.FunctionDef)]
         spans += [(f"{c.name}.{m.name}", m) for c in tree.body if isinstance(c, ast.ClassDef)
@@ -67,7 +66,7 @@ EDITED_FUNCTION = edited_functions()
 def test_known_bug_is_caught(tmp_path, key):
     """Caught by the hidden set, and its feedback opens with the function the bug is in."""
     entry = CATALOGUE[key]
-    report, results = grade(write_zip(entry, tmp_path / "sub.zip"), tmp_path)
+    report, results = grade(write_zip(entry, tmp_path / "sub.zip", lab=CONV_LAB), tmp_path)
     failed, own = failed_checks(report), {c.name for c in report.checks if c.failures}
     assert report.score < report.max_score, f"{key} ({entry.story}) earned full marks"
     # one bug, one lesson: exactly the checks whose property it breaks fail; the rest it reaches are blocked
@@ -81,7 +80,7 @@ def test_known_bug_is_caught(tmp_path, key):
 
 
 def test_failure_feedback_names_case_and_likely_bug_without_expected_values(tmp_path):
-    report, results = grade(write_zip(CATALOGUE["bug/overwrite_overlaps"], tmp_path / "sub.zip"), tmp_path)
+    report, results = grade(write_zip(CATALOGUE["bug/overwrite_overlaps"], tmp_path / "sub.zip", lab=CONV_LAB), tmp_path)
     overlap = next(t for t in results["tests"] if t["extra_data"]["check"] == "col2im_overlap_sum")
     words = " ".join(overlap["output"].split())           # lines are wrapped at about 100 characters
     assert "likely bug: overlapping windows were overwritten instead of summed" in words
@@ -117,9 +116,9 @@ def test_graded_submission_exits_0_whatever_its_score(tmp_path):
 
 
 def test_fixture_build_is_deterministic_and_seeded(tmp_path):
-    a = build_fixture_set(tmp_path / "a", 123, CONFIG)
-    b = build_fixture_set(tmp_path / "b", 123, CONFIG)
-    c = build_fixture_set(tmp_path / "c", 124, CONFIG)
+    a = build_fixture_set(tmp_path / "a", 123, CONV_LAB)
+    b = build_fixture_set(tmp_path / "b", 123, CONV_LAB)
+    c = build_fixture_set(tmp_path / "c", 124, CONV_LAB)
     assert a == b
     assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in a["files"])
     assert a["set_hash"] != c["set_hash"]
@@ -145,7 +144,7 @@ def test_tampered_fixture_set_is_refused_with_what_to_run(tmp_path):
 
 def test_fixture_set_from_another_seed_is_refused_without_naming_either_seed(tmp_path):
     root = tmp_path / "fixtures"
-    build_fixture_set(root / "hidden", CONFIG.hidden_seed + 1, CONFIG)
+    build_fixture_set(root / "hidden", CONFIG.hidden_seed + 1, CONV_LAB)
     report, results = grade(REPO / "reference" / "conv2d.py", tmp_path, fixtures_root=root)
     assert report.status == "error"
     assert "built from another seed" in results["output"] and "make fixtures" in results["output"]
@@ -155,10 +154,9 @@ def test_fixture_set_from_another_seed_is_refused_without_naming_either_seed(tmp
 
 def test_every_check_in_config_has_a_test_declaring_its_cases_and_hidden_cases():
     from autograder.fixtures import fixture_folder, load_fixture_set
-    from autograder.lab import load_lab
-    selectors = load_lab().case_selectors
+    selectors = CONV_LAB.case_selectors
     assert set(selectors) == set(CONFIG.checks), "every check is one @check(name, cases=...) test"
-    hidden = load_fixture_set(fixture_folder("hidden"), CONFIG.hidden_seed)
+    hidden = load_fixture_set(fixture_folder("hidden", CONV_LAB.fixtures_root), CONFIG.hidden_seed, lab=CONV_LAB)
     for name in CONFIG.checks:
         chosen = [case for case in hidden.cases if selectors[name](case)]
         assert chosen, f"no hidden case for check {name}"
@@ -229,11 +227,10 @@ def test_repeat_backwards_run_only_where_a_check_reads_them(listed, repeats):
     # checks that read them (Case.checks: as cases.json lists them, or as the selectors chose at loading).
     from dataclasses import replace
     from autograder.fixtures import fixture_folder, load_fixture_set
-    from autograder.lab import load_lab
-    hidden = load_fixture_set(fixture_folder("hidden"), CONFIG.hidden_seed)
+    hidden = load_fixture_set(fixture_folder("hidden", CONV_LAB.fixtures_root), CONFIG.hidden_seed, lab=CONV_LAB)
     case = next(c for c in hidden.cases if c.kind == "layer")
     sandbox = _RecordingSandbox()
-    student = load_lab(None).student_class(sandbox, 300)
+    student = CONV_LAB.student_class(sandbox, 300)
     run = student.layer_run(replace(case, checks=listed))
     assert sandbox.steps.count("backward") == (3 if repeats else 1)
     assert run["dX"].shape == (3,) and run["dW"].shape == (3,)

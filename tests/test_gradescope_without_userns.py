@@ -17,12 +17,11 @@ from pathlib import Path
 import pytest
 
 from autograder.staff.catalogue import load_catalogue
-from autograder.config import load_config
-from helpers import REPO, hang_guard
+from helpers import CONV_LAB, REPO, hang_guard
 from helpers import assert_gradescope_schema
 
-CONFIG = load_config()
-CATALOGUE, _ = load_catalogue()
+CONFIG = CONV_LAB.config
+CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
 WITHOUT_USERNS = [sys.executable, str(REPO / "tests" / "without_userns.py")]
 COL2IM_VALUES = {"col2im_overlap_sum", "col2im_adjoint", "col2im_channel_order", "col2im_uncovered_zero"}
 

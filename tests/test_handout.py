@@ -6,12 +6,11 @@ import re
 import numpy as np
 
 from assignment import make_figures
-from autograder.config import load_config
 from autograder.fixtures import fixture_folder, load_fixture_set
-from helpers import REPO, TEMPLATE
+from helpers import CONV_LAB, REPO, TEMPLATE
 from reference.oracle import coverage
 
-CONFIG = load_config()
+CONFIG = CONV_LAB.config
 
 
 def graded_table():
@@ -84,7 +83,7 @@ def hidden_images():
     """(H, W, kH, kW, stride) of every image col2im folds on the hidden set: col2im cases at their
     size, layer cases at their padded size."""
     shapes = set()
-    for case in load_fixture_set(fixture_folder("hidden"), CONFIG.hidden_seed).cases:
+    for case in load_fixture_set(fixture_folder("hidden", CONV_LAB.fixtures_root), CONFIG.hidden_seed, lab=CONV_LAB).cases:
         p = case.params
         if case.kind == "col2im":
             shapes.add((p["H"], p["W"], p["kH"], p["kW"], p["stride"]))
@@ -155,7 +154,7 @@ def file_table():
 def test_file_table_lists_exactly_what_handout_zip_holds(tmp_path):
     from autograder.staff.packaging import build_handout_zip
     import zipfile
-    with zipfile.ZipFile(build_handout_zip(tmp_path / "handout.zip")) as zf:
+    with zipfile.ZipFile(build_handout_zip(tmp_path / "handout.zip", CONV_LAB)) as zf:
         names = zf.namelist()
     rows = file_table()
     assert len(rows) >= 10 and all(len(why) > 10 for why in rows.values()), rows

@@ -24,14 +24,14 @@ from autograder.fixtures import fixture_folder, load_fixture_set
 from autograder.lab import Lab
 from autograder.seeds import MIN_HIDDEN_SEED, draw_hidden_seed, read_hidden_seed, seed_digest, store_hidden_seed
 from autograder.staff import otter_bridge, packaging, prairielearn
-from helpers import REPO, detached_config_text
+from helpers import CONV_LAB, REPO, detached_config_text
 
 try:
     import tomllib
 except ImportError:                    # Python 3.10
     import tomli as tomllib
 
-CONFIG = load_config()
+CONFIG = CONV_LAB.config
 LINEAR = REPO / "examples" / "linear_lab" / "config.toml"
 KIT = [sys.executable, "-m", "autograder"]
 
@@ -69,10 +69,10 @@ def package_paths(tmp_path_factory):
     """The handout, Gradescope's zip, the otter build and the PrairieLearn build (folders), built as
     `make` builds them."""
     root = tmp_path_factory.mktemp("packages")
-    otter_bridge.build(root / "otter")
-    prairielearn.build(root / "prairielearn")
-    return {"handout": packaging.build_handout_zip(root / "handout.zip"),
-            "gradescope": packaging.build_gradescope_zip(root / "autograder.zip"), "otter": root / "otter",
+    otter_bridge.build(CONV_LAB, root / "otter")
+    prairielearn.build(CONV_LAB, root / "prairielearn")
+    return {"handout": packaging.build_handout_zip(root / "handout.zip", CONV_LAB),
+            "gradescope": packaging.build_gradescope_zip(root / "autograder.zip", CONV_LAB), "otter": root / "otter",
             "prairielearn": root / "prairielearn"}
 
 
@@ -146,7 +146,7 @@ def test_the_search_finds_a_seed_planted_anywhere():
 
 
 def test_the_hidden_manifest_records_a_digest_of_the_seed_not_the_seed():
-    manifest = json.loads((fixture_folder("hidden") / "manifest.json").read_text())
+    manifest = json.loads((fixture_folder("hidden", CONV_LAB.fixtures_root) / "manifest.json").read_text())
     assert manifest["seed_sha256"] == seed_digest(CONFIG.hidden_seed) and "seed" not in manifest
 
 

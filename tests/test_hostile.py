@@ -39,18 +39,17 @@ from pathlib import Path
 import pytest
 
 from autograder.staff.catalogue import correct_solution, load_catalogue, write_zip
-from autograder.config import load_config
 from autograder.grading import GradingOptions, grade_submission
 from autograder.sandbox import LEVELS, WORKDIR_PREFIX, detect_isolation, python_env
 from autograder.sandbox.jail import jail_dir
 from autograder.sandbox.uids import SLOT_LOG_ENV
 from autograder.sandbox.workdirs import WORLD_WRITABLE_PLACES, private_base
 from autograder.student import HELD_BYTES_CAP
-from helpers import (HOSTILE, OUT_OF_BUDGET, REPO, ROOT, TEMPLATE, assert_gradescope_schema,
+from helpers import (CONV_LAB, HOSTILE, OUT_OF_BUDGET, REPO, ROOT, TEMPLATE, assert_gradescope_schema,
                      levels_under_test)
 
-CONFIG = load_config()
-CATALOGUE, _ = load_catalogue()
+CONFIG = CONV_LAB.config
+CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
 UNPRIVILEGED = 65534
 # A guard against a hang, not a speed check (speed is `make bench`'s): grading stops at its outer
 # wall-clock bound (total_wall_s) at the latest; the margin is for the grader's start and write-up
@@ -253,7 +252,7 @@ def public_folder():
     folder.chmod(0o755)
     other = folder / "other_student" / "conv2d.py"
     other.parent.mkdir(mode=0o755)
-    other.write_text(correct_solution("lecture_loops"))
+    other.write_text(correct_solution("lecture_loops", lab=CONV_LAB))
     other.chmod(0o644)
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
@@ -309,7 +308,7 @@ def grade(level, submission, out_dir, kit_and_site):
         done = grade_as_unprivileged_user(kit_and_site, submission, out_dir)
         assert done.returncode in (0, 2), done.stderr[-3000:]
     else:
-        grade_submission(submission, out_dir, GradingOptions(isolation=level))
+        grade_submission(CONV_LAB, submission, out_dir, GradingOptions(isolation=level))
     return json.loads((out_dir / "results.json").read_text())
 
 
@@ -366,7 +365,7 @@ def test_hostile_submission_gains_nothing_and_changes_nothing(key, level, public
     source = (own_names(entry.source).replace("{KIT_ROOT}", str(REPO)).replace("{MARKER_DIR}", str(marker_dir))
               .replace("{PORT}", str(listener.port))
               .replace("{OTHER_STUDENT}", str(public_folder / "other_student" / "conv2d.py")))
-    submission = write_zip(type(entry)(entry.key, entry.story, source=source), case / "sub.zip")
+    submission = write_zip(type(entry)(entry.key, entry.story, source=source), case / "sub.zip", lab=CONV_LAB)
     submission.chmod(0o644)
     gradescope_results = Path("/autograder/results/results.json")
     gradescope_before = gradescope_results.exists()
@@ -447,12 +446,12 @@ def test_grading_after_hostile_submissions_is_unaffected(tmp_path):
     for level in LEVELS_UNDER_TEST:
         if level == "process" and ROOT:
             continue
-        report = grade_submission(REPO / "reference" / "conv2d.py", tmp_path / level, GradingOptions(isolation=level))
+        report = grade_submission(CONV_LAB, REPO / "reference" / "conv2d.py", tmp_path / level, GradingOptions(isolation=level))
         assert report.status == "graded" and report.score == report.max_score, level
 
 
 def test_isolation_level_used_is_recorded(tmp_path):
-    report = grade_submission(REPO / "reference" / "conv2d.py", tmp_path / "out", GradingOptions())
+    report = grade_submission(CONV_LAB, REPO / "reference" / "conv2d.py", tmp_path / "out", GradingOptions())
     assert report.extra["isolation"] == detect_isolation()
 
 
@@ -463,7 +462,7 @@ def test_unprivileged_process_level_really_runs_as_that_user(public_folder, requ
     kit_and_site = request.getfixturevalue("unprivileged_kit")
     case = Path(tempfile.mkdtemp(prefix="case-", dir=public_folder))
     case.chmod(0o755)
-    probe = correct_solution("lecture_loops") + (
+    probe = correct_solution("lecture_loops", lab=CONV_LAB) + (
         "\nimport os as _os\nif _os.getuid() != 65534 or _os.geteuid() != 65534:\n"
         "    raise RuntimeError('running as uid %d' % _os.getuid())\n")
     submission = case / "conv2d.py"

@@ -18,16 +18,16 @@ from autograder.grading import GradingOptions, grade_submission
 from autograder.protocol import FrameDecoder, ProtocolError, StepFailure, parse_steps_reply
 from autograder.results import fenced, inert
 from autograder.student import HELD_BYTES_CAP, Run, StudentCode
-from helpers import NO_WORK, TEMPLATE
+from helpers import CONV_LAB, NO_WORK, TEMPLATE
 
-CATALOGUE, _ = load_catalogue()
+CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
 TEMPLATE_TEXT = TEMPLATE.read_text(encoding="utf-8")
 # Entries built on the untouched template: nothing of col2im or backward is correct in them.
 
 
 def grade(tmp_path, key):
-    zip_path = write_zip(CATALOGUE[key], tmp_path / "sub.zip")
-    return grade_submission(zip_path, tmp_path / "out", GradingOptions())
+    zip_path = write_zip(CATALOGUE[key], tmp_path / "sub.zip", lab=CONV_LAB)
+    return grade_submission(CONV_LAB, zip_path, tmp_path / "out", GradingOptions())
 
 
 # ----------------------------------------------------------------- points only for right values
@@ -45,7 +45,7 @@ def test_submissions_with_no_correct_col2im_or_backward_earn_nothing(tmp_path, k
 
 
 def test_untouched_template_earns_nothing(tmp_path):
-    report = grade_submission(TEMPLATE, tmp_path / "out", GradingOptions())
+    report = grade_submission(CONV_LAB, TEMPLATE, tmp_path / "out", GradingOptions())
     assert report.status == "graded" and report.score == 0
 
 

@@ -19,9 +19,8 @@ import sys
 import pytest
 
 from assignment import fixture_builder as fb
-from autograder.config import load_config
 from autograder.fixtures import fixture_folder, load_fixture_set
-from helpers import REPO, hang_guard
+from helpers import CONV_LAB, REPO, hang_guard
 
 sys.path.insert(0, str(REPO / "tools"))
 import mutants  # noqa: E402
@@ -52,7 +51,7 @@ REAL_PATH = {
 
 def _ids(descriptions):
     """Today's mutant id of each description (ids follow the reference's text)."""
-    by_description = {m.description: m.id for m in mutants.generate_mutants()}
+    by_description = {m.description: m.id for m in mutants.generate_mutants(CONV_LAB)}
     missing = [d for d in descriptions if d not in by_description]
     assert not missing, f"no such mutant of today's reference: {missing}"
     return [by_description[d] for d in descriptions]
@@ -65,12 +64,12 @@ def committed():
 
 
 def test_committed_result_is_of_the_current_inputs(committed):
-    assert SUMMARY.get("inputs_hash") == mutants.inputs_hash(), \
+    assert SUMMARY.get("inputs_hash") == mutants.inputs_hash(CONV_LAB), \
         f"tools/mutants.json was computed from other inputs than today's: {RERUN}"
 
 
 def test_committed_result_is_one_full_consistent_run(committed):
-    generated = mutants.generate_mutants()
+    generated = mutants.generate_mutants(CONV_LAB)
     assert SUMMARY["total"] == SUMMARY["generated"] == len(generated) == len(RECORDS) > 200
     assert [(m.id, m.description) for m in generated] == [(m["id"], m["description"]) for m in RESULT["mutants"]]
     verdicts = [m["verdict"] for m in RECORDS.values()]
@@ -107,8 +106,9 @@ def test_readme_row_and_mutants_md_quote_the_committed_result(committed):
 
 def _realistic_case_ids():
     """Ids of the hidden cases with one of fixture_builder's REALISTIC_* shapes."""
-    config = load_config()
-    return {c.id for c in load_fixture_set(fixture_folder("hidden"), config.hidden_seed).cases if fb.is_realistic(c)}
+    config = CONV_LAB.config
+    hidden = load_fixture_set(fixture_folder("hidden", CONV_LAB.fixtures_root), config.hidden_seed, lab=CONV_LAB)
+    return {c.id for c in hidden.cases if fb.is_realistic(c)}
 
 
 def test_real_path_sample_is_what_it_claims(committed):

@@ -13,9 +13,9 @@ import pytest
 
 from autograder.feedback import md
 from autograder.staff.catalogue import load_catalogue, write_zip
-from helpers import BUGS, REPO, grade
+from helpers import BUGS, CONV_LAB, REPO, grade
 
-CATALOGUE, _ = load_catalogue()
+CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
 TARGETS = dict(checks_median=2, checks_max=4, lines_median=60, lines_max=120)     # issue 23's targets
 PUBLISHED = re.compile(r"checks failed per one-bug entry: median (\d+), max (\d+); "
                        r"feedback\.md lines per one-bug entry: median (\d+(?:\.5)?), max (\d+)")
@@ -27,7 +27,7 @@ def graded(tmp_path_factory):
     found = {}
     for key in BUGS:
         tmp = tmp_path_factory.mktemp(key.replace("/", "_"))
-        report, _ = grade(write_zip(CATALOGUE[key], tmp / "sub.zip"), tmp)
+        report, _ = grade(write_zip(CATALOGUE[key], tmp / "sub.zip", lab=CONV_LAB), tmp)
         lines = (tmp / "out" / "feedback.md").read_text(encoding="utf-8").splitlines()
         found[key] = ({c.name for c in report.checks if c.failures}, lines, report)
     return found

@@ -23,15 +23,14 @@ import pytest
 from autograder.staff.catalogue import correct_solution
 from autograder.staff import otter_bridge
 from autograder.staff.catalogue import write_examples
-from autograder.config import load_config
-from helpers import hang_guard
+from helpers import CONV_LAB, hang_guard
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # traitlets, imported by otter
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
 OTTER = Path(sys.executable).parent / "otter"
-CONFIG = load_config()
+CONFIG = CONV_LAB.config
 HIDDEN = {n for n, s in CONFIG.checks.items() if otter_bridge.is_hidden(s)}
 PUBLIC = set(CONFIG.checks) - HIDDEN
 # correct, a col2im bug, a backward bug, the hostile example (forges results.json files)
@@ -71,7 +70,7 @@ class _Payload:
 
 
 def tamper_source(marker):
-    base = correct_solution("lecture_loops")
+    base = correct_solution("lecture_loops", lab=CONV_LAB)
     right = "x[:, i:i + kH, j:j + kW] += X_col[:, col].reshape(C, kH, kW)"
     assert base.count(right) == 1
     return TAMPER_PRELUDE.format(marker=str(marker)).lstrip() + base.replace(right, right.replace("+=", "="))
@@ -128,7 +127,7 @@ def otter_env(tmp_path_factory):
                "-c", plain / "otter_config.json", "--no-requirements", "--no-environment"], cwd=plain)
     assert gen.returncode == 0, gen.stdout + gen.stderr
 
-    examples = {p.stem.replace("__", "/"): p for p in write_examples(root / "examples", EXAMPLES)}
+    examples = {p.stem.replace("__", "/"): p for p in write_examples(root / "examples", EXAMPLES, lab=CONV_LAB)}
     markers = {k: root / f"{k}.marker" for k in ("kernel", "parent", "plain_kernel", "plain_parent")}
     tamper = write_tamper_zip(root / "tamper.zip", markers["kernel"], markers["parent"])
     plain_tamper = write_tamper_zip(root / "plain_tamper.zip", markers["plain_kernel"], markers["plain_parent"])
@@ -283,6 +282,7 @@ def test_plugin_empties_the_submission_folder_and_runs_nothing_in_the_kernel(tmp
     graded = Path(cmd[cmd.index("grade") + 1])
     assert (graded / "conv2d.py").read_text() == "print('student code')\n"
     assert kw["cwd"] == source.resolve()
+    assert cmd[cmd.index("--config") + 1] == str(source.resolve() / "assignment" / "config.toml")   # the lab, named
     notebook = plugin.before_execution(None)
     assert not (sub / "conv2d.py").exists()
     assert [c.source for c in notebook.cells] == [otter_plugin.PLACEHOLDER]

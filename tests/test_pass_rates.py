@@ -21,9 +21,10 @@ from autograder.staff.batch import run_batch
 from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.staff.reports import (CheckOutcomeData, batch_stats, check_stats, plot_checks,
                                       read_submission_results, write_summary)
+from helpers import CONV_LAB
 
-CATALOGUE, _ = load_catalogue()
-CONFIG = load_config()
+CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
+CONFIG = CONV_LAB.config
 BATCH = {"correct": "correct/lecture_loops", "overlaps_1": "bug/overwrite_overlaps",
          "overlaps_2": "bug/overwrite_overlaps", "reshape": "bug/reshape_dY_in_place"}
 OVERLAP_TITLE = CONFIG.checks["col2im_overlap_sum"].title          # "col2im sums overlapping windows"
@@ -33,9 +34,9 @@ OVERLAP_TITLE = CONFIG.checks["col2im_overlap_sum"].title          # "col2im sum
 def batch(tmp_path_factory):
     folder = tmp_path_factory.mktemp("class")
     for sid, key in BATCH.items():
-        write_zip(CATALOGUE[key], folder / f"{sid}.zip")
+        write_zip(CATALOGUE[key], folder / f"{sid}.zip", lab=CONV_LAB)
     out = tmp_path_factory.mktemp("out")
-    records = run_batch(folder, out, jobs=2)
+    records = run_batch(CONV_LAB, folder, out, jobs=2)
     assert [r["status"] for r in records] == ["graded"] * len(BATCH)
     return out, records
 

@@ -18,15 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder.config import load_config
 from autograder.failures import Failure
 from autograder.results import PL_LIMIT_BYTES, CheckOutcome, GradeReport
 from autograder.staff import packaging, prairielearn
 from autograder.staff.catalogue import load_catalogue
-from helpers import REPO, hang_guard
+from helpers import CONV_LAB, REPO, hang_guard
 
-CONFIG = load_config()
-CATALOGUE, _ = load_catalogue()
+CONFIG = CONV_LAB.config
+CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
 WITHOUT_USERNS = [sys.executable, str(REPO / "tests" / "without_userns.py")]
 COL2IM_VALUES = {"col2im_overlap_sum", "col2im_adjoint", "col2im_channel_order", "col2im_uncovered_zero"}
 TITLES = {spec.title: name for name, spec in CONFIG.checks.items()}
@@ -93,7 +92,7 @@ def test_an_invalid_submission_or_a_grader_problem_is_not_gradable_with_format_e
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("pl") / "prairielearn"
-    prairielearn.build(out, image="example.org/course/convkit-grader:1")
+    prairielearn.build(CONV_LAB, out, image="example.org/course/convkit-grader:1")
     return out
 
 
@@ -108,21 +107,21 @@ def _tree(root):
 
 
 def test_make_prairielearn_is_deterministic(built, tmp_path):
-    again = prairielearn.build(tmp_path / "again", image="example.org/course/convkit-grader:1")
+    again = prairielearn.build(CONV_LAB, tmp_path / "again", image="example.org/course/convkit-grader:1")
     assert again and _tree(built) == _tree(tmp_path / "again")
     assert {mtime for _, mtime, _ in _tree(built).values()} == {prairielearn.FIXED_MTIME}
-    prairielearn.build(tmp_path / "again", image="example.org/course/convkit-grader:1")     # replaces its own build
+    prairielearn.build(CONV_LAB, tmp_path / "again", image="example.org/course/convkit-grader:1")     # replaces its own build
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
     with pytest.raises(packaging.PackagingError):
-        prairielearn.build(tmp_path / "mine")                                                 # never another folder
+        prairielearn.build(CONV_LAB, tmp_path / "mine")                                                 # never another folder
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
 
 
 def test_server_files_are_the_gradescope_manifest_without_reference_or_seed(built):
     kit = built / "course" / "serverFilesCourse" / "convkit_conv2d"
     names = {p.relative_to(kit).as_posix() for p in kit.rglob("*") if p.is_file()}
-    gradescope = set(packaging.gradescope_files()) - {"setup.sh", "run_autograder", "requirements-grader.txt"}
+    gradescope = set(packaging.gradescope_files(CONV_LAB)) - {"setup.sh", "run_autograder", "requirements-grader.txt"}
     assert names == gradescope
     everything = [p for p in built.rglob("*") if p.is_file()]
     relative = [p.relative_to(built) for p in everything]
@@ -158,7 +157,7 @@ def test_the_question_enables_external_grading_and_uploads_the_lab_file(built):
     assert info["gradingMethod"] == "External" and info["type"] == "v3"
     assert options == {"enabled": True, "image": "example.org/course/convkit-grader:1",
                        "serverFilesCourse": ["convkit_conv2d/"], "entrypoint": "/grade/tests/run_grader",
-                       "timeout": prairielearn.timeout_s(prairielearn.load_lab())}
+                       "timeout": prairielearn.timeout_s(CONV_LAB)}
     assert CONFIG.limits.total_cpu_s < options["timeout"] <= 600
     page = (question / "question.html").read_text()
     assert '<pl-file-upload file-names="conv2d.py">' in page and "<pl-external-grader-results>" in page

@@ -12,13 +12,12 @@ import tempfile
 from pathlib import Path
 
 from autograder.staff.catalogue import load_catalogue, write_zip
-from autograder.config import load_config
 from autograder.fixtures import fixture_folder, load_fixture_set
 from autograder.grading import GradingOptions, grade_submission
-from helpers import REPO
+from helpers import CONV_LAB, REPO
 
-CONFIG = load_config()
-CATALOGUE, _ = load_catalogue()
+CONFIG = CONV_LAB.config
+CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
 BUGS = sorted(k for k in CATALOGUE if k.startswith("bug/"))
 GOAL = 0.90
 README_ROW = re.compile(r"^\| the same one-bug solutions caught by the public checks .*?\*\*(\d+) of (\d+) \((\d+) %\)\*\*",
@@ -27,7 +26,8 @@ README_ROW = re.compile(r"^\| the same one-bug solutions caught by the public ch
 
 def public_layer_cases():
     """(case, the public checks it serves) for every layer case of the public set."""
-    public = load_fixture_set(fixture_folder("public"), CONFIG.public_seed, "public")
+    public = load_fixture_set(fixture_folder("public", CONV_LAB.fixtures_root), CONFIG.public_seed, "public",
+                              lab=CONV_LAB)
     public_checks = {n for n, s in CONFIG.checks.items() if s.public}
     return [(c, set(c.checks) & public_checks) for c in public.cases], public
 
@@ -81,7 +81,7 @@ def public_share():
         tmp = Path(tmp)
         for key in BUGS:
             name = key.replace("/", "__")
-            report = grade_submission(write_zip(CATALOGUE[key], tmp / f"{name}.zip"), tmp / name,
+            report = grade_submission(CONV_LAB, write_zip(CATALOGUE[key], tmp / f"{name}.zip", lab=CONV_LAB), tmp / name,
                                       GradingOptions(which="public", public_only=True))
             assert report.status == "graded", f"{key}: {report.message}"
             assert report.checks and all(c.total > 0 for c in report.checks), f"{key}: a public check ran no case"

@@ -16,7 +16,7 @@ import pytest
 from autograder.grading import GradingOptions, grade_submission, load_fixtures_for
 from autograder.lab import load_lab
 from autograder.staff.catalogue import load_catalogue, write_zip
-from helpers import REPO, TEMPLATE, hang_guard
+from helpers import CONV_LAB, REPO, TEMPLATE, hang_guard
 
 LINEAR = REPO / "examples" / "linear_lab"
 SAMPLE = ["correct/lecture_loops", "bug/overwrite_overlaps", "bug/dX_float64_for_float32", "bug/mean_over_batch",
@@ -83,18 +83,18 @@ def fixture_set_name(report):
 def conv(tmp_path_factory):
     """The sample as zips, the conv lab and its hidden fixture set."""
     folder = tmp_path_factory.mktemp("entry")
-    entries, _ = load_catalogue()
-    submissions = {key: write_zip(entries[key], folder / f"{key.replace('/', '__')}.zip")
+    entries, _ = load_catalogue(lab=CONV_LAB)
+    submissions = {key: write_zip(entries[key], folder / f"{key.replace('/', '__')}.zip", lab=CONV_LAB)
                    for key in SAMPLE if key != "template"}
     submissions["template"] = TEMPLATE
-    lab = load_lab()
-    return submissions, lab, load_fixtures_for(lab.config, GradingOptions())
+    lab = CONV_LAB
+    return submissions, lab, load_fixtures_for(lab, GradingOptions())
 
 
 @pytest.mark.parametrize("key", SAMPLE)
 def test_pytest_gives_each_case_the_fast_runners_verdict(conv, key, tmp_path):
     submissions, lab, hidden = conv
-    report = grade_submission(submissions[key], tmp_path / "graded")
+    report = grade_submission(CONV_LAB, submissions[key], tmp_path / "graded")
     proc, xml = run_entry(["--submission", str(submissions[key]), "assignment/checks"], tmp_path)
     assert_same_verdicts(proc, xml, lab, hidden, report)
     if key.startswith("bug/"):                 # the failure's text, not a traceback through the grader
@@ -104,10 +104,10 @@ def test_pytest_gives_each_case_the_fast_runners_verdict(conv, key, tmp_path):
 def test_the_public_set_runs_the_public_checks_as_grade_public_does(conv, tmp_path):
     submissions, lab, _ = conv
     options = GradingOptions(which="public", public_only=True)
-    report = grade_submission(submissions["bug/overwrite_overlaps"], tmp_path / "graded", options)
+    report = grade_submission(CONV_LAB, submissions["bug/overwrite_overlaps"], tmp_path / "graded", options)
     proc, xml = run_entry(["--submission", str(submissions["bug/overwrite_overlaps"]), "--fixture-set", "public",
                            "assignment/checks"], tmp_path)
-    assert_same_verdicts(proc, xml, lab, load_fixtures_for(lab.config, options), report)
+    assert_same_verdicts(proc, xml, lab, load_fixtures_for(lab, options), report)
     assert "is not public: the grader runs it on the hidden fixture set only" in proc.stdout
 
 
@@ -118,13 +118,13 @@ def test_the_linear_lab(tmp_path):
                                capture_output=True, text=True, timeout=hang_guard(60))
         assert built.returncode == 0, built.stderr
     lab = load_lab(config)
-    options = GradingOptions(config_path=config)
+    options = GradingOptions()
     buggy = LINEAR / "solutions" / "buggy.py"
-    report = grade_submission(buggy, tmp_path / "graded", options)
+    report = grade_submission(lab, buggy, tmp_path / "graded", options)
     assert 0 < report.score < report.max_score
     proc, xml = run_entry([f"--config={config.relative_to(REPO)}", "--submission", str(buggy),
                            "examples/linear_lab/checks"], tmp_path)
-    assert_same_verdicts(proc, xml, lab, load_fixtures_for(lab.config, options), report)
+    assert_same_verdicts(proc, xml, lab, load_fixtures_for(lab, options), report)
 
 
 def test_what_the_entry_refuses_and_when_it_gives_no_score(conv, tmp_path):

@@ -8,12 +8,11 @@ import re
 import subprocess
 import sys
 
-from autograder.config import load_config
 from autograder.staff.catalogue import load_catalogue
-from helpers import BUGS, CORRECT, HOSTILE, NO_WORK, REPO, ROOT, SHAPE_BUGS, hang_guard, levels_under_test
+from helpers import BUGS, CONV_LAB, CORRECT, HOSTILE, NO_WORK, REPO, ROOT, SHAPE_BUGS, hang_guard, levels_under_test
 
-CATALOGUE, _ = load_catalogue()
-CONFIG = load_config()
+CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
+CONFIG = CONV_LAB.config
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
 

@@ -19,19 +19,19 @@ import numpy as np
 import pytest
 
 from assignment import fixture_builder as fb
-from autograder.config import load_config
 from autograder.fixtures import fixture_folder
 from autograder.staff import packaging
+from helpers import CONV_LAB
 from reference.training import KERNELS, filter_problem
 
-CONFIG = load_config()
+CONFIG = CONV_LAB.config
 BRUTE_FORCE = 2**16                    # every seed below this is tried on the first array drawn
 
 
 @pytest.fixture(scope="module")
 def handout(tmp_path_factory):
     """{file name: bytes} of the students' handout.zip, built as `make handout` builds it."""
-    path = packaging.build_handout_zip(tmp_path_factory.mktemp("handout") / "handout.zip")
+    path = packaging.build_handout_zip(tmp_path_factory.mktemp("handout") / "handout.zip", CONV_LAB)
     with zipfile.ZipFile(path) as zf:
         return {info.filename: zf.read(info) for info in zf.infolist()}
 
@@ -60,7 +60,7 @@ def recipe_inputs(seed):
     training problem): enough to recognise the seed of a set."""
     rng = np.random.default_rng(seed)
     (_, _, _, _, arrays), = itertools.islice(fb.build_col2im_cases(rng, fb.COL2IM_SHAPES, no_checks), 1)
-    x, target, w0 = filter_problem(KERNELS[CONFIG.lab.training.kernels[0]], seed=seed)
+    x, target, w0 = filter_problem(KERNELS[CONV_LAB.parameters.training.kernels[0]], seed=seed)
     return [arrays["x"], arrays["Y"], x, target, w0]
 
 
@@ -71,7 +71,7 @@ def key(array):
 
 def set_arrays(which):
     """The keys of every array of the built `which` set."""
-    return {key(np.load(p, allow_pickle=False)) for p in fixture_folder(which).glob("*.npy")}
+    return {key(np.load(p, allow_pickle=False)) for p in fixture_folder(which, CONV_LAB.fixtures_root).glob("*.npy")}
 
 
 def rebuilt(seeds, arrays):

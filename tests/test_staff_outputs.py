@@ -27,9 +27,9 @@ from autograder.config import ConfigError, load_config
 from autograder.staff.gradescope_export import METADATA_FILE, find_export
 from autograder.staff.html_report import SECTIONS
 from autograder.staff.lms_export import EXPORTERS, join, read_grades, read_roster
-from helpers import REPO, TEMPLATE
+from helpers import CONV_CONFIG, CONV_LAB, REPO, TEMPLATE
 
-CATALOGUE, _ = load_catalogue()
+CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
 CORRECT = CATALOGUE["correct/lecture_loops"].source
 BUGGY = CATALOGUE["bug/mean_over_batch"].source
 OTHER_CORRECT = CATALOGUE["correct/batched_einsum"].source
@@ -118,7 +118,7 @@ def graded_export(tmp_path_factory):
     root = tmp_path_factory.mktemp("download")
     write_export(root)
     out = tmp_path_factory.mktemp("out")
-    records = run_batch(root, out, jobs=2)      # the unzip folder: the export is its only sub-folder
+    records = run_batch(CONV_LAB, root, out, jobs=2)      # the unzip folder: the export is its only sub-folder
     return out, records
 
 
@@ -162,7 +162,7 @@ def test_a_broken_metadata_file_is_a_clear_batch_error(tmp_path):
     export = write_export(tmp_path)
     (export / METADATA_FILE).write_text("submission_1: [unclosed\n", encoding="utf-8")
     with pytest.raises(BatchError, match="not valid YAML"):
-        run_batch(export, tmp_path / "out")
+        run_batch(CONV_LAB, export, tmp_path / "out")
     assert cli.main(["batch", str(export), "--out", str(tmp_path / "out")]) == cli.EXIT_INVALID
 
 
@@ -205,7 +205,7 @@ def test_metadata_with_aliases_is_set_aside_and_every_submission_is_still_graded
     (export / METADATA_FILE).write_text(aliased.replace(":email: grace@uni.example", ":email: *mail", 1),
                                         encoding="utf-8")
     out, console = tmp_path / "out", io.StringIO()
-    run_batch(tmp_path / "download", out, jobs=2, progress_stream=console)
+    run_batch(CONV_LAB, tmp_path / "download", out, jobs=2, progress_stream=console)
     assert f"{METADATA_FILE} uses YAML aliases" in console.getvalue() and "graded without" in console.getvalue()
     assert cli.main(["batch", str(tmp_path / "download"), "--out", str(out)]) == cli.EXIT_GRADED     # resumed
     rows = grades_rows(out)
@@ -255,17 +255,19 @@ def test_normalised_code_ignores_comments_and_layout_but_not_nesting():
 def test_not_attempted_means_both_stubs_untouched():
     commented = "# I will do this later\n" + TEMPLATE_SOURCE.replace("    C, H, W = x.shape\n",
                                                                     "    C, H, W = x.shape   # shapes\n", 1)
-    assert integrity.is_not_attempted(commented, TEMPLATE_SOURCE)
+    assert integrity.is_not_attempted(commented, TEMPLATE_SOURCE, CONV_LAB.student_parts)
     one_done = TEMPLATE_SOURCE.replace('raise NotImplementedError(\n        "col2im', 'return X_col\n    raise Exception(\n        "col2im', 1)
-    assert one_done != TEMPLATE_SOURCE and not integrity.is_not_attempted(one_done, TEMPLATE_SOURCE)
-    assert not integrity.is_not_attempted(CORRECT, TEMPLATE_SOURCE)
-    assert not integrity.is_not_attempted("def col2im(:\n", TEMPLATE_SOURCE)
+    assert one_done != TEMPLATE_SOURCE
+    assert not integrity.is_not_attempted(one_done, TEMPLATE_SOURCE, CONV_LAB.student_parts)
+    assert not integrity.is_not_attempted(CORRECT, TEMPLATE_SOURCE, CONV_LAB.student_parts)
+    assert not integrity.is_not_attempted("def col2im(:\n", TEMPLATE_SOURCE, CONV_LAB.student_parts)
 
 
 def test_similarity_excludes_the_template_and_follows_the_threshold():
     sources = {"lecture": CORRECT, "lecture_bug": BUGGY, "einsum": OTHER_CORRECT,
                "blank_a": TEMPLATE_SOURCE, "blank_b": TEMPLATE_SOURCE + "\n# nothing yet\n"}
-    report = integrity.check_batch(sources, threshold=0.8, template_source=TEMPLATE_SOURCE)
+    report = integrity.check_batch(sources, threshold=0.8, template_source=TEMPLATE_SOURCE,
+                                    student_parts=CONV_LAB.student_parts)
     assert report.not_attempted == ["blank_a", "blank_b"]
     pairs = {(p.a, p.b): p for p in report.similar}
     assert ("lecture", "lecture_bug") in pairs and pairs[("lecture", "lecture_bug")].score >= 0.8
@@ -286,13 +288,13 @@ def test_integrity_job_in_a_child_process_gives_the_same_report_and_says_why_whe
                         ("blank", TEMPLATE_SOURCE), ("copy", CORRECT)):
         (tmp_path / f"{sid}.py").write_text(source, encoding="utf-8")
         files.append((sid, tmp_path / f"{sid}.py"))
-    report, problem = IntegrityJob(files, 0.8).result()
-    in_process = integrity.check_batch(integrity.read_sources(files), 0.8)
+    report, problem = IntegrityJob(CONV_CONFIG, files, 0.8).result()
+    in_process = integrity.check_lab_batch(CONV_LAB, files, 0.8)
     assert problem == "" and report is not None
     assert (report.not_attempted, report.identical) == (["blank"], [["copy", "lecture"]])
     assert report.similar == in_process.similar and report.similar        # SimilarPair objects again
     assert report.flags_by_id() == in_process.flags_by_id()
-    dying = IntegrityJob(files, 0.8)
+    dying = IntegrityJob(CONV_CONFIG, files, 0.8)
     dying.proc.kill()                                                   # the child dies before answering
     report, problem = dying.result()
     assert report is None and problem.startswith("integrity flags could not be computed: ")
@@ -305,7 +307,8 @@ def test_a_padded_file_is_flagged_not_compared(monkeypatch):
     sources = {"padded": padded, "lecture": CORRECT, "lecture_bug": BUGGY}
     compared, similar_pairs = [], integrity.similar_pairs
     monkeypatch.setattr(integrity, "similar_pairs", lambda s, *a: compared.append(set(s)) or similar_pairs(s, *a))
-    report = integrity.check_batch(sources, threshold=0.8, template_source=TEMPLATE_SOURCE)
+    report = integrity.check_batch(sources, threshold=0.8, template_source=TEMPLATE_SOURCE,
+                                    student_parts=CONV_LAB.student_parts)
     assert compared == [{"lecture", "lecture_bug"}]
     assert report.too_large == ["padded"]
     assert {(p.a, p.b) for p in report.similar} == {("lecture", "lecture_bug")}
@@ -328,7 +331,7 @@ def test_a_file_nested_too_deeply_costs_only_its_own_flags(tmp_path):
     deep = CATALOGUE["hostile/nest_past_the_integrity_check"].source
     files = conv2d_files(tmp_path, {"lecture": CORRECT, "copy": CORRECT, "lecture_bug": BUGGY,
                                     "blank": TEMPLATE_SOURCE, "deep": deep})
-    report, problem = IntegrityJob(files, 0.8).result()
+    report, problem = IntegrityJob(CONV_CONFIG, files, 0.8).result()
     assert problem == "" and report is not None, problem
     assert (report.not_attempted, report.identical) == (["blank"], [["copy", "lecture"]])
     pairs = {(p.a, p.b) for p in report.similar}
@@ -344,7 +347,7 @@ def test_code_is_compared_as_python_decodes_it(tmp_path):
     latin = "# -*- coding: latin-1 -*-\n" + OTHER_CORRECT
     files = conv2d_files(tmp_path, {"lecture": CORRECT, "utf7_copy": hidden, "einsum": OTHER_CORRECT,
                                     "latin": latin})
-    report = integrity.check_batch(integrity.read_sources(files), 0.8, TEMPLATE_SOURCE)
+    report = integrity.check_lab_batch(CONV_LAB, files, 0.8)
     assert report.identical == [["einsum", "latin"], ["lecture", "utf7_copy"]]
     assert ("lecture", "utf7_copy") in {(p.a, p.b) for p in report.similar}
     assert report.not_compared == {}
@@ -360,7 +363,8 @@ def test_a_file_copydetect_fails_on_costs_only_its_own_similarity(monkeypatch):
         return lexed(code, *args, **kwargs)
     monkeypatch.setattr(copydetect.detector, "filter_code", fragile)
     sources = {"lecture": CORRECT, "lecture_bug": BUGGY, "odd": "# FRAGILE\n" + BUGGY, "blank": TEMPLATE_SOURCE}
-    report = integrity.check_batch(sources, threshold=0.8, template_source=TEMPLATE_SOURCE)
+    report = integrity.check_batch(sources, threshold=0.8, template_source=TEMPLATE_SOURCE,
+                                    student_parts=CONV_LAB.student_parts)
     assert report.problem == ""
     assert {(p.a, p.b) for p in report.similar} == {("lecture", "lecture_bug")}
     assert report.identical == [["lecture_bug", "odd"]] and report.not_attempted == ["blank"]
@@ -375,7 +379,8 @@ def test_no_file_can_cost_the_others_their_flags():
            "long_line": CORRECT + "\n_x = " + "1 + " * 15000 + "1\n", "unclosed": CORRECT + '\n"""never closed\n',
            "no_such_codec": "# coding: no-such-codec\n" + CORRECT, "bad_utf7": "# coding: utf-7\n_x = '+2D0-'\n",
            "deep": CORRECT + "\n\ndef col2im():\n    return x" + ".y" * 1500 + "\n", "empty": ""}
-    report = integrity.check_batch({"lecture": CORRECT, "copy": CORRECT, **odd}, 0.8, TEMPLATE_SOURCE)
+    report = integrity.check_batch({"lecture": CORRECT, "copy": CORRECT, **odd}, 0.8, TEMPLATE_SOURCE,
+                                   CONV_LAB.student_parts)
     assert report.problem == "" and report.identical == [["copy", "lecture"]]
     assert ("copy", "lecture") in {(p.a, p.b) for p in report.similar}
     assert report.not_compared == {
@@ -391,7 +396,7 @@ def test_files_left_out_are_listed_with_the_reason_as_text(tmp_path):
     report = integrity.IntegrityReport(threshold=0.8, not_compared={name: "could not be compared: nested too deeply"})
     records = [dict(id=name, status="graded", score=100.0, max_score=100, checks={}, passed=[], message="",
                     fixture_set_hash="abc")]
-    write_summary(records, load_config(), tmp_path, integrity=(report, ""))
+    write_summary(records, CONV_LAB.config, tmp_path, integrity=(report, ""))
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "- &lt;b&gt;deep&lt;/b&gt;\\|x: could not be compared: nested too deeply" in summary
@@ -410,8 +415,8 @@ def test_side_by_side_view_keeps_student_code_and_names_inert():
 
 
 def test_similarity_threshold_comes_from_the_config_and_is_checked(tmp_path):
-    assert load_config().similarity_threshold == 0.8
-    text = load_config().path.read_text(encoding="utf-8")
+    assert CONV_LAB.config.similarity_threshold == 0.8
+    text = CONV_LAB.config.path.read_text(encoding="utf-8")
     bad = tmp_path / "config.toml"
     bad.write_text(re.sub(r"similarity_threshold = [0-9.]+", "similarity_threshold = 1.5", text), encoding="utf-8")
     with pytest.raises(ConfigError, match="similarity_threshold"):
@@ -464,7 +469,7 @@ def test_report_html_has_every_section_inline_images_and_inert_student_text(grad
 
 def test_report_links_are_percent_encoded(tmp_path):
     from autograder.staff.reports import write_summary
-    config = load_config()
+    config = CONV_LAB.config
     records = [dict(id="x' onmouseover='alert(1)", status="invalid", score=0.0, max_score=100, checks={},
                     passed=[], message="<b>bad</b>", fixture_set_hash="abc")]
     write_summary(records, config, tmp_path, sources=[])
@@ -568,7 +573,7 @@ def test_plots_share_the_summary_bins_and_show_every_kind_of_submission(tmp_path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from autograder.staff import reports
-    config = load_config()
+    config = CONV_LAB.config
     everything = list(config.checks)
     records = [dict(id=f"g{i}", status="graded", score=s, checks={"learns_filters": 12.0}, passed=everything,
                     message="")

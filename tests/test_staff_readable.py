@@ -7,6 +7,7 @@ import stat
 import pytest
 
 from autograder.results import write_atomic
+from helpers import CONV_LAB
 
 
 # --- 3. outputs readable as the staff's umask allows ------------------------------------------
@@ -104,7 +105,7 @@ NAMES = {"submission_1": "Ada Lovelace", "submission_2": "陈伟", "submission_3
 
 def records(names=NAMES):
     from autograder.config import load_config
-    config = load_config()
+    config = CONV_LAB.config
     rows = []
     for n, (sid, name) in enumerate(names.items()):
         rows.append(dict(id=sid, status="graded" if n != 4 else "invalid", score=float(10 * n),
@@ -181,11 +182,12 @@ def test_similarity_page_is_labelled_with_students_and_agrees_with_report_html(t
     from autograder.staff.catalogue import load_catalogue
     from autograder.staff.reports import write_summary
     from helpers import TEMPLATE
-    catalogue, _ = load_catalogue()
+    catalogue, _ = load_catalogue(lab=CONV_LAB)
     correct = catalogue["correct/lecture_loops"].source
     sources = {"submission_1": correct, "submission_2": correct.replace("col = 0", "col=0"),
                "submission_3": "# mine\n" + correct, "submission_4": TEMPLATE.read_text(encoding="utf-8")}
-    report = integrity.check_batch(sources, threshold=0.5, template_source=TEMPLATE.read_text(encoding="utf-8"))
+    report = integrity.check_batch(sources, threshold=0.5, template_source=TEMPLATE.read_text(encoding="utf-8"),
+                                   student_parts=CONV_LAB.student_parts)
     assert len(report.similar) == 3 and report.similarity_compared == 3 and report.side_by_side
     config, rows = records()
     write_summary(rows, config, tmp_path, integrity=(report, ""))
@@ -284,7 +286,7 @@ def test_self_check_names_every_check_by_its_sentence(tmp_path, solution):
     for name in ("conv2d.py", "self_check.py"):
         shutil.copy(folder / name, tmp_path / name)
     if solution != "template":
-        (tmp_path / "conv2d.py").write_text(load_catalogue()[0][solution].source)
+        (tmp_path / "conv2d.py").write_text(load_catalogue(lab=CONV_LAB)[0][solution].source)
     out = subprocess.run([sys.executable, "self_check.py"], cwd=tmp_path, capture_output=True, text=True,
                          timeout=120).stdout
     sentences = re.findall(r'def check_\w+\(\):\n    """(.*)"""', (folder / "self_check.py").read_text())

@@ -25,10 +25,10 @@ from nbclient import NotebookClient
 
 from autograder import student_tools
 from autograder.staff.catalogue import load_catalogue
-from helpers import OUT_OF_BUDGET, REPO, TEMPLATE, hang_guard
+from helpers import CONV_LAB, OUT_OF_BUDGET, REPO, TEMPLATE, hang_guard
 from windows_standin import install_shim, taskkill_calls, write_fake_taskkill
 
-CATALOGUE, _ = load_catalogue()
+CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
 CORRECT = CATALOGUE["correct/lecture_loops"].source
 KIT = [sys.executable, "-m", "autograder"]
 STUDENT_UID = 65534
@@ -266,7 +266,7 @@ def submit(tmp_path, source, anyway=False, stale=True, capsys=None):
     dest = tmp_path / "submission.zip"
     if stale:
         dest.write_bytes(b"stale")
-    code = student_tools.cmd_submit(path, dest, anyway=anyway)
+    code = student_tools.cmd_submit(CONV_LAB, path, dest, anyway=anyway)
     return code, capsys.readouterr().out, dest
 
 
@@ -397,13 +397,13 @@ def test_when_the_checks_cannot_start_submit_removes_the_stale_zip_and_lab_py_sa
         tmp_path, monkeypatch, capsys):
     import importlib.util
 
-    def sandbox_cannot_start(path):
+    def sandbox_cannot_start(lab, path):
         raise RuntimeError("no isolation level is usable here")
     monkeypatch.setattr(student_tools, "_run_public_checks", sandbox_cannot_start)
     (tmp_path / "conv2d.py").write_text(CORRECT)
     (tmp_path / "submission.zip").write_bytes(b"stale")
     with pytest.raises(RuntimeError):
-        student_tools.cmd_submit(tmp_path / "conv2d.py", tmp_path / "submission.zip")
+        student_tools.cmd_submit(CONV_LAB, tmp_path / "conv2d.py", tmp_path / "submission.zip")
     assert not (tmp_path / "submission.zip").exists()
 
     spec = importlib.util.spec_from_file_location("_lab", REPO / "student_template" / "lab.py")

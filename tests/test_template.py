@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from autograder.staff.catalogue import correct_solution
-from helpers import REPO, hang_guard
+from helpers import CONV_LAB, REPO, hang_guard
 
 TEMPLATE_DIR = REPO / "student_template"
 
@@ -51,7 +51,7 @@ def test_self_check_on_untouched_template_reports_todo(tmp_path):
 
 
 def test_demo_and_self_check_pass_with_a_correct_solution(tmp_path):
-    solution = correct_solution("lecture_loops")
+    solution = correct_solution("lecture_loops", lab=CONV_LAB)
     demo = run_in_copy(tmp_path, "train_filter.py", solution)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "Your layer learned the filter, and dX matches finite differences." in demo.stdout

@@ -104,7 +104,7 @@ def test_a_flagless_forward_is_told_once_and_blocks_what_relies_on_it(batch):
 
 
 def test_verify_grades_the_labs_own_catalogue(fixtures):
-    """`verify` reads the catalogue config.toml names ([assignment] catalogue), not the conv lab's."""
+    """`verify` reads the catalogue config.toml names ([lab] catalogue), not the conv lab's."""
     result = run(KIT + ["verify"], timeout=hang_guard(300))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "verify: the reference earns full marks, the template zero, every example as expected." in result.stdout

@@ -17,11 +17,11 @@ import pytest
 
 from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
-from helpers import REPO, hang_guard
+from helpers import CONV_LAB, REPO, hang_guard
 from helpers import assert_gradescope_schema
 
-CONFIG = load_config()
-CATALOGUE, EXAMPLES = load_catalogue()
+CONFIG = CONV_LAB.config
+CATALOGUE, EXAMPLES = load_catalogue(lab=CONV_LAB)
 KIT = [sys.executable, "-m", "autograder"]
 
 
@@ -34,7 +34,7 @@ def class_of_submissions(folder, count):
     """`count` zips named student_000.zip ..., cycling through correct and buggy catalogue entries."""
     keys = [k for k in CATALOGUE if k.startswith(("correct/", "bug/"))]
     folder.mkdir(parents=True, exist_ok=True)
-    return [write_zip(CATALOGUE[keys[i % len(keys)]], folder / f"student_{i:03d}.zip") for i in range(count)]
+    return [write_zip(CATALOGUE[keys[i % len(keys)]], folder / f"student_{i:03d}.zip", lab=CONV_LAB) for i in range(count)]
 
 
 def read_grades(out):
@@ -104,7 +104,7 @@ def test_batch_runs_every_hostile_submission_to_one_row_each(tmp_path):
     subs = tmp_path / "subs"
     keys = sorted(k for k in CATALOGUE if k.startswith("hostile/"))
     for key in keys:
-        write_zip(CATALOGUE[key], subs / f"{key.split('/')[1]}.zip")
+        write_zip(CATALOGUE[key], subs / f"{key.split('/')[1]}.zip", lab=CONV_LAB)
     out = tmp_path / "out"
     result = run(KIT + ["batch", str(subs), "--out", str(out)])
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -216,17 +216,17 @@ def test_a_stored_hidden_seed_is_read_from_its_file_and_leaves_the_config_alone(
 def test_verify_passes_and_fails_loudly_when_the_reference_is_not_full_marks(monkeypatch, capsys):
     from autograder.grading import GradingOptions
     from autograder.staff import verify
-    assert verify.verify() == 0
+    assert verify.verify(CONV_LAB) == 0
     real = verify.grade_submission
 
-    def reference_loses_a_point(path, out, options=GradingOptions()):
-        report = real(path, out, options)
+    def reference_loses_a_point(lab, path, out, options=GradingOptions()):
+        report = real(lab, path, out, options)
         if "reference" in str(path):          # the record is frozen: a copy with one case less passed
             first = report.checks[0]
             report = replace(report, checks=(replace(first, passed=first.passed - 1), *report.checks[1:]))
         return report
     monkeypatch.setattr(verify, "grade_submission", reference_loses_a_point)
-    assert verify.verify() == 1
+    assert verify.verify(CONV_LAB) == 1
     assert "VERIFY FAILED" in capsys.readouterr().out
 
 

@@ -35,7 +35,7 @@ A full run writes tools/MUTANTS.md and tools/mutants.json (every verdict, the su
 and the hash of the inputs, which tests/test_mutants.py checks along with the README's
 figures); a run with --limit or --only writes only where --report / --json say.
 What to mutate, where the results go and the oracle's tolerances are the conv lab's settings, in
-assignment/config.toml's [mutants] table (the oracle and the reference: its [assignment] table).
+assignment/config.toml's [mutants] table (the oracle and the reference: its [lab] table).
 mutmut and cosmic-ray (on PyPI) mutate a package and drive its own test runner per
 mutant; here the "tests" are a sandboxed grader and equivalence needs the oracle, so a
 small mutator fits better.
@@ -79,8 +79,8 @@ CONFIG = LAB.config
 if CONFIG.mutants is None:
     raise ConfigError(f"{CONFIG.path} has no [mutants] table: what to mutate, where the results go")
 SETTINGS = CONFIG.mutants
-ORACLE = importlib.import_module(".".join(                      # [assignment] oracle, e.g. reference.oracle
-    CONFIG.resolve(CONFIG.assignment.oracle).resolve().relative_to(KIT_ROOT).with_suffix("").parts))
+ORACLE = importlib.import_module(".".join(                      # [lab] oracle, e.g. reference.oracle
+    CONFIG.resolve(CONFIG.lab.oracle).resolve().relative_to(KIT_ROOT).with_suffix("").parts))
 conv2d_backward, conv2d_forward = ORACLE.conv2d_backward, ORACLE.conv2d_forward
 oracle_col2im = LAB.builder.oracle_col2im                       # col2im by the oracle's adjoint
 
@@ -240,15 +240,16 @@ def _targets(tree):
     return {name: found[name] for name in TARGETS if name in found}
 
 
-def read_solution(path):
-    """A full conv2d.py: catalogue solutions hold only their own parts (the rest is the template's)."""
+def read_solution(path, lab):
+    """A full conv2d.py: catalogue solutions hold only their own parts (the rest is `lab`'s template's)."""
     source = Path(path).read_text(encoding="utf-8")
-    return complete_with_template(source) if Path(path).resolve().parent == catalogue_dir() / "correct" else source
+    return (complete_with_template(source, lab=lab) if Path(path).resolve().parent == catalogue_dir(lab) / "correct"
+            else source)
 
 
-def generate_mutants(reference=REFERENCE):
+def generate_mutants(lab, reference=REFERENCE):
     """Every distinct single-point mutant of the target functions, in a fixed order."""
-    source = read_solution(reference)
+    source = read_solution(reference, lab)
     lines = source.splitlines(keepends=True)
     tree = ast.parse(source)
     mutants, seen = [], set()
@@ -443,9 +444,10 @@ BLOCK_NAMES = ("COL2IM_BLOCK_BYTES", "BACKWARD_BLOCK_BYTES")
 _CASES = {}
 
 
-def _init_worker():
+def _init_worker(config_path):
     resource.setrlimit(resource.RLIMIT_AS, (MUTANT_MEMORY, MUTANT_MEMORY))
-    hidden = load_fixture_set(LAB.fixtures_root / "hidden", CONFIG.hidden_seed, lab=LAB)
+    lab = load_lab(config_path)
+    hidden = load_fixture_set(lab.fixtures_root / "hidden", lab.config.hidden_seed, lab=lab)
     _CASES["hidden"] = _case_inputs(hidden)
     _CASES["extra"] = extra_cases()
     _CASES["realistic"] = realistic_cases()
@@ -527,16 +529,16 @@ def classify(source):
 
 # --------------------------------------------------------------------------- grade
 
-def grade_mutants(mutants, out_dir, jobs):
-    """Grades each mutant as a submission with the batch grader; fills in verdict, score, lost."""
+def grade_mutants(lab, mutants, out_dir, jobs):
+    """Grades each mutant as a submission to `lab` with the batch grader; fills in verdict, score, lost."""
     from autograder.staff.batch import run_batch
     submissions = out_dir / "submissions-in"
     shutil.rmtree(submissions, ignore_errors=True)
     for m in mutants:
         (submissions / m.id).mkdir(parents=True)
-        (submissions / m.id / CONFIG.submission_file).write_text(m.source, encoding="utf-8")
-    records = {r["id"]: r for r in run_batch(submissions, out_dir / "graded", jobs=jobs, force=True)}
-    config = CONFIG
+        (submissions / m.id / lab.config.submission_file).write_text(m.source, encoding="utf-8")
+    records = {r["id"]: r for r in run_batch(lab, submissions, out_dir / "graded", jobs=jobs, force=True)}
+    config = lab.config
     for m in mutants:
         r = records[m.id]
         m.score = r["score"]
@@ -556,20 +558,20 @@ def grade_mutants(mutants, out_dir, jobs):
 # parts of the config. Not the hidden seed: a staff secret that each clone draws for itself
 # (autograder/seeds.py), which a committed file must not name.
 HASHED_FILES = tuple(sorted({p.resolve().relative_to(KIT_ROOT).as_posix() for p in (
-    *REFERENCE.parent.glob("*.py"), Path(__file__), CONFIG.resolve(CONFIG.assignment.fixture_builder),
-    *([CONFIG.resolve(CONFIG.assignment.oracle)] if CONFIG.assignment.oracle else []))}))
+    *REFERENCE.parent.glob("*.py"), Path(__file__), CONFIG.resolve(CONFIG.lab.fixture_builder),
+    *([CONFIG.resolve(CONFIG.lab.oracle)] if CONFIG.lab.oracle else []))}))
 DEFAULT_JSON = CONFIG.resolve(SETTINGS.results).resolve()
 
 
-def inputs_hash():
-    """sha256 over everything the full run's figures depend on (see HASHED_FILES)."""
+def inputs_hash(lab):
+    """sha256 over everything the full run's figures of `lab` depend on (see HASHED_FILES)."""
     import hashlib
-    config = CONFIG
+    config = lab.config
     h = hashlib.sha256()
     for name in HASHED_FILES:
         h.update(name.encode() + b"\0" + (KIT_ROOT / name).read_bytes() + b"\0")
     graded = dict(generator_version=config.fixtures.builder_version, numpy=np.__version__,
-                  training_kernels=list(config.lab.training.kernels),
+                  training_kernels=list(lab.parameters.training.kernels),
                   tolerances={d: config.tolerance(d) for d in ("float64", "float32")},
                   points={name: spec.points for name, spec in sorted(config.checks.items())})
     h.update(json.dumps(graded, sort_keys=True, default=str).encode())
@@ -721,11 +723,12 @@ def main(argv=None):
         print(f"wrote {DEFAULT_REPORT}")
         return 0
     started = time.monotonic()
+    lab = LAB
     out_dir = Path(args.out) if args.out else DEFAULT_OUT
     out_dir.mkdir(parents=True, exist_ok=True)
 
     source = Path(args.source)
-    every = generate_mutants(source)
+    every = generate_mutants(lab, source)
     only = [i for i in args.only.split(",") if i]
     unknown = set(only) - {m.id for m in every}
     if unknown:
@@ -734,8 +737,8 @@ def main(argv=None):
     full = len(mutants) == len(every) and source.resolve() == REFERENCE.resolve()
     print(f"{len(mutants)} mutants of {', '.join(sorted({m.function for m in every}))} in {source.name}; "
           f"checking equivalence with the oracle ...", flush=True)
-    with ProcessPoolExecutor(max_workers=args.jobs, initializer=_init_worker) as pool:
-        unmutated = pool.submit(classify, read_solution(source)).result()
+    with ProcessPoolExecutor(max_workers=args.jobs, initializer=_init_worker, initargs=(LAB.config.path,)) as pool:
+        unmutated = pool.submit(classify, read_solution(source, lab)).result()
         if any(unmutated.values()):      # then every verdict below would be meaningless
             raise SystemExit(f"the unmutated {source} disagrees with the oracle: {unmutated}")
         for m, result in zip(mutants, pool.map(classify, [m.source for m in mutants], chunksize=2)):
@@ -745,7 +748,7 @@ def main(argv=None):
     print(f"{len(mutants) - len(to_grade)} equivalent; grading {len(to_grade)} non-equivalent mutants "
           f"with {args.jobs} jobs ...", flush=True)
     if to_grade:
-        grade_mutants(to_grade, out_dir, args.jobs)
+        grade_mutants(lab, to_grade, out_dir, args.jobs)
     summary = summarise(mutants, time.monotonic() - started, args.jobs, len(every))
     command = " ".join([".venv/bin/python tools/mutants.py", *(argv if argv is not None else sys.argv[1:])])
     summary["command"] = command
@@ -765,7 +768,7 @@ def main(argv=None):
     json_path = Path(args.json) if args.json else (DEFAULT_JSON if full else None)
     if json_path:
         if full:
-            summary["inputs_hash"] = inputs_hash()
+            summary["inputs_hash"] = inputs_hash(lab)
         json_path.write_text(json.dumps(dict(summary=summary, mutants=[
             {k: v for k, v in asdict(m).items() if k != "source"} | {"difference": _difference(m)}
             for m in mutants]), indent=1) + "\n")

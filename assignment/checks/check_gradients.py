@@ -23,7 +23,7 @@ def differentiated(case):
     return is_layer(case) and case.params["dtype"] == "float64" and layer_shape(case) in DIFFERENTIATED_SHAPES
 
 
-def _check_directions(student, config, case, param, grad_name, label):
+def _check_directions(student, config, parameters, case, param, grad_name, label):
     grad = student.layer_run(case)[grad_name]
     directions = case.array("fd_dirs_x" if param == "x" else "fd_dirs_w")
     if grad.shape != directions.shape[1:]:
@@ -33,7 +33,7 @@ def _check_directions(student, config, case, param, grad_name, label):
         raise CheckFailure(case, f"{label} holds NaN, infinity or non-float values", function=BACKWARD)
     y, dY = case.array("y").astype(np.float64), case.array("dY").astype(np.float64)
     dir_forwards = case.array("fd_forward_dirs_x" if param == "x" else "fd_forward_dirs_w")
-    eps, tol = config.lab.finite_difference.eps, config.tolerance("float64")
+    eps, tol = parameters.finite_difference.eps, config.tolerance("float64")
     forwards = student.perturbed_forwards(case, param, eps)
     for v, dir_forward, (y_plus, y_minus) in zip(directions, dir_forwards, forwards):
         if not (matches(y_plus, y + eps * dir_forward, tol) and matches(y_minus, y - eps * dir_forward, tol)):
@@ -42,7 +42,7 @@ def _check_directions(student, config, case, param, grad_name, label):
                                      f"(this case cannot count)", function=FORWARD, blame=("forward_output",))
         numeric = float(np.sum(dY * (y_plus - y_minus))) / (2 * eps)
         analytic = float(np.sum(grad.astype(np.float64) * v))
-        rtol = config.lab.finite_difference.rtol
+        rtol = parameters.finite_difference.rtol
         error = abs(numeric - analytic) / max(abs(numeric), abs(analytic), 1e-12)
         if not error <= rtol:
             raise CheckFailure(
@@ -53,10 +53,10 @@ def _check_directions(student, config, case, param, grad_name, label):
 
 
 @check("finite_difference_dx", cases=differentiated)
-def test_finite_difference_dx(student, config, case):
-    _check_directions(student, config, case, "x", "dX", "dX")
+def test_finite_difference_dx(student, config, parameters, case):
+    _check_directions(student, config, parameters, case, "x", "dX", "dX")
 
 
 @check("finite_difference_dw", cases=differentiated)
-def test_finite_difference_dw(student, config, case):
-    _check_directions(student, config, case, "weight", "dW", "dW")
+def test_finite_difference_dw(student, config, parameters, case):
+    _check_directions(student, config, parameters, case, "weight", "dW", "dW")

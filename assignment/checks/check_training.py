@@ -40,14 +40,14 @@ def true_weight_gradient(windows, dY):
 
 
 @check("learns_filters", cases=lambda case: case.kind == "training")
-def test_learns_filters(student, config, case):
+def test_learns_filters(student, config, parameters, case):
     x, target, kernel = case.array("x"), case.array("target"), case.array("kernel")
     weight = case.array("w0").copy()
     windows = padded_windows(x, *weight.shape[2:], PADDING)
     tol = config.tolerance("float64")
     layer = student.new_layer(dict(C_in=1, C_out=1, kernel_size=(3, 3), stride=1, padding=PADDING),
                               weight, np.zeros_like(weight))
-    for epoch in range(config.lab.training.epochs):
+    for epoch in range(parameters.training.epochs):
         # zero_grad every step: backward accumulates into grad_weight
         y, _ = layer.run([("set", "weight", weight), ("zero_grad",), ("forward", x)], "Conv2d.forward",
                          [target.shape, x.shape])[-1]
@@ -64,11 +64,11 @@ def test_learns_filters(student, config, case):
             raise CheckFailure(case, f"at epoch {epoch}, grad_weight after zero_grad and one backward is not dL/dW "
                                      f"for this x, dY and weights (shape {grad.shape}){size}: the filter must be "
                                      f"learned through a correct weight gradient", function="Conv2d.backward")
-        weight = weight - config.lab.training.lr * grad
+        weight = weight - parameters.training.lr * grad
     error = float(np.max(np.abs(weight[0, 0] - kernel)))
-    if not error < config.lab.training.max_kernel_error:
+    if not error < parameters.training.max_kernel_error:
         loss = float(np.mean((true_forward(windows, weight) - target) ** 2))
-        training = config.lab.training
+        training = parameters.training
         raise CheckFailure(case, f"after {training.epochs} epochs (lr {training.lr}, zero_grad every "
                                  f"step) the largest kernel error is {error:.2e} (needs < {training.max_kernel_error:g}) "
                                  f"and the loss is {loss:.2e}", function="Conv2d.backward")

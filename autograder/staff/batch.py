@@ -41,7 +41,6 @@ import threading
 import time
 from pathlib import Path
 
-from autograder.config import load_config
 from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
 from autograder.results import write_atomic
 from autograder.sandbox import remove_temp_tree
@@ -119,8 +118,9 @@ class _Signals:
             signal.signal(s, handler)
 
 
-def run_batch(folder, out_dir, jobs=None, force=False, only=None, progress_stream=sys.stderr):
-    """Grades every entry of `folder` into `out_dir`; returns the list of records, one per entry.
+def run_batch(lab, folder, out_dir, jobs=None, force=False, only=None, progress_stream=sys.stderr):
+    """Grades every entry of `folder` to `lab` (autograder.lab.Lab) into `out_dir`; returns the list
+    of records, one per entry.
 
     only: ids (or entry names) to regrade, whatever their state; every other entry keeps
     the row it has. Raises BatchError when the batch cannot start, BatchInterrupted on
@@ -129,7 +129,7 @@ def run_batch(folder, out_dir, jobs=None, force=False, only=None, progress_strea
     records = {}
     with _Signals() as signals:
         try:
-            return _run(Path(folder), Path(out_dir), jobs, force, only, progress_stream, signals, records)
+            return _run(lab, Path(folder), Path(out_dir), jobs, force, only, progress_stream, signals, records)
         except _Signals.Stop as stop:
             raise BatchInterrupted(stop.signum, len(records)) from None
 
@@ -179,11 +179,12 @@ def refuse_open_folders_at_uid_level(folder, out_dir):
                              "bubblewrap, or grade as root where chroot works) and run the batch again")
 
 
-def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
+def _run(lab, folder, out_dir, jobs, force, only, progress_stream, signals, records):
     from autograder.staff.reports import write_summary
-    config = load_config()
+    config = lab.config
     try:
-        fixture_hash = load_fixture_set(fixture_folder("hidden"), config.fixture_seed("hidden")).set_hash
+        fixture_hash = load_fixture_set(fixture_folder("hidden", lab.fixtures_root), config.fixture_seed("hidden"),
+                                        lab=lab).set_hash
     except FixtureError as exc:
         raise BatchError(str(exc)) from None
     if not folder.is_dir():
@@ -218,9 +219,10 @@ def _run(folder, out_dir, jobs, force, only, progress_stream, signals, records):
     temp_dir, pool, integrity, flags = None, None, None, None
     try:
         temp_dir = batch_temp_dir()
-        integrity = IntegrityJob([(e.id, e.path) for e in entries], config.similarity_threshold, temp_dir,
-                                 preexec_fn=die_with_parent)
-        pool = GradingPool(todo, jobs or os.cpu_count() or 1, out_dir, fixture_hash, config.limits, temp_dir)
+        integrity = IntegrityJob(config.path, [(e.id, e.path) for e in entries], config.similarity_threshold,
+                                 temp_dir, preexec_fn=die_with_parent)
+        pool = GradingPool(config.path, todo, jobs or os.cpu_count() or 1, out_dir, fixture_hash, config.limits,
+                           temp_dir)
         last_csv = time.monotonic()
         for record in pool.records(len(todo)):
             records[record["id"]] = annotate(dict(record, note=notes_by_id.get(record["id"], "")))

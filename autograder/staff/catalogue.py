@@ -1,6 +1,6 @@
 """A lab's catalogue of known submissions: correct, buggy and hostile.
 
-The folder its config.toml names (`[assignment] catalogue`, default `catalogue/` beside it; the
+The folder its config.toml names (`[lab] catalogue`, default `catalogue/` beside it; the
 conv lab's is assignment/catalogue/). Buggy and hostile entries are a correct base file plus exact
 text edits, declared in its catalogue.toml, so each one differs from its base by one reviewable
 bug. Used by the kit's tests, by `verify`, by `make grade`'s bundled examples and by the
@@ -15,13 +15,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.lab import load_lab
 
 
-def catalogue_dir(lab=None):
-    """The folder of a lab's catalogue (default: the lab being graded), as its config names it."""
-    config = (lab or load_lab()).config
-    return config.resolve(config.assignment.catalogue)
+def catalogue_dir(lab):
+    """The folder of a lab's catalogue, as its config names it."""
+    config = lab.config
+    return config.resolve(config.lab.catalogue)
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ def _definitions(tree, cls):
     return found
 
 
-def complete_with_template(partial, template=None, lab=None):
+def complete_with_template(partial, template=None, *, lab):
     """A full submission file: the lab's template with the partial's definitions put in.
 
     A correct solution in the catalogue's correct/ may hold only what it writes
@@ -65,7 +64,6 @@ def complete_with_template(partial, template=None, lab=None):
     replace and join the template's; its functions and the methods of the contract's
     class replace the template's of the same name; new ones are added.
     """
-    lab = lab or load_lab()
     cls = lab.contract.classes[0]                  # the class whose methods a partial may rewrite
     template = lab.template.read_text(encoding="utf-8") if template is None else template
     lines = template.splitlines(keepends=True)
@@ -94,7 +92,7 @@ def complete_with_template(partial, template=None, lab=None):
     return "".join(lines)
 
 
-def correct_solution(name, folder=None, lab=None):
+def correct_solution(name, folder=None, *, lab):
     """The full source of the catalogue's correct/NAME.py (completed with the template)."""
     folder = folder or catalogue_dir(lab)
     return complete_with_template((folder / "correct" / f"{name}.py").read_text(encoding="utf-8"), lab=lab)
@@ -143,10 +141,9 @@ def _with_coding(source, coding, key):
     return f"# coding: utf-7\n+{shifted}-\n"
 
 
-def load_catalogue(folder=None, lab=None):
+def load_catalogue(folder=None, *, lab):
     """All entries by key, in a stable order: correct files, then bugs, then hostile ones.
-    folder: default, the catalogue of `lab` (default: the lab being graded)."""
-    lab = lab or load_lab()
+    folder: default, the catalogue of `lab`."""
     folder = Path(folder or catalogue_dir(lab))
     data = tomllib.loads((folder / "catalogue.toml").read_text(encoding="utf-8"))
     entries = {}
@@ -154,7 +151,7 @@ def load_catalogue(folder=None, lab=None):
         text = path.read_text(encoding="utf-8")
         doc = text.split('"""')[1].strip().splitlines()[0]
         entries[f"correct/{path.stem}"] = KnownSubmission(f"correct/{path.stem}", doc,
-                                                          source=correct_solution(path.stem, folder, lab))
+                                                          source=correct_solution(path.stem, folder, lab=lab))
     for kind in ("bug", "hostile"):
         for table in data.get(kind, []):
             key = f"{kind}/{table['name']}"
@@ -170,18 +167,18 @@ def load_catalogue(folder=None, lab=None):
     return entries, data.get("examples", [])
 
 
-def write_zip(entry, dest, lab=None):
+def write_zip(entry, dest, *, lab):
     """Writes `dest` (a .zip) holding the entry's source under the lab's submission file name."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
-        info = zipfile.ZipInfo((lab or load_lab()).config.submission_file, date_time=(2026, 1, 1, 0, 0, 0))
+        info = zipfile.ZipInfo(lab.config.submission_file, date_time=(2026, 1, 1, 0, 0, 0))
         info.external_attr = 0o644 << 16
         zf.writestr(info, entry.source)
     return dest
 
 
-def write_examples(dest, keys=None):
-    """Writes the bundled example submissions (or `keys`) as zips named after their key; returns paths."""
-    entries, examples = load_catalogue()
+def write_examples(dest, keys=None, *, lab):
+    """Writes the lab's bundled example submissions (or `keys`) as zips named after their key; returns paths."""
+    entries, examples = load_catalogue(lab=lab)
     dest = Path(dest)
-    return [write_zip(entries[k], dest / f"{k.replace('/', '__')}.zip") for k in (keys or examples)]
+    return [write_zip(entries[k], dest / f"{k.replace('/', '__')}.zip", lab=lab) for k in (keys or examples)]

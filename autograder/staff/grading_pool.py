@@ -80,7 +80,8 @@ class GradingProcess:
     interrupt): it kills the child, and no new one is started after it.
     """
 
-    def __init__(self, out_dir, fixture_hash, limits, temp_dir=None):
+    def __init__(self, config_path, out_dir, fixture_hash, limits, temp_dir=None):
+        self.config_path = Path(config_path).resolve()     # the lab, named on the child's command line
         self.out_dir, self.fixture_hash = out_dir, fixture_hash
         self.timeout_s = limits.outer_timeout_s()     # one submission's outer bound, and the margin past it
         self.temp_dir = temp_dir
@@ -91,8 +92,8 @@ class GradingProcess:
     def _start(self):
         self.started_pids.append(None)         # placeholder: Popen below may raise
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder", "batch-grader", "--out", str(self.out_dir),
-             "--fixture-hash", self.fixture_hash], cwd=KIT_ROOT, env=grading_process_env(self.temp_dir), text=True,
+            [sys.executable, "-m", "autograder", "--config", str(self.config_path), "batch-grader",
+             "--out", str(self.out_dir), "--fixture-hash", self.fixture_hash], cwd=KIT_ROOT, env=grading_process_env(self.temp_dir), text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
             preexec_fn=die_with_parent)
         self.started_pids[-1] = self.proc.pid
@@ -157,11 +158,11 @@ class GradingProcess:
 class GradingPool:
     """`jobs` slot threads, each feeding one grading process from a shared queue of entries."""
 
-    def __init__(self, todo, jobs, out_dir, fixture_hash, limits, temp_dir):
+    def __init__(self, config_path, todo, jobs, out_dir, fixture_hash, limits, temp_dir):
         self.tasks, self.results = queue.Queue(), queue.Queue()
         for entry in todo:
             self.tasks.put(entry)
-        self.graders = [GradingProcess(out_dir, fixture_hash, limits, temp_dir)
+        self.graders = [GradingProcess(config_path, out_dir, fixture_hash, limits, temp_dir)
                         for _ in range(min(len(todo), jobs))]
         self.threads = [threading.Thread(target=self._slot, args=(g,), daemon=True) for g in self.graders]
         self.fixture_hash = fixture_hash

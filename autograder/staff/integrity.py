@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from autograder.lab import load_lab
 
 SIDE_BY_SIDE_PAIRS = 50      # pairs in copydetect's view (each holds both files): the most similar first
 # copydetect spends ~8 s of CPU and ~150 MB on a 1 MiB file (a solution is a few KiB): a file padded
@@ -104,14 +103,14 @@ class CodeView:
     text: str          # as Python decodes the file (python_text)
     size: int          # bytes of that text in UTF-8: what copydetect would read
     code: str          # normalised_code(text): what 'identical' compares
-    parts: object      # _student_parts(text): what 'not attempted' compares (None: does not parse)
+    parts: object      # _student_parts(text, ...): what 'not attempted' compares (None: does not parse)
 
 
-def code_view(source):
-    """The CodeView of one file; NotComparable says why there is none."""
+def code_view(source, student_parts):
+    """The CodeView of one file (student_parts: the lab's STUDENT_PARTS); NotComparable says why there is none."""
     try:
         text = python_text(source)
-        return CodeView(text, len(text.encode("utf-8")), normalised_code(text), _student_parts(text))
+        return CodeView(text, len(text.encode("utf-8")), normalised_code(text), _student_parts(text, student_parts))
     except NotComparable:
         raise
     except RecursionError:             # ast.dump of a deep expression (Python compiles 0+0+... of 1500 terms)
@@ -144,12 +143,12 @@ def python_text(source):
     return text
 
 
-def readable_views(sources):
+def readable_views(sources, student_parts):
     """({id: CodeView}, {id: 'could not be compared: why'}) for {id: source}."""
     views, left_out = {}, {}
     for sid, source in sources.items():
         try:
-            views[sid] = code_view(source)
+            views[sid] = code_view(source, student_parts)
         except NotComparable as exc:
             left_out[sid] = f"could not be compared: {exc}"
     return views, left_out
@@ -165,9 +164,9 @@ def normalised_code(source):
         return " ".join(re.sub(r"#[^\n]*", "", source).split())
 
 
-def _student_parts(source):
-    """{part: dump} of the AST without docstrings for each of the lab's STUDENT_PARTS ('f', 'Class.method');
-    None if it does not parse."""
+def _student_parts(source, names):
+    """{part: dump} of the AST without docstrings for each of `names`, the lab's STUDENT_PARTS ('f',
+    'Class.method'); None if it does not parse."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -178,7 +177,7 @@ def _student_parts(source):
             parts[node.name] = node
         elif isinstance(node, ast.ClassDef):
             parts.update({f"{node.name}.{m.name}": m for m in node.body if isinstance(m, ast.FunctionDef)})
-    return {name: _dump_without_docstring(parts[name]) if name in parts else None for name in load_lab().student_parts}
+    return {name: _dump_without_docstring(parts[name]) if name in parts else None for name in names}
 
 
 def _dump_without_docstring(func):
@@ -189,9 +188,9 @@ def _dump_without_docstring(func):
     return ast.dump(ast.Module(body=body, type_ignores=[]))
 
 
-def is_not_attempted(source, template_source):
-    """True when every part the student writes is still the template's stub."""
-    mine, stub = _student_parts(source), _student_parts(template_source)
+def is_not_attempted(source, template_source, student_parts):
+    """True when every part the student writes (student_parts: the lab's STUDENT_PARTS) is still the template's stub."""
+    mine, stub = _student_parts(source, student_parts), _student_parts(template_source, student_parts)
     return mine is not None and mine == stub
 
 
@@ -320,13 +319,20 @@ class _quiet_logging:
         logging.disable(self.level)
 
 
-def check_batch(sources, threshold, template_source=None):
+def check_lab_batch(lab, entries, threshold):
+    """The integrity report for the submissions [(id, path)] to `lab` (autograder.lab.Lab)."""
+    from autograder.submission import SubmissionLimits
+    return check_batch(read_sources(entries, SubmissionLimits.of(lab)), threshold,
+                       lab.template.read_text(encoding="utf-8"), lab.student_parts)
+
+
+def check_batch(sources, threshold, template_source, student_parts):
     """The integrity report for {id: source} (submissions that could not be read are left out;
-    a file that cannot be compared is listed in not_compared and costs no other file's flags)."""
-    template_source = template_source if template_source is not None else load_lab().template.read_text(encoding="utf-8")
-    views, left_out = readable_views(sources)
+    a file that cannot be compared is listed in not_compared and costs no other file's flags).
+    template_source: the lab's template; student_parts: its STUDENT_PARTS, what 'not attempted' compares."""
+    views, left_out = readable_views(sources, student_parts)
     report = IntegrityReport(threshold=threshold, compared=len(views), not_compared=left_out)
-    stub = _student_parts(template_source)
+    stub = _student_parts(template_source, student_parts)
     report.not_attempted = sorted(sid for sid, v in views.items() if v.parts is not None and v.parts == stub)
     # An untouched template is "not attempted"; every copy of it being "identical" would say nothing more.
     attempted = {sid: v for sid, v in views.items() if sid not in set(report.not_attempted)}
@@ -368,13 +374,14 @@ def _add_similarity(report, sources, template_source):
     report.problem = f"similarity could not be computed: {failure!r}"[:300]
 
 
-def read_sources(entries):
-    """{id: source} for each (id, path) whose file the grader's reader accepts; the rest are left out."""
+def read_sources(entries, limits):
+    """{id: source} for each (id, path) whose file the grader's reader accepts (limits: the lab's
+    SubmissionLimits); the rest are left out."""
     from autograder.submission import load_submission
     sources = {}
     for sid, path in entries:
         try:
-            sources[sid] = load_submission(Path(path)).source
+            sources[sid] = load_submission(Path(path), limits).source
         except Exception:     # invalid (already its row's message), or unreadable: nothing to compare
             continue
     return sources

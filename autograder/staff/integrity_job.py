@@ -1,6 +1,6 @@
 """The batch's integrity report, computed in a child process while the submissions are graded.
 
-    job = IntegrityJob(sources, threshold)     # at the start of the batch
+    job = IntegrityJob(config_path, sources, threshold)     # at the start of the batch
     report, problem = job.result()             # when the summary is written
 
 Comparing every pair of submissions (copydetect) costs ~35 ms of CPU per submission at
@@ -9,6 +9,7 @@ the end of every batch. The child reads the submissions itself (the same reader 
 grading, never student code run) and answers one JSON document on stdout.
 """
 
+import argparse
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 from autograder.config import KIT_ROOT
 from autograder.staff.integrity import IntegrityReport, SimilarPair
@@ -26,12 +28,14 @@ RESULT_TIMEOUT_S = 600          # a report that takes longer is left out of the 
 class IntegrityJob:
     """One child process computing integrity.check_batch over [(id, path)]."""
 
-    def __init__(self, sources, threshold, temp_dir=None, preexec_fn=None):
-        """temp_dir: the child's TMPDIR (copydetect writes there; the batch removes it, even
-        after a kill); preexec_fn: run in the child before exec (the batch's die-with-parent)."""
+    def __init__(self, config_path, sources, threshold, temp_dir=None, preexec_fn=None):
+        """config_path: the lab's config.toml (the child loads that lab, named on its command line);
+        temp_dir: the child's TMPDIR (copydetect writes there; the batch removes it, even after a
+        kill); preexec_fn: run in the child before exec (the batch's die-with-parent)."""
         env = dict(os.environ, TMPDIR=str(temp_dir)) if temp_dir is not None else None
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.staff.integrity_job"], cwd=KIT_ROOT, text=True, encoding="utf-8",
+            [sys.executable, "-m", "autograder.staff.integrity_job", "--config", str(Path(config_path).resolve())],
+            cwd=KIT_ROOT, text=True, encoding="utf-8",
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
             env=env, preexec_fn=preexec_fn)
         try:                                   # the child reads it at once (blocks only while it starts)
@@ -77,10 +81,14 @@ class IntegrityJob:
         self.proc.wait()
 
 
-def main():
+def main(argv=None):
+    from autograder.lab import load_lab
     from autograder.staff import integrity
+    parser = argparse.ArgumentParser(prog="python -m autograder.staff.integrity_job")
+    parser.add_argument("--config", required=True, help="the lab's config.toml")
+    lab = load_lab(parser.parse_args(argv).config)
     request = json.loads(sys.stdin.read())
-    report = integrity.check_batch(integrity.read_sources(request["sources"]), request["threshold"])
+    report = integrity.check_lab_batch(lab, request["sources"], request["threshold"])
     json.dump(asdict(report), sys.stdout)
 
 

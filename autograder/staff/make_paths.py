@@ -19,9 +19,9 @@ def fixture_inputs(lab):
     """The files the lab's fixture sets are computed from."""
     config = lab.config
     folders = (lab.folder, lab.checks_dir, lab.reference.parent)
-    named = [config.resolve(config.assignment.fixture_builder), lab.reference]
-    if config.assignment.oracle:
-        named.append(config.resolve(config.assignment.oracle))
+    named = [config.resolve(config.lab.fixture_builder), lab.reference]
+    if config.lab.oracle:
+        named.append(config.resolve(config.lab.oracle))
     return [config.path, *sorted({p for folder in folders for p in folder.glob("*.py")} | set(named))]
 
 

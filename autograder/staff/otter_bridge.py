@@ -25,7 +25,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from autograder.config import KIT_ROOT, ConfigError, load_config
+from autograder.cli import lab_config_path
+from autograder.config import KIT_ROOT, ConfigError
+from autograder.lab import load_lab
 from autograder.staff.packaging import PackagingError, grader_files, refuse_secrets, write_zip
 
 PLUGIN = "autograder.otter_plugin.KitGraderPlugin"
@@ -72,7 +74,8 @@ def kit_grade(name, env, fixtures, kit_root, file_name, names, config):
     """Passes when the kit's grader gives check `name` full marks on this source, else raises.
 
     file_name: the lab's submission file; names: its contract's top-level functions and classes;
-    config: the lab's config.toml, relative to the kit's folder (the same in every package).
+    config: the lab's config.toml, relative to the kit's folder (the same in every package; the
+    grader is told it: --config).
 
     Copied into every generated test file (they must run where only the kit's grader is
     installed, e.g. a student's handout folder), so it uses the standard library only.
@@ -129,12 +132,10 @@ def kit_grade(name, env, fixtures, kit_root, file_name, names, config):
         raise AssertionError("\n".join(lines))
 
 
-def test_file_text(spec, fixtures, kit_root=KIT_ROOT):
-    """The otter test file for one check; fixtures: 'public' (public-tests/) or 'hidden' (tests/)."""
+def test_file_text(lab, spec, fixtures, kit_root=KIT_ROOT):
+    """The otter test file for one check of `lab`; fixtures: 'public' (public-tests/) or 'hidden' (tests/)."""
     import inspect
-    from autograder.lab import load_lab
     from autograder.staff.packaging import archive_name
-    lab = load_lab()
     return TEST_TEMPLATE.format(name=spec.name, title=spec.title, points=_number(spec.points),
                                 hidden=is_hidden(spec), fixtures=fixtures, kit_root=str(kit_root),
                                 config=archive_name(lab.config.path, lab),
@@ -144,17 +145,17 @@ def test_file_text(spec, fixtures, kit_root=KIT_ROOT):
 
 
 # --- build ----------------------------------------------------------------------------
-def write_tests(config, folder, fixtures, only_public, kit_root=KIT_ROOT):
-    """Writes one test file per (public) check into folder, removing stale ones; returns the names."""
+def write_tests(lab, folder, fixtures, only_public, kit_root=KIT_ROOT):
+    """Writes one test file per (public) check of `lab` into folder, removing stale ones; returns the names."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.py"):
         old.unlink()
     names = []
-    for spec in config.checks.values():
+    for spec in lab.config.checks.values():
         if only_public and is_hidden(spec):
             continue
-        (folder / f"{spec.name}.py").write_text(test_file_text(spec, fixtures, kit_root), encoding="utf-8")
+        (folder / f"{spec.name}.py").write_text(test_file_text(lab, spec, fixtures, kit_root), encoding="utf-8")
         names.append(spec.name)
     return names
 
@@ -166,21 +167,21 @@ def otter_config(config):
             "show_stdout": False, "show_hidden": False, "zips": False}
 
 
-def kit_files(kit_root=KIT_ROOT):
-    """archive name -> path: the kit's grader with the hidden fixtures (packaging's manifest, as
-    for Gradescope) and the pins otter installs; never the reference."""
-    return {**grader_files("hidden"), "requirements.txt": Path(kit_root) / "requirements.txt"}
+def kit_files(lab, kit_root=KIT_ROOT):
+    """archive name -> path: the kit's grader for `lab` with the hidden fixtures (packaging's manifest,
+    as for Gradescope) and the pins otter installs; never the reference."""
+    return {**grader_files("hidden", lab), "requirements.txt": Path(kit_root) / "requirements.txt"}
 
 
-def check_fixtures(config, kit_root=KIT_ROOT):
+def check_fixtures(lab, kit_root=KIT_ROOT):
     """The hidden fixture set must exist and match the staff's hidden seed (the kit's own verification)."""
     from autograder.fixtures import FixtureError, fixture_folder, load_fixture_set
-    folder = fixture_folder("hidden", config.resolve(config.fixtures.folder))
+    folder = fixture_folder("hidden", lab.fixtures_root)
     try:
-        return load_fixture_set(folder, config.hidden_seed, "hidden").set_hash
+        return load_fixture_set(folder, lab.config.hidden_seed, "hidden", lab=lab).set_hash
     except (FixtureError, ConfigError) as exc:       # ConfigError: the hidden seed file is missing
         raise SystemExit(f"error: {exc}\n(build the fixtures first: python -m autograder --config "
-                         f"{config.path} fixtures)") from None
+                         f"{lab.config.path} fixtures)") from None
 
 
 def run_otter_generate(out, config_path, kit_root=KIT_ROOT):
@@ -197,7 +198,7 @@ def run_otter_generate(out, config_path, kit_root=KIT_ROOT):
     return zip_path
 
 
-def finish_zip(generated, dest, kit_root=KIT_ROOT):
+def finish_zip(lab, generated, dest, kit_root=KIT_ROOT):
     """dest = otter's zip + the kit's grader files, setup.sh extended with the kit's runtime set-up."""
     files = {}
     with zipfile.ZipFile(generated) as zf:
@@ -207,12 +208,12 @@ def finish_zip(generated, dest, kit_root=KIT_ROOT):
                 config = json.loads(zf.read("otter_config.json"))
                 autograder_dir = config.get("autograder_dir", "/autograder")
                 files["setup.sh"] = files["setup.sh"] + SETUP_LINES.format(autograder_dir=autograder_dir).encode()
-    clash = set(files) & set(kit_files(kit_root))
+    clash = set(files) & set(kit_files(lab, kit_root))
     if clash:
         raise SystemExit(f"error: otter's zip already holds {sorted(clash)}")
-    files.update(kit_files(kit_root))
+    files.update(kit_files(lab, kit_root))
     try:
-        refuse_secrets(files)
+        refuse_secrets(files, lab)
     except PackagingError as exc:
         raise SystemExit(f"error: {exc}") from None
     write_zip(dest, files)
@@ -228,17 +229,17 @@ def plugin_importable(python=sys.executable):
     return proc.returncode == 0
 
 
-def build(out, kit_root=KIT_ROOT):
+def build(lab, out, kit_root=KIT_ROOT):
     """Writes the otter tests, config and autograder zip into out; returns a summary dict."""
     out = Path(out)
-    config = load_config()
-    fixture_hash = check_fixtures(config, kit_root)
+    config = lab.config
+    fixture_hash = check_fixtures(lab, kit_root)
     out.mkdir(parents=True, exist_ok=True)
-    all_names = write_tests(config, out / "tests", "hidden", only_public=False, kit_root=kit_root)
-    public_names = write_tests(config, out / "public-tests", "public", only_public=True, kit_root=kit_root)
+    all_names = write_tests(lab, out / "tests", "hidden", only_public=False, kit_root=kit_root)
+    public_names = write_tests(lab, out / "public-tests", "public", only_public=True, kit_root=kit_root)
     config_path = out / "otter_config.json"
     config_path.write_text(json.dumps(otter_config(config), indent=2) + "\n", encoding="utf-8")
-    zip_path = finish_zip(run_otter_generate(out, config_path, kit_root), out / "autograder.zip", kit_root)
+    zip_path = finish_zip(lab, run_otter_generate(out, config_path, kit_root), out / "autograder.zip", kit_root)
     return dict(tests=all_names, public=public_names, zip=zip_path, fixture_set_hash=fixture_hash,
                 sha256=hashlib.sha256(zip_path.read_bytes()).hexdigest())
 
@@ -256,6 +257,8 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="otter tests, otter_config.json and the otter autograder zip")
     b.add_argument("--out", default="build/otter", help="output folder (default build/otter)")
+    b.add_argument("--config", metavar="CONFIG_TOML", help="the lab's config.toml (as `python -m autograder "
+                   "--config`; default assignment/config.toml)")
     sub.add_parser("install", help=f"write {PTH_NAME} into this venv so `otter run` can import the plugin")
     args = parser.parse_args(argv)
     if args.command == "install":
@@ -265,7 +268,11 @@ def main(argv=None):
         print("error: otter-grader is not installed in this Python: pip install -r requirements-otter.txt",
               file=sys.stderr)
         return 1
-    summary = build(args.out)
+    try:
+        summary = build(load_lab(lab_config_path(args.config)), args.out)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     out = Path(args.out)
     print(f"wrote {len(summary['tests'])} otter tests to {out / 'tests'} and {len(summary['public'])} public "
           f"ones to {out / 'public-tests'}")

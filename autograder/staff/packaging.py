@@ -9,7 +9,7 @@ Every package is made of these parts, never of hand-kept file lists:
 - lab: its config.toml, lab.py and the package modules lab.py imports, checks/
   (never its fixture builder, which imports the reference);
 - fixtures: the lab's hidden set (graders) or public set (students);
-- LAB: which config the packaged grader loads (autograder.config.LAB_POINTER);
+- LAB: which config the packaged grader loads (autograder.cli.LAB_POINTER);
 - the handout also gets the template's folder and what config.toml's [handout] names: the
   text (README.md), figures/, the files of handout/ (its Makefile and requirements), the
   students' launcher and notebook; Gradescope gets autograder/gradescope/.
@@ -24,9 +24,9 @@ import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from autograder.config import KIT_ROOT, LAB_POINTER
+from autograder.cli import LAB_POINTER
+from autograder.config import KIT_ROOT
 from autograder.fixtures import fixture_folder
-from autograder.lab import load_lab
 from autograder.seeds import MIN_HIDDEN_SEED, NEW_SEED_COMMAND
 
 ENGINE_DIR = KIT_ROOT / "autograder"
@@ -68,9 +68,8 @@ def _imported_lab_modules(lab):
     return [lab.folder / f"{name}.py" for name in sorted(found) if (lab.folder / f"{name}.py").is_file()]
 
 
-def lab_files(lab=None):
+def lab_files(lab):
     """archive name -> path: what the lab needs at grading time."""
-    lab = lab or load_lab()
     paths = [lab.config.path, lab.folder / "__init__.py", lab.folder / "lab.py", *_imported_lab_modules(lab),
              *sorted(lab.checks_dir.glob("*.py"))]
     files = {archive_name(p, lab): p for p in paths if Path(p).is_file()}
@@ -83,33 +82,30 @@ def lab_files(lab=None):
     return files
 
 
-def fixture_files(which, lab=None):
-    lab = lab or load_lab()
+def fixture_files(which, lab):
     folder = fixture_folder(which, lab.fixtures_root)
     if not (folder / "manifest.json").is_file():
         raise FileNotFoundError(f"no {which} fixture set in {folder}: run `make fixtures` first")
     return {archive_name(p, lab): p for p in sorted(folder.iterdir())}
 
 
-def grader_files(which, lab=None):
+def grader_files(which, lab):
     """Engine, lab, one fixture set and the LAB pointer: a grader that runs anywhere."""
-    lab = lab or load_lab()
     files = {**engine_files(), **lab_files(lab), **fixture_files(which, lab)}
     files[LAB_POINTER.name] = archive_name(lab.config.path, lab) + "\n"
     return files
 
 
-def gradescope_files(lab=None):
+def gradescope_files(lab):
     """Gradescope's setup.sh and run_autograder at the root, and the grader with the hidden fixtures."""
     files = {p.name: p for p in sorted(GRADESCOPE_DIR.iterdir()) if p.is_file()}
     files.update(grader_files("hidden", lab))
     return files
 
 
-def handout_files(lab=None):
+def handout_files(lab):
     """What students get: the template's folder, the parts config.toml's [handout] names (text,
     figures, files, launcher, notebook), the public checks."""
-    lab = lab or load_lab()
     handout, resolve = lab.config.handout, lab.config.resolve
     files = {p.name: p for p in sorted(lab.template.parent.iterdir()) if p.is_file() and p.suffix != ".pyc"}
     for key in ("launcher", "notebook"):          # named: a lab that names one must have it
@@ -140,11 +136,10 @@ def seed_spellings(seed):
     return {str(seed).encode(), digits.encode(), digits.upper().encode()}
 
 
-def refuse_secrets(files, lab=None):
+def refuse_secrets(files, lab):
     """Raises PackagingError when a file to ship (archive name -> source) is the lab's hidden seed
     file or in a `secrets` folder, or spells the hidden seed (when this machine has it), or
     when that seed is small enough to guess from the public set."""
-    lab = lab or load_lab()
     seed_file = lab.config.hidden_seed_path.resolve()
     for name, source in files.items():
         if SECRETS_DIR in PurePosixPath(name).parts or \
@@ -181,13 +176,13 @@ def write_zip(dest, files):
     return dest
 
 
-def build_gradescope_zip(dest):
-    files = gradescope_files()
-    refuse_secrets(files)
+def build_gradescope_zip(dest, lab):
+    files = gradescope_files(lab)
+    refuse_secrets(files, lab)
     return write_zip(dest, files)
 
 
-def build_handout_zip(dest):
-    files = handout_files()
-    refuse_secrets(files)
+def build_handout_zip(dest, lab):
+    files = handout_files(lab)
+    refuse_secrets(files, lab)
     return write_zip(dest, files)

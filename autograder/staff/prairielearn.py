@@ -33,7 +33,8 @@ import uuid
 from pathlib import Path
 
 from autograder import __version__
-from autograder.config import KIT_ROOT
+from autograder.cli import lab_config_path
+from autograder.config import KIT_ROOT, ConfigError
 from autograder.lab import load_lab
 from autograder.limits import OUTER_MARGIN_S
 from autograder.staff.packaging import (FIXED_TIME, GRADESCOPE_DIR, PackagingError, engine_files, grader_files,
@@ -151,9 +152,8 @@ def run_grader(lab):
                 .replace("@DEADLINE_S@", str(timeout_s(lab) - DEADLINE_MARGIN_S)))
 
 
-def prairielearn_files(image=DEFAULT_IMAGE, lab=None):
+def prairielearn_files(lab, image=DEFAULT_IMAGE):
     """Path in OUT -> Path, str or bytes: the whole build."""
-    lab = lab or load_lab()
     q = f"course/questions/{question_name(lab)}"
     kit = f"course/serverFilesCourse/{kit_dir_name(lab)}"
     files = {f"{kit}/{name}": source for name, source in grader_files("hidden", lab).items()}
@@ -201,10 +201,9 @@ def write_tree(out, files):
     return out
 
 
-def build(out, image=DEFAULT_IMAGE):
+def build(lab, out, image=DEFAULT_IMAGE):
     """Writes the PrairieLearn build into out; returns a summary dict."""
-    lab = load_lab()
-    files = prairielearn_files(image, lab)
+    files = prairielearn_files(lab, image)
     refuse_secrets(files, lab)
     write_tree(out, files)
     return dict(question=Path(out) / "course" / "questions" / question_name(lab),
@@ -220,10 +219,12 @@ def main(argv=None):
     b.add_argument("--out", default="build/prairielearn", help="output folder (default build/prairielearn)")
     b.add_argument("--image", default=os.environ.get("PL_IMAGE") or DEFAULT_IMAGE,
                    help=f"the image info.json names, as `docker pull` takes it (default $PL_IMAGE, else {DEFAULT_IMAGE})")
+    parser.add_argument("--config", metavar="CONFIG_TOML", help="the lab's config.toml (as `python -m autograder "
+                        "--config`; default assignment/config.toml)")
     args = parser.parse_args(argv)
     try:
-        summary = build(args.out, args.image)
-    except (FileNotFoundError, PackagingError) as exc:
+        summary = build(load_lab(lab_config_path(args.config)), args.out, args.image)
+    except (FileNotFoundError, PackagingError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {args.out}: {summary['files']} files")

@@ -368,7 +368,8 @@ def run_integrity(config, sources):
     """The integrity report for [(id, path)], or (None, why not)."""
     from autograder.staff import integrity
     try:
-        return integrity.check_batch(integrity.read_sources(sources), config.similarity_threshold), ""
+        from autograder.lab import Lab
+        return integrity.check_lab_batch(Lab(config), sources, config.similarity_threshold), ""
     except Exception as exc:           # advisory: its failure must not cost the summary
         return None, f"integrity flags could not be computed: {exc!r}"[:300]
 

@@ -8,14 +8,12 @@ import tempfile
 from pathlib import Path
 
 from autograder.grading import grade_submission
-from autograder.lab import load_lab
 
 
-def verify():
-    """Grades the reference, the template and the bundled examples; non-zero if the grader is off."""
+def verify(lab):
+    """Grades `lab`'s reference, template and bundled examples; non-zero if the grader is off."""
     from autograder.staff.catalogue import load_catalogue, write_zip
-    entries, examples = load_catalogue()
-    lab = load_lab()
+    entries, examples = load_catalogue(lab=lab)
     config = lab.config
     rows, problems = [], []
     with tempfile.TemporaryDirectory(prefix="autograder-verify-") as tmp:
@@ -23,9 +21,9 @@ def verify():
         subjects = [("reference", lab.reference, "full"), ("template", lab.template, "zero")]
         for key in examples:
             expect = "full" if key.startswith("correct/") else "less"
-            subjects.append((key, write_zip(entries[key], tmp / f"{key.replace('/', '__')}.zip"), expect))
+            subjects.append((key, write_zip(entries[key], tmp / f"{key.replace('/', '__')}.zip", lab=lab), expect))
         for name, path, expect in subjects:
-            report = grade_submission(path, tmp / "out" / name.replace("/", "__"))
+            report = grade_submission(lab, path, tmp / "out" / name.replace("/", "__"))
             failed = [c.name for c in report.checks if c.passed < c.total]
             ok = (report.status == "graded" and
                   {"full": report.score == config.max_score, "zero": report.score == 0,

@@ -11,7 +11,7 @@ What it does, in a temporary folder that is deleted afterwards:
    uses) of 12 students: non-ASCII names, four copies of correct/lecture_loops (one untouched, three
    with a comment, spacing or blank lines changed), other correct solutions, one-bug catalogue
    entries derived from them, and the untouched template (student_template/conv2d.py);
-2. grades it with `run_batch(..., jobs=2)`, as `python -m autograder batch` does;
+2. grades it with `run_batch(lab, ..., jobs=2)`, as `python -m autograder batch` does;
 3. writes two plain HTML pages: one student's Gradescope results.json (top-level `output`, then
    every test, all `output_format: md`) and another student's feedback.md, both rendered by
    markdown-it-py's CommonMark preset (plus GFM tables for feedback.md, as GitHub shows it);
@@ -43,6 +43,9 @@ from PIL import Image                                   # noqa: E402
 
 from autograder.staff.batch import run_batch            # noqa: E402
 from autograder.staff.catalogue import load_catalogue   # noqa: E402
+from autograder.lab import load_lab                     # noqa: E402
+
+CONV_LAB = load_lab(REPO / "assignment" / "config.toml")     # the lab the screenshots show
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -54,7 +57,7 @@ FEEDBACK_MD_STUDENT = 6     # Emmy Noether: bug/overwrite_overlaps
 
 def people():
     """(name, conv2d.py source) of the 12 made-up students, in submission order."""
-    c, _ = load_catalogue()
+    c, _ = load_catalogue(lab=CONV_LAB)
     loops = c["correct/lecture_loops"].source
     return [
         ("Ada Lovelace", loops),
@@ -181,7 +184,7 @@ def main():
         tmp = Path(tmp)
         ids = write_export(tmp / "download")
         out = tmp / "out"
-        run_batch(tmp / "download", out, jobs=2)
+        run_batch(CONV_LAB, tmp / "download", out, jobs=2)
         names = [name for name, _ in people()]
         report = out / "report.html"
         if "report" in wanted:      # the top: cards, histogram, the check table to its last row

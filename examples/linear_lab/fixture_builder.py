@@ -9,7 +9,7 @@ SHAPES = [(1, 3, 2), (4, 3, 2), (5, 4, 6), (3, 7, 7)]          # (N, D_in, D_out
 PUBLIC = {(1, 3, 2), (4, 3, 2)}
 
 
-def build_fixture_set(folder, seed, config, public=False):
+def build_fixture_set(folder, seed, lab, public=False):
     """Writes the hidden (or public) set into folder; returns its manifest."""
     rng = np.random.default_rng(seed)
     cases = []
@@ -29,4 +29,4 @@ def build_fixture_set(folder, seed, config, public=False):
             params = dict(N=N, D_in=D_in, D_out=D_out, dtype=dtype)
             # The checks pick their cases themselves (@check(..., cases=...)): no list here.
             cases.append((f"linear_N{N}_{D_in}to{D_out}_{dtype}", "linear", params, [], arrays))
-    return write_fixture_set(folder, seed, cases, public, config.fixtures.builder_version)
+    return write_fixture_set(folder, seed, cases, public, lab.config.fixtures.builder_version)

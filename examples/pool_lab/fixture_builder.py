@@ -9,7 +9,6 @@ import math
 import numpy as np
 
 from autograder.fixtures import write_fixture_set
-from autograder.lab import load_lab
 from examples.pool_lab.reference.pool import MaxPool2d, softmax_cross_entropy
 
 SOFTMAX = [(1, 3, 0), (4, 5, 0), (8, 10, 0), (16, 7, 0), (4, 5, 1000), (8, 10, 1000)]    # (N, K, shift)
@@ -86,9 +85,8 @@ def pool_case(rng, N, C, H, W, k, dtype):
             "variant_dX_spread": spread, "variant_dX_eval_cached": eval_cached}
 
 
-def build_fixture_set(folder, seed, config, public=False):
-    """Writes the hidden (or public) set into folder; returns its manifest."""
-    lab = load_lab(config.path)
+def build_fixture_set(folder, seed, lab, public=False):
+    """Writes the hidden (or public) set of `lab` (autograder.lab.Lab) into folder; returns its manifest."""
     rng = np.random.default_rng(seed)
     cases = []
     for dtype in ("float64", "float32"):
@@ -104,4 +102,4 @@ def build_fixture_set(folder, seed, config, public=False):
             params = dict(N=N, C=C, H=H, W=W, k=k, dtype=dtype)
             cases.append((f"pool_N{N}_C{C}_{H}x{W}_k{k}_{dtype}", "pool", params,
                           lab.checks_for("pool", params), pool_case(rng, N, C, H, W, k, dtype)))
-    return write_fixture_set(folder, seed, cases, public, config.fixtures.builder_version)
+    return write_fixture_set(folder, seed, cases, public, lab.config.fixtures.builder_version)

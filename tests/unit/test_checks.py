@@ -56,7 +56,7 @@ def test_what_the_grader_could_not_call_is_refused_when_declared():
 
     with pytest.raises(TypeError, match=r"@check\('a'\) on .*helper.*starts with test_"):
         check("a")(helper)
-    with pytest.raises(TypeError, match="takes only student, config, case .not tmp_path."):
+    with pytest.raises(TypeError, match="takes only student, config, parameters, case .not tmp_path."):
         check("a")(test_extra)
     with pytest.raises(TypeError, match="a plain function"):
         check("a")(type("test_class", (), {}))

@@ -29,6 +29,20 @@ def test_bad_arguments_are_refused_by_the_parser(argv, capsys):
     assert caught.value.code == 2
 
 
+def test_the_lab_is_the_option_then_the_environments_then_the_packaged_pointer_then_the_default(
+        tmp_path, monkeypatch):
+    pointer = tmp_path / "LAB"
+    monkeypatch.setattr(cli, "LAB_POINTER", pointer)
+    monkeypatch.delenv(cli.CONFIG_ENV, raising=False)
+    assert cli.lab_config_path() == cli.DEFAULT_CONFIG == cli.KIT_ROOT / "assignment" / "config.toml"
+    pointer.write_text("examples/other/config.toml\n")
+    assert cli.lab_config_path() == cli.KIT_ROOT / "examples" / "other" / "config.toml"
+    monkeypatch.setenv(cli.CONFIG_ENV, str(tmp_path / "mine.toml"))
+    assert cli.lab_config_path() == tmp_path / "mine.toml"
+    monkeypatch.chdir(tmp_path)
+    assert cli.lab_config_path("given.toml") == tmp_path / "given.toml"        # absolute, for a child process
+
+
 def test_numbers_are_read_whole():
     assert parse("batch", "f", "--out", "o", "--jobs", "3").jobs == 3
     assert parse("fixtures", "--seed", str(2**100)).seed == 2**100

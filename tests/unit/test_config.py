@@ -1,22 +1,25 @@
 """autograder/config.py on small config files written here, for a lab package written here: typed
 sections (an int is a fine float, a list becomes a tuple, defaults), every error naming the file, the
-table and the key with the expected type, `needs` validation, the lab's own [lab] table, the seeds'
-paths, and which config is the lab's. (tests/test_config.py edits the shipped config.)"""
+table and the key with the expected type, `needs` validation, the lab's own [parameters] kept as read
+(tests/unit/test_lab.py types it), the seeds' paths, and that reading a config imports no lab code.
+(tests/test_config.py edits the shipped config.)"""
 
+import json
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 
 import pytest
 
+from autograder.config import KIT_ROOT, CheckSpec, ConfigError, Limits, Tolerance, load_config, read_table
 from autograder import config as config_module
-from autograder.config import (CheckSpec, ConfigError, Limits, Tolerance, config_path, load_config,
-                               read_table)
 from autograder.seeds import SeedError
 
 CONFIG = """\
-[assignment]
+[lab]
 name = "Mini lab"
-lab = "{lab}"
+package = "{lab}"
 submission_file = "mini.py"
 reference = "ref/mini.py"
 template = "tpl/mini.py"
@@ -73,10 +76,10 @@ class Parameters:
 """
 
 LAB_TABLE = """
-[lab]
+[parameters]
 epochs = 4
 
-[lab.inner]
+[parameters.inner]
 eps = 1
 names = ["x", "y"]
 """
@@ -131,7 +134,7 @@ def test_every_table_is_typed_with_defaults(write):
     assert config.tolerances.float32 == Tolerance(rtol=1e-4, atol=1.0) and type(config.tolerances.float32.atol) is float
     assert config.fixtures.hidden_seed_file == "secrets/hidden_seed" and config.fixtures.folder == "build/fixtures"
     assert config.similarity_threshold == 0.8 and config.public_seed == 3
-    assert config.lab is None
+    assert config.parameters_table is None
 
 
 def test_checks_keep_file_order_and_needs_become_a_tuple(write):
@@ -150,10 +153,23 @@ def test_tolerance_per_dtype(write):
         config.tolerance("int8")
 
 
-def test_the_labs_parameters_are_typed_like_every_table(write):
+def test_the_labs_own_table_is_kept_as_read_for_its_lab_to_type(write):
     config = load_config(write(CONFIG + LAB_TABLE, PARAMETERS))
-    assert config.lab.epochs == 4 and config.lab.inner.eps == 1.0 and config.lab.inner.names == ("x", "y")
-    assert type(config.lab).__name__ == "Parameters"
+    assert config.parameters_table == {"epochs": 4, "inner": {"eps": 1, "names": ["x", "y"]}}
+    assert "'parameters' should be a table, got 3" in error(write(CONFIG.replace("[lab]", "parameters = 3\n[lab]")))
+
+
+def test_reading_a_config_imports_no_lab_code_nor_the_sandbox():
+    """load_config reads TOML only: the lab package (its Parameters are typed by autograder.lab.Lab), the
+    sandbox and the worker stay unimported, so a command that needs the config alone starts fast."""
+    probe = ("import json, sys; from autograder.config import load_config; "
+             "config = load_config('assignment/config.toml'); "
+             "print(json.dumps([config.name, sorted(m for m in sys.modules if m == 'assignment' or "
+             "m.startswith(('assignment.', 'autograder.sandbox', 'autograder.worker')))]))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=KIT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    name, imported = json.loads(done.stdout)
+    assert name and imported == []
 
 
 # --- errors name the file, the table and the key ------------------------------------------------------
@@ -192,10 +208,16 @@ def test_a_check_that_is_not_a_table(write):
 
 @pytest.mark.parametrize("old, new, words", [
     ("[fixtures]\npublic_seed = 3\n", "", "missing table [fixtures]"),
-    ("[assignment]", "[assignmnet]", "unknown table [assignmnet] (the tables are: assignment, fixtures"),
+    ("[lab]", "[labb]", "unknown table [labb] (the tables are: lab, fixtures"),
 ])
 def test_tables_missing_or_unknown(write, old, new, words):
     assert words in error(write(replace=[(old, new)]))
+
+
+def test_a_config_still_using_assignment_is_told_what_to_rename(write):
+    message = error(write(CONFIG.replace("[lab]", "[assignment]").replace("package = ", "lab = ")))
+    assert "the table [assignment] is now called [lab]: rename it, and its key 'lab'" in message
+    assert "[lab.NAME] are now [parameters.NAME]" in message
 
 
 def test_at_least_one_check(write):
@@ -217,20 +239,9 @@ def test_the_hidden_seed_in_config_toml_is_refused_saying_what_to_run(write):
     assert "[fixtures]: hidden_seed must not be in config.toml" in message and "make fixtures NEW_SEED=1" in message
 
 
-def test_a_lab_table_needs_parameters_and_parameters_need_their_keys(write):
-    assert "[lab] given, but" in error(write(CONFIG + LAB_TABLE))
-    assert "[lab]: missing key 'inner' (a table)" in error(write(CONFIG, PARAMETERS))
-    bad = LAB_TABLE.replace("eps = 1", 'eps = "small"')
-    assert "[lab.inner]: 'eps' should be a number, got 'small'" in error(write(CONFIG + bad, PARAMETERS))
-
-
-def test_a_lab_that_cannot_be_imported(write):
-    path = write(replace=[('lab = "unit_lab_', 'lab = "no_such_package_')])
-    assert "[assignment] lab: cannot import the lab's lab module no_such_package_" in error(path)
-
-
 def test_a_missing_file_and_bad_toml(tmp_path, write):
     assert error(tmp_path / "absent.toml").startswith("config file not found:")
+    assert error(tmp_path).startswith("cannot read the config file")          # a folder, e.g. an empty LAB file
     assert "is not valid TOML" in error(write(CONFIG + "\n[limits\n"))
     path = tmp_path / "latin1.toml"
     path.write_bytes(b"name = \"\xe9\"\n")
@@ -254,9 +265,9 @@ def test_the_hidden_seed_file_is_read_from_config_tomls_folder(write):
 def test_every_path_a_config_names_is_relative_to_its_folder(write):
     path = write(CONFIG + '\n[handout]\nlauncher = "../tpl/run.py"\n')
     config = load_config(path)
-    assert config.resolve(config.assignment.reference) == path.parent / "ref" / "mini.py"
+    assert config.resolve(config.lab.reference) == path.parent / "ref" / "mini.py"
     assert config.resolve(config.fixtures.folder) == path.parent / "build" / "fixtures"
-    assert config.resolve(config.assignment.catalogue) == path.parent / "catalogue"
+    assert config.resolve(config.lab.catalogue) == path.parent / "catalogue"
     assert config.handout.launcher == "../tpl/run.py" and config.handout.text == "README.md"
     assert config.handout.notebook == "" and config.fixtures.builder_version == 1
 
@@ -289,17 +300,6 @@ def test_the_labs_package_imports_from_the_folder_above_the_one_config_toml_sits
             sys.path.remove(str((tmp_path / "away").resolve()))
         for module in [m for m in sys.modules if m == "courses" or m.startswith("courses.")]:
             del sys.modules[module]
-
-
-def test_the_lab_being_graded_is_the_environments_then_the_packaged_pointer_then_the_default(tmp_path, monkeypatch):
-    pointer = tmp_path / "LAB"
-    monkeypatch.setattr(config_module, "LAB_POINTER", pointer)
-    monkeypatch.delenv(config_module.CONFIG_ENV, raising=False)
-    assert config_path() == config_module.DEFAULT_CONFIG
-    pointer.write_text("examples/other/config.toml\n")
-    assert config_path() == config_module.KIT_ROOT / "examples" / "other" / "config.toml"
-    monkeypatch.setenv(config_module.CONFIG_ENV, str(tmp_path / "mine.toml"))
-    assert config_path() == tmp_path / "mine.toml"
 
 
 def test_read_table_takes_known_fields_from_the_caller():

@@ -1,7 +1,7 @@
 """autograder/lab.py on a lab package written here: the contract a submission must define, the names a
 lab module must declare, the checks found from their @check declarations in pytest's order (a pytest mark
 no longer declares one), the selectors,
-the feedback vocabulary, and one Lab per config file."""
+the feedback vocabulary, and the lab's own [parameters] table typed by its Parameters."""
 
 import uuid
 
@@ -62,9 +62,9 @@ def helper():
 '''
 
 CONFIG = '''\
-[assignment]
+[lab]
 name = "Mini"
-lab = "{lab}"
+package = "{lab}"
 submission_file = "mini.py"
 reference = "ref/mini.py"
 template = "tpl/mini.py"
@@ -155,7 +155,7 @@ def test_the_config_names_the_checks_folder_and_the_builder_inside_the_package(m
     other = make_lab()
     other.write_text(other.read_text().replace('template = "tpl/mini.py"', 'template = "tpl/mini.py"\n'
                                                                           'fixture_builder = "../builder.py"'))
-    with pytest.raises(ConfigError, match=r"\[assignment\] fixture_builder: .*builder.py is not inside the lab's "
+    with pytest.raises(ConfigError, match=r"\[lab\] fixture_builder: .*builder.py is not inside the lab's "
                                           r"package folder"):
         load_lab(other).builder
 
@@ -196,7 +196,68 @@ def test_the_feedback_vocabulary(make_lab):
     assert lab.error_layout(None, None) is None
 
 
-def test_a_lab_is_loaded_once_per_config_file(make_lab):
-    first, second = make_lab(), make_lab()
-    assert load_lab(first) is load_lab(str(first)) and load_lab(second) is not load_lab(first)
-    assert isinstance(load_lab(first), Lab)
+PARAMETERS = """
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Inner:
+    eps: float
+    names: tuple[str, ...] = ("a",)
+
+
+@dataclass(frozen=True)
+class Parameters:
+    inner: Inner
+    epochs: int
+"""
+
+LAB_TABLE = """
+[parameters]
+epochs = 4
+
+[parameters.inner]
+eps = 1
+names = ["x", "y"]
+"""
+
+
+def with_table(path, table):
+    path.write_text(path.read_text() + table)
+    return path
+
+
+def test_a_lab_is_loaded_from_the_config_file_it_is_given(make_lab):
+    path = make_lab()
+    lab = load_lab(str(path))
+    assert isinstance(lab, Lab) and lab.config.path == path and lab.parameters is None
+
+
+def test_the_labs_parameters_are_typed_like_every_table(make_lab):
+    lab = load_lab(with_table(make_lab(LAB_PY + PARAMETERS), LAB_TABLE))
+    assert lab.parameters.epochs == 4 and lab.parameters.inner.eps == 1.0 and lab.parameters.inner.names == ("x", "y")
+    assert type(lab.parameters).__name__ == "Parameters"
+
+
+def error(path):
+    with pytest.raises(ConfigError) as caught:
+        load_lab(path)
+    message = str(caught.value)
+    assert str(path) in message, message
+    return message
+
+
+def test_a_lab_table_needs_parameters_and_parameters_need_their_keys(make_lab):
+    assert "[parameters] given, but" in error(with_table(make_lab(), LAB_TABLE))
+    assert "[parameters]: missing key 'inner' (a table)" in error(make_lab(LAB_PY + PARAMETERS))
+    bad = LAB_TABLE.replace("eps = 1", 'eps = "small"')
+    assert "[parameters.inner]: 'eps' should be a number, got 'small'" in error(with_table(make_lab(LAB_PY + PARAMETERS), bad))
+    assert "[parameters]: unknown key 'momentum'" in error(with_table(make_lab(LAB_PY + PARAMETERS),
+                                                               LAB_TABLE.replace("epochs = 4", "epochs = 4\nmomentum = 1")))
+
+
+def test_a_lab_that_cannot_be_imported(make_lab):
+    path = make_lab()
+    path.write_text(path.read_text().replace('package = "unit_lab_', 'package = "no_such_package_'))
+    assert "[lab] package: cannot import the lab's lab module no_such_package_" in error(path)

@@ -94,7 +94,7 @@ def test_limits_are_frozen():
 def test_every_parent_waits_the_one_margin_past_the_budget(tmp_path):
     limits = Limits(total_cpu_s=100.0, total_wall_s=700.0)
     assert limits.outer_timeout_s() == 700 + OUTER_MARGIN_S
-    pool_process = GradingProcess(tmp_path, "fixture-hash", limits)          # no process starts before grade()
+    pool_process = GradingProcess(tmp_path / "config.toml", tmp_path, "fixture-hash", limits)          # no process starts before grade()
     assert pool_process.timeout_s == limits.outer_timeout_s()
     otter = otter_bridge.otter_config(SimpleNamespace(limits=limits))            # the otter zip, for Gradescope
     assert otter["plugins"][0][otter_bridge.PLUGIN]["timeout_s"] == limits.outer_timeout_s()

@@ -39,12 +39,13 @@ class Student:
         self.log.append(("forget", case_id))
 
 
-def fake_lab(functions, needs=None):
+def fake_lab(functions, needs=None, parameters=None):
     """functions: [(check name, function, takes a case)] in the lab's (pytest's) order."""
     needs = needs or {}
     names = list(dict.fromkeys(name for name, _, _ in functions))
     config = SimpleNamespace(checks={n: spec(n, needs.get(n, ())) for n in names})
-    return SimpleNamespace(config=config, check_functions=[(n, f, None, takes) for n, f, takes in functions])
+    return SimpleNamespace(config=config, parameters=parameters,
+                           check_functions=[(n, f, None, takes) for n, f, takes in functions])
 
 
 CASES = [Case(id="c1", checks=("a", "b")), Case(id="c2", checks=("a",)), Case(id="c3", checks=("b",))]
@@ -90,6 +91,13 @@ def test_a_check_without_a_case_runs_once_without_one():
     run = run_checks(lab, FixtureSet(CASES), student, {"whole"})
     assert calls == [student] and (run.outcomes["whole"].passed, run.outcomes["whole"].total) == (1, 1)
     assert student.log == []
+
+
+def test_a_check_is_called_with_the_arguments_it_names_the_labs_parameters_among_them():
+    calls = []
+    lab = fake_lab([("a", lambda parameters, case: calls.append((parameters, case.id)), True)], parameters="typed")
+    run = run_checks(lab, FixtureSet(CASES), Student(), {"a"})
+    assert calls == [("typed", "c1"), ("typed", "c2")] and run.outcomes["a"].passed == 2
 
 
 def test_a_check_failure_is_the_checks_verdict_on_that_case():

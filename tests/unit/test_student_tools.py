@@ -2,9 +2,14 @@
 are still TODO stubs, and why a file should not be uploaded yet. (Running the checks and writing the
 zip start a sandbox: tests/test_student_tools.py.)"""
 
+from types import SimpleNamespace
+
 from autograder.failures import Failure
 from autograder.results import CheckOutcome, GradeReport
 from autograder.student_tools import submission_problems, unfinished_functions
+
+
+LAB = SimpleNamespace(config=SimpleNamespace(submission_file="conv2d.py"))
 
 
 def report(failures=(), status="graded", message="Graded.", extra=None):
@@ -30,14 +35,14 @@ def test_a_stub_named_in_the_message_counts_too():
 
 def test_wrong_answers_are_no_reason_to_refuse():
     r = report([Failure(case="x", problem="dX is wrong", function="Conv2d.backward")])
-    assert unfinished_functions(r) == [] and submission_problems(r) == []
+    assert unfinished_functions(r) == [] and submission_problems(LAB, r) == []
 
 
 def test_the_reasons_not_to_upload():
-    assert submission_problems(report([stub("col2im", 3)])) == ["col2im still raises NotImplementedError"]
-    assert submission_problems(report([stub("col2im", 3), stub("Conv2d.backward", 9)])) == [
+    assert submission_problems(LAB, report([stub("col2im", 3)])) == ["col2im still raises NotImplementedError"]
+    assert submission_problems(LAB, report([stub("col2im", 3), stub("Conv2d.backward", 9)])) == [
         "col2im, Conv2d.backward still raise NotImplementedError"]
-    assert submission_problems(report(status="error", message="no sandbox")) == [
+    assert submission_problems(LAB, report(status="error", message="no sandbox")) == [
         "the public checks could not run (no sandbox)"]
-    problems = submission_problems(report(extra={"import_failed": True}))
-    assert len(problems) == 1 and problems[0].endswith("fails to import, so every check fails")
+    problems = submission_problems(LAB, report(extra={"import_failed": True}))
+    assert problems == ["conv2d.py fails to import, so every check fails"]

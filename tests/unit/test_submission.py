@@ -13,12 +13,21 @@ from pathlib import Path
 
 import pytest
 
+from autograder.lab import Contract
 from autograder.submission import (
     InvalidSubmission, Submission, SubmissionLimits, _read_bounded, load_submission,
     write_source)
 
 SOURCE = "import numpy as np\n\n\ndef col2im(X_col, C, H, W, kH, kW, stride=1):\n    return None\n"
 CONTRACT = SOURCE + "\n\nclass Conv2d:\n    pass\n"      # defines both names the contract asks for
+
+
+def conv_limits(**caps):
+    """The conv lab's limits (its file and contract), with `caps` changed."""
+    return SubmissionLimits(target="conv2d.py", contract=Contract(functions=("col2im",), classes=("Conv2d",)), **caps)
+
+
+LIMITS = conv_limits()
 
 
 # ---------------------------------------------------------------------- helpers
@@ -42,7 +51,7 @@ def link_info(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def refused(path, limits=SubmissionLimits()) -> str:
+def refused(path, limits=LIMITS) -> str:
     """The student-facing message load_submission refuses `path` with."""
     with pytest.raises(InvalidSubmission) as caught:
         load_submission(path, limits)
@@ -70,7 +79,7 @@ def patch_single_member(path: Path, *, flags: int = None, file_size: int = None,
 
 def test_top_level_conv2d(tmp_path):
     z = make_zip(tmp_path / "submission.zip", {"conv2d.py": SOURCE, "notes.txt": "hi"})
-    sub = load_submission(z)
+    sub = load_submission(z, LIMITS)
     assert isinstance(sub, Submission)
     assert sub.source == SOURCE
     assert sub.origin == "submission.zip:conv2d.py"
@@ -84,7 +93,7 @@ def test_inside_one_folder_with_macos_junk(tmp_path):
         "__MACOSX/": b"", "__MACOSX/hw3/._conv2d.py": b"\x00\x05\x16\x07",
         "hw3/__pycache__/conv2d.cpython-311.pyc": b"\x00" * 16,
         ".git/HEAD": "ref: refs/heads/main\n"})
-    sub = load_submission(z)
+    sub = load_submission(z, LIMITS)
     assert sub.source == SOURCE
     assert sub.origin == "hw.zip:hw3/conv2d.py"
     assert sub.files == ("hw3/conv2d.py",)
@@ -93,8 +102,8 @@ def test_inside_one_folder_with_macos_junk(tmp_path):
 def test_crlf_and_bom_give_the_same_source_as_lf(tmp_path):
     crlf = b"\xef\xbb\xbf" + SOURCE.replace("\n", "\r\n").encode()
     lone_cr = SOURCE.replace("\n", "\r").encode()
-    a = load_submission(make_zip(tmp_path / "a.zip", {"conv2d.py": crlf}))
-    b = load_submission(make_zip(tmp_path / "b.zip", {"conv2d.py": lone_cr}))
+    a = load_submission(make_zip(tmp_path / "a.zip", {"conv2d.py": crlf}), LIMITS)
+    b = load_submission(make_zip(tmp_path / "b.zip", {"conv2d.py": lone_cr}), LIMITS)
     assert a.source == b.source == SOURCE
     assert a.sha256 != b.sha256  # the hash is of what was handed in, not the text
 
@@ -102,14 +111,14 @@ def test_crlf_and_bom_give_the_same_source_as_lf(tmp_path):
 def test_bare_conv2d_py(tmp_path):
     f = tmp_path / "conv2d.py"
     f.write_bytes(SOURCE.encode())
-    sub = load_submission(f)
+    sub = load_submission(f, LIMITS)
     assert (sub.source, sub.origin, sub.files) == (SOURCE, "conv2d.py", ("conv2d.py",))
     assert sub.sha256 == hashlib.sha256(SOURCE.encode()).hexdigest()
 
 
 def test_zip_without_zip_suffix(tmp_path):
     z = make_zip(tmp_path / "upload", {"conv2d.py": SOURCE})
-    assert load_submission(z).source == SOURCE
+    assert load_submission(z, LIMITS).source == SOURCE
 
 
 def test_folder_submission(tmp_path):
@@ -120,7 +129,7 @@ def test_folder_submission(tmp_path):
     (root / "hw3" / "__pycache__" / "conv2d.cpython-311.pyc").write_bytes(b"\x00")
     (root / ".git" / "objects" / "conv2d.py").write_text("not this one")
     (root / "README.md").write_text("notes")
-    sub = load_submission(root)
+    sub = load_submission(root, LIMITS)
     assert sub.source == SOURCE
     assert sub.origin == "submission/hw3/conv2d.py"
     assert sub.files == ("README.md", "hw3/conv2d.py")
@@ -134,7 +143,7 @@ def test_folder_holding_only_a_zip_is_graded_from_the_zip(tmp_path):
     root.mkdir()
     make_zip(root / "hw3.zip", {"hw3/conv2d.py": SOURCE})
     (root / ".DS_Store").write_bytes(b"junk")
-    sub = load_submission(root)
+    sub = load_submission(root, LIMITS)
     assert sub.source == SOURCE
     assert sub.origin == "submission/hw3.zip:hw3/conv2d.py"
     assert sub.sha256 == hashlib.sha256((root / "hw3.zip").read_bytes()).hexdigest()
@@ -146,19 +155,19 @@ def test_folder_with_a_zip_beside_other_files_is_not_unpacked(tmp_path):
     make_zip(root / "hw3.zip", {"conv2d.py": SOURCE})
     (root / "notes.txt").write_text("see zip")
     with pytest.raises(InvalidSubmission, match="conv2d.py"):
-        load_submission(root)
+        load_submission(root, LIMITS)
 
 
 def test_deeper_copy_beside_the_real_one_is_not_taken(tmp_path):
     # Only the top level and one folder count, so an old deep copy does not compete.
     z = make_zip(tmp_path / "s.zip", {"hw3/conv2d.py": SOURCE, "hw3/old/conv2d.py": "x = 1\n"})
-    assert load_submission(z).origin == "s.zip:hw3/conv2d.py"
+    assert load_submission(z, LIMITS).origin == "s.zip:hw3/conv2d.py"
 
 
 def test_write_source_writes_utf8_lf(tmp_path):
     f = tmp_path / "conv2d.py"
     f.write_bytes("# é\r\nx = 1\r\n".encode("utf-8-sig"))
-    dest = write_source(load_submission(f), tmp_path / "work", "conv2d.py")
+    dest = write_source(load_submission(f, LIMITS), tmp_path / "work", "conv2d.py")
     assert dest == tmp_path / "work" / "conv2d.py"
     assert dest.read_bytes() == "# é\nx = 1\n".encode("utf-8")
     assert sorted(os.listdir(dest.parent)) == ["conv2d.py"]  # no temporary left behind
@@ -207,7 +216,7 @@ def test_loose_py_without_the_contract_is_refused(tmp_path):
 @pytest.mark.parametrize("name", ["alice_smith_1234.py", "conv2d (1).py", "Conv2D.py", "CONV2D.PY"])
 def test_loose_py_with_the_contract_is_graded_whatever_its_name(tmp_path, name):
     (tmp_path / name).write_text(CONTRACT)
-    sub = load_submission(tmp_path / name)
+    sub = load_submission(tmp_path / name, LIMITS)
     assert sub.source == CONTRACT and sub.origin == name
     assert sub.notes == (f"Note: your file {name} was graded because it is the only Python file that "
                          "defines col2im and Conv2d; please name it conv2d.py next time.",)
@@ -276,13 +285,13 @@ def test_the_one_python_file_defining_the_contract_is_graded(tmp_path, kind):
     members = {"hw/conv2d (1).py": CONTRACT, "hw/train_filter.py": "from conv2d import Conv2d\n",
                "notes.txt": "hi"}
     if kind == "zip":
-        sub = load_submission(make_zip(tmp_path / "s.zip", members))
+        sub = load_submission(make_zip(tmp_path / "s.zip", members), LIMITS)
         assert sub.origin == "s.zip:hw/conv2d (1).py"
     else:
         for name, text in members.items():
             (tmp_path / "s" / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / "s" / name).write_text(text)
-        sub = load_submission(tmp_path / "s")
+        sub = load_submission(tmp_path / "s", LIMITS)
         assert sub.origin == "s/hw/conv2d (1).py"
     assert sub.source == CONTRACT and "hw/conv2d (1).py was graded" in sub.notes[0]
 
@@ -295,7 +304,7 @@ def test_two_files_defining_the_contract_are_refused(tmp_path):
 
 def test_conv2d_py_wins_over_other_contract_files(tmp_path):
     z = make_zip(tmp_path / "s.zip", {"conv2d.py": SOURCE, "conv2d_old.py": CONTRACT})
-    sub = load_submission(z)
+    sub = load_submission(z, LIMITS)
     assert sub.source == SOURCE and sub.notes == ()
 
 
@@ -303,7 +312,7 @@ def test_contract_is_read_without_running_the_file(tmp_path):
     marker = tmp_path / "ran"
     evil = f"open({str(marker)!r}, 'w').write('x')\n" + CONTRACT
     z = make_zip(tmp_path / "s.zip", {"mine.py": evil})
-    assert load_submission(z).source == evil and not marker.exists()
+    assert load_submission(z, LIMITS).source == evil and not marker.exists()
 
 
 @pytest.mark.parametrize("text", [
@@ -396,19 +405,19 @@ def test_encrypted_member_is_refused(tmp_path):
 
 def test_zip_file_size_limit(tmp_path):
     z = make_zip(tmp_path / "s.zip", {"conv2d.py": SOURCE, "data.bin": os.urandom(5000)})
-    message = refused(z, SubmissionLimits(max_zip_bytes=4096))
+    message = refused(z, conv_limits(max_zip_bytes=4096))
     assert "the limit is 4.0 KiB" in message
 
 
 def test_member_count_limit(tmp_path):
     members = {f"f{i}.txt": "x" for i in range(6)} | {"conv2d.py": SOURCE}
-    message = refused(make_zip(tmp_path / "s.zip", members), SubmissionLimits(max_members=5))
+    message = refused(make_zip(tmp_path / "s.zip", members), conv_limits(max_members=5))
     assert "more than 5 files" in message
 
 
 def test_member_count_ignores_junk(tmp_path):
     members = {f".git/objects/{i:03d}": "x" for i in range(300)} | {"conv2d.py": SOURCE}
-    assert load_submission(make_zip(tmp_path / "s.zip", members)).files == ("conv2d.py",)
+    assert load_submission(make_zip(tmp_path / "s.zip", members), LIMITS).files == ("conv2d.py",)
 
 
 def test_depth_limit(tmp_path):
@@ -433,10 +442,10 @@ def test_honest_zip_bomb_is_refused_by_declared_size(tmp_path):
 def test_oversized_source_is_refused(tmp_path):
     z = make_zip(tmp_path / "s.zip", {"conv2d.py": "#" * 2000 + "\n"})
     assert "conv2d.py is 2.0 KiB; the limit is 1.0 KiB" in refused(
-        z, SubmissionLimits(max_source_bytes=1024))
+        z, conv_limits(max_source_bytes=1024))
     (tmp_path / "conv2d.py").write_text("#" * 2000 + "\n")
     assert "larger than the limit of 1.0 KiB" in refused(
-        tmp_path / "conv2d.py", SubmissionLimits(max_source_bytes=1024))
+        tmp_path / "conv2d.py", conv_limits(max_source_bytes=1024))
 
 
 def test_lying_header_bomb_does_not_inflate(tmp_path):
@@ -448,7 +457,7 @@ def test_lying_header_bomb_does_not_inflate(tmp_path):
     assert time.perf_counter() - start < 1.0
     # Even with a CRC matching the first 100 bytes we get 100 bytes, never 20 MiB.
     patch_single_member(z, crc=zlib.crc32(b"#" * 100))
-    assert load_submission(z).source == "#" * 100
+    assert load_submission(z, LIMITS).source == "#" * 100
 
 
 def test_bounded_read_never_trusts_the_stream():
@@ -511,11 +520,11 @@ def test_folder_limits(tmp_path):
     root.mkdir()
     for i in range(6):
         (root / f"f{i}.txt").write_text("x")
-    assert "more than 5 files" in refused(root, SubmissionLimits(max_members=5))
+    assert "more than 5 files" in refused(root, conv_limits(max_members=5))
     deep = tmp_path / "deep" / "a" / "b" / "c"
     deep.mkdir(parents=True)
     (deep / "x.txt").write_text("x")
-    assert "nested more than 3 levels" in refused(tmp_path / "deep", SubmissionLimits(max_depth=3))
+    assert "nested more than 3 levels" in refused(tmp_path / "deep", conv_limits(max_depth=3))
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
@@ -562,7 +571,7 @@ def test_compiling_runs_nothing(tmp_path):
     marker = tmp_path / "ran"
     src = f"open({str(marker)!r}, 'w').write('x')\nraise SystemExit(3)\n"
     (tmp_path / "conv2d.py").write_text(src)
-    assert load_submission(tmp_path / "conv2d.py").source == src
+    assert load_submission(tmp_path / "conv2d.py", LIMITS).source == src
     assert not marker.exists()
 
 
@@ -570,7 +579,7 @@ def test_warnings_as_errors_do_not_refuse_valid_source(tmp_path):
     (tmp_path / "conv2d.py").write_text('pattern = "\\d+"\n')  # an invalid escape only warns
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert load_submission(tmp_path / "conv2d.py").source == 'pattern = "\\d+"\n'
+        assert load_submission(tmp_path / "conv2d.py", LIMITS).source == 'pattern = "\\d+"\n'
 
 
 def test_pathological_nesting_is_refused_not_crashing(tmp_path):
@@ -594,6 +603,6 @@ def test_the_handout_and_the_grader_agree_about_file_names(tmp_path):
     assert "note" in section
     for name in names:
         (tmp_path / name).write_text(CONTRACT)
-        sub = load_submission(tmp_path / name)
+        sub = load_submission(tmp_path / name, LIMITS)
         assert sub.source == CONTRACT and "please name it conv2d.py" in sub.notes[0], name
         (tmp_path / name).unlink()

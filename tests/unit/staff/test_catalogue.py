@@ -3,10 +3,16 @@ the template, bug and hostile entries made by edits of a base (each edit's text 
 the utf-7 disguise, and the zip written under the lab's file name."""
 
 import zipfile
+from types import SimpleNamespace
 
 import pytest
 
+from autograder.lab import Contract
 from autograder.staff.catalogue import complete_with_template, load_catalogue, module_from_source, write_zip
+
+# What the catalogue reads of its lab: the file's name and the contract's class.
+LAB = SimpleNamespace(config=SimpleNamespace(submission_file="conv2d.py"),
+                      contract=Contract(functions=("col2im",), classes=("Conv2d",)))
 
 TEMPLATE = '''\
 """The template's docstring."""
@@ -54,7 +60,7 @@ class Conv2d:
 
 
 def test_a_partial_replaces_and_adds_definitions_in_the_template():
-    full = complete_with_template(PARTIAL, TEMPLATE)
+    full = complete_with_template(PARTIAL, TEMPLATE, lab=LAB)
     module = module_from_source(full, "unit_catalogue_full")
     assert module.__doc__ == "Mine: col2im with a helper."
     assert module.col2im(3, 1, 1, 1, 1, 1) == 6 and module.im2col(5) == 5           # the template's given code kept
@@ -88,13 +94,13 @@ twin = "correct/mine"
 coding = "utf-7"
 ''')
     from autograder.staff import catalogue as module
-    monkeypatch.setattr(module, "complete_with_template", lambda partial, template=None, lab=None: complete_with_template(
-        partial, TEMPLATE))
+    monkeypatch.setattr(module, "complete_with_template", lambda partial, template=None, *, lab: complete_with_template(
+        partial, TEMPLATE, lab=lab))
     return folder
 
 
 def test_entries_are_edits_of_their_base(catalogue):
-    entries, examples = load_catalogue(catalogue)
+    entries, examples = load_catalogue(catalogue, lab=LAB)
     assert list(entries) == ["correct/mine", "bug/doubled", "hostile/hidden_in_utf7"] and examples == ["bug/doubled"]
     assert entries["correct/mine"].story == "Mine: col2im with a helper."
     bug = entries["bug/doubled"]
@@ -110,11 +116,11 @@ def test_an_edit_whose_text_is_not_found_exactly_once_is_an_error(catalogue):
     text = (catalogue / "catalogue.toml").read_text().replace('old = "return v * 2"', 'old = "return"')
     (catalogue / "catalogue.toml").write_text(text)
     with pytest.raises(ValueError, match="bug/doubled: text to replace occurs [2-9] times in its base, expected once"):
-        load_catalogue(catalogue)
+        load_catalogue(catalogue, lab=LAB)
 
 
 def test_the_zip_holds_the_source_under_the_labs_file_name(catalogue, tmp_path):
-    entries, _ = load_catalogue(catalogue)
-    path = write_zip(entries["bug/doubled"], tmp_path / "zips" / "bug.zip")
+    entries, _ = load_catalogue(catalogue, lab=LAB)
+    path = write_zip(entries["bug/doubled"], tmp_path / "zips" / "bug.zip", lab=LAB)
     with zipfile.ZipFile(path) as zf:
         assert zf.namelist() == ["conv2d.py"] and zf.read("conv2d.py").decode() == entries["bug/doubled"].source

@@ -8,6 +8,7 @@ from autograder.staff.integrity import (SIMILARITY_MAX_BYTES, IntegrityReport, N
                                         code_view, identical_groups, is_not_attempted, normalised_code,
                                         python_text, readable_views)
 
+PARTS = ("col2im", "Conv2d.backward")        # the conv lab's STUDENT_PARTS
 TEMPLATE = '''\
 import numpy as np
 
@@ -63,14 +64,14 @@ def test_code_is_compared_as_python_decodes_it():
 ])
 def test_a_file_that_cannot_be_compared_says_why(source, why):
     with pytest.raises(NotComparable, match=why):
-        code_view(source)
-    views, left_out = readable_views({"ok": "x = 1\n", "bad": source})
+        code_view(source, PARTS)
+    views, left_out = readable_views({"ok": "x = 1\n", "bad": source}, PARTS)
     assert list(views) == ["ok"] and list(left_out) == ["bad"]
     assert left_out["bad"].startswith("could not be compared: ") and why in left_out["bad"]
 
 
 def test_a_code_view_holds_what_each_comparison_reads():
-    view = code_view(TEMPLATE)
+    view = code_view(TEMPLATE, PARTS)
     assert view.text == TEMPLATE and view.size == len(TEMPLATE.encode()) and view.code == normalised_code(TEMPLATE)
     assert set(view.parts) == {"col2im", "Conv2d.backward"}
 
@@ -78,13 +79,13 @@ def test_a_code_view_holds_what_each_comparison_reads():
 def test_the_untouched_template_is_not_attempted_whatever_its_comments():
     reformatted = TEMPLATE.replace('"""Fold columns back."""', '"""My docstring."""').replace(
         "import numpy as np", "import numpy as np  # mine\nimport math")
-    assert is_not_attempted(TEMPLATE, TEMPLATE) and is_not_attempted(reformatted, TEMPLATE)
+    assert is_not_attempted(TEMPLATE, TEMPLATE, PARTS) and is_not_attempted(reformatted, TEMPLATE, PARTS)
 
 
 def test_one_written_part_is_an_attempt():
     written = TEMPLATE.replace('raise NotImplementedError("col2im is not implemented yet")', "return X_col.sum()")
-    assert not is_not_attempted(written, TEMPLATE)
-    assert not is_not_attempted("def col2im(:\n", TEMPLATE)          # does not parse: not judged untouched
+    assert not is_not_attempted(written, TEMPLATE, PARTS)
+    assert not is_not_attempted("def col2im(:\n", TEMPLATE, PARTS)          # does not parse: not judged untouched
 
 
 def test_flags_name_the_other_ids_and_the_highest_share():

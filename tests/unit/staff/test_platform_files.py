@@ -30,13 +30,17 @@ def test_points_are_written_as_python_numbers():
 
 
 def test_a_checks_otter_test_file_is_python_naming_the_check_and_its_points():
-    text = otter_bridge.test_file_text(spec("hidden", True, 2.5), "hidden", kit_root="/kit")
+    config = SimpleNamespace(submission_file="conv2d.py", path=otter_bridge.KIT_ROOT / "lab" / "config.toml", lab_root=None)
+    lab = SimpleNamespace(config=config,
+                          contract=Contract(functions=("col2im",), classes=("Conv2d",)))
+    text = otter_bridge.test_file_text(lab, spec("hidden", True, 2.5), "hidden", kit_root="/kit")
     tree = ast.parse(text)
     assigned = {t.id: n.value for n in tree.body if isinstance(n, ast.Assign) for t in n.targets}
     assert ast.literal_eval(assigned["name"]) == "col2im_shape" and ast.literal_eval(assigned["points"]) == 2.5
     assert ast.literal_eval(assigned["KIT_ROOT"]) == "/kit"
     assert "@test_case(name='col2im_shape', points=2.5, hidden=True)" in text
     assert "def kit_grade(" in text                  # the helper travels with the file
+    assert "'col2im_shape', env, 'hidden', KIT_ROOT, 'conv2d.py', ('col2im', 'Conv2d'), 'lab/config.toml')" in text
 
 
 def test_otter_config_gives_the_plugin_the_grading_bound_and_shows_nothing_hidden():
