@@ -42,7 +42,7 @@ def test_untouched_template_earns_zero_with_not_implemented_feedback(tmp_path):
 def edited_functions():
     """{'bug/NAME': the function its edits sit in ('col2im', 'Conv2d.backward', ...)}, read from
     catalogue.toml's replacements and the base file's syntax tree: what a feedback's top must name."""
-    data = tomllib.loads((catalogue_dir() / "catalogue.toml").read_text(encoding="utf-8"))
+    data = tomllib.loads((catalogue_dir(CONV_LAB) / "catalogue.toml").read_text(encoding="utf-8"))
     found = {}
     for bug in data["bug"]:
         source = correct_solution(bug["base"], lab=CONV_LAB)
