@@ -8,6 +8,7 @@ so reading a config imports no lab code (nor the sandbox it uses).
 
 import dataclasses
 import importlib
+import os
 import sys
 import typing
 
@@ -43,6 +44,9 @@ class LabTable:
     checks: str = "checks"                          # the graded checks' folder, in the lab's package
     fixture_builder: str = "fixture_builder.py"     # builds the fixture sets, in the lab's package; never shipped
     oracle: str = ""            # optional: an independent solution the builder checks answers with; never shipped
+    # staff only: the settings of the staff's tools for this lab ([mutants], [bench]; load_staff_settings),
+    # in a file of their own because config.toml ships with every package and they name the reference's parts
+    staff: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,15 +76,46 @@ class Handout:
 
 @dataclass(frozen=True)
 class Mutants:
-    """Mutation testing of the lab's checks (tools/mutants.py, `make mutants`): optional; today's tool
-    evaluates mutants with the conv lab's oracle, so only that lab has this table. Paths are relative
-    to config.toml's folder."""
+    """Mutation testing of the lab's checks (tools/mutants.py, `make mutants`): today's tool evaluates
+    mutants with the conv lab's oracle, so only that lab has this table. Paths are relative to the
+    staff file's folder."""
     targets: tuple[str, ...]            # what is mutated in the reference: "function" or "Class.method"
     results: str = "mutants.json"       # the committed full run (tests/test_mutants.py checks it is current)
     report: str = "MUTANTS.md"
     equivalents: str = "EQUIVALENTS.md"     # why each equivalent mutant truly is one
     float64: float = 1e-12              # agreement with the oracle, relative to max(1, max|expected|)
     float32: float = 1e-5
+
+
+@dataclass(frozen=True)
+class Bench:
+    """What the lab's benchmarks (bench/, `make bench`) grade and the targets their reports check. A
+    subject is [label, key]: a catalogue key ("correct/NAME", "hostile/NAME"), or "reference" or
+    "template" for those files of the lab."""
+    grading_subjects: tuple[tuple[str, ...], ...]       # bench/grading.py: one grade's time each
+    realistic_subjects: tuple[tuple[str, ...], ...]     # bench/realistic.py: the realistic cases' cost
+    memory_subjects: tuple[tuple[str, ...], ...]        # bench/integrity.py: the grader's memory and floods
+    isolation_subject: str = "reference"                # bench/isolation.py: graded at every level
+    per_vectorised_s: float = 0.4       # one vectorised submission's grade, median
+    per_loops_s: float = 1.5            # one lecture-loop submission's grade, median
+    batch_per_min: float = 300          # a batch's throughput
+    worker_mb: float = 250              # the sandbox worker's peak RSS
+    realistic_vectorised_s: float = 0.5     # the realistic cases' cost for a vectorised submission
+    grader_peak_rss_mb: float = 300     # the grading process's peak RSS under memory-hoarding submissions
+    flood_s: float = 30                 # grading a submission that floods its output
+    isolation_ratio: float = 1.5        # chroot's time within this factor of bwrap's
+
+
+@dataclass(frozen=True)
+class StaffSettings:
+    """The staff file config.toml's [lab] staff names (never shipped): its tables, each optional."""
+    path: Path
+    mutants: Mutants = None
+    bench: Bench = None
+
+    def resolve(self, relative):
+        """A path the staff file names, relative to its folder."""
+        return Path(os.path.normpath(self.path.parent / relative))
 
 
 @dataclass(frozen=True)
@@ -126,7 +161,6 @@ class Config:
     integrity: Integrity
     handout: Handout
     checks: dict                # check name -> CheckSpec, in file order
-    mutants: Mutants = None     # [mutants], when the lab has mutation testing
     parameters_table: dict = None   # the lab's own [parameters] as read, or None (Lab.parameters types it)
 
     name = property(lambda self: self.lab.name)
@@ -145,8 +179,9 @@ class Config:
             raise ConfigError(f"no tolerance for dtype {dtype} in {self.path}") from None
 
     def resolve(self, relative):
-        """A path the config names, relative to config.toml's folder."""
-        return self.path.parent / relative
+        """A path the config names, relative to config.toml's folder (normalised: no "..", which
+        messages would show; the paths are the staff's own, so no link is resolved)."""
+        return Path(os.path.normpath(self.path.parent / relative))
 
     @property
     def lab_root(self):
@@ -282,10 +317,13 @@ def load_config(path):
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     _refuse_hidden_seed(data, path)
     _refuse_old_names(data, path)
-    unknown = set(data) - set(TABLES) - {"checks", "parameters", "mutants"}
+    if "mutants" in data:
+        raise ConfigError(f"{path}: [mutants] belongs in the staff file [lab] staff names (it names the "
+                          f"reference's parts, and config.toml ships with every package): move it there")
+    unknown = set(data) - set(TABLES) - {"checks", "parameters"}
     if unknown:
         raise ConfigError(f"{path}: unknown table [{sorted(unknown)[0]}] (the tables are: "
-                          f"{', '.join(TABLES)}, checks, parameters, mutants)")
+                          f"{', '.join(TABLES)}, checks, parameters)")
     sections = {}
     for table, cls in TABLES.items():
         if table not in data and table not in OPTIONAL_TABLES:
@@ -301,8 +339,7 @@ def load_config(path):
         for need in spec.needs:
             if need not in specs or need == spec.name:
                 raise ConfigError(f"{path} [checks.{spec.name}] needs: '{need}' is not another check of this file")
-    mutants = _value(Mutants, data["mutants"], str(path), "mutants") if "mutants" in data else None
-    config = Config(path=path, checks=specs, mutants=mutants, parameters_table=data.get("parameters"), **sections)
+    config = Config(path=path, checks=specs, parameters_table=data.get("parameters"), **sections)
     if not 0 < config.similarity_threshold <= 1:
         raise ConfigError(f"{path} [integrity]: similarity_threshold must be in (0, 1], a share of the code")
     return config
@@ -324,3 +361,26 @@ def _refuse_hidden_seed(data, path):
                           f"and every grader package: delete that line (students may have that seed) and run "
                           f"`make fixtures NEW_SEED=1`, which draws a new one into the staff-only file "
                           f"hidden_seed_file names (default secrets/hidden_seed beside config.toml)")
+
+
+STAFF_TABLES = {"mutants": Mutants, "bench": Bench}
+
+
+def load_staff_settings(config):
+    """The staff file of `config`'s lab ([lab] staff), typed; ConfigError naming the file and key when
+    the lab names none, or the file is missing or wrong."""
+    if not config.lab.staff:
+        raise ConfigError(f"{config.path} [lab]: no 'staff' file (the settings of the staff's tools, e.g. "
+                          f"staff = \"staff.toml\" with its [mutants] and [bench] tables)")
+    path = config.resolve(config.lab.staff)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{config.path} [lab] staff: cannot read {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    unknown = set(data) - set(STAFF_TABLES)
+    if unknown:
+        raise ConfigError(f"{path}: unknown table [{sorted(unknown)[0]}] (the tables are: {', '.join(STAFF_TABLES)})")
+    return StaffSettings(path=path, **{name: _value(cls, data[name], str(path), name)
+                                       for name, cls in STAFF_TABLES.items() if name in data})

@@ -24,20 +24,16 @@ sys.path.insert(0, str(KIT))
 os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                   PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
 
-from autograder.staff.catalogue import load_catalogue, write_zip  # noqa: E402
+from autograder.config import load_staff_settings  # noqa: E402
+from autograder.staff.catalogue import bench_subjects, load_catalogue, write_zip  # noqa: E402
 from autograder.grading import grade_submission  # noqa: E402
 from autograder.lab import load_lab  # noqa: E402
 
 CONV_LAB = load_lab(KIT / "assignment" / "config.toml")     # the lab this benchmark measures
 KIT_COMMAND = [sys.executable, "-m", "autograder", "--config", str(CONV_LAB.config.path)]     # the CLI, on that lab
 
-SUBJECTS = {  # label -> catalogue key (a path: a file of the lab)
-    "vectorised correct (reference as a submission)": CONV_LAB.reference,
-    "vectorised correct (window_view_batch)": "correct/window_view_batch",
-    "lecture loops (correct)": "correct/lecture_loops",
-    "untouched template": CONV_LAB.template,
-    "hanging (infinite loop in backward)": "hostile/infinite_loop_in_backward",
-}
+BENCH = load_staff_settings(CONV_LAB.config).bench        # subjects and targets: assignment/staff.toml
+SUBJECTS = bench_subjects(CONV_LAB, BENCH.grading_subjects)    # label -> catalogue key, or a file of the lab
 
 
 def summary(times):

@@ -16,12 +16,13 @@ import tempfile
 from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[1]
-SUBJECTS = {"correct (lecture loops)": "correct/lecture_loops",
-            "hoards memory (60 MB replies)": "hostile/hoard_grader_memory",
-            "hoards memory (60 MB reply to creating a layer)": "hostile/hoard_on_layer_creation",
-            "floods output (300 MB per col2im call)": "hostile/output_flood_per_call",
-            "floods output at import (120 MB)": "hostile/print_flood"}
-TARGETS = {"peak_rss_mb": 300, "flood_s": 30}
+sys.path.insert(0, str(KIT))
+from autograder.config import load_config, load_staff_settings  # noqa: E402
+
+CONV_CONFIG = KIT / "assignment" / "config.toml"                    # the lab this benchmark measures
+BENCH = load_staff_settings(load_config(CONV_CONFIG)).bench      # subjects and targets: assignment/staff.toml
+SUBJECTS = dict(BENCH.memory_subjects)                            # label -> catalogue key
+TARGETS = {"peak_rss_mb": BENCH.grader_peak_rss_mb, "flood_s": BENCH.flood_s}
 
 PROBE = """
 import json, resource, sys, time
@@ -30,7 +31,7 @@ from pathlib import Path
 from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.grading import grade_submission
 from autograder.lab import load_lab
-CONV_LAB = load_lab(Path({kit!r}) / "assignment" / "config.toml")
+CONV_LAB = load_lab({config!r})
 entry = load_catalogue(lab=CONV_LAB)[0][{key!r}]
 zip_path = write_zip(entry, Path({tmp!r}) / "sub.zip", lab=CONV_LAB)
 started = time.monotonic()
@@ -44,7 +45,7 @@ def measure(key, runs):
     samples = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
-            done = subprocess.run([sys.executable, "-c", PROBE.format(kit=str(KIT), key=key, tmp=tmp)],
+            done = subprocess.run([sys.executable, "-c", PROBE.format(kit=str(KIT), config=str(CONV_CONFIG), key=key, tmp=tmp)],
                                   capture_output=True, text=True, check=True, cwd=KIT)
             samples.append(json.loads(done.stdout.strip().splitlines()[-1]))
     return dict(key=key, runs=runs, score=samples[0]["score"], status=samples[0]["status"],

@@ -30,13 +30,15 @@ import numpy as np  # noqa: E402
 
 from autograder.grading import grade_submission, GradingOptions  # noqa: E402
 from autograder.lab import load_lab  # noqa: E402
+from autograder.config import load_staff_settings  # noqa: E402
+from autograder.staff.catalogue import bench_subjects  # noqa: E402
 from autograder.sandbox import LEVELS, Limits, Sandbox  # noqa: E402
-from autograder.lab import load_lab  # noqa: E402
 
 CONV_LAB = load_lab(KIT / "assignment" / "config.toml")     # the lab this benchmark measures
 
-SUBMISSION = load_lab(KIT / "assignment" / "config.toml").reference      # the vectorised correct solution
-TARGET_RATIO = 1.5                                 # chroot within 1.5x of bwrap
+BENCH = load_staff_settings(CONV_LAB.config).bench        # subject and target: assignment/staff.toml
+SUBMISSION = bench_subjects(CONV_LAB, [("", BENCH.isolation_subject)])[""]     # a file of the lab
+TARGET_RATIO = BENCH.isolation_ratio                      # chroot within this factor of bwrap
 
 
 def usable_levels():

@@ -28,18 +28,16 @@ os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS
                   PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
 
 from assignment import fixture_builder as fb  # noqa: E402
-from autograder.staff.catalogue import load_catalogue, write_zip  # noqa: E402
+from autograder.config import load_staff_settings  # noqa: E402
+from autograder.staff.catalogue import bench_subjects, load_catalogue, write_zip  # noqa: E402
 from autograder.grading import GradingOptions, grade_submission, load_fixtures_for  # noqa: E402
 from autograder.lab import load_lab  # noqa: E402
 
 CONV_LAB = load_lab(KIT / "assignment" / "config.toml")     # the lab this benchmark measures
 
-SUBJECTS = {  # label -> catalogue key (a Path: a file of the lab)
-    "vectorised (reference as a submission)": CONV_LAB.reference,
-    "vectorised (window_view_batch)": "correct/window_view_batch",
-    "lecture loops": "correct/lecture_loops",
-}
-VECTORISED_TARGET_S = 0.5
+BENCH = load_staff_settings(CONV_LAB.config).bench        # subjects and targets: assignment/staff.toml
+SUBJECTS = bench_subjects(CONV_LAB, BENCH.realistic_subjects)  # label -> catalogue key, or a file of the lab
+VECTORISED_TARGET_S = BENCH.realistic_vectorised_s
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")
 
 

@@ -182,3 +182,10 @@ def write_examples(dest, keys=None, *, lab):
     entries, examples = load_catalogue(lab=lab)
     dest = Path(dest)
     return [write_zip(entries[k], dest / f"{k.replace('/', '__')}.zip", lab=lab) for k in (keys or examples)]
+
+
+def bench_subjects(lab, pairs):
+    """{label: what to grade} of a staff file's [bench] subjects ([label, key] pairs): a catalogue key
+    stays a key; "reference" and "template" become those files of `lab` (autograder/config.py, Bench)."""
+    files = {"reference": lab.reference, "template": lab.template}
+    return {label: files.get(key, key) for label, key in pairs}

@@ -321,3 +321,40 @@ def test_a_list_field_is_read_as_a_tuple_of_checked_items():
     with pytest.raises(ConfigError, match="'values' should be an integer, got 'x'"):
         read_table(WithList, {"values": [1, "x"]}, "w")
 
+
+
+# --- the staff file: the staff tools' settings, never in config.toml ---------------------------------
+
+def test_the_conv_labs_staff_file_holds_its_mutants_and_bench_settings():
+    from autograder.config import load_staff_settings
+    config = load_config(KIT_ROOT / "assignment" / "config.toml")
+    staff = load_staff_settings(config)
+    assert staff.path == KIT_ROOT / "assignment" / "staff.toml"
+    assert "Conv2d.backward" in staff.mutants.targets and staff.mutants.float64 > 0
+    assert staff.resolve(staff.mutants.results) == KIT_ROOT / "tools" / "mutants.json"
+    assert ("untouched template", "template") in staff.bench.grading_subjects
+    # config.toml ships with every package: nothing of the reference's insides may be named there
+    assert "batch_col2im" not in config.path.read_text() and "batch_col2im" in staff.path.read_text()
+
+
+def test_a_mutants_table_in_config_toml_is_refused_and_sent_to_the_staff_file(write):
+    message = error(write(CONFIG + '\n[mutants]\ntargets = ["f"]\n'))
+    assert "[mutants] belongs in the staff file [lab] staff names" in message
+
+
+@pytest.mark.parametrize("staff, words", [
+    (None, "no 'staff' file"),
+    ("", "cannot read"),
+    ('[mutants]\ntargets = "f"\n', "[mutants]: 'targets' should be a list of a string"),
+    ('[bench]\ngrading_subjects = []\nrealistic_subjects = []\n', "missing key 'memory_subjects'"),
+    ("[benchmarks]\n", "unknown table [benchmarks]"),
+])
+def test_a_wrong_staff_file_is_a_clear_config_error(write, staff, words):
+    from autograder.config import load_staff_settings
+    path = write(CONFIG.replace('template = "tpl/mini.py"\n', 'template = "tpl/mini.py"\nstaff = "staff.toml"\n')
+                 if staff is not None else CONFIG)
+    if staff:
+        (path.parent / "staff.toml").write_text(staff)
+    with pytest.raises(ConfigError) as caught:
+        load_staff_settings(load_config(path))
+    assert words in str(caught.value), caught.value
