@@ -35,7 +35,7 @@ A full run writes tools/MUTANTS.md and tools/mutants.json (every verdict, the su
 and the hash of the inputs, which tests/labs/conv/test_mutants.py checks along with the README's
 figures); a run with --limit or --only writes only where --report / --json say.
 What to mutate, where the results go and the oracle's tolerances are the conv lab's settings, in
-assignment/config.toml's [mutants] table (the oracle and the reference: its [lab] table).
+assignment/staff.toml's [mutants] table (the oracle and the reference: config.toml's [lab] table).
 mutmut and cosmic-ray (on PyPI) mutate a package and drive its own test runner per
 mutant; here the "tests" are a sandboxed grader and equivalence needs the oracle, so a
 small mutator fits better.
@@ -68,17 +68,19 @@ if str(KIT_ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 
 from autograder.staff.catalogue import catalogue_dir, complete_with_template  # noqa: E402
-from autograder.config import ConfigError  # noqa: E402
+from autograder.config import ConfigError, load_staff_settings  # noqa: E402
 from autograder.lab import load_lab  # noqa: E402
 from autograder.fixtures import load_fixture_set  # noqa: E402
 
-# The lab whose checks are mutation-tested: its config.toml's [mutants] holds the settings. The
-# evaluation below (cases, layer runs, the oracle's calls) is written for this lab.
+# The lab whose checks are mutation-tested: the [mutants] table of its staff file (config.toml's
+# [lab] staff) holds the settings. The evaluation below (cases, layer runs, the oracle's calls) is
+# written for this lab.
 LAB = load_lab(KIT_ROOT / "assignment" / "config.toml")
 CONFIG = LAB.config
-if CONFIG.mutants is None:
-    raise ConfigError(f"{CONFIG.path} has no [mutants] table: what to mutate, where the results go")
-SETTINGS = CONFIG.mutants
+STAFF = load_staff_settings(CONFIG)
+if STAFF.mutants is None:
+    raise ConfigError(f"{STAFF.path} has no [mutants] table: what to mutate, where the results go")
+SETTINGS = STAFF.mutants
 ORACLE = importlib.import_module(".".join(                      # [lab] oracle, e.g. reference.oracle
     CONFIG.resolve(CONFIG.lab.oracle).resolve().relative_to(KIT_ROOT).with_suffix("").parts))
 conv2d_backward, conv2d_forward = ORACLE.conv2d_backward, ORACLE.conv2d_forward
@@ -86,7 +88,7 @@ oracle_col2im = LAB.builder.oracle_col2im                       # col2im by the 
 
 REFERENCE = LAB.reference
 TARGETS = SETTINGS.targets
-DEFAULT_REPORT = CONFIG.resolve(SETTINGS.report).resolve()
+DEFAULT_REPORT = STAFF.resolve(SETTINGS.report)
 DEFAULT_OUT = KIT_ROOT / "build" / "mutants"
 TOLERANCE = {"float64": SETTINGS.float64, "float32": SETTINGS.float32}
 MUTANT_TIME_S = 30          # in-process evaluation of one mutant on one case (or one set of cases)
@@ -560,7 +562,7 @@ def grade_mutants(lab, mutants, out_dir, jobs):
 HASHED_FILES = tuple(sorted({p.resolve().relative_to(KIT_ROOT).as_posix() for p in (
     *REFERENCE.parent.glob("*.py"), Path(__file__), CONFIG.resolve(CONFIG.lab.fixture_builder),
     *([CONFIG.resolve(CONFIG.lab.oracle)] if CONFIG.lab.oracle else []))}))
-DEFAULT_JSON = CONFIG.resolve(SETTINGS.results).resolve()
+DEFAULT_JSON = STAFF.resolve(SETTINGS.results)
 
 
 def inputs_hash(lab):
@@ -573,7 +575,8 @@ def inputs_hash(lab):
     graded = dict(generator_version=config.fixtures.builder_version, numpy=np.__version__,
                   training_kernels=list(lab.parameters.training.kernels),
                   tolerances={d: config.tolerance(d) for d in ("float64", "float32")},
-                  points={name: spec.points for name, spec in sorted(config.checks.items())})
+                  points={name: spec.points for name, spec in sorted(config.checks.items())},
+                  mutants=dict(targets=list(SETTINGS.targets), float64=SETTINGS.float64, float32=SETTINGS.float32))
     h.update(json.dumps(graded, sort_keys=True, default=str).encode())
     return h.hexdigest()
 
@@ -697,7 +700,7 @@ def _sample(items, limit):
     return [items[int(i * step)] for i in range(limit)]
 
 
-EQUIVALENCE_NOTES = CONFIG.resolve(SETTINGS.equivalents).resolve()
+EQUIVALENCE_NOTES = STAFF.resolve(SETTINGS.equivalents)
 
 
 def main(argv=None):
