@@ -41,7 +41,7 @@ LAYER_SHAPES = [
 # Students see a few shapes in the public set; the hidden set has them all. The public layer shapes
 # expose every bug class on some case (padding 0, 1 and 2; stride 2 and an uneven stride 3; square and
 # rectangular kernels; batches of 2-4; accumulation; float64, float32 and mixed dtypes), so the public
-# checks warn about every catalogued bug before the hidden ones count (tests/test_public_checks.py).
+# checks warn about every catalogued bug before the hidden ones count (tests/labs/conv/test_public_checks.py).
 PUBLIC_COL2IM = [0, 2, 4]
 PUBLIC_LAYER = [0, 1, 2, 3]
 # Layer shapes also built with a float32 input and dY but float64 weights: W_col.T @ dY_col is then

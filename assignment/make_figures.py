@@ -46,7 +46,7 @@ def grid(ax, shape):
     ax.set_yticks(range(rows))
 
 
-# (H, W, k, s, note) of the coverage panels, in the handout's order (tests/test_handout.py checks the text).
+# (H, W, k, s, note) of the coverage panels, in the handout's order (tests/labs/conv/test_handout.py checks the text).
 COVERAGE_CASES = [(6, 6, 3, 1, "stride 1: counts 1 to 9"),
                   (7, 7, 3, 2, "stride 2: overlap 2 on window borders"),
                   (6, 6, 3, 2, "uneven stride: last row/column 0"),

@@ -3,7 +3,7 @@
     python -m assignment.make_notebook
 
 The notebook is kept as this script so its cells can be reviewed and edited as Python;
-tests/test_handout.py checks the committed notebook is what this script writes.
+tests/labs/conv/test_handout.py checks the committed notebook is what this script writes.
 """
 
 from pathlib import Path

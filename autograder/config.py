@@ -80,7 +80,7 @@ class Mutants:
     mutants with the conv lab's oracle, so only that lab has this table. Paths are relative to the
     staff file's folder."""
     targets: tuple[str, ...]            # what is mutated in the reference: "function" or "Class.method"
-    results: str = "mutants.json"       # the committed full run (tests/test_mutants.py checks it is current)
+    results: str = "mutants.json"       # the committed full run (tests/labs/conv/test_mutants.py checks it is current)
     report: str = "MUTANTS.md"
     equivalents: str = "EQUIVALENTS.md"     # why each equivalent mutant truly is one
     float64: float = 1e-12              # agreement with the oracle, relative to max(1, max|expected|)

@@ -32,7 +32,7 @@
    the sandbox, on the hidden fixtures). Killed: it loses points. Survived: full marks.
 
 A full run writes tools/MUTANTS.md and tools/mutants.json (every verdict, the summary
-and the hash of the inputs, which tests/test_mutants.py checks along with the README's
+and the hash of the inputs, which tests/labs/conv/test_mutants.py checks along with the README's
 figures); a run with --limit or --only writes only where --report / --json say.
 What to mutate, where the results go and the oracle's tolerances are the conv lab's settings, in
 assignment/staff.toml's [mutants] table (the oracle and the reference: config.toml's [lab] table).
@@ -439,7 +439,7 @@ def disagreement(module, cases):
 
 # Block sizes the reference's blocked loops are run with. The hidden set is graded at the default
 # sizes; equivalence also needs one channel and one image per block (every block boundary in use)
-# and a single block whatever the shape (no boundary at all), as tests/test_reference.py does.
+# and a single block whatever the shape (no boundary at all), as tests/labs/conv/test_reference.py does.
 BLOCK_REGIMES = {"default": None, "one-byte blocks": 1, "unbounded blocks": 2**62}
 BLOCK_NAMES = ("COL2IM_BLOCK_BYTES", "BACKWARD_BLOCK_BYTES")
 
@@ -612,7 +612,7 @@ def summarise(mutants, seconds, jobs, generated):
 
 
 def readme_row(s):
-    """The README's 'Grader quality' row for the mutation score: tests/test_mutants.py checks that the
+    """The README's 'Grader quality' row for the mutation score: tests/labs/conv/test_mutants.py checks that the
     README holds exactly this text, built from the committed result."""
     return (f"| automatic mutants of the reference's `col2im`, `batch_col2im`, `Conv2d.backward` (`make mutants`) | "
             f"{s['killed']} of {s['non_equivalent']} non-equivalent mutants killed by the hidden set: "

@@ -34,7 +34,7 @@ class KnownSubmission:
     twin: str = ""          # hostile: the same code without the attack ('correct/..', 'bug/..', 'template')
     loses_all: str = ""     # hostile: why it scores 0 where its twin does not
     feedback_says: str = ""  # hostile: text its feedback must hold
-    exposed_when: str = ""  # bug: the shape condition under which it shows (tests/test_catalogue.py)
+    exposed_when: str = ""  # bug: the shape condition under which it shows (tests/labs/conv/test_catalogue.py)
     exposed_by: str = ""    # bug: the check it then fails
     exposed_when_unstated: str = ""   # bug: why no shape condition can be stated
     may_fail: tuple = ()    # bug: checks it may fail too (garbage values decide), beside `fails`

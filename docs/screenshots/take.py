@@ -7,7 +7,7 @@
 What it does, in a temporary folder that is deleted afterwards:
 
 1. writes a made-up Gradescope export (`assignment_7001_export/`: `submission_metadata.yml` and one
-   folder per submission holding conv2d.py, the layout tests/test_staff_outputs.py's `write_export`
+   folder per submission holding conv2d.py, the layout tests/e2e/test_staff_outputs.py's `write_export`
    uses) of 12 students: non-ASCII names, four copies of correct/lecture_loops (one untouched, three
    with a comment, spacing or blank lines changed), other correct solutions, one-bug catalogue
    entries derived from them, and the untouched template (student_template/conv2d.py);

@@ -1,5 +1,5 @@
 """autograder/cli.py's argument rules and its export command, in-process on CSV files written here
-(the commands that grade, build fixtures or package run in tests/test_workflows.py)."""
+(the commands that grade, build fixtures or package run in tests/e2e/test_workflows.py)."""
 
 import pytest
 

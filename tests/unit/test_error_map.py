@@ -1,6 +1,6 @@
 """autograder/error_map.py on hand-made masks, with no lab (the default layout) or a Layout made here:
 which sets may show values, the drawn map (signs, panels, blocks), the reading of a pattern, and the
-whole text under a failing check. (tests/test_error_map.py reads the conv lab's own layouts and the
+whole text under a failing check. (tests/labs/conv/test_error_map.py reads the conv lab's own layouts and the
 catalogue's bugs.)"""
 
 import json

@@ -1,6 +1,6 @@
 """autograder/student_tools.py's judgement of a public report, on hand-made reports: which functions
 are still TODO stubs, and why a file should not be uploaded yet. (Running the checks and writing the
-zip start a sandbox: tests/test_student_tools.py.)"""
+zip start a sandbox: tests/e2e/test_student_tools.py.)"""
 
 from types import SimpleNamespace
 

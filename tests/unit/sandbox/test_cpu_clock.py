@@ -1,6 +1,6 @@
 """autograder/sandbox/cpu_clock.py without a worker: Usage arithmetic, CallBudget's verdicts on a
 scripted clock (CPU first, blocked only where CPU is measured, the wall deadline last), the wall-clock
-fallback, and the tree clock read on this test's own process. (tests/test_cpu_clock.py runs workers
+fallback, and the tree clock read on this test's own process. (tests/e2e/test_cpu_clock.py runs workers
 beside CPU hogs.)"""
 
 import os

@@ -1,6 +1,6 @@
 """autograder/sandbox/portable.py: the one decision between the POSIX and the portable transport,
 made from what this Python offers, and what replaces POSIX where it is missing (checked here with
-the missing pieces taken away by monkeypatch; tests/test_transport.py runs real workers that way)."""
+the missing pieces taken away by monkeypatch; tests/e2e/test_transport.py runs real workers that way)."""
 
 import os
 import select

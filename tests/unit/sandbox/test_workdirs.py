@@ -2,7 +2,7 @@
 dirs holding copies of the given files, removal that removes links and never follows them, stale
 work dirs of dead graders, the files a uid left in world-writable places, and what a killed grader
 left: its work dirs, and the temporary tree it was given, removed without a chmod outside it.
-(tests/test_isolation.py does the same as root against a real sandbox uid's leftovers.)"""
+(tests/e2e/test_isolation.py does the same as root against a real sandbox uid's leftovers.)"""
 
 import os
 import stat

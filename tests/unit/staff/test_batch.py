@@ -1,5 +1,5 @@
 """autograder/staff/batch.py without grading anything: --only picks entries by id or entry name and
-names unknown ones. (tests/test_batch.py runs whole batches; the batch's other modules have their own
+names unknown ones. (tests/e2e/test_batch.py runs whole batches; the batch's other modules have their own
 files here: test_batch_records.py, test_grade_sheet.py, test_batch_console.py, test_grading_pool.py.)"""
 
 from pathlib import Path

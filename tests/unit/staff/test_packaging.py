@@ -1,7 +1,7 @@
 """autograder/staff/packaging.py's guards and zip writer on files written here, with a fake lab: no
 package holds the hidden seed's file, a secrets folder, or any spelling of the seed; a guessable
 seed stops packaging; the same files give the same zip. (What each real package holds:
-tests/test_packaging.py.)"""
+tests/e2e/test_packaging.py.)"""
 
 import stat
 import zipfile

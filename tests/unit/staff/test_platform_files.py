@@ -1,7 +1,7 @@
 """The pure parts of autograder/staff/otter_bridge.py and prairielearn.py, with fake labs: otter's hidden
 flag and test file for one check, otter_config, PrairieLearn's info.json (a stable uuid, a timeout within
 PrairieLearn's bound), the parts a student writes read from a template, and text safe in question.html.
-(Building and running the packages: tests/test_otter.py, tests/test_prairielearn.py.)"""
+(Building and running the packages: tests/e2e/test_otter.py, tests/e2e/test_prairielearn.py.)"""
 
 import ast
 from types import SimpleNamespace

@@ -1,6 +1,6 @@
 """autograder/staff/reports.py's text on hand-made batch records: inert table cells, the score
 histogram, per-check statistics, summary.md's sections, and the likely bugs counted from
-the grade records (grade.json). (The plots and the whole batch are tests/test_staff_outputs.py's.)"""
+the grade records (grade.json). (The plots and the whole batch are tests/e2e/test_staff_outputs.py's.)"""
 
 from collections import Counter
 from types import SimpleNamespace

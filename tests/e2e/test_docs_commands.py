@@ -27,10 +27,10 @@ DOCS = ("README.md", "docs/otter.md", "docs/new-lab.md")
 # (OUT, ROSTER.csv, SUBMISSION, DIR, SUBMISSIONS) are files the scratch folder holds under those names.
 INLINE = re.compile(r"`((?:mkdir -p \S+ && )?\.venv/bin/[^`]+|otter check conv2d\.py[^`]*)`")
 SKIPPED = {     # a command's start -> why it is not run here
-    "make ": "the Makefile's targets run the whole set-up or suite (tests/test_workflows.py runs make grade)",
+    "make ": "the Makefile's targets run the whole set-up or suite (tests/e2e/test_workflows.py runs make grade)",
     ".venv/bin/pip install": "installs from the network; requirements-otter.txt is installed by the set-up",
     ".venv/bin/python -m autograder fixtures": "rebuilds the kit's own fixture sets, which other tests read "
-                                               "(tests/test_hidden_seed.py runs it on a copy)",
+                                               "(tests/e2e/test_hidden_seed.py runs it on a copy)",
     # docs/new-lab.md's `--config $CONFIG fixtures` is run as pasted: a clean clone has no Linear-lab set,
     # and the commands after it need one (the same seed gives the same set, so a rerun changes nothing).
     "docker ": "PrairieLearn's image: needs Docker and a registry",

@@ -4,7 +4,7 @@ Two kinds of test: a Sandbox at the 'process' level with the portable path force
 Windows student runs; the level's refusal of root is lifted here because these files are
 our own, not a student's), and a bare StdioWorker talking to a few lines of Python that
 misbehave at the byte level (a forged length, bytes after the frame, an early death).
-The whole tool run on a Windows stand-in is tests/test_student_tools.py.
+The whole tool run on a Windows stand-in is tests/e2e/test_student_tools.py.
 """
 
 import os

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from autograder import protocol  # noqa: E402
 from autograder.protocol import FrameDecoder, ProtocolError, encode_frame  # noqa: E402
@@ -32,7 +32,7 @@ from autograder.student import as_array  # noqa: E402
 
 ROOT = os.geteuid() == 0
 BEST = detect_isolation()
-KIT = Path(__file__).resolve().parents[1]
+KIT = Path(__file__).resolve().parents[2]
 LEVELS = [name for name, cls in LEVEL_CLASSES.items()
           if name == BEST or (cls.unusable_reason() is None and name != "bwrap")]
 FAST = Limits(call_cpu_s=2, import_cpu_s=5, blocked_s=5, total_cpu_s=25, memory_mb=512)   # RLIMIT_CPU 30 s
@@ -573,7 +573,7 @@ def test_detect_isolation_and_runtime_setup_line():
     if ROOT and not python_env.worker_venv_ready():
         pytest.skip("worker venv not built yet (python -m autograder.runtime)")
     done = subprocess.run([sys.executable, "-m", "autograder.runtime"], capture_output=True,
-                          text=True, cwd=Path(__file__).resolve().parents[1],
+                          text=True, cwd=Path(__file__).resolve().parents[2],
                           timeout=180)         # a guard against a hang: < 1 s of work when set up
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"sandbox isolation on this machine: {BEST} (")

@@ -41,7 +41,7 @@ def test_correct_row_counts_every_correct_solution_graded_to_full_marks():
     assert re.search(rf"\b{n} of {n} earn {full}/{full}\b", result), (n, result)
     assert numbers(result) == [n, n, CONFIG.max_score, CONFIG.max_score, 0], result
     assert CORRECT == kind("correct/"), "test_correct_variant_earns_full_marks grades every one"
-    assert where == "`tests/test_catalogue.py`"
+    assert where == "`tests/labs/conv/test_catalogue.py`"
 
 
 def test_bug_row_counts_every_catalogued_bug_caught():

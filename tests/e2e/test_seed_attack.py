@@ -8,7 +8,7 @@ try them all. The attack is shown to work when it has the seed (the public set f
 public seed, the hidden set from the staff's), so a pass means the seed is out of reach, not
 that the attack is blind. Only interfaces older than the secret seed file are used, so the
 same file also runs against a kit from before it (where it fails: hidden_seed = 2027 was in
-the handout's config.toml). The staff's side: tests/test_hidden_seed.py.
+the handout's config.toml). The staff's side: tests/e2e/test_hidden_seed.py.
 """
 
 import itertools

@@ -27,7 +27,7 @@ from helpers import CONV_LAB, hang_guard
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # traitlets, imported by otter
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PY = sys.executable
 OTTER = Path(sys.executable).parent / "otter"
 CONFIG = CONV_LAB.config

@@ -25,7 +25,7 @@ from autograder.sandbox.jail import _outside_the_kit, jail_dir
 from autograder.sandbox.python_env import worker_python
 from helpers import hang_guard
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ROOT = os.geteuid() == 0
 WITHOUT_USERNS = [sys.executable, str(REPO / "tests" / "without_userns.py")]
 needs_root = pytest.mark.skipif(not ROOT, reason="this level (or this clean-up) is root's")

@@ -3,7 +3,7 @@
 No file a student or a grading platform receives names it: every package is built and
 searched for it (decimal, hex, any config's key), and the student's tools are run from the
 unpacked handout and their output searched too (the attack on what remains:
-tests/test_seed_attack.py). The staff's side: `fixtures` draws a random 128-bit seed when
+tests/e2e/test_seed_attack.py). The staff's side: `fixtures` draws a random 128-bit seed when
 there is none, keeps it, draws a new one on request, refuses a guessable one with a message
 and no traceback, and never prints it.
 """
