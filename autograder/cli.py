@@ -25,13 +25,12 @@ import sys
 import traceback
 from pathlib import Path
 
-from autograder.config import KIT_ROOT, ConfigError
+from autograder.config import KIT_ROOT, LAB_POINTER, ConfigError
 from autograder.results import GradeReport, write_report
 from autograder.sandbox.levels import ISOLATION_LEVELS, LevelUnusable, level_class
 
 EXIT_GRADED, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
 CONFIG_ENV = "AUTOGRADER_CONFIG"                        # the lab's config.toml when --config is not given
-LAB_POINTER = KIT_ROOT / "LAB"                          # in a packaged grader: the path of its lab's config.toml
 DEFAULT_CONFIG = KIT_ROOT / "assignment" / "config.toml"
 
 
@@ -203,8 +202,8 @@ def cmd_verify(args):
 def cmd_package(args):
     from autograder.staff import packaging
     if args.what == "otter":
-        from autograder.staff.otter_bridge import main as otter_main
-        return otter_main(["build", "--out", args.out])
+        from autograder.staff.otter_bridge import build_command
+        return build_command(_lab(args), args.out)
     build = {"gradescope": packaging.build_gradescope_zip, "handout": packaging.build_handout_zip}[args.what]
     try:
         dest = build(args.out, _lab(args))

@@ -19,14 +19,13 @@ except ImportError:                    # Python 3.10: the handout pins tomli for
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.errors import ConfigError  # noqa: F401  (raised here; importers take it from here)
 from autograder.limits import Limits     # [limits]: the one type the sandbox and its worker use too
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
+# In a packaged grader: the file naming its lab's config.toml (packaging writes it; the CLI reads it).
+LAB_POINTER = KIT_ROOT / "LAB"
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
-
-
-class ConfigError(Exception):
-    """The configuration file is missing, malformed or inconsistent."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import os
 import secrets
 from pathlib import Path
 
-from autograder.config import ConfigError
+from autograder.errors import ConfigError
 
 SEED_BITS = 128
 MIN_HIDDEN_SEED = 2**64

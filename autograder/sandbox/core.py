@@ -25,7 +25,7 @@ from pathlib import Path
 
 from autograder.limits import Limits
 from autograder.protocol import (MAX_HEADER_BYTES, ProtocolError, ReplyTooLarge, encode_frame, pack_args,
-                                 pack_value, parse_call_reply)
+                                 StepFailure, pack_value, parse_call_reply, parse_steps_reply)
 from autograder.sandbox import levels, portable
 from autograder.sandbox.cpu_clock import CallBudget, TreeClock, Usage
 from autograder.sandbox.errors import StudentError, _clean_message, _death_message
@@ -349,6 +349,26 @@ class Sandbox:
             self._discard_worker()
             raise StudentError("bad_reply", f"{what}: the worker sent back a malformed reply")
         return ObjectProxy(self, object_id, self._generation, class_name)
+
+    def object_steps(self, object_id: int, generation: int, packed: list, arrays: list, what: str,
+                     reply_cap=None) -> list:
+        """One round trip of an ObjectProxy's steps (packed by proxy.pack_steps) on object `object_id`
+        made by the worker of `generation`: one value per step that ran, a failed step as its
+        StudentError (ending the list); StudentError for the whole request (a worker restarted since
+        the object was made, a crash, a time-out, a reply not answering exactly these steps)."""
+        self._ready_worker()                # a worker found dead is restarted: new generation
+        if generation != self._generation:
+            raise StudentError("lost", f"{what} could not run: the worker was restarted after "
+                               "an earlier failure; this object is gone")
+        header = {"op": "steps", "object": object_id, "steps": packed}
+        reply, out = self._request(header, arrays, what, None, reply_cap)
+        try:
+            values = parse_steps_reply(packed, reply, out)
+        except ProtocolError as exc:
+            self._discard_worker()
+            raise StudentError("bad_reply", f"{what}: the worker sent back a malformed reply ({exc})") from None
+        return [StudentError(v.kind, _clean_message(v.message)) if isinstance(v, StepFailure) else v
+                for v in values]
 
 
 def worker_contract(contract) -> dict:

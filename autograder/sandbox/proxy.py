@@ -1,14 +1,7 @@
 """A student's object (e.g. a layer) that lives in the worker, driven from the grader."""
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-from autograder.protocol import ProtocolError, StepFailure, pack_value, parse_steps_reply
-from autograder.sandbox.errors import StudentError, _clean_message
-
-if TYPE_CHECKING:
-    from autograder.sandbox.core import Sandbox
+from autograder.protocol import pack_value
+from autograder.sandbox.errors import StudentError
 
 STEP_KINDS = ("set", "get", "call", "call_echo", "call_ignore")
 
@@ -47,7 +40,9 @@ class ObjectProxy:
     """An instance of a contract class living in the worker.  Dead (StudentError 'lost')
     after a restart.  class_name names it in messages."""
 
-    def __init__(self, sandbox: Sandbox, object_id: int, generation: int, class_name: str = "object"):
+    def __init__(self, sandbox, object_id: int, generation: int, class_name: str = "object"):
+        """sandbox: the Sandbox (sandbox/core.py) whose worker holds the object, and which carries its
+        steps (Sandbox.object_steps); generation: that worker's, when the object was made."""
         self._sandbox, self._id, self._generation = sandbox, object_id, generation
         self._class = class_name
 
@@ -66,20 +61,7 @@ class ObjectProxy:
         the list.  A crash or time-out of the whole request, or a reply that does not answer
         exactly the steps asked for, raises StudentError."""
         packed, arrays = pack_steps(steps, self._class)
-        sandbox = self._sandbox
-        sandbox._ready_worker()                # a worker found dead is restarted: new generation
-        if self._generation != sandbox._generation:
-            raise StudentError("lost", f"{what} could not run: the worker was restarted after "
-                               "an earlier failure; this object is gone")
-        header = {"op": "steps", "object": self._id, "steps": packed}
-        reply, out = sandbox._request(header, arrays, what, None, reply_cap)
-        try:
-            values = parse_steps_reply(packed, reply, out)
-        except ProtocolError as exc:
-            sandbox._discard_worker()
-            raise StudentError("bad_reply", f"{what}: the worker sent back a malformed reply ({exc})") from None
-        return [StudentError(v.kind, _clean_message(v.message)) if isinstance(v, StepFailure) else v
-                for v in values]
+        return self._sandbox.object_steps(self._id, self._generation, packed, arrays, what, reply_cap)
 
     def _one(self, step, what, reply_cap=None):
         value, = self.steps([step], what, reply_cap)

@@ -98,7 +98,7 @@ def _scores(stats, out_dir):
 
 
 def _checks(stats, config, out_dir):
-    from autograder.staff.reports import CHECKS_EXPLAINED, check_stats
+    from autograder.staff.check_stats import CHECKS_EXPLAINED, check_stats
     rows = [[esc(row.name), (f"{row.spec.points:g}", row.spec.points),
              (f"{row.passed} / {len(stats.graded)}", row.passed),
              (str(row.failed), row.failed), (row.blocked_text(config, lambda t: esc(t[:100])), row.blocked),

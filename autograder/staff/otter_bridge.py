@@ -1,10 +1,9 @@
 """otter-grader interoperability: otter tests and an otter autograder zip from the lab's checks.
 
     python -m autograder [--config LAB/config.toml] package otter --out build/otter
-    python -m autograder.staff.otter_bridge build --out build/otter    (the same, for the default lab)
     python -m autograder.staff.otter_bridge install      # once per venv: lets `otter run` load the plugin
 
-`build` writes one otter test per check (tests/), the public ones (public-tests/),
+`package otter` (build here) writes one otter test per check (tests/), the public ones (public-tests/),
 otter_config.json naming the plugin (autograder.otter_plugin) and autograder.zip:
 `otter generate`'s zip plus the kit's grader and hidden fixtures (packaging's manifest).
 Each test is an exception-format otter test whose body, `kit_grade` below, reads the
@@ -25,9 +24,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from autograder.cli import lab_config_path
 from autograder.config import KIT_ROOT, ConfigError
-from autograder.lab import load_lab
 from autograder.staff.packaging import PackagingError, grader_files, refuse_secrets, write_zip
 
 PLUGIN = "autograder.otter_plugin.KitGraderPlugin"
@@ -252,28 +249,18 @@ def install(site_packages=None, kit_root=KIT_ROOT):
     return pth
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m autograder.staff.otter_bridge", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="otter tests, otter_config.json and the otter autograder zip")
-    b.add_argument("--out", default="build/otter", help="output folder (default build/otter)")
-    b.add_argument("--config", metavar="CONFIG_TOML", help="the lab's config.toml (as `python -m autograder "
-                   "--config`; default assignment/config.toml)")
-    sub.add_parser("install", help=f"write {PTH_NAME} into this venv so `otter run` can import the plugin")
-    args = parser.parse_args(argv)
-    if args.command == "install":
-        print(f"wrote {install()} (the kit's folder, for otter's plugin import)")
-        return 0
+def build_command(lab, out):
+    """`python -m autograder --config CONFIG package otter --out OUT`: builds, says what it wrote; the exit code."""
     if not _otter_installed():
         print("error: otter-grader is not installed in this Python: pip install -r requirements-otter.txt",
               file=sys.stderr)
         return 1
     try:
-        summary = build(load_lab(lab_config_path(args.config)), args.out)
+        summary = build(lab, out)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    out = Path(args.out)
+    out = Path(out)
     print(f"wrote {len(summary['tests'])} otter tests to {out / 'tests'} and {len(summary['public'])} public "
           f"ones to {out / 'public-tests'}")
     print(f"wrote {summary['zip']} (sha256 {summary['sha256'][:12]}, hidden fixture set "
@@ -281,6 +268,16 @@ def main(argv=None):
     if not plugin_importable():
         print(f"warning: `otter run` will not find the plugin {PLUGIN} in this venv; run "
               f"`python -m autograder.staff.otter_bridge install` once", file=sys.stderr)
+    return 0
+
+
+def main(argv=None):
+    """`install` only: the otter zip is built by the kit's CLI (`package otter`), which knows the lab."""
+    parser = argparse.ArgumentParser(prog="python -m autograder.staff.otter_bridge", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("install", help=f"write {PTH_NAME} into this venv so `otter run` can import the plugin")
+    parser.parse_args(argv)
+    print(f"wrote {install()} (the kit's folder, for otter's plugin import)")
     return 0
 
 

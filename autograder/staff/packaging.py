@@ -9,7 +9,7 @@ Every package is made of these parts, never of hand-kept file lists:
 - lab: its config.toml, lab.py and the package modules lab.py imports, checks/
   (never its fixture builder, which imports the reference);
 - fixtures: the lab's hidden set (graders) or public set (students);
-- LAB: which config the packaged grader loads (autograder.cli.LAB_POINTER);
+- LAB: which config the packaged grader loads (autograder.config.LAB_POINTER, read by the CLI);
 - the handout also gets the template's folder and what config.toml's [handout] names: the
   text (README.md), figures/, the files of handout/ (its Makefile and requirements), the
   students' launcher and notebook; Gradescope gets autograder/gradescope/.
@@ -24,8 +24,7 @@ import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from autograder.cli import LAB_POINTER
-from autograder.config import KIT_ROOT
+from autograder.config import KIT_ROOT, LAB_POINTER
 from autograder.fixtures import fixture_folder
 from autograder.seeds import MIN_HIDDEN_SEED, NEW_SEED_COMMAND
 

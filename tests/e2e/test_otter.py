@@ -115,7 +115,7 @@ def otter_env(tmp_path_factory):
     assert otter_bridge.plugin_importable(), \
         "the otter command cannot import the plugin: run `python -m autograder.staff.otter_bridge install`"
     root = tmp_path_factory.mktemp("otter")
-    build = run([PY, "-m", "autograder.staff.otter_bridge", "build", "--out", root / "otter"], cwd=REPO)
+    build = run([PY, "-m", "autograder", "package", "otter", "--out", root / "otter"], cwd=REPO)
     assert build.returncode == 0, build.stdout + build.stderr
     zip_path = root / "otter" / "autograder.zip"
 

@@ -19,7 +19,8 @@ from autograder.failures import Failure
 from autograder.results import CheckOutcome, GradeReport
 from autograder.staff.batch import run_batch
 from autograder.staff.catalogue import load_catalogue, write_zip
-from autograder.staff.reports import (CheckOutcomeData, batch_stats, check_stats, plot_checks,
+from autograder.staff.check_stats import check_stats
+from autograder.staff.reports import (CheckOutcomeData, batch_stats, plot_checks,
                                       read_submission_results, write_summary)
 from helpers import CONV_LAB
 

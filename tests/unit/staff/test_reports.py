@@ -11,8 +11,9 @@ from markdown_it import MarkdownIt
 from autograder.failures import Failure
 from autograder.results import CheckOutcome, GradeReport, write_report
 from autograder.staff.integrity import IntegrityReport, SimilarPair
-from autograder.staff.reports import (_likely_bugs, batch_stats, check_stats, entries_markdown, histogram,
-                                      integrity_markdown, md_cell, stats_markdown)
+from autograder.staff.check_stats import check_stats
+from autograder.staff.reports import (_likely_bugs, batch_stats, entries_markdown, histogram, integrity_markdown,
+                                      md_cell, stats_markdown)
 
 CONFIG = SimpleNamespace(max_score=10, checks={
     "a": SimpleNamespace(points=6, hint="fix | *a*"), "b": SimpleNamespace(points=4, hint="hint b")})
