@@ -72,9 +72,7 @@ def documented():
 
 def write_scratch(root):
     """A scratch folder laid out like a clone, holding the files the documented commands name."""
-    import sys
-    sys.path.insert(0, str(REPO / "tests"))
-    from test_staff_outputs import CANVAS_ROSTER, CORRECT, write_export
+    from e2e.test_staff_outputs import CANVAS_ROSTER, CORRECT, write_export
     for name in (".venv", "autograder", "assignment", "examples"):
         (root / name).symlink_to(REPO / name)
     download = root / "download"

@@ -253,7 +253,7 @@ def test_gradescope_output_is_markdown_with_student_text_in_code_blocks():
     # Gradescope renders "md"; "text" showed the Markdown-shaped feedback unrendered
     import re
     from autograder.failures import Failure
-    from test_feedback import outcome, report_of
+    from labs.conv.test_feedback import outcome, report_of
     hostile = "`````\n# Heading\n<img src=x onerror=alert(1)>\n[link](http://evil.example)"
     wrong = Failure(case="C=1 H=5", problem="col2im's result: 21 of 25 values are wrong",
                     detail="where it is wrong:\n  .XXX.\n  XXXXX", likely_bug="overwrote", function="col2im")
