@@ -30,7 +30,7 @@ os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS
 from assignment import fixture_builder as fb  # noqa: E402
 from autograder.staff.catalogue import load_catalogue, write_zip  # noqa: E402
 from autograder.grading import GradingOptions, grade_submission, load_fixtures_for  # noqa: E402
-from autograder.lab import load_lab  # noqa: E402
+from autograder.lab_loader import load_lab  # noqa: E402
 
 CONV_LAB = load_lab(KIT / "assignment" / "config.toml")     # the lab this benchmark measures
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from autograder.cli import lab_config_path
 from autograder.config import KIT_ROOT, ConfigError
-from autograder.lab import load_lab
+from autograder.lab_loader import load_lab
 from autograder.staff.packaging import PackagingError, grader_files, refuse_secrets, write_zip
 
 PLUGIN = "autograder.otter_plugin.KitGraderPlugin"

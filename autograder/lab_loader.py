@@ -2,11 +2,11 @@
 
 The engine knows a lab only through this interface (docs/new-lab.md):
 
-- `lab.py`: `CONTRACT` (what the submission defines, and so all the sandbox worker
-  may call, build, and call or get and set on the objects it builds), `Student` (a StudentCode subclass: the calls the checks make),
-  `describe_case(case)` and `BUG_VARIANTS` (feedback vocabulary), `STUDENT_PARTS`
-  (what the students write), optionally `Parameters` (the typed `[parameters]` table) and
-  `error_layout(case, expected)` (how feedback draws a wrong array);
+- `interface.py`: `CONTRACT` (what the submission defines, and so all the sandbox worker
+  may call, build, and call or get and set on the objects it builds), `Adapter` (a CodeAdapter
+  subclass: the calls the checks make), `describe_case(case)` and `BUG_VARIANTS` (feedback
+  vocabulary), `STUDENT_PARTS` (what the students write), optionally `Parameters` (the typed
+  `[parameters]` table) and `error_layout(case, expected)` (how feedback draws a wrong array);
 - `checks/check_*.py`: the graded checks, `test_*` functions declared with `@check(name, cases=...)`
   (autograder/checks.py), which pytest also runs (autograder/pytest_plugin.py);
 - `fixture_builder.py`: `build_fixture_set(folder, seed, config, public)`.
@@ -74,7 +74,7 @@ class Lab:
             self.module = lab_module(config.lab.package, root=config.lab_root)
         except ConfigError as exc:
             raise ConfigError(f"{config.path} [lab] package: {exc}") from None
-        for name in ("CONTRACT", "Student", "describe_case", "BUG_VARIANTS", "STUDENT_PARTS"):
+        for name in ("CONTRACT", "Adapter", "describe_case", "BUG_VARIANTS", "STUDENT_PARTS"):
             if not hasattr(self.module, name):
                 raise ConfigError(f"{config.path}: the lab module {self.module.__name__} defines no {name} "
                                   f"(see docs/new-lab.md)")
@@ -85,14 +85,14 @@ class Lab:
         parameters, table = getattr(self.module, "Parameters", None), self.config.parameters_table
         if parameters is None:
             if table is not None:
-                raise ConfigError(f"{self.config.path}: [parameters] given, but {self.package}.lab declares no "
+                raise ConfigError(f"{self.config.path}: [parameters] given, but {self.package}.interface declares no "
                                   f"Parameters")
             return None
         return read_table(parameters, table or {}, f"{self.config.path} [parameters]")
 
     package = property(lambda self: self.config.lab.package)
     contract = property(lambda self: self.module.CONTRACT)
-    student_class = property(lambda self: self.module.Student)
+    adapter_class = property(lambda self: self.module.Adapter)
     student_parts = property(lambda self: tuple(self.module.STUDENT_PARTS))
 
     @property
