@@ -52,7 +52,9 @@ def check(name, cases=None):
         parameters = inspect.signature(function).parameters
         unknown = [p for p in parameters if p not in ARGUMENTS]
         if unknown:
-            raise TypeError(f"{where}: a check takes only {', '.join(ARGUMENTS)} (not {', '.join(unknown)})")
+            renamed = ": the argument `student` is now called `code`" if "student" in unknown else ""
+            raise TypeError(f"{where}: a check takes only {', '.join(ARGUMENTS)} "
+                            f"(not {', '.join(unknown)}){renamed}")
         setattr(function, ATTRIBUTE, DeclaredCheck(name, cases, "case" in parameters))
         return function
     return declare

@@ -12,6 +12,7 @@ The engine knows a lab only through this interface (docs/new-lab.md):
 - `fixture_builder.py`: `build_fixture_set(folder, seed, config, public)`.
 """
 
+import importlib.util
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -65,6 +66,30 @@ class Contract:
         return " and ".join(self.functions + self.classes)
 
 
+# What a lab written for the engine's earlier names still says, and what it says now.
+RENAMED_MODULES = {"autograder.lab": "autograder.lab_loader", "autograder.student": "autograder.adapter"}
+
+
+def _has_old_interface_file(package):
+    """Whether `package` has the lab.py that interface.py replaced, and no interface.py."""
+    try:
+        return (importlib.util.find_spec(f"{package}.interface") is None
+                and importlib.util.find_spec(f"{package}.lab") is not None)
+    except (ImportError, ValueError):
+        return False
+
+
+def _renaming_hint(package, error):
+    """What a lab written for the engine's earlier names must rename, when that is why `error` happened."""
+    if _has_old_interface_file(package):
+        return (f"{package} has a lab.py but no interface.py: the module the engine reads is now called "
+                f"interface.py, so rename lab.py to interface.py (docs/new-lab.md)")
+    for old, new in RENAMED_MODULES.items():
+        if f"No module named '{old}'" in error:
+            return f"the engine's module {old} is now called {new}: change the lab's imports (docs/new-lab.md)"
+    return ""
+
+
 class Lab:
     """A lab's config and modules, loaded once (by the command line) and passed to whatever needs them."""
 
@@ -73,7 +98,12 @@ class Lab:
         try:
             self.module = lab_module(config.lab.package, root=config.lab_root)
         except ConfigError as exc:
-            raise ConfigError(f"{config.path} [lab] package: {exc}") from None
+            hint = _renaming_hint(config.lab.package, str(exc))
+            raise ConfigError(f"{config.path} [lab] package: {hint or exc}") from None
+        if not hasattr(self.module, "Adapter") and hasattr(self.module, "Student"):
+            raise ConfigError(f"{config.path}: the lab module {self.module.__name__} defines Student but no "
+                              f"Adapter: the adapter class is now called Adapter, so rename Student to Adapter "
+                              f"(and its base class StudentCode to autograder.adapter.CodeAdapter; docs/new-lab.md)")
         for name in ("CONTRACT", "Adapter", "describe_case", "BUG_VARIANTS", "STUDENT_PARTS"):
             if not hasattr(self.module, name):
                 raise ConfigError(f"{config.path}: the lab module {self.module.__name__} defines no {name} "

@@ -64,3 +64,10 @@ def test_what_the_grader_could_not_call_is_refused_when_declared():
     with pytest.raises(TypeError, match="already declared as the check 'a'"):
         check("b")(test_twice)
 
+
+def test_a_check_written_for_the_earlier_argument_name_is_told_the_new_one():
+    def test_old(student, config, case):
+        pass
+
+    with pytest.raises(TypeError, match="not student.: the argument `student` is now called `code`"):
+        check("a")(test_old)

@@ -1,7 +1,7 @@
 """autograder/lab_loader.py on a lab package written here: the contract a submission must define, the names
-an interface module must declare, the checks found from their @check declarations in pytest's order
-(a pytest mark no longer declares one), the selectors, the feedback vocabulary, and the lab's own
-[parameters] table typed by its Parameters."""
+an interface module must declare (and what a lab written for the earlier names must rename), the checks
+found from their @check declarations in pytest's order (a pytest mark no longer declares one), the
+selectors, the feedback vocabulary, and the lab's own [parameters] table typed by its Parameters."""
 
 import uuid
 
@@ -264,3 +264,14 @@ def test_a_lab_that_cannot_be_imported(make_lab):
     path.write_text(path.read_text().replace('package = "unit_lab_', 'package = "no_such_package_'))
     assert "[lab] package: cannot import the lab's interface module no_such_package_" in error(path)
 
+
+def test_a_lab_written_for_the_earlier_names_is_told_what_to_rename(make_lab):
+    path = make_lab()
+    (path.parent / "interface.py").rename(path.parent / "lab.py")
+    assert "has a lab.py but no interface.py" in error(path) and "rename lab.py to interface.py" in error(path)
+    message = error(make_lab(INTERFACE_PY.replace("class Adapter:", "class Student:")))
+    assert "defines Student but no Adapter" in message and "rename Student to Adapter" in message
+    message = error(make_lab(INTERFACE_PY.replace("autograder.lab_loader", "autograder.lab")))
+    assert "autograder.lab is now called autograder.lab_loader" in message
+    message = error(make_lab("from autograder.student import StudentCode\n" + INTERFACE_PY))
+    assert "autograder.student is now called autograder.adapter" in message
