@@ -1,12 +1,12 @@
-"""This lab's student adapter: the runs of the student's conv2d.py that the checks ask for."""
+"""This lab's adapter: the runs of the student's conv2d.py that the checks ask for."""
 
 import numpy as np
 
+from autograder.adapter import CallResults, CodeAdapter, StepRunner, as_array
 from autograder.sandbox import StudentError
-from autograder.student import Run, RunsSteps, StudentCode, as_array
 
 
-class Layer(RunsSteps):
+class Layer(StepRunner):
     """The student's Conv2d as this lab's checks drive it, in steps of their own vocabulary:
     ("set", attr, array), ("get", attr) -> the array, ("zero_grad",) -> None, ("forward", x) and
     ("backward", dY) -> (result, the argument as the call left it). Each becomes the engine's
@@ -53,7 +53,7 @@ class Layer(RunsSteps):
         return out
 
 
-class Student(StudentCode):
+class Adapter(CodeAdapter):
     """col2im on a col2im case, a layer run (forward, backward, accumulation) on a layer case,
     perturbed forwards for finite differences; each cached per case."""
 
@@ -68,7 +68,7 @@ class Student(StudentCode):
         """The student's col2im on a col2im case's Y (cached); raises StudentError."""
         def make():
             p = case.params
-            run = Run()
+            run = CallResults()
             try:
                 run.put("result", as_array(self.call("col2im", case.array("Y"), p["C"], p["H"], p["W"], p["kH"],
                                                      p["kW"], p["stride"], reply_shapes=[(p["C"], p["H"], p["W"])]),
@@ -93,11 +93,11 @@ class Student(StudentCode):
         does not cost the forward result.
         """
         def make():
-            run = Run()
+            run = CallResults()
             x, dY, weight = case.array("x"), case.array("dY"), case.array("weight")
             try:
                 layer = self.new_layer(case.params, weight, np.zeros_like(weight))
-                (y, x_after), = layer.run([("forward", x)], "Conv2d.forward", [dY.shape, x.shape])
+                (y, x_after), = layer.run_steps([("forward", x)], "Conv2d.forward", [dY.shape, x.shape])
             except StudentError as exc:
                 run.fail_rest(self.LAYER_STAGES, exc)
                 return run
@@ -142,8 +142,8 @@ class Student(StudentCode):
                 steps += [("set", "weight", weight + eps * v), ("forward", x),
                           ("set", "weight", weight - eps * v), ("forward", x)]
         y_shape = case.array("dY").shape           # forward's output has dY's shape
-        outputs = [value[0] for value in layer.run(steps, "Conv2d.forward",
-                                                   [y_shape, x.shape] * (2 * len(directions)))
+        outputs = [value[0] for value in layer.run_steps(steps, "Conv2d.forward",
+                                                         [y_shape, x.shape] * (2 * len(directions)))
                    if isinstance(value, tuple)]
         if len(outputs) != 2 * len(directions):
             raise StudentError("bad_reply", f"Conv2d.forward: {len(outputs)} results came back for "

@@ -16,7 +16,7 @@ failing check can name the likely bug in a student's words.
 
 import numpy as np
 
-from assignment.lab import layer_shape, windows_overlap  # noqa: F401  (tests read windows_overlap here too)
+from assignment.interface import layer_shape, windows_overlap  # noqa: F401  (tests read windows_overlap here too)
 from autograder.fixtures import write_fixture_set
 from reference.conv2d import Conv2d, col2im, im2col
 from reference.oracle import conv2d_backward, conv2d_forward
@@ -208,7 +208,7 @@ def build_training_cases(seed, kernels, checks_for):
 
 
 def build_fixture_set(folder, seed, lab, public=False):
-    """Writes a complete fixture set of `lab` (autograder.lab.Lab) into `folder` (replacing it);
+    """Writes a complete fixture set of `lab` (autograder.lab_loader.Lab) into `folder` (replacing it);
     returns its manifest."""
     kernels = lab.parameters.training.kernels
     checks_for = lab.checks_for

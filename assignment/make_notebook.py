@@ -46,7 +46,7 @@ import numpy as np
 import conv2d
 from conv2d import Conv2d, col2im, im2col
 from autograder.cli import lab_config_path
-from autograder.lab import load_lab
+from autograder.lab_loader import load_lab
 from autograder.notebook import build_submission, public_checks
 
 lab = load_lab(lab_config_path())      # the handout's LAB file names this lab

@@ -3,19 +3,19 @@
     from autograder.checks import check
 
     @check("col2im_overlap_sum", cases=overlapping)
-    def test_col2im_overlap_sum(student, config, case):
+    def test_col2im_overlap_sum(code, config, case):
         ...
 
     @check("learns_filters", cases=training)
-    def test_learns_filters(student, config, parameters, case):     # parameters: the lab's [parameters]
+    def test_learns_filters(code, config, parameters, case):        # parameters: the lab's [parameters]
         ...
 
 `name` is the check's `[checks.NAME]` table in the lab's config.toml; `cases(case) -> bool`
 picks the fixture cases it grades (None: the cases that cases.json lists for it). The
 decorator records this on the function (`declared_check(function)`) and returns the function
-itself, so the engine (autograder/lab.py, autograder/runner.py) finds the check without pytest,
-and pytest still collects it as an ordinary test, with the fixtures `student`, `config`,
-`parameters` (the lab's own typed parameters, autograder.lab.Lab.parameters) and `case` that
+itself, so the engine (autograder/lab_loader.py, autograder/runner.py) finds the check without pytest,
+and pytest still collects it as an ordinary test, with the fixtures `code`, `config`,
+`parameters` (the lab's own typed parameters, autograder.lab_loader.Lab.parameters) and `case` that
 autograder/pytest_plugin.py supplies. A check is called with the ones it names.
 """
 
@@ -23,7 +23,7 @@ import inspect
 from dataclasses import dataclass
 
 ATTRIBUTE = "__autograder_check__"
-ARGUMENTS = ("student", "config", "parameters", "case")       # all a check is ever called with
+ARGUMENTS = ("code", "config", "parameters", "case")          # all a check is ever called with
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,9 @@ def check(name, cases=None):
         parameters = inspect.signature(function).parameters
         unknown = [p for p in parameters if p not in ARGUMENTS]
         if unknown:
-            raise TypeError(f"{where}: a check takes only {', '.join(ARGUMENTS)} (not {', '.join(unknown)})")
+            renamed = ": the argument `student` is now called `code`" if "student" in unknown else ""
+            raise TypeError(f"{where}: a check takes only {', '.join(ARGUMENTS)} "
+                            f"(not {', '.join(unknown)}){renamed}")
         setattr(function, ATTRIBUTE, DeclaredCheck(name, cases, "case" in parameters))
         return function
     return declare

@@ -51,7 +51,7 @@ def lab_config_path(given=None):
 
 def _lab(args):
     """The lab that --config (or its default) names, loaded once for this command."""
-    from autograder.lab import load_lab
+    from autograder.lab_loader import load_lab
     return load_lab(args.config)
 
 

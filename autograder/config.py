@@ -2,7 +2,7 @@
 
 Every table is a frozen dataclass below (`[limits]` is autograder/limits.py's Limits). A missing,
 unknown or mistyped key fails here, naming the file, the key and the expected type. The lab's own
-`[parameters]` is kept as read: its lab module's `Parameters` types it (autograder.lab.Lab.parameters),
+`[parameters]` is kept as read: its lab module's `Parameters` types it (autograder.lab_loader.Lab.parameters),
 so reading a config imports no lab code (nor the sandbox it uses).
 """
 
@@ -32,8 +32,8 @@ VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 class LabTable:
     """[lab]: what the lab is and where its parts are."""
     name: str
-    package: str                # the lab's Python package (its lab.py, checks/, fixture builder)
-    submission_file: str        # what the student hands in, e.g. "lab.py"
+    package: str                # the lab's Python package (its interface.py, checks/, fixture builder)
+    submission_file: str        # what the student hands in, e.g. "conv2d.py"
     # Every path below is relative to config.toml's folder, so a lab can live anywhere.
     reference: str              # the staff solution (never shipped)
     template: str               # the students' starting file; its folder is the handout's top level
@@ -273,8 +273,8 @@ def lab_root(path, package):
     return folder.parents[len(parts) - 1]
 
 
-def lab_module(package, what="lab", root=None):
-    """The lab package's module `what` (lab.py, fixture_builder.py), imported from `root` (the
+def lab_module(package, what="interface", root=None):
+    """The lab package's module `what` (interface.py, fixture_builder.py), imported from `root` (the
     folder holding the package: Config.lab_root), else from the kit's root."""
     for folder in (KIT_ROOT, root):
         if folder is not None and str(folder) not in sys.path:

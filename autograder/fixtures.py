@@ -106,7 +106,7 @@ def fixture_folder(which, root):
 
 def load_fixture_set(folder, expected_seed=None, which="hidden", *, lab):
     """Reads and verifies a fixture set; raises FixtureError with the command that fixes it.
-    lab: the autograder.lab.Lab whose words describe its cases."""
+    lab: the autograder.lab_loader.Lab whose words describe its cases."""
     folder = Path(folder)
     rebuild = "make fixtures"
     manifest_path = folder / "manifest.json"

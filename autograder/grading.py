@@ -5,7 +5,7 @@
 Data flow (design.md section 2): submission -> fixtures -> sandbox -> checks ->
 results. The checks (`test_*` functions declared with autograder.checks' @check) run here, in
 the trusted process, through autograder.runner; the student's code only ever runs inside the
-sandbox's worker. autograder/pytest_plugin.py opens the same sandbox (open_student) for pytest.
+sandbox's worker. autograder/pytest_plugin.py opens the same sandbox (open_adapter) for pytest.
 """
 
 import tempfile
@@ -53,20 +53,20 @@ def load_fixtures_for(lab, options):
 
 
 @contextmanager
-def open_student(lab, submission, fixture_set, out_dir=None, isolation=None):
-    """The lab's Student on a loaded submission, its code running in the sandbox grading uses (the
-    same limits, contract and closed folders); yields (student, sandbox). out_dir: the results' folder,
+def open_adapter(lab, submission, fixture_set, out_dir=None, isolation=None):
+    """The lab's Adapter on a loaded submission, its code running in the sandbox grading uses (the
+    same limits, contract and closed folders); yields (code, sandbox). out_dir: the results' folder,
     closed to the worker too (None: nothing is written)."""
     config = lab.config
     with tempfile.TemporaryDirectory(prefix="convkit-src-") as src:
         student_file = write_source(submission, Path(src), config.submission_file)
         with Sandbox(student_file, config.limits, isolation=isolation, contract=lab.contract,
                      secret_paths=secret_paths(fixture_set.folder, out_dir, lab.reference)) as sandbox:
-            yield lab.student_class(sandbox, config.limits.total_cpu_s), sandbox
+            yield lab.adapter_class(sandbox, config.limits.total_cpu_s), sandbox
 
 
 def grade_submission(lab, path, out_dir, options=GradingOptions(), fixture_set=None):
-    """Grades one submission to `lab` (autograder.lab.Lab) into out_dir/grade.json (the record),
+    """Grades one submission to `lab` (autograder.lab_loader.Lab) into out_dir/grade.json (the record),
     results.json and feedback.md;
     returns the GradeReport.
 
@@ -98,9 +98,9 @@ def grade_submission(lab, path, out_dir, options=GradingOptions(), fixture_set=N
 
     selected = {n for n, s in config.checks.items() if s.public or not options.public_only}
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    with open_student(lab, submission, fixture_set, out_dir, options.isolation) as (student, sandbox):
+    with open_adapter(lab, submission, fixture_set, out_dir, options.isolation) as (code, sandbox):
         extra["isolation"] = sandbox.isolation
-        checked = run_checks(lab, fixture_set, student, selected)
+        checked = run_checks(lab, fixture_set, code, selected)
         printed = sandbox.output()
         import_error = sandbox.import_error
     outcomes = [checked.outcomes[n] for n in config.checks if n in checked.outcomes]

@@ -37,7 +37,7 @@ def grade(root, config_path):
     scratch = Path(tempfile.mkdtemp(prefix="convkit-pl-"))
     try:
         from autograder.grading import grade_submission
-        from autograder.lab import load_lab
+        from autograder.lab_loader import load_lab
         report = grade_submission(load_lab(config_path), root / "student", scratch / "out")
     except Exception as exc:          # a grader problem: never the student's, never without results.json
         traceback.print_exc()

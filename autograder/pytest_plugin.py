@@ -13,10 +13,10 @@ Options (`pytest --help`, group "autograder"):
                         lists fixtures, hence the name.)
 
 Fixtures for the checks (`test_*` functions declared with autograder.checks' @check):
-  student   the submission's code in the sandbox grading uses (autograder.grading.open_student: the
+  code      the submission's code in the sandbox grading uses (autograder.grading.open_adapter: the
             same isolation, limits and closed folders), one per session
   config    the lab's config
-  parameters  the lab's own parameters (its [parameters] table, typed by its lab.py's Parameters)
+  parameters  the lab's own parameters (its [parameters] table, typed by its interface.py's Parameters)
   case      each check is parametrized over the fixture cases it grades (FixtureSet.for_check, as the
             grader runs them), ids the case ids: test_stride[layer_N2_Cin3_Cout2_7x7_k3x3_s2_p1_float64]
 
@@ -47,9 +47,9 @@ from autograder.cli import lab_config_path
 from autograder.config import ConfigError
 from autograder.failures import CheckFailure
 from autograder.fixtures import FixtureError, fixture_folder
-from autograder.grading import GradingOptions, load_fixtures_for, open_student
-from autograder.lab import load_lab
-from autograder.runner import CheckRun, verdict
+from autograder.grading import GradingOptions, load_fixtures_for, open_adapter
+from autograder.lab_loader import load_lab
+from autograder.runner import CheckTally, verdict
 from autograder.sandbox import StudentError
 from autograder.submission import InvalidSubmission, SubmissionLimits, load_submission
 
@@ -93,11 +93,11 @@ class KitSession:
 
     def __init__(self, config):
         self.pytestconfig = config
-        self.student = None             # the session's Student while it is open
+        self.code = None                # the session's Adapter while it is open
         self.isolation = None           # the sandbox's level, once the student's code ran
         self.items = {}                 # nodeid -> (check name, case or None): the graded items to run
         self.uses_left = Counter()      # case id -> graded items still to run on it
-        self.run = None                 # the autograder.runner.CheckRun the verdicts are recorded in
+        self.run = None                 # the autograder.runner.CheckTally the verdicts are recorded in
         self.expected = 0               # graded cases the grader runs
         self.recorded = 0               # ... and those that ran here
 
@@ -188,7 +188,7 @@ def pytest_sessionstart(session):
     for arg in session.config.args:
         path = Path(session.config.invocation_params.dir, arg.split("::")[0]).resolve()
         for folder in (path, *path.parents):
-            if folder.name == "checks" and (folder.parent / "lab.py").is_file():
+            if folder.name == "checks" and (folder.parent / "interface.py").is_file():
                 if folder != kit.lab.checks_dir.resolve():
                     raise pytest.UsageError(f"autograder: {arg} is in the checks of another lab than "
                                             f"{kit.lab.config.path}: pass --config={folder.parent / 'config.toml'}")
@@ -243,7 +243,7 @@ def pytest_collection_finish(session):
                 kit.uses_left[case.id] += 1
     if kit.items and not session.config.option.collectonly:
         kit.submission                              # an invalid submission stops here, with its reason
-        kit.run = CheckRun(kit.lab.config, kit.selected)
+        kit.run = CheckTally(kit.lab.config, kit.selected)
         kit.expected = sum(len(kit.fixture_set.for_check(name)) if takes_case else 1
                            for name, _, _, takes_case in kit.lab.check_functions if name in kit.selected)
 
@@ -251,15 +251,15 @@ def pytest_collection_finish(session):
 # -- fixtures -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def student(pytestconfig):
-    """The submission's code in the grader's sandbox (the lab's Student adapter), one per session."""
+def code(pytestconfig):
+    """The submission's code in the grader's sandbox (the lab's Adapter), one per session."""
     kit = _kit(pytestconfig)
-    with open_student(kit.lab, kit.submission, kit.fixture_set) as (code, sandbox):
-        kit.student, kit.isolation = code, sandbox.isolation
+    with open_adapter(kit.lab, kit.submission, kit.fixture_set) as (code, sandbox):
+        kit.code, kit.isolation = code, sandbox.isolation
         try:
             yield code
         finally:
-            kit.student = None
+            kit.code = None
 
 
 @pytest.fixture(scope="session")
@@ -270,7 +270,8 @@ def config(pytestconfig):
 
 @pytest.fixture(scope="session")
 def parameters(pytestconfig):
-    """The lab's own parameters, its [parameters] table typed by its Parameters (autograder.lab.Lab.parameters)."""
+    """The lab's own parameters, its [parameters] table typed by its Parameters
+    (autograder.lab_loader.Lab.parameters)."""
     return _kit(pytestconfig).lab.parameters
 
 
@@ -316,8 +317,8 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = FailureText(failure, item)
     if case is not None:                         # the last check on a case: its results can go
         kit.uses_left[case.id] -= 1
-        if kit.uses_left[case.id] == 0 and kit.student is not None:
-            kit.student.forget(case.id)
+        if kit.uses_left[case.id] == 0 and kit.code is not None:
+            kit.code.forget(case.id)
     if exc is None or failure is not None or isinstance(exc, Exception):    # not a skip, an exit, an interrupt
         kit.run.record(name, case, failure or (None if exc is None else report.longreprtext))
         kit.recorded += 1

@@ -1,7 +1,7 @@
 """Runs a lab's checks on their fixture cases, in the trusted process, and tallies the outcomes.
 
 The checks are `test_*` functions declared with `@check(name, cases=select)` (autograder/checks.py)
-taking `student`, `config`, `parameters` and `case` (those they name), so a lab author reads and
+taking `code`, `config`, `parameters` and `case` (those they name), so a lab author reads and
 writes plain pytest tests, and a TA can run them with pytest on one submission (autograder/pytest_plugin.py). Grading calls them
 directly rather than through `pytest.main`: a pytest session costs ~70 ms of CPU per submission for
 its ~180 items (collection, hooks, reports), about a sixth of a batch's whole cost per submission,
@@ -22,7 +22,7 @@ from autograder.sandbox import StudentError
 MAX_INTERNAL_ERRORS = 5         # tracebacks kept for the staff; the students see a neutral line
 
 
-class CheckRun:
+class CheckTally:
     """The outcome of every selected check, and the grader's own errors (for the staff)."""
 
     def __init__(self, config, selected):
@@ -70,8 +70,8 @@ def _items(lab, fixture_set, selected):
     return items
 
 
-def run_checks(lab, fixture_set, student, selected):
-    """Runs the lab's selected checks on their cases; returns the CheckRun.
+def run_checks(lab, fixture_set, code, selected):
+    """Runs the lab's selected checks on their cases; returns the CheckTally.
 
     A check passes a case when it returns; a CheckFailure is its verdict; a StudentError
     is the student's code failing (raised, hung, crashed); anything else is a bug in the
@@ -79,10 +79,10 @@ def run_checks(lab, fixture_set, student, selected):
     SystemExit go through: the batch stops on them.
     """
     config = lab.config
-    run = CheckRun(config, selected)
+    run = CheckTally(config, selected)
     items = _items(lab, fixture_set, selected)
     uses_left = Counter(case.id for _, _, case in items if case is not None)
-    given = {"student": student, "config": config, "parameters": lab.parameters}
+    given = {"code": code, "config": config, "parameters": lab.parameters}
     takes = {}                                 # function -> the arguments it names (of autograder.checks.ARGUMENTS)
     for name, function, case in items:
         if function not in takes:
@@ -98,7 +98,7 @@ def run_checks(lab, fixture_set, student, selected):
         if case is not None:                   # the last check on a case: its results can go
             uses_left[case.id] -= 1
             if uses_left[case.id] == 0:
-                student.forget(case.id)
+                code.forget(case.id)
         run.record(name, case, error)
     for name, outcome in run.outcomes.items():
         if outcome.total == 0:

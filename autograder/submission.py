@@ -1,6 +1,6 @@
 """Step 1 of grading: turn what a student handed in into the source of the lab's file.
 
-A submission is a zip (the target file, e.g. `lab.py`, at its top level or inside one
+A submission is a zip (the target file, e.g. `conv2d.py`, at its top level or inside one
 folder), a folder laid out the same way (Gradescope unpacks uploads into
 /autograder/submission), or a loose .py file. Lenient about names, strict about
 content: where no file has the target's name, the one Python file that defines the
@@ -72,7 +72,7 @@ class Submission:
     """The student's file, read and checked, ready to hand to the sandbox.
 
     source: the text, decoded from UTF-8, BOM stripped, line endings normalised to LF.
-    origin: where it came from, for messages, e.g. "submission.zip:hw/lab.py".
+    origin: where it came from, for messages, e.g. "submission.zip:hw/conv2d.py".
     sha256: hex digest of the original bytes handed in (the zip, the .py file, or
         for a folder the target's bytes found), to detect changed submissions.
     files: the file names that were considered (junk ignored), sorted, for messages.
@@ -92,8 +92,8 @@ class SubmissionLimits:
     """What one submission must hold (the lab's file name and contract) and the resource
     caps for unpacking it (bytes unless stated)."""
 
-    target: str = None          # the file graded, e.g. "lab.py" (the lab's submission_file; load_submission needs it)
-    contract: object = None     # autograder.lab.Contract: what that file defines (the lab's; likewise)
+    target: str = None          # the lab's submission_file, e.g. "conv2d.py" (load_submission needs it)
+    contract: object = None     # autograder.lab_loader.Contract: what that file defines (the lab's; likewise)
 
     max_zip_bytes: int = 20 * 2**20
     max_total_uncompressed: int = 50 * 2**20
@@ -104,7 +104,7 @@ class SubmissionLimits:
 
     @classmethod
     def of(cls, lab, **caps):
-        """The limits of a submission to `lab` (autograder.lab.Lab): its file and contract."""
+        """The limits of a submission to `lab` (autograder.lab_loader.Lab): its file and contract."""
         return cls(target=lab.config.submission_file, contract=lab.contract, **caps)
 
 
@@ -568,7 +568,7 @@ def _check_compiles(text: str, name: str) -> None:
 
 
 def _syntax_message(e: SyntaxError, name: str) -> str:
-    """'lab.py has a syntax error at line N: msg' plus the line with a caret under the error."""
+    """'conv2d.py has a syntax error at line N: msg' plus the line with a caret under the error."""
     at = f" at line {e.lineno}" if e.lineno else ""
     message = f"{name} has a syntax error{at}: {e.msg}"
     if e.text:

@@ -29,7 +29,7 @@ os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS
                   PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
 
 from autograder.staff.catalogue import load_catalogue, write_zip  # noqa: E402
-from autograder.lab import load_lab  # noqa: E402
+from autograder.lab_loader import load_lab  # noqa: E402
 from bench.grading import CpuMeter  # noqa: E402
 
 CONV_LAB = load_lab(KIT / "assignment" / "config.toml")     # the lab this benchmark measures

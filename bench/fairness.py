@@ -33,7 +33,7 @@ KIT = BENCH.parent
 sys.path.insert(0, str(KIT))
 
 from autograder.staff.catalogue import correct_solution, load_catalogue, write_zip  # noqa: E402
-from autograder.lab import load_lab  # noqa: E402
+from autograder.lab_loader import load_lab  # noqa: E402
 
 CONV_LAB = load_lab(KIT / "assignment" / "config.toml")     # the lab this benchmark measures
 

@@ -27,7 +27,7 @@ os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS
 from autograder.config import load_staff_settings  # noqa: E402
 from autograder.staff.catalogue import bench_subjects, load_catalogue, write_zip  # noqa: E402
 from autograder.grading import grade_submission  # noqa: E402
-from autograder.lab import load_lab  # noqa: E402
+from autograder.lab_loader import load_lab  # noqa: E402
 
 CONV_LAB = load_lab(KIT / "assignment" / "config.toml")     # the lab this benchmark measures
 KIT_COMMAND = [sys.executable, "-m", "autograder", "--config", str(CONV_LAB.config.path)]     # the CLI, on that lab
@@ -124,7 +124,7 @@ def worker_peak_memory(files):
 def grader_peak_memory(path):
     """Peak RSS (MB) of one cold grading process, read by the process itself at its end."""
     code = ("import resource, sys; from autograder.grading import grade_submission; "
-            "from autograder.lab import load_lab; "
+            "from autograder.lab_loader import load_lab; "
             f"grade_submission(load_lab({str(CONV_LAB.config.path)!r}), {str(path)!r}, sys.argv[1]); "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
     with tempfile.TemporaryDirectory() as out:

@@ -30,7 +30,7 @@ sys.path.insert(0, {kit!r})
 from pathlib import Path
 from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.grading import grade_submission
-from autograder.lab import load_lab
+from autograder.lab_loader import load_lab
 CONV_LAB = load_lab({config!r})
 entry = load_catalogue(lab=CONV_LAB)[0][{key!r}]
 zip_path = write_zip(entry, Path({tmp!r}) / "sub.zip", lab=CONV_LAB)

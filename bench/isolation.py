@@ -29,7 +29,7 @@ os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS
 import numpy as np  # noqa: E402
 
 from autograder.grading import grade_submission, GradingOptions  # noqa: E402
-from autograder.lab import load_lab  # noqa: E402
+from autograder.lab_loader import load_lab  # noqa: E402
 from autograder.config import load_staff_settings  # noqa: E402
 from autograder.staff.catalogue import bench_subjects  # noqa: E402
 from autograder.sandbox import LEVELS, Limits, Sandbox  # noqa: E402

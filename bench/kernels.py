@@ -87,7 +87,7 @@ TOL = {"float64": 1e-10, "float32": 1e-4}   # relative to max|expected|, for the
 
 
 def load_lecture():
-    from autograder.lab import load_lab
+    from autograder.lab_loader import load_lab
     from autograder.staff.catalogue import correct_solution, module_from_source
     conv_lab = load_lab(KIT_ROOT / "assignment" / "config.toml")      # the lab whose kernels are measured
     return module_from_source(correct_solution("lecture_loops", lab=conv_lab), "lecture_loops")

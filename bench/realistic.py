@@ -31,7 +31,7 @@ from assignment import fixture_builder as fb  # noqa: E402
 from autograder.config import load_staff_settings  # noqa: E402
 from autograder.staff.catalogue import bench_subjects, load_catalogue, write_zip  # noqa: E402
 from autograder.grading import GradingOptions, grade_submission, load_fixtures_for  # noqa: E402
-from autograder.lab import load_lab  # noqa: E402
+from autograder.lab_loader import load_lab  # noqa: E402
 
 CONV_LAB = load_lab(KIT / "assignment" / "config.toml")     # the lab this benchmark measures
 

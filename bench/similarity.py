@@ -23,7 +23,7 @@ sys.path.insert(0, str(KIT))
 
 from autograder.staff import integrity  # noqa: E402
 from autograder.staff.catalogue import KnownSubmission, load_catalogue, write_zip  # noqa: E402
-from autograder.lab import load_lab  # noqa: E402
+from autograder.lab_loader import load_lab  # noqa: E402
 from autograder.submission import SubmissionLimits  # noqa: E402
 
 CONV_LAB = load_lab(KIT / "assignment" / "config.toml")     # the lab this benchmark measures

@@ -86,7 +86,7 @@ def main(argv=None):
     sys.path.insert(0, str(HERE))
     try:
         from autograder.cli import lab_config_path
-        from autograder.lab import load_lab
+        from autograder.lab_loader import load_lab
         from autograder.student_tools import cmd_check, cmd_submit
     except ImportError as exc:                 # e.g. pytest, which the grader runs its checks with
         print(f"{exc.name or exc} is not installed for {sys.executable}.\nIn this folder, run:  {INSTALL}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.grading import GradingOptions, grade_submission
-from autograder.lab import load_lab
+from autograder.lab_loader import load_lab
 from autograder.sandbox import LEVELS, detect_isolation
 from autograder.staff.catalogue import load_catalogue
 from reference.conv2d import Conv2d
@@ -47,7 +47,7 @@ def hang_guard(idle_s: float) -> float:
     return 10 * idle_s + 120
 
 
-# What grading says once a submission's whole budget is spent (StudentCode._guard: its CPU time,
+# What grading says once a submission's whole budget is spent (CodeAdapter._guard: its CPU time,
 # or the outer wall-clock bound): tests check that a hang costs a few call limits, not the
 # budget, by the absence of these words rather than by a clock.
 OUT_OF_BUDGET = ("used up the CPU time budget", "passed its outer time bound")

@@ -69,7 +69,7 @@ import numpy as np  # noqa: E402
 
 from autograder.staff.catalogue import catalogue_dir, complete_with_template  # noqa: E402
 from autograder.config import ConfigError, load_staff_settings  # noqa: E402
-from autograder.lab import load_lab  # noqa: E402
+from autograder.lab_loader import load_lab  # noqa: E402
 from autograder.fixtures import load_fixture_set  # noqa: E402
 
 # The lab whose checks are mutation-tested: the [mutants] table of its staff file (config.toml's

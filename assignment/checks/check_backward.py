@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from assignment.lab import is_layer, layer_shape
+from assignment.interface import is_layer, layer_shape
 from autograder.checks import check
 from autograder.compare import CheckFailure, expect_array, matches
 
@@ -83,9 +83,9 @@ def _dx_reading(case, tol):
     return diagnosis
 
 
-def expect_dX(student, config, case, what="dX"):
+def expect_dX(code, config, case, what="dX"):
     expected = case.array("dX")
-    expect_array(student.layer_run(case)["dX"], expected, config.tolerance(expected.dtype), what, case,
+    expect_array(code.layer_run(case)["dX"], expected, config.tolerance(expected.dtype), what, case,
                  hint=config.checks["backward_dx_values"].hint, variants=case.variants("dX_"),
                  shape_hint=_crop_hint(case), function=BACKWARD, dtype_owner=DX_DTYPE,
                  float32_tol=config.tolerance("float32"), shape_blame=_dx_shape_blame(case),
@@ -93,9 +93,9 @@ def expect_dX(student, config, case, what="dX"):
                  diagnosis=_dx_reading(case, config.tolerance(expected.dtype)))
 
 
-def expect_dW(student, config, case):
+def expect_dW(code, config, case):
     expected = case.array("dW")
-    expect_array(student.layer_run(case)["dW"], expected, config.tolerance(expected.dtype),
+    expect_array(code.layer_run(case)["dW"], expected, config.tolerance(expected.dtype),
                  "grad_weight after one backward (from zero)", case,
                  hint=config.checks["backward_dw_values"].hint, variants=case.variants("dW_"),
                  batch=case.params["N"], function=BACKWARD, dtype_owner=DW, batch_owner=BATCH,
@@ -103,15 +103,15 @@ def expect_dW(student, config, case):
 
 
 @check("forward_output", cases=any_layer)
-def test_forward_output(student, config, case):
+def test_forward_output(code, config, case):
     expected = case.array("y")
-    expect_array(student.layer_run(case)["y"], expected, config.tolerance(expected.dtype),
+    expect_array(code.layer_run(case)["y"], expected, config.tolerance(expected.dtype),
                  "forward's output", case, hint="forward (given code) was changed", function=FORWARD)
 
 
 @check("backward_dx_shape_dtype", cases=any_layer)
-def test_backward_dx_shape_dtype(student, config, case):
-    dX = student.layer_run(case)["dX"]
+def test_backward_dx_shape_dtype(code, config, case):
+    dX = code.layer_run(case)["dX"]
     p = case.params
     shape = (p["N"], p["C_in"], p["H"], p["W"])
     if dX.shape != shape:
@@ -124,43 +124,43 @@ def test_backward_dx_shape_dtype(student, config, case):
         raise CheckFailure(case, f"dX has dtype {dX.dtype}, expected dY's dtype {p['dtype']}{mixed}",
                            likely_bug="dX does not keep dY's dtype", function=BACKWARD,
                            blame=("col2im_shape_dtype",))    # col2im's own dtype bug, when it has one
-    expect_dX(student, config, case, what="dX (right shape and dtype; a case counts only with right values)")
+    expect_dX(code, config, case, what="dX (right shape and dtype; a case counts only with right values)")
 
 
 @check("backward_dx_values", cases=layer_where(stride=lambda s: s == 1, padding=lambda p: p == 1))
-def test_backward_dx_values(student, config, case):
-    expect_dX(student, config, case)
+def test_backward_dx_values(code, config, case):
+    expect_dX(code, config, case)
 
 
 @check("backward_dw_values", cases=layer_where(stride=lambda s: s == 1, N=lambda n: n == 1))
-def test_backward_dw_values(student, config, case):
-    expect_dW(student, config, case)
+def test_backward_dw_values(code, config, case):
+    expect_dW(code, config, case)
 
 
 @check("padding_crop", cases=layer_where(stride=lambda s: s == 1, padding=lambda p: p in (0, 2)))
-def test_padding_crop(student, config, case):
-    expect_dX(student, config, case, what=f"dX (padding = {case.params['padding']})")
+def test_padding_crop(code, config, case):
+    expect_dX(code, config, case, what=f"dX (padding = {case.params['padding']})")
 
 
 @check("stride", cases=layer_where(stride=lambda s: s > 1))
-def test_stride(student, config, case):
-    expect_dX(student, config, case, what=f"dX (stride = {case.params['stride']})")
-    expect_dW(student, config, case)
+def test_stride(code, config, case):
+    expect_dX(code, config, case, what=f"dX (stride = {case.params['stride']})")
+    expect_dW(code, config, case)
 
 
 @check("batch_sum", cases=layer_where(stride=lambda s: s == 1, N=lambda n: n > 1))
-def test_batch_sum(student, config, case):
-    expect_dW(student, config, case)
-    expect_dX(student, config, case)
+def test_batch_sum(code, config, case):
+    expect_dW(code, config, case)
+    expect_dX(code, config, case)
 
 
 @check("grad_accumulates", cases=lambda case: is_layer(case) and layer_shape(case) in ACCUMULATION_SHAPES)
-def test_grad_accumulates(student, config, case):
+def test_grad_accumulates(code, config, case):
     """Starting from grad0, one backward gives grad0 + dW and another grad0 + 2 dW, dW being what the
     code's own backward gives from zero: accumulation is judged apart from dW's values. The case
     counts only when that dW is right too (accumulating a wrong or zero gradient earns nothing); a
     wrong dW is the dW checks' property, which blocks the case (config.toml's `needs`)."""
-    run = student.layer_run(case)
+    run = code.layer_run(case)
     grad0 = case.array("grad0").astype(np.float64)
     own_dW = run["dW"].astype(np.float64)
     tol = config.tolerance(case.params["dtype"])
@@ -178,12 +178,12 @@ def test_grad_accumulates(student, config, case):
             else:
                 why = ""
             raise CheckFailure(case, problem, likely_bug=why, function=BACKWARD, blame=())
-    expect_dW(student, config, case)
+    expect_dW(code, config, case)
 
 
 @check("inputs_unchanged", cases=lambda case: is_layer(case) and layer_shape(case) in UNCHANGED_INPUT_SHAPES)
-def test_inputs_unchanged(student, config, case):
-    run = student.layer_run(case)
+def test_inputs_unchanged(code, config, case):
+    run = code.layer_run(case)
     if not np.array_equal(run["dY_after"], case.array("dY")):
         raise CheckFailure(case, "dY changed during backward", likely_bug="backward modified dY in place",
                            function=BACKWARD, blame=())
@@ -198,5 +198,5 @@ def test_inputs_unchanged(student, config, case):
                            blame=() if first_right else None)
     # Leaving inputs alone is worth points only next to right answers (zeros leave them alone too):
     # wrong values are the value checks' property, which blocks the case (config.toml's `needs`).
-    expect_dX(student, config, case)
-    expect_dW(student, config, case)
+    expect_dX(code, config, case)
+    expect_dW(code, config, case)

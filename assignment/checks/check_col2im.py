@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from assignment.lab import windows_overlap
+from assignment.interface import windows_overlap
 from autograder.checks import check
 from autograder.compare import CheckFailure, expect_array
 from autograder.error_map import coverage
@@ -51,18 +51,18 @@ def _shape_blame(shape):
     return (DTYPE,)
 
 
-def _expect_folded(student, config, case, hint, folded=None):
+def _expect_folded(code, config, case, hint, folded=None):
     expected = case.array("expected")
-    expect_array(student.col2im(case) if folded is None else folded, expected, config.tolerance(expected.dtype),
+    expect_array(code.col2im(case) if folded is None else folded, expected, config.tolerance(expected.dtype),
                  "col2im's result", case, hint=hint, variants=case.variants(), function=FUNCTION,
                  dtype_owner=DTYPE, float32_tol=config.tolerance("float32"), shape_blame=_shape_blame,
                  diagnosis=_reading(case))
 
 
 @check("col2im_shape_dtype", cases=col2im_case)
-def test_col2im_shape_dtype(student, config, case):
+def test_col2im_shape_dtype(code, config, case):
     p = case.params
-    folded = student.col2im(case)
+    folded = code.col2im(case)
     if folded.shape != (p["C"], p["H"], p["W"]):
         raise CheckFailure(case, f"col2im returned shape {folded.shape}, "
                                  f"expected (C, H, W) = {(p['C'], p['H'], p['W'])}", function=FUNCTION, blame=())
@@ -71,29 +71,29 @@ def test_col2im_shape_dtype(student, config, case):
                            likely_bug="the result does not keep X_col's dtype", function=FUNCTION, blame=())
     # A case counts only with right values (zeros of the right shape are not a col2im); wrong values
     # are another col2im check's property, which blocks this case (config.toml's `needs`).
-    _expect_folded(student, config, case, "the shape and dtype are right, the values are not", folded)
+    _expect_folded(code, config, case, "the shape and dtype are right, the values are not", folded)
 
 
 @check("col2im_overlap_sum", cases=overlapping)
-def test_col2im_overlap_sum(student, config, case):
-    _expect_folded(student, config, case, "check that overlapping windows are added")
+def test_col2im_overlap_sum(code, config, case):
+    _expect_folded(code, config, case, "check that overlapping windows are added")
 
 
 @check("col2im_uncovered_zero", cases=uncovered)
-def test_col2im_uncovered_zero(student, config, case):
-    _expect_folded(student, config, case, "windows start at multiples of the stride")
+def test_col2im_uncovered_zero(code, config, case):
+    _expect_folded(code, config, case, "windows start at multiples of the stride")
 
 
 @check("col2im_channel_order", cases=several_channels)
-def test_col2im_channel_order(student, config, case):
-    _expect_folded(student, config, case, "reshape each column to (C, kH, kW)")
+def test_col2im_channel_order(code, config, case):
+    _expect_folded(code, config, case, "reshape each column to (C, kH, kW)")
 
 
 @check("col2im_adjoint", cases=col2im_case)
-def test_col2im_adjoint(student, config, case):
+def test_col2im_adjoint(code, config, case):
     """sum(im2col(x) * Y) == sum(x * col2im(Y)), the first precomputed, the second from the student;
     the case counts only with right values (the identity holds by chance now and then: one equation)."""
-    folded = student.col2im(case)
+    folded = code.col2im(case)
     x = case.array("x")
     if folded.shape != x.shape:
         raise CheckFailure(case, f"col2im returned shape {folded.shape}, expected {x.shape}", function=FUNCTION,
@@ -107,4 +107,4 @@ def test_col2im_adjoint(student, config, case):
         if not abs(lhs - rhs) <= (tol.rtol + tol.atol) * max(1.0, scale):
             hint = (f"sum(im2col(x) * Y) and sum(x * col2im(Y)) differ by {abs(lhs - rhs) / max(1.0, scale):.2g} "
                     f"of their scale (tolerance {tol.rtol + tol.atol:g}): col2im is not the adjoint of im2col; {hint}")
-    _expect_folded(student, config, case, hint, folded)
+    _expect_folded(code, config, case, hint, folded)

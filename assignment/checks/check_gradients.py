@@ -7,7 +7,7 @@ number or a missing result is a failure, never a pass.
 
 import numpy as np
 
-from assignment.lab import is_layer, layer_shape
+from assignment.interface import is_layer, layer_shape
 from autograder.checks import check
 from autograder.compare import CheckFailure, matches
 
@@ -23,8 +23,8 @@ def differentiated(case):
     return is_layer(case) and case.params["dtype"] == "float64" and layer_shape(case) in DIFFERENTIATED_SHAPES
 
 
-def _check_directions(student, config, parameters, case, param, grad_name, label):
-    grad = student.layer_run(case)[grad_name]
+def _check_directions(code, config, parameters, case, param, grad_name, label):
+    grad = code.layer_run(case)[grad_name]
     directions = case.array("fd_dirs_x" if param == "x" else "fd_dirs_w")
     if grad.shape != directions.shape[1:]:
         raise CheckFailure(case, f"{label} has shape {grad.shape}, expected {directions.shape[1:]}", function=BACKWARD,
@@ -34,7 +34,7 @@ def _check_directions(student, config, parameters, case, param, grad_name, label
     y, dY = case.array("y").astype(np.float64), case.array("dY").astype(np.float64)
     dir_forwards = case.array("fd_forward_dirs_x" if param == "x" else "fd_forward_dirs_w")
     eps, tol = parameters.finite_difference.eps, config.tolerance("float64")
-    forwards = student.perturbed_forwards(case, param, eps)
+    forwards = code.perturbed_forwards(case, param, eps)
     for v, dir_forward, (y_plus, y_minus) in zip(directions, dir_forwards, forwards):
         if not (matches(y_plus, y + eps * dir_forward, tol) and matches(y_minus, y - eps * dir_forward, tol)):
             raise CheckFailure(case, f"forward({param} +/- eps v) differs from the given forward's output: "
@@ -53,10 +53,10 @@ def _check_directions(student, config, parameters, case, param, grad_name, label
 
 
 @check("finite_difference_dx", cases=differentiated)
-def test_finite_difference_dx(student, config, parameters, case):
-    _check_directions(student, config, parameters, case, "x", "dX", "dX")
+def test_finite_difference_dx(code, config, parameters, case):
+    _check_directions(code, config, parameters, case, "x", "dX", "dX")
 
 
 @check("finite_difference_dw", cases=differentiated)
-def test_finite_difference_dw(student, config, parameters, case):
-    _check_directions(student, config, parameters, case, "weight", "dW", "dW")
+def test_finite_difference_dw(code, config, parameters, case):
+    _check_directions(code, config, parameters, case, "weight", "dW", "dW")

@@ -40,24 +40,24 @@ def true_weight_gradient(windows, dY):
 
 
 @check("learns_filters", cases=lambda case: case.kind == "training")
-def test_learns_filters(student, config, parameters, case):
+def test_learns_filters(code, config, parameters, case):
     x, target, kernel = case.array("x"), case.array("target"), case.array("kernel")
     weight = case.array("w0").copy()
     windows = padded_windows(x, *weight.shape[2:], PADDING)
     tol = config.tolerance("float64")
-    layer = student.new_layer(dict(C_in=1, C_out=1, kernel_size=(3, 3), stride=1, padding=PADDING),
-                              weight, np.zeros_like(weight))
+    layer = code.new_layer(dict(C_in=1, C_out=1, kernel_size=(3, 3), stride=1, padding=PADDING),
+                           weight, np.zeros_like(weight))
     for epoch in range(parameters.training.epochs):
         # zero_grad every step: backward accumulates into grad_weight
-        y, _ = layer.run([("set", "weight", weight), ("zero_grad",), ("forward", x)], "Conv2d.forward",
-                         [target.shape, x.shape])[-1]
+        y, _ = layer.run_steps([("set", "weight", weight), ("zero_grad",), ("forward", x)], "Conv2d.forward",
+                               [target.shape, x.shape])[-1]
         if not matches(y, true_forward(windows, weight), tol):
             raise CheckFailure(case, f"at epoch {epoch}, forward's output (shape {y.shape}) is not the convolution "
                                      f"of x with the current weights: forward was changed", function="Conv2d.forward",
                                  blame=("forward_output",))
         dY = 2.0 * (y - target) / y.size
-        _, grad = layer.run([("backward", dY), ("get", "grad_weight")], "Conv2d.backward",
-                            [x.shape, dY.shape, weight.shape])
+        _, grad = layer.run_steps([("backward", dY), ("get", "grad_weight")], "Conv2d.backward",
+                                  [x.shape, dY.shape, weight.shape])
         true_grad = true_weight_gradient(windows, dY)
         if not matches(grad, true_grad, tol):
             size = f" ({error_size(grad, true_grad, tol)})" if grad.shape == true_grad.shape else ""

@@ -119,7 +119,7 @@ class _Signals:
 
 
 def run_batch(lab, folder, out_dir, jobs=None, force=False, only=None, progress_stream=sys.stderr):
-    """Grades every entry of `folder` to `lab` (autograder.lab.Lab) into `out_dir`; returns the list
+    """Grades every entry of `folder` to `lab` (autograder.lab_loader.Lab) into `out_dir`; returns the list
     of records, one per entry.
 
     only: ids (or entry names) to regrade, whatever their state; every other entry keeps
@@ -129,7 +129,7 @@ def run_batch(lab, folder, out_dir, jobs=None, force=False, only=None, progress_
     records = {}
     with _Signals() as signals:
         try:
-            return _run(lab, Path(folder), Path(out_dir), jobs, force, only, progress_stream, signals, records)
+            return _grade_all(lab, Path(folder), Path(out_dir), jobs, force, only, progress_stream, signals, records)
         except _Signals.Stop as stop:
             raise BatchInterrupted(stop.signum, len(records)) from None
 
@@ -179,7 +179,7 @@ def refuse_open_folders_at_uid_level(folder, out_dir):
                              "bubblewrap, or grade as root where chroot works) and run the batch again")
 
 
-def _run(lab, folder, out_dir, jobs, force, only, progress_stream, signals, records):
+def _grade_all(lab, folder, out_dir, jobs, force, only, progress_stream, signals, records):
     from autograder.staff.reports import write_summary
     config = lab.config
     try:

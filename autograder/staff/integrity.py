@@ -320,7 +320,7 @@ class _quiet_logging:
 
 
 def check_lab_batch(lab, entries, threshold):
-    """The integrity report for the submissions [(id, path)] to `lab` (autograder.lab.Lab)."""
+    """The integrity report for the submissions [(id, path)] to `lab` (autograder.lab_loader.Lab)."""
     from autograder.submission import SubmissionLimits
     return check_batch(read_sources(entries, SubmissionLimits.of(lab)), threshold,
                        lab.template.read_text(encoding="utf-8"), lab.student_parts)

@@ -82,7 +82,7 @@ class IntegrityJob:
 
 
 def main(argv=None):
-    from autograder.lab import load_lab
+    from autograder.lab_loader import load_lab
     from autograder.staff import integrity
     parser = argparse.ArgumentParser(prog="python -m autograder.staff.integrity_job")
     parser.add_argument("--config", required=True, help="the lab's config.toml")

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from autograder.config import ConfigError
-from autograder.lab import load_lab
+from autograder.lab_loader import load_lab
 
 
 def fixture_inputs(lab):

@@ -6,7 +6,7 @@
 
 Every package is made of these parts, never of hand-kept file lists:
 - engine: every module of autograder/ outside autograder/staff/ (staff-only code);
-- lab: its config.toml, lab.py and the package modules lab.py imports, checks/
+- lab: its config.toml, interface.py and the package modules interface.py imports, checks/
   (never its fixture builder, which imports the reference);
 - fixtures: the lab's hidden set (graders) or public set (students);
 - LAB: which config the packaged grader loads (autograder.config.LAB_POINTER, read by the CLI);
@@ -58,8 +58,8 @@ def engine_files():
 
 
 def _imported_lab_modules(lab):
-    """The lab package's own modules that lab.py imports (e.g. its student adapter)."""
-    tree = ast.parse((lab.folder / "lab.py").read_text(encoding="utf-8"))
+    """The lab package's own modules that interface.py imports (e.g. its adapter)."""
+    tree = ast.parse((lab.folder / "interface.py").read_text(encoding="utf-8"))
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(lab.package + "."):
@@ -69,7 +69,7 @@ def _imported_lab_modules(lab):
 
 def lab_files(lab):
     """archive name -> path: what the lab needs at grading time."""
-    paths = [lab.config.path, lab.folder / "__init__.py", lab.folder / "lab.py", *_imported_lab_modules(lab),
+    paths = [lab.config.path, lab.folder / "__init__.py", lab.folder / "interface.py", *_imported_lab_modules(lab),
              *sorted(lab.checks_dir.glob("*.py"))]
     files = {archive_name(p, lab): p for p in paths if Path(p).is_file()}
     name = Path(archive_name(lab.folder, lab))

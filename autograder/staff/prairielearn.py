@@ -35,7 +35,7 @@ from pathlib import Path
 from autograder import __version__
 from autograder.cli import lab_config_path
 from autograder.config import KIT_ROOT, ConfigError
-from autograder.lab import load_lab
+from autograder.lab_loader import load_lab
 from autograder.limits import OUTER_MARGIN_S
 from autograder.staff.packaging import (FIXED_TIME, GRADESCOPE_DIR, PackagingError, engine_files, grader_files,
                                         refuse_secrets)

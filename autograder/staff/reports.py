@@ -292,7 +292,7 @@ def run_integrity(config, sources):
     """The integrity report for [(id, path)], or (None, why not)."""
     from autograder.staff import integrity
     try:
-        from autograder.lab import Lab
+        from autograder.lab_loader import Lab
         return integrity.check_lab_batch(Lab(config), sources, config.similarity_threshold), ""
     except Exception as exc:           # advisory: its failure must not cost the summary
         return None, f"integrity flags could not be computed: {exc!r}"[:300]

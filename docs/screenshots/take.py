@@ -43,7 +43,7 @@ from PIL import Image                                   # noqa: E402
 
 from autograder.staff.batch import run_batch            # noqa: E402
 from autograder.staff.catalogue import load_catalogue   # noqa: E402
-from autograder.lab import load_lab                     # noqa: E402
+from autograder.lab_loader import load_lab                     # noqa: E402
 
 CONV_LAB = load_lab(REPO / "assignment" / "config.toml")     # the lab the screenshots show
 

@@ -86,7 +86,7 @@ def pool_case(rng, N, C, H, W, k, dtype):
 
 
 def build_fixture_set(folder, seed, lab, public=False):
-    """Writes the hidden (or public) set of `lab` (autograder.lab.Lab) into folder; returns its manifest."""
+    """Writes the hidden (or public) set of `lab` (autograder.lab_loader.Lab) into folder; returns its manifest."""
     rng = np.random.default_rng(seed)
     cases = []
     for dtype in ("float64", "float32"):

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from autograder.config import ConfigError, Limits
-from autograder.lab import load_lab
+from autograder.lab_loader import load_lab
 from helpers import CONV_LAB, REPO
 
 CONFIG_TEXT = (REPO / "assignment" / "config.toml").read_text(encoding="utf-8")
@@ -72,7 +72,7 @@ def test_unknown_keys_and_tables_fail_everywhere(tmp_path):
 
 def test_a_lab_that_cannot_be_imported_is_a_config_error(tmp_path):
     message = error_of(tmp_path, 'package = "assignment"', 'package = "no_such_lab"')
-    assert "no_such_lab.lab" in message
+    assert "no_such_lab.interface" in message
 
 
 def test_a_renamed_limit_is_a_clear_cli_error_not_a_traceback(tmp_path):

@@ -21,7 +21,7 @@ import pytest
 
 from autograder.config import ConfigError, load_config
 from autograder.fixtures import fixture_folder, load_fixture_set
-from autograder.lab import Lab
+from autograder.lab_loader import Lab
 from autograder.seeds import MIN_HIDDEN_SEED, draw_hidden_seed, read_hidden_seed, seed_digest, store_hidden_seed
 from autograder.staff import otter_bridge, packaging, prairielearn
 from helpers import CONV_LAB, REPO, detached_config_text

@@ -44,7 +44,7 @@ from autograder.sandbox import LEVELS, WORKDIR_PREFIX, detect_isolation, python_
 from autograder.sandbox.jail import jail_dir
 from autograder.sandbox.uids import SLOT_LOG_ENV
 from autograder.sandbox.workdirs import WORLD_WRITABLE_PLACES, private_base
-from autograder.student import HELD_BYTES_CAP
+from autograder.adapter import HELD_BYTES_CAP
 from helpers import (CONV_LAB, HOSTILE, OUT_OF_BUDGET, REPO, ROOT, TEMPLATE, assert_gradescope_schema,
                      levels_under_test)
 

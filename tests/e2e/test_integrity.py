@@ -17,7 +17,7 @@ from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.grading import GradingOptions, grade_submission
 from autograder.protocol import FrameDecoder, ProtocolError, StepFailure, parse_steps_reply
 from autograder.results import fenced, inert
-from autograder.student import HELD_BYTES_CAP, Run, StudentCode
+from autograder.adapter import HELD_BYTES_CAP, CallResults, CodeAdapter
 from helpers import CONV_LAB, NO_WORK, TEMPLATE
 
 CATALOGUE, _ = load_catalogue(lab=CONV_LAB)
@@ -84,14 +84,14 @@ def test_replies_larger_than_any_correct_answer_are_refused(tmp_path):
 
 
 def test_results_are_dropped_once_used_and_held_bytes_are_capped():
-    code = StudentCode(sandbox=None, total_cpu_s=60)
-    run = Run()
+    code = CodeAdapter(sandbox=None, total_cpu_s=60)
+    run = CallResults()
     run.put("result", np.zeros(1000))
     code._cached(("col2im", "a"), lambda: run)
     assert code._held == 8000
     code.forget("a")
     assert code._held == 0 and not code._cache
-    huge = Run()
+    huge = CallResults()
     huge.put("result", np.zeros(1))
     huge.nbytes = HELD_BYTES_CAP + 1          # as if it held more than the cap
     with pytest.raises(Exception, match="more data than any correct answer needs"):

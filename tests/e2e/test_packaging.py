@@ -8,7 +8,7 @@ from helpers import CONV_LAB, REPO
 
 ENGINE = {p.relative_to(REPO).as_posix() for p in (REPO / "autograder").rglob("*.py")
           if "staff" not in p.parts and "__pycache__" not in p.parts}
-LAB = {"assignment/__init__.py", "assignment/lab.py", "assignment/adapter.py", "assignment/config.toml",
+LAB = {"assignment/__init__.py", "assignment/interface.py", "assignment/adapter.py", "assignment/config.toml",
        "assignment/checks/__init__.py", "assignment/checks/check_backward.py", "assignment/checks/check_col2im.py",
        "assignment/checks/check_gradients.py", "assignment/checks/check_training.py"}
 

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from autograder.grading import GradingOptions, grade_submission, load_fixtures_for
-from autograder.lab import load_lab
+from autograder.lab_loader import load_lab
 from autograder.staff.catalogue import load_catalogue, write_zip
 from helpers import CONV_LAB, REPO, TEMPLATE, hang_guard
 

@@ -28,7 +28,7 @@ from autograder.protocol import FrameDecoder, ProtocolError, encode_frame  # noq
 from autograder.sandbox import (ISOLATION_LEVELS, LEVELS as LEVEL_CLASSES, Limits,  # noqa: E402
                                 LevelUnusable, Sandbox, StudentError, detect_isolation,
                                 python_env, workdirs)
-from autograder.student import as_array  # noqa: E402
+from autograder.adapter import as_array  # noqa: E402
 
 ROOT = os.geteuid() == 0
 BEST = detect_isolation()
@@ -674,7 +674,7 @@ def test_the_worker_calls_and_builds_only_what_the_lab_contract_names(tmp_path, 
     """The lab's CONTRACT is all the worker may use: another function or class of the student's
     module is refused as if it did not exist, and the student's file keeps its own name; on an
     object, only the methods and attributes the contract names for its class."""
-    from autograder.lab import Contract
+    from autograder.lab_loader import Contract
     body = "\ndef helper():\n    return np.ones(3)\n\nclass Other:\n    pass\n"
     contract = Contract(functions=("col2im",), classes=("Conv2d",), methods={"Conv2d": ("forward",)},
                         attributes={"Conv2d": ("weight",)})
@@ -699,7 +699,7 @@ def test_the_worker_calls_and_builds_only_what_the_lab_contract_names(tmp_path, 
 def test_any_function_class_and_method_with_numbers_flags_and_tuples(tmp_path, level):
     """call, new and steps are not about layers: arguments and results are arrays, Python numbers,
     None, flags and tuples of them (a method returning `loss, dx`), and come back checked."""
-    from autograder.lab import Contract
+    from autograder.lab_loader import Contract
     body = """
 def loss_and_grad(x, labels, scale=1.0):
     return float(np.sum(x) * scale), x * scale, labels.shape[0], x.sum() > 0

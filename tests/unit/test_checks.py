@@ -11,7 +11,7 @@ def overlapping(case):
 
 
 def test_the_declaration_is_recorded_on_the_function_itself():
-    def test_overlap(student, config, case):
+    def test_overlap(code, config, case):
         return "ran"
 
     declared = check("col2im_overlap_sum", cases=overlapping)(test_overlap)
@@ -21,14 +21,14 @@ def test_the_declaration_is_recorded_on_the_function_itself():
 
 def test_a_check_without_a_case_or_a_selector():
     @check("learns")
-    def test_learns(student, config):
+    def test_learns(code, config):
         pass
 
     assert declared_check(test_learns) == DeclaredCheck("learns", None, False)
 
 
 def test_an_undeclared_function_has_no_check():
-    def test_plain(student, config, case):
+    def test_plain(code, config, case):
         pass
 
     assert declared_check(test_plain) is None and declared_check(None) is None and declared_check(len) is None
@@ -45,21 +45,29 @@ def test_a_bad_name_or_selector_is_refused(name, cases, message):
 
 
 def test_what_the_grader_could_not_call_is_refused_when_declared():
-    def helper(student, config, case):
+    def helper(code, config, case):
         pass
 
-    def test_extra(student, config, case, tmp_path):
+    def test_extra(code, config, case, tmp_path):
         pass
 
-    def test_twice(student, config, case):
+    def test_twice(code, config, case):
         pass
 
     with pytest.raises(TypeError, match=r"@check\('a'\) on .*helper.*starts with test_"):
         check("a")(helper)
-    with pytest.raises(TypeError, match="takes only student, config, parameters, case .not tmp_path."):
+    with pytest.raises(TypeError, match="takes only code, config, parameters, case .not tmp_path."):
         check("a")(test_extra)
     with pytest.raises(TypeError, match="a plain function"):
         check("a")(type("test_class", (), {}))
     check("a")(test_twice)
     with pytest.raises(TypeError, match="already declared as the check 'a'"):
         check("b")(test_twice)
+
+
+def test_a_check_written_for_the_earlier_argument_name_is_told_the_new_one():
+    def test_old(student, config, case):
+        pass
+
+    with pytest.raises(TypeError, match="not student.: the argument `student` is now called `code`"):
+        check("a")(test_old)

@@ -87,14 +87,14 @@ names = ["x", "y"]
 
 @pytest.fixture
 def lab_package(tmp_path, monkeypatch):
-    """make(lab_source) -> the name of a new lab package (its lab.py holds lab_source), importable."""
+    """make(source) -> the name of a new lab package (its interface.py holds source), importable."""
     monkeypatch.syspath_prepend(str(tmp_path))
 
     def make(source="CONTRACT = None\n"):
         name = f"unit_lab_{uuid.uuid4().hex[:10]}"
         (tmp_path / name).mkdir()
         (tmp_path / name / "__init__.py").write_text("")
-        (tmp_path / name / "lab.py").write_text(source)
+        (tmp_path / name / "interface.py").write_text(source)
         return name
     return make
 
@@ -160,7 +160,7 @@ def test_the_labs_own_table_is_kept_as_read_for_its_lab_to_type(write):
 
 
 def test_reading_a_config_imports_no_lab_code_nor_the_sandbox():
-    """load_config reads TOML only: the lab package (its Parameters are typed by autograder.lab.Lab), the
+    """load_config reads TOML only: the lab package (its Parameters are typed by autograder.lab_loader.Lab), the
     sandbox and the worker stay unimported, so a command that needs the config alone starts fast."""
     probe = ("import json, sys; from autograder.config import load_config; "
              "config = load_config('assignment/config.toml'); "
@@ -289,7 +289,7 @@ def test_the_labs_package_imports_from_the_folder_above_the_one_config_toml_sits
     package.mkdir(parents=True)
     (tmp_path / "away" / "courses" / "__init__.py").write_text("")
     (package / "__init__.py").write_text("")
-    (package / "lab.py").write_text("CONTRACT = None\n")
+    (package / "interface.py").write_text("CONTRACT = None\n")
     (package / "config.toml").write_text(CONFIG.format(lab=f"courses.{name}"))
     try:
         config = load_config(package / "config.toml")

@@ -1,24 +1,24 @@
-"""autograder/lab.py on a lab package written here: the contract a submission must define, the names a
-lab module must declare, the checks found from their @check declarations in pytest's order (a pytest mark
-no longer declares one), the selectors,
-the feedback vocabulary, and the lab's own [parameters] table typed by its Parameters."""
+"""autograder/lab_loader.py on a lab package written here: the contract a submission must define, the names
+an interface module must declare (and what a lab written for the earlier names must rename), the checks
+found from their @check declarations in pytest's order (a pytest mark no longer declares one), the
+selectors, the feedback vocabulary, and the lab's own [parameters] table typed by its Parameters."""
 
 import uuid
 
 import pytest
 
 from autograder.config import ConfigError
-from autograder.lab import Contract, Lab, load_lab
+from autograder.lab_loader import Contract, Lab, load_lab
 
-LAB_PY = '''\
-from autograder.lab import Contract
+INTERFACE_PY = '''\
+from autograder.lab_loader import Contract
 
 CONTRACT = Contract(functions=("scale",), classes=("Layer",))
 STUDENT_PARTS = ["scale"]
 BUG_VARIANTS = {"halved": "the result is halved", "swapped": ("rows and columns swapped", "order")}
 
 
-class Student:
+class Adapter:
     pass
 
 
@@ -35,16 +35,16 @@ def big(case):
 
 
 @check("second", cases=big)
-def test_second(student, config, case):
+def test_second(code, config, case):
     pass
 
 
-def test_not_a_check(student, config, case):
+def test_not_a_check(code, config, case):
     pass
 
 
 @check("third")
-def test_third(student, config):
+def test_third(code, config):
     pass
 '''
 
@@ -53,7 +53,7 @@ import autograder.checks
 
 
 @autograder.checks.check("first", cases=lambda case: case.kind == "k")
-def test_first(student, config, case):
+def test_first(code, config, case):
     pass
 
 
@@ -98,15 +98,16 @@ hint = "h"
 
 @pytest.fixture
 def make_lab(tmp_path, monkeypatch):
-    """make_lab(lab_py=LAB_PY) -> config.toml path of a new lab package with checks/check_a.py and check_b.py."""
+    """make_lab(interface_py=INTERFACE_PY) -> config.toml path of a new lab package with checks/check_a.py
+    and check_b.py."""
     monkeypatch.syspath_prepend(str(tmp_path))
 
-    def make(lab_py=LAB_PY):
+    def make(interface_py=INTERFACE_PY):
         name = f"unit_lab_{uuid.uuid4().hex[:10]}"
         package = tmp_path / name
         (package / "checks").mkdir(parents=True)
         (package / "__init__.py").write_text("")
-        (package / "lab.py").write_text(lab_py)
+        (package / "interface.py").write_text(interface_py)
         (package / "checks" / "__init__.py").write_text("")
         (package / "checks" / "check_b.py").write_text(CHECK_B)
         (package / "checks" / "check_a.py").write_text(CHECK_A)
@@ -126,7 +127,7 @@ def test_a_contract_needs_each_function_as_a_function_and_each_class_as_a_class(
 
 
 def test_the_lab_module_must_declare_the_interface(make_lab):
-    path = make_lab(LAB_PY.replace("STUDENT_PARTS", "STUDENT_PARTZ"))
+    path = make_lab(INTERFACE_PY.replace("STUDENT_PARTS", "STUDENT_PARTZ"))
     with pytest.raises(ConfigError, match="defines no STUDENT_PARTS .see docs/new-lab.md."):
         load_lab(path)
 
@@ -136,7 +137,7 @@ def test_the_labs_parts_and_paths(make_lab):
     lab = load_lab(path)
     assert lab.contract == Contract(functions=("scale",), classes=("Layer",)) and lab.student_parts == ("scale",)
     assert lab.folder == path.parent and lab.checks_dir == path.parent / "checks"
-    assert lab.student_class.__name__ == "Student"
+    assert lab.adapter_class.__name__ == "Adapter"
     assert lab.reference == path.parent / "ref" / "mini.py"            # relative to config.toml's folder
 
 
@@ -171,7 +172,7 @@ def test_checks_are_found_by_their_declarations_in_pytests_order(make_lab):
 def test_a_check_still_marked_the_pytest_way_is_refused_with_what_to_write(make_lab):
     path = make_lab()
     legacy = "\n\nclass Mark:\n    name, args, kwargs = 'check', ('fourth',), {}\n\n\n" \
-             "def test_fourth(student, config, case):\n    pass\n\n\ntest_fourth.pytestmark = [Mark()]\n"
+             "def test_fourth(code, config, case):\n    pass\n\n\ntest_fourth.pytestmark = [Mark()]\n"
     with open(path.parent / "checks" / "check_b.py", "a") as f:
         f.write(legacy)                 # what @pytest.mark.check("fourth") leaves on a function
     with pytest.raises(ConfigError, match="test_fourth is marked with pytest.mark.check.*from autograder.checks "
@@ -235,7 +236,7 @@ def test_a_lab_is_loaded_from_the_config_file_it_is_given(make_lab):
 
 
 def test_the_labs_parameters_are_typed_like_every_table(make_lab):
-    lab = load_lab(with_table(make_lab(LAB_PY + PARAMETERS), LAB_TABLE))
+    lab = load_lab(with_table(make_lab(INTERFACE_PY + PARAMETERS), LAB_TABLE))
     assert lab.parameters.epochs == 4 and lab.parameters.inner.eps == 1.0 and lab.parameters.inner.names == ("x", "y")
     assert type(lab.parameters).__name__ == "Parameters"
 
@@ -250,14 +251,27 @@ def error(path):
 
 def test_a_lab_table_needs_parameters_and_parameters_need_their_keys(make_lab):
     assert "[parameters] given, but" in error(with_table(make_lab(), LAB_TABLE))
-    assert "[parameters]: missing key 'inner' (a table)" in error(make_lab(LAB_PY + PARAMETERS))
+    assert "[parameters]: missing key 'inner' (a table)" in error(make_lab(INTERFACE_PY + PARAMETERS))
     bad = LAB_TABLE.replace("eps = 1", 'eps = "small"')
-    assert "[parameters.inner]: 'eps' should be a number, got 'small'" in error(with_table(make_lab(LAB_PY + PARAMETERS), bad))
-    assert "[parameters]: unknown key 'momentum'" in error(with_table(make_lab(LAB_PY + PARAMETERS),
+    assert "[parameters.inner]: 'eps' should be a number, got 'small'" in error(
+        with_table(make_lab(INTERFACE_PY + PARAMETERS), bad))
+    assert "[parameters]: unknown key 'momentum'" in error(with_table(make_lab(INTERFACE_PY + PARAMETERS),
                                                                LAB_TABLE.replace("epochs = 4", "epochs = 4\nmomentum = 1")))
 
 
 def test_a_lab_that_cannot_be_imported(make_lab):
     path = make_lab()
     path.write_text(path.read_text().replace('package = "unit_lab_', 'package = "no_such_package_'))
-    assert "[lab] package: cannot import the lab's lab module no_such_package_" in error(path)
+    assert "[lab] package: cannot import the lab's interface module no_such_package_" in error(path)
+
+
+def test_a_lab_written_for_the_earlier_names_is_told_what_to_rename(make_lab):
+    path = make_lab()
+    (path.parent / "interface.py").rename(path.parent / "lab.py")
+    assert "has a lab.py but no interface.py" in error(path) and "rename lab.py to interface.py" in error(path)
+    message = error(make_lab(INTERFACE_PY.replace("class Adapter:", "class Student:")))
+    assert "defines Student but no Adapter" in message and "rename Student to Adapter" in message
+    message = error(make_lab(INTERFACE_PY.replace("autograder.lab_loader", "autograder.lab")))
+    assert "autograder.lab is now called autograder.lab_loader" in message
+    message = error(make_lab("from autograder.student import StudentCode\n" + INTERFACE_PY))
+    assert "autograder.student is now called autograder.adapter" in message

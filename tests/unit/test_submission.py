@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.lab import Contract
+from autograder.lab_loader import Contract
 from autograder.submission import (
     InvalidSubmission, Submission, SubmissionLimits, _read_bounded, load_submission,
     write_source)

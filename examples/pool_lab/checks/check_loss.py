@@ -18,29 +18,29 @@ def shifted(case):
     return case.kind == "softmax" and case.params["shift"] > 0
 
 
-def expect_loss(student, config, case, check_name):
-    expect_scalar(student.loss(case)["loss"], case.array("loss"), config.tolerance(case.params["dtype"]),
+def expect_loss(code, config, case, check_name):
+    expect_scalar(code.loss(case)["loss"], case.array("loss"), config.tolerance(case.params["dtype"]),
                   "loss", case, hint=config.checks[check_name].hint, variants=case.variants("loss_"),
                   function=LOSS)
 
 
-def expect_dlogits(student, config, case, check_name):
+def expect_dlogits(code, config, case, check_name):
     expected = case.array("dlogits")
-    expect_array(student.loss(case)["dlogits"], expected, config.tolerance(expected.dtype), "dlogits", case,
+    expect_array(code.loss(case)["dlogits"], expected, config.tolerance(expected.dtype), "dlogits", case,
                  hint=config.checks[check_name].hint, variants=case.variants("dlogits_"), function=LOSS)
 
 
 @check("loss_value", cases=plain)
-def test_loss_value(student, config, case):
-    expect_loss(student, config, case, "loss_value")
+def test_loss_value(code, config, case):
+    expect_loss(code, config, case, "loss_value")
 
 
 @check("loss_gradient", cases=plain)
-def test_loss_gradient(student, config, case):
-    expect_dlogits(student, config, case, "loss_gradient")
+def test_loss_gradient(code, config, case):
+    expect_dlogits(code, config, case, "loss_gradient")
 
 
 @check("loss_stable", cases=shifted)
-def test_loss_stable(student, config, case):
-    expect_loss(student, config, case, "loss_stable")
-    expect_dlogits(student, config, case, "loss_stable")
+def test_loss_stable(code, config, case):
+    expect_loss(code, config, case, "loss_stable")
+    expect_dlogits(code, config, case, "loss_stable")

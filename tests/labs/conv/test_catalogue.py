@@ -27,7 +27,7 @@ from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.config import load_config
 from autograder.fixtures import fixture_folder, load_fixture_set, write_fixture_set
 from autograder.grading import GradingOptions, grade_submission
-from autograder.lab import load_lab
+from autograder.lab_loader import load_lab
 from autograder.seeds import store_hidden_seed
 from helpers import CONV_LAB, CORRECT, REPO, SHAPE_BUGS, detached_config_text, hang_guard
 from helpers import grade

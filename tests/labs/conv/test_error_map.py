@@ -9,7 +9,7 @@ import itertools
 import numpy as np
 import pytest
 
-from assignment.lab import READINGS
+from assignment.interface import READINGS
 from autograder.staff.catalogue import load_catalogue, write_zip
 from autograder.error_map import Layout, coverage, mask_lines, read_pattern, where_wrong
 from autograder.fixtures import fixture_folder, load_fixture_set

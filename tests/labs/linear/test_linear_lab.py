@@ -54,7 +54,7 @@ def test_grade_full_marks_for_correct_less_for_the_bug_zero_for_the_template(fix
 def test_each_check_grades_the_cases_it_declares(fixtures):
     """@check(..., cases=...) beside the check picks its cases; the builder lists none."""
     sys.path.insert(0, str(REPO))
-    from autograder.lab import load_lab
+    from autograder.lab_loader import load_lab
     from autograder.fixtures import load_fixture_set
     lab = load_lab(LAB / "config.toml")
     hidden = load_fixture_set(fixtures / "hidden", lab.config.hidden_seed, lab=lab)
@@ -86,7 +86,7 @@ def test_batch_grades_a_folder_of_the_second_lab(fixtures, tmp_path):
 
 
 def test_gradescope_package_holds_only_the_engine_this_lab_and_its_hidden_set(fixtures, tmp_path):
-    assert_lab_package(KIT, "linear_lab", ("__init__.py", "lab.py", "config.toml", "checks/__init__.py",
+    assert_lab_package(KIT, "linear_lab", ("__init__.py", "interface.py", "config.toml", "checks/__init__.py",
                                            "checks/check_linear.py"),
                        fixtures, dest := tmp_path / "autograder.zip")
     # Unpacked elsewhere, with no kit around it, the packaged grader grades this lab.

@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 
-from autograder.lab import load_lab
+from autograder.lab_loader import load_lab
 from autograder.staff.catalogue import load_catalogue, write_zip
 from helpers import REPO, assert_lab_package, build_lab_fixtures, hang_guard, run_kit
 
@@ -125,8 +125,8 @@ def test_public_checks_show_public_numbers(fixtures, tmp_path):
 
 
 def test_gradescope_package_holds_only_the_engine_this_lab_and_its_hidden_set(fixtures, tmp_path):
-    assert_lab_package(KIT, "pool_lab", ("__init__.py", "lab.py", "config.toml", "checks/__init__.py", "checks/check_loss.py",
-                        "checks/check_pool.py"),
+    assert_lab_package(KIT, "pool_lab", ("__init__.py", "interface.py", "config.toml", "checks/__init__.py",
+                                         "checks/check_loss.py", "checks/check_pool.py"),
                        fixtures, dest := tmp_path / "autograder.zip")
     # Unpacked elsewhere, with no kit around it, the packaged grader grades this lab.
     kit = tmp_path / "unpacked"

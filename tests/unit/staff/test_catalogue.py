@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from autograder.lab import Contract
+from autograder.lab_loader import Contract
 from autograder.staff.catalogue import complete_with_template, load_catalogue, module_from_source, write_zip
 
 # What the catalogue reads of its lab: the file's name and the contract's class.

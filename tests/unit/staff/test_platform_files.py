@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from autograder.config import CheckSpec
-from autograder.lab import Contract
+from autograder.lab_loader import Contract
 from autograder.limits import OUTER_MARGIN_S, Limits
 from autograder.staff import otter_bridge, prairielearn
 

@@ -2,16 +2,17 @@
 
 The engine knows a lab only through this interface (docs/new-lab.md):
 
-- `lab.py`: `CONTRACT` (what the submission defines, and so all the sandbox worker
-  may call, build, and call or get and set on the objects it builds), `Student` (a StudentCode subclass: the calls the checks make),
-  `describe_case(case)` and `BUG_VARIANTS` (feedback vocabulary), `STUDENT_PARTS`
-  (what the students write), optionally `Parameters` (the typed `[parameters]` table) and
-  `error_layout(case, expected)` (how feedback draws a wrong array);
+- `interface.py`: `CONTRACT` (what the submission defines, and so all the sandbox worker
+  may call, build, and call or get and set on the objects it builds), `Adapter` (a CodeAdapter
+  subclass: the calls the checks make), `describe_case(case)` and `BUG_VARIANTS` (feedback
+  vocabulary), `STUDENT_PARTS` (what the students write), optionally `Parameters` (the typed
+  `[parameters]` table) and `error_layout(case, expected)` (how feedback draws a wrong array);
 - `checks/check_*.py`: the graded checks, `test_*` functions declared with `@check(name, cases=...)`
   (autograder/checks.py), which pytest also runs (autograder/pytest_plugin.py);
 - `fixture_builder.py`: `build_fixture_set(folder, seed, config, public)`.
 """
 
+import importlib.util
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -65,6 +66,30 @@ class Contract:
         return " and ".join(self.functions + self.classes)
 
 
+# What a lab written for the engine's earlier names still says, and what it says now.
+RENAMED_MODULES = {"autograder.lab": "autograder.lab_loader", "autograder.student": "autograder.adapter"}
+
+
+def _has_old_interface_file(package):
+    """Whether `package` has the lab.py that interface.py replaced, and no interface.py."""
+    try:
+        return (importlib.util.find_spec(f"{package}.interface") is None
+                and importlib.util.find_spec(f"{package}.lab") is not None)
+    except (ImportError, ValueError):
+        return False
+
+
+def _renaming_hint(package, error):
+    """What a lab written for the engine's earlier names must rename, when that is why `error` happened."""
+    if _has_old_interface_file(package):
+        return (f"{package} has a lab.py but no interface.py: the module the engine reads is now called "
+                f"interface.py, so rename lab.py to interface.py (docs/new-lab.md)")
+    for old, new in RENAMED_MODULES.items():
+        if f"No module named '{old}'" in error:
+            return f"the engine's module {old} is now called {new}: change the lab's imports (docs/new-lab.md)"
+    return ""
+
+
 class Lab:
     """A lab's config and modules, loaded once (by the command line) and passed to whatever needs them."""
 
@@ -73,8 +98,13 @@ class Lab:
         try:
             self.module = lab_module(config.lab.package, root=config.lab_root)
         except ConfigError as exc:
-            raise ConfigError(f"{config.path} [lab] package: {exc}") from None
-        for name in ("CONTRACT", "Student", "describe_case", "BUG_VARIANTS", "STUDENT_PARTS"):
+            hint = _renaming_hint(config.lab.package, str(exc))
+            raise ConfigError(f"{config.path} [lab] package: {hint or exc}") from None
+        if not hasattr(self.module, "Adapter") and hasattr(self.module, "Student"):
+            raise ConfigError(f"{config.path}: the lab module {self.module.__name__} defines Student but no "
+                              f"Adapter: the adapter class is now called Adapter, so rename Student to Adapter "
+                              f"(and its base class StudentCode to autograder.adapter.CodeAdapter; docs/new-lab.md)")
+        for name in ("CONTRACT", "Adapter", "describe_case", "BUG_VARIANTS", "STUDENT_PARTS"):
             if not hasattr(self.module, name):
                 raise ConfigError(f"{config.path}: the lab module {self.module.__name__} defines no {name} "
                                   f"(see docs/new-lab.md)")
@@ -85,14 +115,14 @@ class Lab:
         parameters, table = getattr(self.module, "Parameters", None), self.config.parameters_table
         if parameters is None:
             if table is not None:
-                raise ConfigError(f"{self.config.path}: [parameters] given, but {self.package}.lab declares no "
+                raise ConfigError(f"{self.config.path}: [parameters] given, but {self.package}.interface declares no "
                                   f"Parameters")
             return None
         return read_table(parameters, table or {}, f"{self.config.path} [parameters]")
 
     package = property(lambda self: self.config.lab.package)
     contract = property(lambda self: self.module.CONTRACT)
-    student_class = property(lambda self: self.module.Student)
+    adapter_class = property(lambda self: self.module.Adapter)
     student_parts = property(lambda self: tuple(self.module.STUDENT_PARTS))
 
     @property

@@ -1,6 +1,6 @@
 """What the checks see of a student's code: cached runs on fixture cases, under a time budget.
 
-A lab's Student adapter (assignment/adapter.py) subclasses StudentCode with the runs its
+A lab's Adapter (assignment/adapter.py) subclasses CodeAdapter with the runs its
 checks ask for; each run is made once in the sandbox worker and cached, so several checks
 share one call. A stage that failed is stored as its StudentError and re-raised only to
 the checks that need that stage.
@@ -33,7 +33,7 @@ def _nbytes(value):
     return 0
 
 
-class Run:
+class CallResults:
     """Named results of one sequence of calls; a failed stage holds its StudentError."""
 
     def __init__(self):
@@ -50,7 +50,7 @@ class Run:
             self._values.setdefault(name, error)
 
     def fail_all(self, error):
-        """Every stage now answers `error` (a Run made to hold nothing else)."""
+        """Every stage now answers `error` (a CallResults made to hold nothing else)."""
         self._all = error
 
     def __getitem__(self, name):
@@ -93,10 +93,10 @@ def as_array(value, what, call=""):
     return array
 
 
-class RunsSteps:
-    """run(): steps() (defined by the subclass) where every step must succeed."""
+class StepRunner:
+    """run_steps(): steps() (defined by the subclass) where every step must succeed."""
 
-    def run(self, steps, name, reply_shapes=()):
+    def run_steps(self, steps, name, reply_shapes=()):
         """steps(), but every step must succeed: the values, or the first StudentError raised."""
         values = self.steps(steps, name, reply_shapes)
         for value in values:
@@ -105,8 +105,8 @@ class RunsSteps:
         return values
 
 
-class GuardedObject(RunsSteps):
-    """A student's object (e.g. a layer) whose calls go through StudentCode's time guards."""
+class GuardedObject(StepRunner):
+    """A student's object (e.g. a layer) whose calls go through CodeAdapter's time guards."""
 
     def __init__(self, code, proxy):
         self._code, self._object = code, proxy
@@ -124,10 +124,10 @@ class GuardedObject(RunsSteps):
         return values
 
 
-class StudentCode:
+class CodeAdapter:
     """The student's file behind a sandbox, with a budget of CPU time for all of its calls
     (the sandbox counts it; the wall-clock outer bound is the sandbox's own); a lab's
-    Student extends it.
+    Adapter extends it.
 
     A function that ran out of time MAX_TIMEOUTS times is not called again (its
     later calls fail at once), so one infinite loop costs seconds, not the budget.
@@ -167,13 +167,13 @@ class StudentCode:
             raise
 
     def _cached(self, key, make):
-        """The Run that make() returns, made once per key = (what, case id)."""
+        """The CallResults that make() returns, made once per key = (what, case id)."""
         if key not in self._cache:
             run = make()
             if self._held + run.nbytes > HELD_BYTES_CAP:
                 error = StudentError("bad_reply", "your code returned more data than any correct answer "
                                                   "needs; grading stopped keeping its results")
-                run = Run()
+                run = CallResults()
                 run.fail_all(error)
             self._held += run.nbytes
             self._cache[key] = run

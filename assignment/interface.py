@@ -3,9 +3,9 @@ and the typed `[parameters]` table of config.toml (docs/new-lab.md describes eac
 
 from dataclasses import dataclass
 
-from assignment.adapter import Student  # noqa: F401  (the engine reads lab.Student)
+from assignment.adapter import Adapter  # noqa: F401  (the engine reads interface.Adapter)
 from autograder.error_map import Layout, coverage
-from autograder.lab import Contract
+from autograder.lab_loader import Contract
 
 CONTRACT = Contract(functions=("col2im",), classes=("Conv2d",),
                     methods={"Conv2d": ("forward", "backward", "zero_grad")},

@@ -1,4 +1,4 @@
-"""The pooling-and-loss lab for the engine: contract, student adapter and feedback vocabulary.
+"""The pooling-and-loss lab for the engine: contract, adapter and feedback vocabulary.
 
 It needs what a layer protocol of one array in, one array out cannot give: a function that
 returns a tuple of a number and an array (`loss, dlogits`), a method that takes a flag
@@ -6,9 +6,9 @@ returns a tuple of a number and an array (`loss, dlogits`), a method that takes 
 what a later evaluation forward did not overwrite), all in one round trip.
 """
 
-from autograder.lab import Contract
+from autograder.adapter import CallResults, CodeAdapter, as_array
+from autograder.lab_loader import Contract
 from autograder.sandbox import StudentError
-from autograder.student import Run, StudentCode, as_array
 
 CONTRACT = Contract(functions=("softmax_cross_entropy",), classes=("MaxPool2d",),
                     methods={"MaxPool2d": ("forward", "backward")})
@@ -36,13 +36,13 @@ def describe_case(case):
     return f"N={p['N']} C={p['C']} H={p['H']} W={p['W']} k={p['k']} {p['dtype']}"
 
 
-class Student(StudentCode):
+class Adapter(CodeAdapter):
     """The loss on a softmax case; a pooling run on a pool case; each cached per case."""
 
     def loss(self, case):
-        """Run with 'loss' (whatever number came back: the checks judge it) and 'dlogits' (an array)."""
+        """CallResults with 'loss' (whatever number came back: the checks judge it) and 'dlogits' (an array)."""
         def make():
-            run = Run()
+            run = CallResults()
             logits, labels = case.array("logits"), case.array("labels")
             try:
                 value = self.call(LOSS, logits, labels, reply_shapes=[logits.shape])
@@ -66,7 +66,7 @@ class Student(StudentCode):
         forward(x_eval, train=False) -> y_eval, backward(dY) again -> dX_after_eval (which must
         still be x's: an evaluation forward stores nothing). A failed step fails the stages from it on."""
         def make():
-            run = Run()
+            run = CallResults()
             p = case.params
             x, x_eval, dY = case.array("x"), case.array("x_eval"), case.array("dY")
             stages = [stage for stage, _ in self.POOL_STEPS]
