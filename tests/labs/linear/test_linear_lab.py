@@ -153,8 +153,10 @@ def test_the_notebooks_calls_in_the_handout(handout):
     """What a notebook calls (autograder.notebook) grades this lab's file and zips it."""
     shutil.copy(CORRECT, handout / "linear.py")
     (handout / "submission.zip").unlink(missing_ok=True)
-    code = ("from autograder.notebook import build_submission, public_checks\n"
-            "print('statuses', public_checks())\nprint('zip', build_submission())\n")
+    code = ("from autograder.cli import lab_config_path\nfrom autograder.lab_loader import load_lab\n"
+            "from autograder.notebook import build_submission, public_checks\n"
+            "lab = load_lab(lab_config_path())\n"            # as a notebook's set-up cell: the LAB file names it
+            "print('statuses', public_checks(lab))\nprint('zip', build_submission(lab))\n")
     result = run(KIT[:1] + ["-c", code], cwd=handout)
     assert "statuses {'backward_dx': 'PASS'}" in result.stdout, result.stdout + result.stderr
     assert (handout / "submission.zip").is_file(), result.stdout + result.stderr
