@@ -59,22 +59,6 @@ hint = "second hint"
 needs = ["first"]
 """
 
-PARAMETERS = """\
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Inner:
-    eps: float
-    names: tuple[str, ...] = ("a",)
-
-
-@dataclass(frozen=True)
-class Parameters:
-    inner: Inner
-    epochs: int
-"""
-
 LAB_TABLE = """
 [parameters]
 epochs = 4
@@ -154,7 +138,7 @@ def test_tolerance_per_dtype(write):
 
 
 def test_the_labs_own_table_is_kept_as_read_for_its_lab_to_type(write):
-    config = load_config(write(CONFIG + LAB_TABLE, PARAMETERS))
+    config = load_config(write(CONFIG + LAB_TABLE))        # no Parameters needed: it is not read here
     assert config.parameters_table == {"epochs": 4, "inner": {"eps": 1, "names": ["x", "y"]}}
     assert "'parameters' should be a table, got 3" in error(write(CONFIG.replace("[lab]", "parameters = 3\n[lab]")))
 
