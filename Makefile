@@ -10,6 +10,9 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f
 OTTER_STAMP := $(VENV)/.otter-$(shell cat requirements.txt requirements-otter.txt | cksum | cut -d' ' -f1)
 # The lab: the path of its config.toml (every path the lab needs is named there).
 LAB ?= assignment/config.toml
+ifeq ($(wildcard $(LAB)),)
+$(error LAB=$(LAB) is not a file: LAB names a lab's config.toml, e.g. LAB=examples/linear_lab/config.toml)
+endif
 KIT := $(PY) -m autograder --config "$(LAB)"
 # Read from the config: its fixture set's manifest, its hidden seed's file (staff-only, never
 # shipped), its figures' script, and the files whose change makes the fixture sets stale.

@@ -204,3 +204,22 @@ def test_a_lab_outside_the_kit(tmp_path):
     assert graded.returncode == 0, graded.stdout + graded.stderr
     results = json.loads((tmp_path / "graded" / "results.json").read_text())
     assert results["score"] == 5 and "dW was averaged over the batch" in json.dumps(results)
+
+
+def test_make_takes_the_lab(fixtures):
+    """`make verify LAB=<its config.toml>` runs the kit on this lab: its fixture set (read from its
+    config by autograder/staff/make_paths.py), its catalogue; a LAB that is no file is refused by name."""
+    import subprocess
+    config = (LAB / "config.toml").relative_to(REPO)
+    done = subprocess.run(["make", "--no-print-directory", "verify", f"LAB={config}"], cwd=REPO,
+                          capture_output=True, text=True, timeout=hang_guard(600))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f'--config "{config}" verify' in done.stdout
+    assert "bug/dW_mean" in done.stdout and "every example as expected" in done.stdout
+    paths = subprocess.run([sys.executable, "-m", "autograder.staff.make_paths", str(config)], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert paths[0] == "build/fixtures/linear_lab/hidden/manifest.json"
+    assert paths[1] == "examples/linear_lab/secrets/hidden_seed"
+    wrong = subprocess.run(["make", "--no-print-directory", "verify", "LAB=examples/nope/config.toml"], cwd=REPO,
+                           capture_output=True, text=True, timeout=hang_guard(60))
+    assert wrong.returncode != 0 and "LAB=examples/nope/config.toml is not a file" in wrong.stderr
