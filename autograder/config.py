@@ -182,6 +182,11 @@ class Config:
         messages would show; the paths are the staff's own, so no link is resolved)."""
         return Path(os.path.normpath(self.path.parent / relative))
 
+    def make_command(self, target):
+        """`make TARGET LAB=...` for this lab, for messages (LAB relative to the kit's folder when inside it)."""
+        path = Path(os.path.normpath(self.path.resolve()))
+        return f"make {target} LAB={path.relative_to(KIT_ROOT) if KIT_ROOT in path.parents else path}"
+
     @property
     def lab_root(self):
         return lab_root(self.path, self.lab.package)
@@ -197,8 +202,8 @@ class Config:
         from autograder.seeds import SeedError, read_hidden_seed
         seed = read_hidden_seed(self.hidden_seed_path)
         if seed is None:
-            raise SeedError(f"no hidden seed at {self.hidden_seed_path}: run `make fixtures` (it draws one "
-                            f"when there is none), or restore the staff's copy of that file")
+            raise SeedError(f"no hidden seed at {self.hidden_seed_path}: run `{self.make_command('fixtures')}` "
+                            f"(it draws one when there is none), or restore the staff's copy of that file")
         return seed
 
     def fixture_seed(self, which):

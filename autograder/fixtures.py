@@ -108,7 +108,7 @@ def load_fixture_set(folder, expected_seed=None, which="hidden", *, lab):
     """Reads and verifies a fixture set; raises FixtureError with the command that fixes it.
     lab: the autograder.lab_loader.Lab whose words describe its cases."""
     folder = Path(folder)
-    rebuild = "make fixtures"
+    rebuild = lab.config.make_command("fixtures")
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
         raise FixtureError(f"no {which} fixture set at {folder} (manifest.json missing): run `{rebuild}`")

@@ -279,8 +279,8 @@ class GradeReport:
                 # Never the prints themselves: they ran on the secret inputs, which a print would hand
                 # to the student (Gradescope's stdout_visibility is 'hidden' for the same reason).
                 output = (f"Your code printed {len(printed)} characters while it was graded. They are not shown: "
-                          "grading runs it on secret inputs. Your prints on the public cases are shown by "
-                          "`python lab.py check`.") if printed else ""
+                          "grading runs it on secret inputs. Your prints on the public cases are shown when you "
+                          "run the public checks yourself.") if printed else ""
                 results = dict(gradable=True, score=round(score, 6), message=message, output=output, tests=tests,
                                extra_data=extra)
             if len(json.dumps(results)) <= max_bytes or scale < 1e-3:

@@ -114,6 +114,8 @@ def contract_parts(lab):
 def question_html(lab):
     config = lab.config
     file = config.submission_file
+    launcher = config.handout.launcher         # the students' command file, when the lab has one
+    check_command = f"python {Path(launcher).name} check" if launcher else "python -m autograder check"
     contract = "\n".join(f"    <p><code>{_escape(sig)}</code></p>\n    <pre>{_escape(doc)}</pre>"
                          for sig, doc in contract_parts(lab))
     rows = "\n".join(f"      <tr><td>{_escape(spec.title)}</td><td>{spec.points:g}</td></tr>"
@@ -122,7 +124,7 @@ def question_html(lab):
   <p><strong>{_escape(config.name)}</strong></p>
   <p>
     Upload your <code>{_escape(file)}</code>: the handout's template with the parts marked TODO written
-    (the handout has the maths, the pitfalls and <code>python lab.py check</code>, the public checks with
+    (the handout has the maths, the pitfalls and <code>{_escape(check_command)}</code>, the public checks with
     points). Keep every given function and signature as it is.
   </p>
   <details>

@@ -239,7 +239,7 @@ def test_the_hidden_seed_file_is_read_from_config_tomls_folder(write):
     config = load_config(path)
     assert config.hidden_seed_path == path.parent / "secrets" / "hidden_seed"
     assert config.fixture_seed("public") == 3 and config.fixture_seed("hidden") is None
-    with pytest.raises(SeedError, match="no hidden seed at .*secrets/hidden_seed: run `make fixtures`"):
+    with pytest.raises(SeedError, match="no hidden seed at .*secrets/hidden_seed: run `make fixtures LAB="):
         config.hidden_seed
     config.hidden_seed_path.parent.mkdir()
     config.hidden_seed_path.write_text(f"{2**100}\n")

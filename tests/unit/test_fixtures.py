@@ -20,7 +20,8 @@ class FakeLab:
     """The words, selectors and builder version a fixture set borrows from its lab."""
     def __init__(self, builder_version=1):
         self.selected = []
-        self.config = SimpleNamespace(fixtures=SimpleNamespace(builder_version=builder_version))
+        self.config = SimpleNamespace(fixtures=SimpleNamespace(builder_version=builder_version),
+                                      make_command=lambda target: f"make {target} LAB=lab/config.toml")
 
     def describe_case(self, case):
         return f"case {case.id} ({case.params['n']})"
@@ -59,7 +60,7 @@ def refusal(folder, seed=SEED):
     with pytest.raises(FixtureError) as caught:
         load(folder, seed)
     message = str(caught.value)
-    assert "run `make fixtures`" in message, message
+    assert "run `make fixtures LAB=" in message, message
     return message
 
 
@@ -150,7 +151,7 @@ def test_a_set_from_another_version_of_the_labs_builder_is_refused(tmp_path):
     write_fixture_set(folder, SEED, generated(), builder_version=3)
     assert load(folder, lab=FakeLab(builder_version=3)).cases
     with pytest.raises(FixtureError, match=r"made by builder version 3, the lab's config.toml says 4 "
-                                           r"\(\[fixtures\] builder_version\): run `make fixtures`"):
+                                           r"\(\[fixtures\] builder_version\): run `make fixtures LAB="):
         load(folder, lab=FakeLab(builder_version=4))
 
 
