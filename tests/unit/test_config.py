@@ -1,7 +1,7 @@
 """autograder/config.py on small config files written here, for a lab package written here: typed
 sections (an int is a fine float, a list becomes a tuple, defaults), every error naming the file, the
 table and the key with the expected type, `needs` validation, the lab's own [parameters] kept as read
-(tests/unit/test_lab.py types it), the seeds' paths, and that reading a config imports no lab code.
+(tests/unit/test_lab_loader.py types it), the seeds' paths, and that reading a config imports no lab code.
 (tests/e2e/test_config.py edits the shipped config.)"""
 
 import json

@@ -1,6 +1,7 @@
 """autograder/staff/reports.py's text on hand-made batch records: inert table cells, the score
-histogram, per-check statistics, summary.md's sections, and the likely bugs counted from
-the grade records (grade.json). (The plots and the whole batch are tests/e2e/test_staff_outputs.py's.)"""
+histogram, summary.md's sections, and the likely bugs counted from
+the grade records (grade.json). (The per-check rows: test_check_stats.py; the plots and the whole batch:
+tests/e2e/test_staff_outputs.py.)"""
 
 from collections import Counter
 from types import SimpleNamespace
@@ -11,7 +12,6 @@ from markdown_it import MarkdownIt
 from autograder.failures import Failure
 from autograder.results import CheckOutcome, GradeReport, write_report
 from autograder.staff.integrity import IntegrityReport, SimilarPair
-from autograder.staff.check_stats import check_stats
 from autograder.staff.reports import (_likely_bugs, batch_stats, entries_markdown, histogram, integrity_markdown,
                                       md_cell, stats_markdown)
 
@@ -47,16 +47,6 @@ def test_histogram_bins_are_equal_and_the_top_one_closed(scores, counts):
 
 def test_a_zero_max_score_puts_everything_in_the_first_bin():
     assert histogram([0, 0], 0)[1][0] == 2
-
-
-def test_check_stats_count_full_passes_and_mean_points():
-    graded = [record("x", passed=["a"], checks={"a": 6, "b": 2}), record("y", checks={"a": 3})]
-    rows = {row.name: (row.passed, row.failed, row.blocked, row.rate, row.mean_points)
-            for row in check_stats(CONFIG, graded)}
-    # without results.json to say otherwise, a check not passed failed on its own
-    assert rows == {"a": (1, 1, 0, 0.5, 4.5), "b": (0, 2, 0, 0.0, 1.0)}
-    empty = check_stats(CONFIG, [])[0]
-    assert (empty.passed, empty.failed, empty.blocked, empty.rate, empty.mean_points) == (0, 0, 0, None, 0.0)
 
 
 def test_median_and_mean():

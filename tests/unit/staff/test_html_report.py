@@ -1,6 +1,6 @@
-"""autograder/staff/html_report.py and similarity_page.py on hand-made batch statistics: every section
-there, every student-reachable text escaped (ids, names, messages, hints), a page that runs no script
-but its own sorter, and the similar pairs labelled by student."""
+"""autograder/staff/html_report.py on hand-made batch statistics: every section there, every
+student-reachable text escaped (ids, names, messages, hints), and a page that runs no script but its own
+sorter. (The similarity page: test_similarity_page.py.)"""
 
 import html.parser
 from types import SimpleNamespace
@@ -8,7 +8,6 @@ from types import SimpleNamespace
 from autograder.staff.html_report import SECTIONS, render_report
 from autograder.staff.integrity import IntegrityReport, SimilarPair
 from autograder.staff.reports import batch_stats
-from autograder.staff.similarity_page import counts_sentence, render_page, student_label
 
 EVIL = "<script>alert(1)</script>"
 CONFIG = SimpleNamespace(name="Lab <7>", max_score=10, checks={"a": SimpleNamespace(points=10, hint=EVIL)})
@@ -54,24 +53,3 @@ def test_the_report_has_every_section_and_escapes_everything(tmp_path):
 
 def test_without_integrity_flags_the_report_says_so(tmp_path):
     assert "Integrity flags were not computed for this batch." in render_report(stats(), CONFIG, tmp_path)
-
-
-def test_the_similarity_page_labels_pairs_by_student_and_escapes_them():
-    report = IntegrityReport(threshold=0.5, similar=[SimilarPair(EVIL, "b", 0.9, 0.6)], similarity_compared=4,
-                             side_by_side=[{"a": EVIL, "b": "b", "share_a": 0.9, "share_b": 0.6,
-                                            "code_a": "&lt;already escaped&gt;", "code_b": "x"}])
-    page = render_page(report, names={"b": "Bea <B>"})
-    assert EVIL not in page and "Bea &lt;B&gt; <span class='id'>(b)</span>" in page
-    assert "1. &lt;script&gt;" in page and parsed(page).scripts == 0
-    assert "1 similar pair(s) at or above 50%, among 4 submissions compared pairwise (6 pairs)" in page
-
-
-def test_no_pair_says_so():
-    page = render_page(IntegrityReport(threshold=0.8))
-    assert "No pair reached the threshold." in page and "Side by side" not in page
-
-
-def test_labels_and_counts():
-    assert student_label("s1", {"s1": "  Ada\n Lovelace "}) == "Ada Lovelace (s1)" and student_label("s2", {}) == "s2"
-    assert counts_sentence(IntegrityReport(threshold=0.75, similarity_compared=1)) == (
-        "0 similar pair(s) at or above 75%, among 1 submissions compared pairwise (0 pairs)")
