@@ -152,11 +152,15 @@ class CodeAdapter:
         """Calls function(*args) unless the budget is spent or `name` keeps timing out on
         inputs of this size class ('small' or 'large', see LARGE_REPLY)."""
         try:
-            self._guard()
+            self._guard()            # a spent budget is told as it is: no time-out of `name`, no guess at why
             if self._timeouts[name, size] >= MAX_TIMEOUTS:
                 where = " on inputs this large (too slow?)" if size == "large" else " (infinite loop?)"
                 raise StudentError("timeout", f"{name} was not run again{where}: it already ran out of time "
                                               f"{self._timeouts[name, size]} times")
+        except StudentError as exc:
+            exc.call = exc.call or name
+            raise
+        try:
             return function(*args)
         except StudentError as exc:
             if exc.kind == "timeout":

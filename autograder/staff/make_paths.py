@@ -22,7 +22,8 @@ def fixture_inputs(lab):
     named = [config.resolve(config.lab.fixture_builder), lab.reference]
     if config.lab.oracle:
         named.append(config.resolve(config.lab.oracle))
-    return [config.path, *sorted({p for folder in folders for p in folder.glob("*.py")} | set(named))]
+    found = {p.resolve() for folder in folders for p in folder.glob("*.py")} | {p.resolve() for p in named}
+    return [config.path, *sorted(found)]          # resolved: a file the config names is also found by the glob
 
 
 def make_paths(config_path):

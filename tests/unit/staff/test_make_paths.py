@@ -22,6 +22,7 @@ def test_the_conv_labs_paths_are_relative_inside_the_current_folder(in_repo):
     assert paths[:3] == ["build/fixtures/hidden/manifest.json", "assignment/secrets/hidden_seed",
                          "assignment/make_figures.py"]
     inputs = set(paths[3:])
+    assert len(inputs) == len(paths[3:])          # each input once, whether the config names it or a folder holds it
     assert {"assignment/config.toml", "assignment/fixture_builder.py", "assignment/adapter.py",
             "assignment/checks/check_col2im.py", "reference/conv2d.py", "reference/oracle.py"} <= inputs
     assert all((REPO / p).is_file() and not Path(p).is_absolute() for p in inputs)
