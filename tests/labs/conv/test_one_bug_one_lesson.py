@@ -58,7 +58,10 @@ def test_readme_publishes_the_figures(graded):
     checks_median, checks_max, lines_median, lines_max = (float(x) for x in published.groups())
     assert (checks_median, checks_max, lines_median) == (found["checks_median"], found["checks_max"],
                                                          found["lines_median"]), found
-    assert lines_max >= found["lines_max"], found      # the longest may vary by a line with garbage values
+    # The longest feedback of an entry whose values are deterministic, exactly; an np.empty entry's wrong
+    # values are whatever memory held, so its length varies from run to run (TARGETS still bound it).
+    steady = [len(text) for key, (_, text, _) in graded.items() if not CATALOGUE[key].may_fail]
+    assert lines_max == max(steady), (max(steady), found)
 
 
 def test_a_dtype_bug_fails_only_dtype_checks(graded):
