@@ -37,8 +37,16 @@ def graded(tmp_path_factory):
         grade_submission(CONV_LAB, write_zip(CATALOGUE[key], folder / "sub.zip", lab=CONV_LAB), folder / "out")
         results = json.loads((folder / "out" / "results.json").read_text())
         out[key] = ({t["extra_data"]["check"]: t for t in results["tests"]},
-                    (folder / "out" / "feedback.md").read_text())
+                    (folder / "out" / "feedback.md").read_text(), points_printed(results))
     return out
+
+
+def points_printed(results):
+    """The ways feedback prints the grade's own points (total, and each check's score and maximum).
+    They count passed cases, so they say nothing of a case's values; with thousands of expected
+    values per hidden case, one of them rounds to a score such as 63.56 about once in 20 seeds."""
+    values = [results["score"]] + [t[k] for t in results["tests"] for k in ("score", "max_score")]
+    return {f"{v:{spec}}" for v in values for spec in ("g", ".2f", ".1f")}
 
 
 def readings(output):
@@ -48,7 +56,7 @@ def readings(output):
 
 @pytest.mark.parametrize("key,check,words", BUG_CLASSES)
 def test_catalogue_bug_map_and_reading_name_its_class(graded, key, check, words):
-    tests, feedback = graded[key]
+    tests, feedback, _ = graded[key]
     # the map is under the check on Gradescope, or, when the check tells the root cause, under Start here
     output = tests[check]["output"]
     if "the problem told in Start here" in output:
@@ -75,9 +83,10 @@ def value_tokens(values):
     return {t for t in tokens if len(t.lstrip("-").replace(".", "")) >= 4}
 
 
-def printed_values(text, values):
-    """The tokens of `values` that occur in text as whole numbers (not inside a longer number)."""
-    numbers = set(re.findall(r"-?\d+\.?\d*(?:e[+-]\d+)?", text))
+def printed_values(text, values, besides=frozenset()):
+    """The tokens of `values` that occur in text as whole numbers (not inside a longer number),
+    other than the tokens `besides` (numbers the text prints for another reason)."""
+    numbers = set(re.findall(r"-?\d+\.?\d*(?:e[+-]\d+)?", text)) - set(besides)
     return value_tokens(values) & numbers
 
 
@@ -97,8 +106,9 @@ def messages_by_case(outputs):
 def test_hidden_feedback_holds_no_expected_value(graded, key):
     """Everything the student reads (every check's output and feedback.md), searched for the expected
     answers of every case the bug fails or blocks. Numbers are printed with 2 significant digits
-    (error sizes) or as counts, so a 4-digit token of an expected value never matches by chance."""
-    tests, feedback = graded[key]
+    (error sizes) or as counts, so a 4-digit token of an expected value never matches by chance;
+    the points, which can print 4 digits, are set aside (test_points_are_set_aside_and_nothing_else)."""
+    tests, feedback, points = graded[key]
     hidden = load_fixture_set(fixture_folder("hidden", CONV_LAB.fixtures_root), CONFIG.hidden_seed, lab=CONV_LAB)
     text = "\n".join(t["output"] for t in tests.values()) + "\n" + feedback
     failing = {f["case"] for t in tests.values() for f in t["extra_data"]["failures"] + t["extra_data"]["blocked"]}
@@ -108,11 +118,23 @@ def test_hidden_feedback_holds_no_expected_value(graded, key):
             continue
         for name in ("expected", "dX", "dW", "y"):
             if name in case.arrays:
-                leaked = printed_values(text, case.array(name))
+                leaked = printed_values(text, case.array(name), besides=points)
                 assert not leaked, f"{key}: feedback prints {sorted(leaked)[:5]} from {case.id}'s {name}"
                 searched += 1
     assert searched >= 4, f"{key}: only {searched} expected arrays searched"
     assert "where it is wrong (X wrong" in feedback and not re.search(r"^at \[", feedback, flags=re.M)
+
+
+def test_points_are_set_aside_and_nothing_else():
+    """A clean-clone run drew a hidden seed with a dW value of 63.5577, and the grade was 63.56: the
+    search reported the score as a leak. Points are set aside; any other printed value is still found."""
+    results = {"score": 63.56, "tests": [{"score": 2.86, "max_score": 10}, {"score": 0.7, "max_score": 4}]}
+    text = "# Feedback: 63.56 / 100 points\n| backward dX values | 2.86 / 10 |\n"
+    values = np.array([63.5577, -12.3456])
+    assert printed_values(text, values) == {"63.56"}            # what the old search reported
+    assert printed_values(text, values, besides=points_printed(results)) == set()
+    assert printed_values(text + "at [0, 1]: expected -12.35\n", values,
+                          besides=points_printed(results)) == {"-12.35"}
 
 
 def test_public_cases_show_values_and_the_search_finds_them(tmp_path):
