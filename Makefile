@@ -25,7 +25,7 @@ SUBMISSIONS ?=
 OUT ?= out/grades
 
 .DEFAULT_GOAL := help
-.PHONY: help setup venv sandbox otter-setup fixtures grade test test-fast figures autograder handout otter prairielearn verify mutants bench clean
+.PHONY: help conv-lab-only setup venv sandbox otter-setup fixtures grade test test-fast figures autograder handout otter prairielearn verify mutants bench clean
 
 help:
 	@echo "Every target:  LAB=path/to/config.toml                        the lab (default assignment/config.toml)"
@@ -98,14 +98,20 @@ otter: setup $(FIXTURES)
 
 # PL_IMAGE: the grader image info.json names (build and push it from build/prairielearn/image).
 prairielearn: venv $(FIXTURES)
-	$(PY) -m autograder.staff.prairielearn build --out build/prairielearn $(if $(PL_IMAGE),--image "$(PL_IMAGE)")
+	$(KIT) package prairielearn --out build/prairielearn $(if $(PL_IMAGE),--image "$(PL_IMAGE)")
 
 # --- TA -------------------------------------------------------------------------
 verify: setup $(FIXTURES)
 	$(KIT) verify
 
-mutants: setup $(FIXTURES)
+mutants: conv-lab-only setup $(FIXTURES)
 	$(PY) tools/mutants.py $(if $(LIMIT),--limit $(LIMIT)) $(if $(JOBS),--jobs $(JOBS))
+
+# Mutation testing (tools/mutants.py) and the benchmarks (bench/) are studies of the conv lab: its
+# oracle, its kernels, its catalogue's attacks. With another LAB they stop rather than measure it.
+conv-lab-only:
+	@test "$(abspath $(LAB))" = "$(abspath assignment/config.toml)" || \
+	{ echo "make $(MAKECMDGOALS) studies the conv lab (assignment/config.toml) only; LAB=$(LAB) is another lab" >&2; exit 2; }
 
 # --- developer ----------------------------------------------------------------
 # pytest exits 5 when it collects nothing: that must fail loudly, never pass.
@@ -120,7 +126,7 @@ test-fast: $(STAMP)
 	if [ $$rc -eq 5 ]; then echo "ERROR: pytest collected no tests" >&2; fi; exit $$rc
 
 # Kernels (reference vs lecture loops vs torch when installed) and grading speed.
-bench: setup $(FIXTURES)
+bench: conv-lab-only setup $(FIXTURES)
 	$(KIT) package otter --out build/otter >/dev/null
 	$(PY) bench/run.py $(if $(QUICK),--quick) $(if $(BATCH_ONLY),--batch-only) $(if $(REALISTIC_ONLY),--realistic-only) $(if $(FAIRNESS_ONLY),--fairness-only)
 

@@ -204,6 +204,9 @@ def cmd_package(args):
     if args.what == "otter":
         from autograder.staff.otter_bridge import build_command
         return build_command(_lab(args), args.out)
+    if args.what == "prairielearn":
+        from autograder.staff.prairielearn import build_command
+        return build_command(_lab(args), args.out, args.image)
     build = {"gradescope": packaging.build_gradescope_zip, "handout": packaging.build_handout_zip}[args.what]
     try:
         dest = build(args.out, _lab(args))
@@ -313,10 +316,13 @@ def build_parser():
         c.set_defaults(func=func)
     v = sub.add_parser("verify", help="grade the reference, the template and the examples; fail if wrong")
     v.set_defaults(func=cmd_verify)
-    k = sub.add_parser("package", help="build the Gradescope autograder zip, the students' handout zip, or "
-                       "the otter-grader folder (its tests and autograder zip)")
-    k.add_argument("what", choices=["gradescope", "handout", "otter"])
-    k.add_argument("--out", required=True, help="the zip (gradescope, handout) or folder (otter) to write")
+    k = sub.add_parser("package", help="build the Gradescope autograder zip, the students' handout zip, "
+                       "the otter-grader folder (its tests and autograder zip) or the PrairieLearn folder "
+                       "(question, serverFilesCourse, the grader image's build context)")
+    k.add_argument("what", choices=["gradescope", "handout", "otter", "prairielearn"])
+    k.add_argument("--out", required=True, help="the zip (gradescope, handout) or folder (otter, prairielearn) to write")
+    k.add_argument("--image", help="prairielearn: the grader image info.json names, as `docker pull` takes it "
+                   "(default $PL_IMAGE, else convkit/grader:<version>)")
     k.set_defaults(func=cmd_package)
     x = sub.add_parser("export", help="grades.csv joined with a roster, as an LMS gradebook import CSV (stdout)")
     # checked by lms_export (not imported here: the Gradescope zip and the handout ship cli.py without it)

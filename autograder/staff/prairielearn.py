@@ -1,6 +1,6 @@
 """PrairieLearn: a question, the kit for serverFilesCourse, and the grader image's build context.
 
-    python -m autograder.staff.prairielearn build --out build/prairielearn [--image NAME:TAG]
+    python -m autograder [--config CONFIG_TOML] package prairielearn --out build/prairielearn [--image NAME:TAG]
 
 Writes OUT (replacing an earlier build, never another folder):
 
@@ -20,7 +20,6 @@ packaging.refuse_secrets first. The timeout is the lab's whole CPU budget per su
 plus a margin, so the sandbox's limits, not PrairieLearn's kill, decide a slow submission.
 """
 
-import argparse
 import ast
 import calendar
 import html
@@ -33,9 +32,7 @@ import uuid
 from pathlib import Path
 
 from autograder import __version__
-from autograder.cli import lab_config_path
-from autograder.config import KIT_ROOT, ConfigError
-from autograder.lab_loader import load_lab
+from autograder.config import KIT_ROOT
 from autograder.limits import OUTER_MARGIN_S
 from autograder.staff.packaging import (FIXED_TIME, GRADESCOPE_DIR, PackagingError, engine_files, grader_files,
                                         refuse_secrets)
@@ -183,7 +180,7 @@ def write_tree(out, files):
     staging = out.with_name(f".{out.name}.building-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        files = {**files, MARKER: f"written by python -m autograder.staff.prairielearn {__version__}\n"}
+        files = {**files, MARKER: f"written by python -m autograder package prairielearn {__version__}\n"}
         for name in sorted(files):
             path = staging / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -203,6 +200,20 @@ def write_tree(out, files):
     return out
 
 
+def build_command(lab, out, image=None):
+    """`package prairielearn`: builds, prints what it wrote; exit status 0, or 1 with the error."""
+    try:
+        summary = build(lab, out, image or os.environ.get("PL_IMAGE") or DEFAULT_IMAGE)
+    except (FileNotFoundError, PackagingError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}: {summary['files']} files")
+    print(f"  question      {summary['question']} (image {summary['image']}, timeout {summary['timeout']} s)")
+    print(f"  grader        {summary['kit']}")
+    print(f"  image context {summary['image_context']}: docker build -t {summary['image']} {summary['image_context']}")
+    return 0
+
+
 def build(lab, out, image=DEFAULT_IMAGE):
     """Writes the PrairieLearn build into out; returns a summary dict."""
     files = prairielearn_files(lab, image)
@@ -211,30 +222,3 @@ def build(lab, out, image=DEFAULT_IMAGE):
     return dict(question=Path(out) / "course" / "questions" / question_name(lab),
                 kit=Path(out) / "course" / "serverFilesCourse" / kit_dir_name(lab),
                 image_context=Path(out) / "image", image=image, timeout=timeout_s(lab), files=len(files))
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m autograder.staff.prairielearn",
-                                     description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="the question, serverFilesCourse and the image's build context")
-    b.add_argument("--out", default="build/prairielearn", help="output folder (default build/prairielearn)")
-    b.add_argument("--image", default=os.environ.get("PL_IMAGE") or DEFAULT_IMAGE,
-                   help=f"the image info.json names, as `docker pull` takes it (default $PL_IMAGE, else {DEFAULT_IMAGE})")
-    parser.add_argument("--config", metavar="CONFIG_TOML", help="the lab's config.toml (as `python -m autograder "
-                        "--config`; default assignment/config.toml)")
-    args = parser.parse_args(argv)
-    try:
-        summary = build(load_lab(lab_config_path(args.config)), args.out, args.image)
-    except (FileNotFoundError, PackagingError, ConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"wrote {args.out}: {summary['files']} files")
-    print(f"  question      {summary['question']} (image {summary['image']}, timeout {summary['timeout']} s)")
-    print(f"  grader        {summary['kit']}")
-    print(f"  image context {summary['image_context']}: docker build -t {summary['image']} {summary['image_context']}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

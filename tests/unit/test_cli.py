@@ -22,11 +22,18 @@ def test_each_command_reaches_its_function():
 @pytest.mark.parametrize("argv", [("batch", "f", "--out", "o", "--jobs", "0"), ("batch", "f", "--out", "o", "--jobs", "x"),
                                   ("fixtures", "--seed", "12.5"), ("fixtures", "--seed", "1", "--new-seed"),
                                   ("grade", "s.zip"), ("grade", "s.zip", "--out", "o", "--isolation", "none"),
-                                  ("package", "prairielearn", "--out", "o"), ()])
+                                  ("package", "pdf", "--out", "o"), ("package", "prairielearn"), ()])
 def test_bad_arguments_are_refused_by_the_parser(argv, capsys):
     with pytest.raises(SystemExit) as caught:
         parse(*argv)
     assert caught.value.code == 2
+
+
+def test_package_names_every_platform():
+    for what in ("gradescope", "handout", "otter", "prairielearn"):
+        args = parse("package", what, "--out", "o")
+        assert (args.what, args.out, args.image) == (what, "o", None)
+    assert parse("package", "prairielearn", "--out", "o", "--image", "r/n:1").image == "r/n:1"
 
 
 def test_the_lab_is_the_option_then_the_environments_then_the_packaged_pointer_then_the_default(

@@ -180,6 +180,21 @@ def test_otter_package_of_this_lab(fixtures, tmp_path):
                    for n in names), names
 
 
+def test_prairielearn_package_of_this_lab(fixtures, tmp_path):
+    """`package prairielearn`: this lab's question (named by its submission file) and grader, its LAB
+    file, the image that --image names; no other lab's parts."""
+    out = tmp_path / "pl"
+    result = run(KIT + ["package", "prairielearn", "--out", str(out), "--image", "example.org/linear:1"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(p.name for p in (out / "course" / "questions").iterdir()) == ["linear"]
+    info = json.loads((out / "course" / "questions" / "linear" / "info.json").read_text())
+    assert info["externalGradingOptions"]["image"] == "example.org/linear:1"
+    kit = out / "course" / "serverFilesCourse" / "convkit_linear"
+    assert (kit / "LAB").read_text() == "examples/linear_lab/config.toml\n"
+    assert (kit / "examples" / "linear_lab" / "checks" / "check_linear.py").is_file()
+    assert not (kit / "assignment").exists() and not (kit / "examples" / "linear_lab" / "reference").exists()
+
+
 def test_a_lab_outside_the_kit(tmp_path):
     """A copy of this lab in a folder outside the kit, under its own package name, with the
     default fixture folder (beside its config.toml): fixtures, verify and grade through --config."""
@@ -223,3 +238,35 @@ def test_make_takes_the_lab(fixtures):
     wrong = subprocess.run(["make", "--no-print-directory", "verify", "LAB=examples/nope/config.toml"], cwd=REPO,
                            capture_output=True, text=True, timeout=hang_guard(60))
     assert wrong.returncode != 0 and "LAB=examples/nope/config.toml is not a file" in wrong.stderr
+
+
+# What each target runs, read from `make -n` (nothing is run): every command of the kit names this lab.
+LAB_TARGETS = ("grade", "autograder", "handout", "otter", "prairielearn", "verify", "fixtures")
+CONV_ONLY_TARGETS = ("mutants", "bench")        # studies of the conv lab (tools/mutants.py, bench/)
+
+
+@pytest.mark.parametrize("target", LAB_TARGETS)
+def test_every_make_target_runs_the_kit_on_the_lab_LAB_names(fixtures, target):
+    """`make prairielearn LAB=...` once built the conv lab's question whatever LAB said."""
+    import subprocess
+    config = (LAB / "config.toml").relative_to(REPO)
+    done = subprocess.run(["make", "--no-print-directory", "-n", target, f"LAB={config}"], cwd=REPO,
+                          capture_output=True, text=True, timeout=hang_guard(60))
+    assert done.returncode == 0, done.stdout + done.stderr
+    kit_lines = [line for line in done.stdout.splitlines() if " -m autograder" in line
+                 and " -m autograder." not in line]
+    assert kit_lines, done.stdout
+    assert all(f'--config "{config}"' in line for line in kit_lines), done.stdout
+
+
+@pytest.mark.parametrize("target", CONV_ONLY_TARGETS)
+def test_conv_lab_studies_refuse_another_lab(target):
+    """Mutation testing and the benchmarks are written for the conv lab: with another LAB they stop
+    before doing anything, saying so (they once ran on the conv lab whatever LAB said)."""
+    import subprocess
+    config = (LAB / "config.toml").relative_to(REPO)
+    done = subprocess.run(["make", "--no-print-directory", target, f"LAB={config}"], cwd=REPO,
+                          capture_output=True, text=True, timeout=hang_guard(60))
+    assert done.returncode != 0
+    assert f"make {target} studies the conv lab (assignment/config.toml) only" in done.stderr, done.stderr
+    assert "pytest" not in done.stdout and "mutants.py" not in done.stdout and "bench/run.py" not in done.stdout
