@@ -7,9 +7,7 @@ so reading a config imports no lab code (nor the sandbox it uses).
 """
 
 import dataclasses
-import importlib
 import os
-import sys
 import typing
 
 try:
@@ -26,6 +24,12 @@ KIT_ROOT = Path(__file__).resolve().parents[1]
 # In a packaged grader: the file naming its lab's config.toml (packaging writes it; the CLI reads it).
 LAB_POINTER = KIT_ROOT / "LAB"
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
+
+
+def beside(path, relative):
+    """`relative` from the folder of the file `path`, normalised: no "..", which messages would show
+    (the paths are the staff's own, so no link is resolved)."""
+    return Path(os.path.normpath(Path(path).parent / relative))
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ class StaffSettings:
 
     def resolve(self, relative):
         """A path the staff file names, relative to its folder."""
-        return Path(os.path.normpath(self.path.parent / relative))
+        return beside(self.path, relative)
 
 
 @dataclass(frozen=True)
@@ -178,9 +182,8 @@ class Config:
             raise ConfigError(f"no tolerance for dtype {dtype} in {self.path}") from None
 
     def resolve(self, relative):
-        """A path the config names, relative to config.toml's folder (normalised: no "..", which
-        messages would show; the paths are the staff's own, so no link is resolved)."""
-        return Path(os.path.normpath(self.path.parent / relative))
+        """A path the config names, relative to config.toml's folder."""
+        return beside(self.path, relative)
 
     def make_command(self, target):
         """`make TARGET LAB=...` for this lab, for messages (LAB relative to the kit's folder when inside it)."""
@@ -278,18 +281,6 @@ def lab_root(path, package):
     return folder.parents[len(parts) - 1]
 
 
-def lab_module(package, what="interface", root=None):
-    """The lab package's module `what` (interface.py, fixture_builder.py), imported from `root` (the
-    folder holding the package: Config.lab_root), else from the kit's root."""
-    for folder in (KIT_ROOT, root):
-        if folder is not None and str(folder) not in sys.path:
-            sys.path.insert(0, str(folder))
-    try:
-        return importlib.import_module(f"{package}.{what}")
-    except ModuleNotFoundError as exc:
-        raise ConfigError(f"cannot import the lab's {what} module {package}.{what}: {exc}") from None
-
-
 def _check_spec(name, table, path):
     where = f"{path} [checks.{name}]"
     if not isinstance(table, dict):
@@ -302,6 +293,21 @@ def _check_spec(name, table, path):
     return spec
 
 
+def read_toml(path, what, named_by=""):
+    """The TOML file `path` (`what` it is: "config file") as a dict; ConfigError, after `named_by`
+    (where the path is given) when the file is absent, unreadable (a folder, no permission: e.g.
+    --config given a folder) or not TOML."""
+    where = f"{named_by}: " if named_by else ""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{where}{what} not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}cannot read the {what} {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+
+
 TABLES = {"lab": LabTable, "fixtures": Fixtures, "tolerances": Tolerances, "limits": Limits,
           "integrity": Integrity, "handout": Handout}
 OPTIONAL_TABLES = ("integrity", "handout")      # every key has a default
@@ -311,14 +317,7 @@ def load_config(path):
     """Reads and validates the config file `path` (the TOML only: no lab code); raises ConfigError
     with the file and key."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except OSError as exc:              # a folder, no permission: e.g. --config given a folder
-        raise ConfigError(f"cannot read the config file {path}: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    data = read_toml(path, "config file")
     _refuse_hidden_seed(data, path)
     _refuse_old_names(data, path)
     if "mutants" in data:
@@ -377,12 +376,7 @@ def load_staff_settings(config):
         raise ConfigError(f"{config.path} [lab]: no 'staff' file (the settings of the staff's tools, e.g. "
                           f"staff = \"staff.toml\" with its [mutants] and [bench] tables)")
     path = config.resolve(config.lab.staff)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{config.path} [lab] staff: cannot read {path}: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    data = read_toml(path, "staff file", named_by=f"{config.path} [lab] staff")
     unknown = set(data) - set(STAFF_TABLES)
     if unknown:
         raise ConfigError(f"{path}: unknown table [{sorted(unknown)[0]}] (the tables are: {', '.join(STAFF_TABLES)})")

@@ -12,14 +12,28 @@ The engine knows a lab only through this interface (docs/new-lab.md):
 - `fixture_builder.py`: `build_fixture_set(folder, seed, config, public)`.
 """
 
+import importlib
 import importlib.util
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from types import SimpleNamespace
 
 from autograder.checks import declared_check
-from autograder.config import ConfigError, lab_module, load_config, read_table
+from autograder.config import KIT_ROOT, ConfigError, load_config, read_table
+
+
+def lab_module(package, what="interface", root=None):
+    """The lab package's module `what` (interface.py, fixture_builder.py), imported from `root` (the
+    folder holding the package: Config.lab_root), else from the kit's root."""
+    for folder in (KIT_ROOT, root):
+        if folder is not None and str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+    try:
+        return importlib.import_module(f"{package}.{what}")
+    except ModuleNotFoundError as exc:
+        raise ConfigError(f"cannot import the lab's {what} module {package}.{what}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -159,7 +173,6 @@ class Lab:
         """[(check name, test function, select(case) -> bool or None, takes a case)] of the lab's
         check modules' `test_*` functions declared with autograder.checks' `@check(name, cases=select)`,
         in pytest's collection order (files by name, functions as defined)."""
-        import importlib
         found = []
         for path in sorted(self.checks_dir.glob("check_*.py")):
             module = importlib.import_module(f"{self.module_name(self.checks_dir, 'checks')}.{path.stem}")

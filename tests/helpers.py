@@ -148,3 +148,13 @@ def detached_config_text(source):
             lines.append(f'{key} = "{(source.parent / relative).resolve()}"\n')
     return text.replace("[lab]\n", "[lab]\n" + "".join(lines), 1)
 
+
+def config_error(load, path):
+    """The ConfigError message of load(path) (load_config, load_lab), which must name the file."""
+    import pytest
+    from autograder.errors import ConfigError
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    message = str(caught.value)
+    assert str(path) in message, message
+    return message

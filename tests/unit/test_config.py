@@ -15,6 +15,7 @@ import pytest
 from autograder.config import KIT_ROOT, CheckSpec, ConfigError, Limits, Tolerance, load_config, read_table
 from autograder import config as config_module
 from autograder.seeds import SeedError
+from helpers import config_error
 
 CONFIG = """\
 [lab]
@@ -99,11 +100,7 @@ def write(tmp_path, lab_package):
 
 
 def error(path):
-    with pytest.raises(ConfigError) as caught:
-        load_config(path)
-    message = str(caught.value)
-    assert str(path) in message, message
-    return message
+    return config_error(load_config, path)
 
 
 # --- what loads --------------------------------------------------------------------------------
@@ -328,7 +325,7 @@ def test_a_mutants_table_in_config_toml_is_refused_and_sent_to_the_staff_file(wr
 
 @pytest.mark.parametrize("staff, words", [
     (None, "no 'staff' file"),
-    ("", "cannot read"),
+    ("", "[lab] staff: staff file not found"),
     ('[mutants]\ntargets = "f"\n', "[mutants]: 'targets' should be a list of a string"),
     ('[bench]\ngrading_subjects = []\nrealistic_subjects = []\n', "missing key 'memory_subjects'"),
     ("[benchmarks]\n", "unknown table [benchmarks]"),

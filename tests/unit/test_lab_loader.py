@@ -9,6 +9,7 @@ import pytest
 
 from autograder.config import ConfigError
 from autograder.lab_loader import Contract, Lab, load_lab
+from helpers import config_error
 
 INTERFACE_PY = '''\
 from autograder.lab_loader import Contract
@@ -242,11 +243,7 @@ def test_the_labs_parameters_are_typed_like_every_table(make_lab):
 
 
 def error(path):
-    with pytest.raises(ConfigError) as caught:
-        load_lab(path)
-    message = str(caught.value)
-    assert str(path) in message, message
-    return message
+    return config_error(load_lab, path)
 
 
 def test_a_lab_table_needs_parameters_and_parameters_need_their_keys(make_lab):
