@@ -25,7 +25,15 @@ BUGS = [key for key in CATALOGUE if key.startswith("bug/")]
 # the function each bug's edits sit in: what its feedback's first root cause must name
 BUGGY_FUNCTION = {"bug/unstable_softmax": "softmax_cross_entropy", "bug/loss_summed": "softmax_cross_entropy",
                   "bug/dlogits_not_averaged": "softmax_cross_entropy", "bug/backward_spreads_dY": "MaxPool2d.backward",
-                  "bug/eval_overwrites_cache": "MaxPool2d.forward", "bug/forward_without_flag": "MaxPool2d.forward"}
+                  "bug/eval_overwrites_cache": "MaxPool2d.forward", "bug/forward_without_flag": "MaxPool2d.forward",
+                  "bug/loss_too_large_to_send": "softmax_cross_entropy", "bug/loss_as_bool": "softmax_cross_entropy",
+                  "bug/forward_nested_tuple": "MaxPool2d.forward"}
+# results the generic protocol or the checks refuse as they come back, and what feedback says of each
+REFUSED_RESULTS = {
+    "bug/loss_too_large_to_send": "softmax_cross_entropy returned an integer too large to send back",
+    "bug/loss_as_bool": "loss: got an array of shape () and dtype bool, expected one number",
+    "bug/forward_nested_tuple": "MaxPool2d.forward returned a tuple nested more than 8 deep",
+}
 
 
 def run(args, cwd=REPO, timeout=hang_guard(120)):
@@ -77,6 +85,18 @@ def test_each_bug_loses_exactly_the_checks_whose_property_it_breaks(batch, key):
     lost = {t["extra_data"]["check"] for t in results["tests"] if t["score"] < t["max_score"]}
     assert set(entry.fails) <= lost
     assert results["extra_data"]["root_causes"][0]["function"] == BUGGY_FUNCTION[key]
+
+
+@pytest.mark.parametrize("key", sorted(REFUSED_RESULTS))
+def test_a_result_of_the_wrong_kind_is_the_students_wrong_answer(batch, key):
+    """Not a grader error (the row is graded), told in the feedback, and what the refused reply
+    carried earns nothing: a too-large loss takes dlogits down with it (blocked, not failed)."""
+    row, results = batch[key.replace("/", "__")]
+    assert row["status"] == "graded", row
+    assert REFUSED_RESULTS[key] in " ".join(json.dumps(results).split()), results["output"][:2000]
+    if key == "bug/loss_too_large_to_send":
+        gradient = next(t for t in results["tests"] if t["extra_data"]["check"] == "loss_gradient")
+        assert gradient["score"] == 0 and gradient["extra_data"]["blocked"] and not gradient["extra_data"]["failures"]
 
 
 def test_feedback_names_the_bug_in_the_labs_words_and_hides_hidden_numbers(batch):
