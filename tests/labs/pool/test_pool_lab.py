@@ -99,6 +99,15 @@ def test_a_result_of_the_wrong_kind_is_the_students_wrong_answer(batch, key):
         assert gradient["score"] == 0 and gradient["extra_data"]["blocked"] and not gradient["extra_data"]["failures"]
 
 
+def test_the_handouts_table_gives_each_entrys_score(batch):
+    """README.md's table of what `verify` prints: every catalogue bug, with the score it gets."""
+    import re
+    table = dict(re.findall(r"^\| `(bug/\w+)` \| ([\d.]+) / 20 \|", (LAB / "README.md").read_text(), flags=re.M))
+    assert set(table) == set(BUGS)
+    for key, score in table.items():
+        assert float(batch[key.replace("/", "__")][0]["score"]) == float(score), key
+
+
 def test_feedback_names_the_bug_in_the_labs_words_and_hides_hidden_numbers(batch):
     _, results = batch["bug__loss_summed"]
     test = next(t for t in results["tests"] if t["extra_data"]["check"] == "loss_value")
