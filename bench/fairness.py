@@ -34,6 +34,7 @@ sys.path.insert(0, str(KIT))
 
 from autograder.staff.catalogue import correct_solution, load_catalogue, write_zip  # noqa: E402
 from autograder.lab_loader import load_lab  # noqa: E402
+from autograder.results import GradeReport  # noqa: E402
 
 CONV_LAB = load_lab(KIT / "assignment" / "config.toml")     # the lab this benchmark measures
 
@@ -104,27 +105,25 @@ def grade_command(level, kit):
     return [python, "-m", "autograder"]
 
 
-def grades(results):
-    """(score, {check title: score}) from a results.json."""
-    return results["score"], {t["name"]: t["score"] for t in results["tests"]}
+def grades(folder, level):
+    """(score, {check title: score}) of the grade record (grade.json) in folder, graded at `level`."""
+    report = GradeReport.read(folder)
+    assert report.extra["isolation"] == level, report.extra
+    return report.score, {c.title: c.score for c in report.checks}
 
 
 def grade_alone(level, kit, submission, out):
     started = time.monotonic()
     subprocess.run(grade_command(level, kit) + ["grade", str(submission), "--out", str(out),
                    "--isolation", level], cwd=kit, check=True, capture_output=True)
-    results = json.loads((out / "results.json").read_text())
-    assert results["extra_data"]["isolation"] == level, results["extra_data"]
-    return grades(results), time.monotonic() - started
+    return grades(out, level), time.monotonic() - started
 
 
 def grade_beside_neighbour(level, kit, folder, out):
     started = time.monotonic()
     subprocess.run(grade_command(level, kit) + ["batch", str(folder), "--out", str(out), "--jobs", "2"],
                    cwd=kit, check=True, capture_output=True)
-    results = json.loads((out / "submissions" / "b_slow" / "results.json").read_text())
-    assert results["extra_data"]["isolation"] == level, results["extra_data"]
-    return grades(results), time.monotonic() - started
+    return grades(out / "submissions" / "b_slow", level), time.monotonic() - started
 
 
 class Hogs:
