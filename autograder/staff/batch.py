@@ -157,8 +157,9 @@ def _plan(entries, out_dir, fixture_hash, force, chosen):
             notes.append(f"{stale} kept row(s) are out of date (changed submission or fixtures): "
                          "run without --only to regrade them")
         if untouched:
-            notes.append(f"{untouched} entr{'y has' if untouched == 1 else 'ies have'} never been graded "
-                         "and get no row: run without --only to grade them")
+            notes.append(f"{untouched} entr{'y has' if untouched == 1 else 'ies have'} no grade this grader "
+                         "reads (never graded, or graded by an older grader) and get no row: run without "
+                         "--only to grade them")
     return kept, todo, notes
 
 def refuse_open_folders_at_uid_level(folder, out_dir):

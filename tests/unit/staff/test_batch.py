@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.staff.batch import BatchError, select_entries
+from autograder.staff.batch import BatchError, _plan, select_entries
 from autograder.staff.batch_entries import Entry
 
 
@@ -19,3 +19,17 @@ def test_only_picks_ids_or_entry_names_and_names_unknown_ones():
         select_entries(entries, ["alice,carol"])
     with pytest.raises(BatchError, match="at least one id"):
         select_entries(entries, [" , "])
+
+
+def test_only_says_why_a_row_from_an_older_grader_is_not_kept(tmp_path):
+    """--only keeps the other rows; a folder from a grader that wrote no grade.json (results.json
+    only) holds no row this grader keeps, and the note says so, not that it was never graded."""
+    old = tmp_path / "submissions" / "bob"
+    old.mkdir(parents=True)
+    (old / "batch.json").write_text('{"id": "bob", "source": "bob.zip", "status": "graded", "score": 3}')
+    (old / "results.json").write_text('{"score": 3, "tests": []}')
+    entries = [Entry("alice", Path("alice.zip"), "a" * 64), Entry("bob", Path("bob.zip"), "b" * 64)]
+    kept, todo, notes = _plan(entries, tmp_path, "hash", force=False, chosen={"alice"})
+    assert kept == {} and [e.id for e in todo] == ["alice"]
+    assert any("1 entry has no grade this grader reads (never graded, or graded by an older grader)" in n
+               for n in notes), notes
