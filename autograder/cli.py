@@ -204,11 +204,11 @@ def cmd_package(args):
     if args.what == "otter":
         from autograder.staff.otter_bridge import build_command
         return build_command(_lab(args), args.out)
-    if args.what == "prairielearn":
-        from autograder.staff.prairielearn import build_command
-        return build_command(_lab(args), args.out, args.image)
-    build = {"gradescope": packaging.build_gradescope_zip, "handout": packaging.build_handout_zip}[args.what]
     try:
+        if args.what == "prairielearn":
+            from autograder.staff.prairielearn import build_command
+            return build_command(_lab(args), args.out, args.image)
+        build = {"gradescope": packaging.build_gradescope_zip, "handout": packaging.build_handout_zip}[args.what]
         dest = build(args.out, _lab(args))
     except (FileNotFoundError, packaging.PackagingError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -27,7 +27,6 @@ import json
 import math
 import os
 import shutil
-import sys
 import uuid
 from pathlib import Path
 
@@ -201,12 +200,9 @@ def write_tree(out, files):
 
 
 def build_command(lab, out, image=None):
-    """`package prairielearn`: builds, prints what it wrote; exit status 0, or 1 with the error."""
-    try:
-        summary = build(lab, out, image or os.environ.get("PL_IMAGE") or DEFAULT_IMAGE)
-    except (FileNotFoundError, PackagingError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    """`package prairielearn`: builds and prints what it wrote (exit status 0); a missing fixture set or
+    a secret in the build raises, for the CLI to tell (FileNotFoundError, PackagingError)."""
+    summary = build(lab, out, image or os.environ.get("PL_IMAGE") or DEFAULT_IMAGE)
     print(f"wrote {out}: {summary['files']} files")
     print(f"  question      {summary['question']} (image {summary['image']}, timeout {summary['timeout']} s)")
     print(f"  grader        {summary['kit']}")

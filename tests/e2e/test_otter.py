@@ -107,6 +107,12 @@ def otter_run(zip_path, submission, out, attempts=2):
     return proc, results
 
 
+def printed(proc):
+    """What a failed otter command printed: the end of stdout, the start of stderr (where a dying
+    kernel's own error is) and its end (otter's traceback)."""
+    return proc.stdout[-2000:] + proc.stderr[:2000] + "\n[...]\n" + proc.stderr[-2000:]
+
+
 def kit_grade(submission, out):
     proc = run([PY, "-m", "autograder", "grade", submission, "--out", out, "--quiet"], cwd=REPO)
     assert proc.returncode in (0, 2), proc.stdout + proc.stderr
@@ -205,8 +211,7 @@ def test_otter_run_gives_the_kits_scores(otter_env, key):
     assert key in otter_env["examples"]
     proc, otter = otter_env["done"][f"otter/{key}"]
     kit = otter_env["done"][f"kit/{key}"]
-    assert proc.returncode == 0 and otter is not None, \
-        proc.stdout[-2000:] + proc.stderr[:2000] + "\n[...]\n" + proc.stderr[-2000:]
+    assert proc.returncode == 0 and otter is not None, printed(proc)
     assert scores_by_check(otter) == scores_by_check(kit)
     assert otter["score"] == kit["score"] == total(otter)
     assert [t["extra_data"]["check"] for t in otter["tests"]] == list(CONFIG.checks)
@@ -233,8 +238,7 @@ def test_tampering_with_otters_runner_gains_nothing(otter_env):
     # With the plugin: the kernel never ran the file, the log was never unpickled, the score is the kit's.
     proc, otter = done["otter/tamper"]
     kit = done["kit/tamper"]
-    assert proc.returncode == 0 and otter is not None, \
-        proc.stdout[-2000:] + proc.stderr[:2000] + "\n[...]\n" + proc.stderr[-2000:]
+    assert proc.returncode == 0 and otter is not None, printed(proc)
     assert not markers["kernel"].exists(), "the submission ran in otter's kernel"
     assert not markers["parent"].exists(), "otter unpickled the submission's .OTTER_LOG"
     assert scores_by_check(otter) == scores_by_check(kit)

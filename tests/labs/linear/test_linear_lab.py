@@ -27,6 +27,16 @@ def fixtures():
     return build_lab_fixtures(KIT, LAB / "config.toml", 5)
 
 
+def make(*args, timeout=60):
+    """`make ARGS` in the kit's folder (a LAB= among them names the lab)."""
+    import subprocess
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=hang_guard(timeout))
+
+
+CONFIG = (LAB / "config.toml").relative_to(REPO)      # as LAB= takes it
+
+
 def grade(path, out):
     result = run(KIT + ["grade", str(path), "--out", str(out)])
     return result, json.loads((out / "results.json").read_text())
@@ -225,18 +235,15 @@ def test_make_takes_the_lab(fixtures):
     """`make verify LAB=<its config.toml>` runs the kit on this lab: its fixture set (read from its
     config by autograder/staff/make_paths.py), its catalogue; a LAB that is no file is refused by name."""
     import subprocess
-    config = (LAB / "config.toml").relative_to(REPO)
-    done = subprocess.run(["make", "--no-print-directory", "verify", f"LAB={config}"], cwd=REPO,
-                          capture_output=True, text=True, timeout=hang_guard(600))
+    done = make("verify", f"LAB={CONFIG}", timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f'--config "{config}" verify' in done.stdout
+    assert f'--config "{CONFIG}" verify' in done.stdout
     assert "bug/dW_mean" in done.stdout and "every example as expected" in done.stdout
-    paths = subprocess.run([sys.executable, "-m", "autograder.staff.make_paths", str(config)], cwd=REPO,
+    paths = subprocess.run([sys.executable, "-m", "autograder.staff.make_paths", str(CONFIG)], cwd=REPO,
                            capture_output=True, text=True, check=True).stdout.split()
     assert paths[0] == "build/fixtures/linear_lab/hidden/manifest.json"
     assert paths[1] == "examples/linear_lab/secrets/hidden_seed"
-    wrong = subprocess.run(["make", "--no-print-directory", "verify", "LAB=examples/nope/config.toml"], cwd=REPO,
-                           capture_output=True, text=True, timeout=hang_guard(60))
+    wrong = make("verify", "LAB=examples/nope/config.toml")
     assert wrong.returncode != 0 and "LAB=examples/nope/config.toml is not a file" in wrong.stderr
 
 
@@ -248,25 +255,19 @@ CONV_ONLY_TARGETS = ("mutants", "bench")        # studies of the conv lab (tools
 @pytest.mark.parametrize("target", LAB_TARGETS)
 def test_every_make_target_runs_the_kit_on_the_lab_LAB_names(fixtures, target):
     """`make prairielearn LAB=...` once built the conv lab's question whatever LAB said."""
-    import subprocess
-    config = (LAB / "config.toml").relative_to(REPO)
-    done = subprocess.run(["make", "--no-print-directory", "-n", target, f"LAB={config}"], cwd=REPO,
-                          capture_output=True, text=True, timeout=hang_guard(60))
+    done = make("-n", target, f"LAB={CONFIG}")
     assert done.returncode == 0, done.stdout + done.stderr
     kit_lines = [line for line in done.stdout.splitlines() if " -m autograder" in line
                  and " -m autograder." not in line]
     assert kit_lines, done.stdout
-    assert all(f'--config "{config}"' in line for line in kit_lines), done.stdout
+    assert all(f'--config "{CONFIG}"' in line for line in kit_lines), done.stdout
 
 
 @pytest.mark.parametrize("target", CONV_ONLY_TARGETS)
 def test_conv_lab_studies_refuse_another_lab(target):
     """Mutation testing and the benchmarks are written for the conv lab: with another LAB they stop
     before doing anything, saying so (they once ran on the conv lab whatever LAB said)."""
-    import subprocess
-    config = (LAB / "config.toml").relative_to(REPO)
-    done = subprocess.run(["make", "--no-print-directory", target, f"LAB={config}"], cwd=REPO,
-                          capture_output=True, text=True, timeout=hang_guard(60))
+    done = make(target, f"LAB={CONFIG}")
     assert done.returncode != 0
     assert f"make {target} studies the conv lab (assignment/config.toml) only" in done.stderr, done.stderr
     assert "pytest" not in done.stdout and "mutants.py" not in done.stdout and "bench/run.py" not in done.stdout
