@@ -108,6 +108,24 @@ def test_the_handouts_table_gives_each_entrys_score(batch):
         assert float(batch[key.replace("/", "__")][0]["score"]) == float(score), key
 
 
+# A clean clone drew this hidden seed, and its 4 x 4 float32 case's evaluation input had its maxima
+# where x had them: bug/eval_overwrites_cache passed that case (17.38 points, not 17). A grade must not
+# depend on the seed, so the builder draws an evaluation input that moves some window's max.
+SEED_THAT_HID_THE_EVAL_BUG = 98353182249553232209415041231919565605
+
+
+def test_every_pool_case_exposes_every_stored_bug_whatever_the_seed(tmp_path):
+    from autograder.fixtures import load_fixture_set
+    import numpy as np
+    for seed in (SEED_THAT_HID_THE_EVAL_BUG, POOL_LAB.config.public_seed):
+        POOL_LAB.builder.build_fixture_set(tmp_path / str(seed), seed, POOL_LAB)
+        cases = [c for c in load_fixture_set(tmp_path / str(seed), seed, lab=POOL_LAB).cases if c.kind == "pool"]
+        assert len(cases) == 8
+        for case in cases:
+            for variant in ("variant_dX_eval_cached", "variant_dX_spread"):
+                assert not np.array_equal(case.array(variant), case.array("dX")), (seed, case.id, variant)
+
+
 def test_feedback_names_the_bug_in_the_labs_words_and_hides_hidden_numbers(batch):
     _, results = batch["bug__loss_summed"]
     test = next(t for t in results["tests"] if t["extra_data"]["check"] == "loss_value")
